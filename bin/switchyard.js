@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// Plain JavaScript on purpose: it must run on any Node to say clearly which one is needed.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  process.stderr.write(
+    `Switchyard needs Node.js 22.18 or newer (24 LTS recommended); this is Node ${process.versions.node}.\n` +
+      'Install a current Node.js from https://nodejs.org/ (or with nvm: "nvm install 24"), then run the command again.\n',
+  );
+  process.exit(1);
+}
+const { runCli } = await import('../src/cli/main.ts');
+await runCli(process.argv.slice(2));

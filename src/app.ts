@@ -1,0 +1,52 @@
+import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify';
+import type { KeyRing } from './auth/key-ring.ts';
+import type { Config } from './config/config-schema.ts';
+import type { HealthScheduler } from './control/health/health-scheduler.ts';
+import type { ServerChecker } from './control/health/server-checker.ts';
+import type { ServerRegistry } from './control/servers/server-registry.ts';
+import { modelServersRoutes } from './http/admin/model-servers-routes.ts';
+import { healthRoutes } from './http/health/health-routes.ts';
+import { adminScopeFor, requireScope } from './http/plugins/authenticate.ts';
+import { registerErrorHandler } from './http/plugins/error-handler.ts';
+import { requestIdFor } from './http/plugins/request-id.ts';
+import type { HistoryStore } from './storage/history-store.ts';
+
+export interface AppServices {
+  config: Config;
+  log: FastifyBaseLogger;
+  keyRing: KeyRing;
+  registry: ServerRegistry;
+  checker: ServerChecker;
+  scheduler: HealthScheduler;
+  history: HistoryStore;
+  isStorageReachable: () => Promise<boolean>;
+}
+
+/** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
+export function buildApp(services: AppServices): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: services.log,
+    genReqId: requestIdFor,
+    bodyLimit: services.config.admin_body_limit_bytes,
+    // Unknown fields are errors, not silently dropped: a typo must not pass for a setting.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerErrorHandler(app, services.config.admin_body_limit_bytes);
+
+  app.register(healthRoutes, { isStorageReachable: services.isStorageReachable });
+  app.register(
+    async (admin) => {
+      // onRequest: a caller without a valid key learns nothing, not even whether its body was valid.
+      admin.addHook('onRequest', requireScope(services.keyRing, adminScopeFor));
+      await admin.register(modelServersRoutes, services);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}

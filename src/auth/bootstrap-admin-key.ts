@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import type { ApiKeyStore } from '../storage/api-key-store.ts';
+import { displayPrefix, generateApiKey } from './api-key-hash.ts';
+import { scopes, type KeyRing, type Principal, type Scope } from './key-ring.ts';
+
+export interface BootstrapResult {
+  /** Set only when a key was generated now: shown once on the console, never logged. */
+  generatedKey: string | null;
+  source: 'SWITCHYARD_ADMIN_KEY' | 'stored' | 'generated';
+}
+
+/**
+ * Loads stored keys into the ring and makes sure an admin can get in: the key
+ * from SWITCHYARD_ADMIN_KEY when set, else a stored admin key, else a new one
+ * generated now and stored hashed.
+ */
+export async function bootstrapKeys(store: ApiKeyStore, ring: KeyRing, environmentKey: string | undefined): Promise<BootstrapResult> {
+  const now = new Date().toISOString();
+  const rows = await store.listActive(now);
+  ring.replace(
+    rows.map((row) => ({
+      hash: row.key_hash,
+      principal: { keyId: row.id, name: row.name, scopes: parseScopes(row.scopes) },
+    })),
+  );
+  if (environmentKey !== undefined) {
+    ring.add(ring.hash(environmentKey), { keyId: 'env-admin', name: 'SWITCHYARD_ADMIN_KEY', scopes: ['admin'] });
+    return { generatedKey: null, source: 'SWITCHYARD_ADMIN_KEY' };
+  }
+  if (rows.some((row) => parseScopes(row.scopes).includes('admin'))) return { generatedKey: null, source: 'stored' };
+
+  const key = generateApiKey();
+  const principal: Principal = { keyId: randomUUID(), name: 'bootstrap admin', scopes: ['admin'] };
+  const hash = ring.hash(key);
+  await store.insert({
+    id: principal.keyId,
+    name: principal.name,
+    key_hash: hash,
+    prefix: displayPrefix(key),
+    scopes: JSON.stringify(principal.scopes),
+    models: null,
+    rpm: null,
+    tpm: null,
+    budget_tokens: null,
+    used_tokens: 0,
+    expires_at: null,
+    revoked_at: null,
+    last_used_at: null,
+    metadata: JSON.stringify({ created_by: 'first start' }),
+    created_at: now,
+  });
+  ring.add(hash, principal);
+  return { generatedKey: key, source: 'generated' };
+}
+
+function parseScopes(text: string): Scope[] {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((item): item is Scope => (scopes as readonly unknown[]).includes(item)) : [];
+  } catch {
+    return [];
+  }
+}

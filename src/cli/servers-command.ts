@@ -1,0 +1,98 @@
+import { parseArgs } from 'node:util';
+import { AdminClient, CliError } from './admin-client.ts';
+
+interface ServerRow {
+  id: string;
+  name: string;
+  server_type: string;
+  base_url: string;
+  health_status: string;
+  models_count: number;
+  status_message: string | null;
+}
+
+const usage = `Usage:
+  switchyard servers list [--json]
+  switchyard servers add --name NAME --base-url URL [--type auto|ollama|vllm|openai|embedding|reranker]
+                         [--api-key KEY] [--interval SECONDS] [--model NAME]... [--inactive]
+  switchyard servers rm <id or name>
+  switchyard servers test <id or name>
+  switchyard servers check-all
+Common: --url http://host:8000 (or SWITCHYARD_URL), --key ADMIN_KEY (or SWITCHYARD_ADMIN_KEY)`;
+
+export async function serversCommand(args: string[], client: (flags: { url?: string; key?: string }) => AdminClient, out: NodeJS.WritableStream): Promise<void> {
+  const [action, ...rest] = args;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      url: { type: 'string' },
+      key: { type: 'string' },
+      name: { type: 'string' },
+      'base-url': { type: 'string' },
+      type: { type: 'string' },
+      'api-key': { type: 'string' },
+      interval: { type: 'string' },
+      model: { type: 'string', multiple: true },
+      inactive: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  const api = client({ ...(values.url === undefined ? {} : { url: values.url }), ...(values.key === undefined ? {} : { key: values.key }) });
+  const write = (text: string): void => {
+    out.write(`${text}\n`);
+  };
+  switch (action) {
+    case 'list': {
+      const { data } = (await api.request('GET', '/api/v1/model-servers')) as { data: ServerRow[] };
+      if (values.json === true) return write(JSON.stringify(data, null, 2));
+      if (data.length === 0) return write('No model servers yet. Add one: switchyard servers add --name NAME --base-url URL');
+      write(table(['ID', 'NAME', 'TYPE', 'STATUS', 'MODELS', 'URL'], data.map((row) => [row.id, row.name, row.server_type, row.health_status, String(row.models_count), row.base_url])));
+      return;
+    }
+    case 'add': {
+      if (values.name === undefined || values['base-url'] === undefined) throw new CliError(`--name and --base-url are required.\n${usage}`);
+      const body: Record<string, unknown> = { name: values.name, base_url: values['base-url'], server_type: values.type ?? 'auto' };
+      if (values['api-key'] !== undefined) body['api_key'] = values['api-key'];
+      if (values.interval !== undefined) body['health_check_interval_s'] = Number(values.interval);
+      if (values.model !== undefined) body['expected_models'] = values.model;
+      if (values.inactive === true) body['is_active'] = false;
+      const created = (await api.request('POST', '/api/v1/model-servers', body)) as ServerRow;
+      return write(`Added ${created.name} (${created.server_type}) with id ${created.id}`);
+    }
+    case 'rm':
+    case 'remove': {
+      const server = await resolve(api, positionals[0]);
+      await api.request('DELETE', `/api/v1/model-servers/${server.id}`);
+      return write(`Removed ${server.name}`);
+    }
+    case 'test': {
+      const server = await resolve(api, positionals[0]);
+      const report = (await api.request('POST', `/api/v1/model-servers/${server.id}/test`)) as { ok: boolean; latency_ms: number; models_found: number; error?: string };
+      write(report.ok ? `OK: ${server.name} answered in ${report.latency_ms} ms with ${report.models_found} model(s)` : `FAILED: ${server.name}: ${report.error ?? 'unknown error'}`);
+      if (!report.ok) process.exitCode = 1;
+      return;
+    }
+    case 'check-all': {
+      const { data } = (await api.request('POST', '/api/v1/model-servers/health-check-all')) as { data: Array<{ name: string; health_status: string; latency_ms: number; error?: string }> };
+      write(table(['NAME', 'STATUS', 'LATENCY', 'ERROR'], data.map((row) => [row.name, row.health_status, `${row.latency_ms} ms`, row.error ?? ''])));
+      return;
+    }
+    default:
+      throw new CliError(usage);
+  }
+}
+
+async function resolve(api: AdminClient, idOrName: string | undefined): Promise<ServerRow> {
+  if (idOrName === undefined) throw new CliError(`Which server? Give its id or name.\n${usage}`);
+  const { data } = (await api.request('GET', '/api/v1/model-servers')) as { data: ServerRow[] };
+  const found = data.find((row) => row.id === idOrName || row.name === idOrName);
+  if (found === undefined) throw new CliError(`No model server with id or name "${idOrName}".`);
+  return found;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}

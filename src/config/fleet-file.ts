@@ -1,0 +1,98 @@
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { ModelCapabilitySchema, ServerKindOrAutoSchema } from './server-kind-schema.ts';
+
+/** One model a fleet file says a server should serve; the hints save a probe. */
+export const FleetModelSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    capabilities: Type.Optional(Type.Array(ModelCapabilitySchema)),
+    embedding_dimension: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })),
+    context_length: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+export const FleetServerSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    server_type: Type.Optional(ServerKindOrAutoSchema),
+    base_url: Type.String({ minLength: 1 }),
+    api_key: Type.Optional(Type.String({ minLength: 1 })),
+    is_active: Type.Optional(Type.Boolean()),
+    health_check_interval_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    models: Type.Optional(Type.Array(Type.Union([Type.String({ minLength: 1 }), FleetModelSchema]))),
+  },
+  { additionalProperties: false },
+);
+
+export const FleetFileSchema = Type.Object(
+  {
+    gateway: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    servers: Type.Optional(Type.Array(FleetServerSchema)),
+  },
+  { additionalProperties: false },
+);
+
+export type FleetModel = Static<typeof FleetModelSchema>;
+export type FleetServer = Static<typeof FleetServerSchema>;
+export interface FleetFile {
+  gateway: Record<string, unknown>;
+  servers: FleetServer[];
+}
+
+/** Parses and validates a fleet file; `${VAR}` and `${VAR:-default}` are read from the environment. */
+export function parseFleetFile(text: string, fileName: string, env: Record<string, string | undefined>): FleetFile {
+  let document: unknown;
+  try {
+    document = parseYaml(text) ?? {};
+  } catch (error) {
+    throw new FleetFileError(`${fileName}: not valid YAML (${(error as Error).message.split('\n')[0]})`);
+  }
+  const interpolated = interpolate(document, fileName, env);
+  const firstError = [...Value.Errors(FleetFileSchema, interpolated)][0];
+  if (firstError !== undefined) {
+    const where = firstError.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)';
+    throw new FleetFileError(`${fileName}: ${where}: ${firstError.message}`);
+  }
+  const parsed = interpolated as Static<typeof FleetFileSchema>;
+  const servers = parsed.servers ?? [];
+  const seen = new Set<string>();
+  for (const server of servers) {
+    if (seen.has(server.name)) throw new FleetFileError(`${fileName}: server name "${server.name}" appears twice`);
+    seen.add(server.name);
+  }
+  return { gateway: parsed.gateway ?? {}, servers };
+}
+
+export class FleetFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Normalises a fleet model entry (a bare name or an object) to an object. */
+export function toFleetModel(entry: string | FleetModel): FleetModel {
+  return typeof entry === 'string' ? { name: entry } : entry;
+}
+
+function interpolate(value: unknown, fileName: string, env: Record<string, string | undefined>): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_match, name: string, fallback?: string) => {
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      throw new FleetFileError(`${fileName}: environment variable ${name} is not set`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((item) => interpolate(item, fileName, env));
+  if (value !== null && typeof value === 'object') {
+    const result: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(value)) result[key] = interpolate(child, fileName, env);
+    return result;
+  }
+  return value;
+}

@@ -1,0 +1,79 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { toFleetModel, type FleetFile, type FleetServer } from '../../config/fleet-file.ts';
+import type { ModelServer } from '../../domain/model-server.ts';
+import type { ServerRegistry, ServerSettingsInput } from '../servers/server-registry.ts';
+import { normalizeBaseUrl } from '../servers/server-input.ts';
+
+export interface FleetApplyReport {
+  created: string[];
+  updated: string[];
+  removed: string[];
+  unchanged: string[];
+  failed: Array<{ name: string; error: string }>;
+}
+
+/**
+ * Makes the registry match a declarative fleet file: servers in the file are
+ * created or updated by name; servers the file created earlier and no longer
+ * lists are removed. Servers added over the API or found by discovery are
+ * left alone. A server that cannot be applied (say, `auto` against a server
+ * that is down) is reported and skipped; the rest still apply.
+ */
+export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, log: FastifyBaseLogger): Promise<FleetApplyReport> {
+  const report: FleetApplyReport = { created: [], updated: [], removed: [], unchanged: [], failed: [] };
+  const names = new Set(fleet.servers.map((server) => server.name));
+  for (const entry of fleet.servers) {
+    try {
+      const existing = registry.getByName(entry.name);
+      const settings = toSettings(entry);
+      if (existing === undefined) {
+        await registry.create({ ...settings, name: entry.name, base_url: entry.base_url, managed_by: 'fleet' });
+        report.created.push(entry.name);
+      } else if (differs(existing, settings)) {
+        await registry.update(existing.id, settings);
+        report.updated.push(entry.name);
+      } else {
+        report.unchanged.push(entry.name);
+      }
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      report.failed.push({ name: entry.name, error: message });
+      log.error({ server: entry.name, err: message }, 'fleet file: server not applied');
+    }
+  }
+  for (const server of registry.list()) {
+    if (server.managedBy === 'fleet' && !names.has(server.name)) {
+      await registry.remove(server.id);
+      report.removed.push(server.name);
+    }
+  }
+  log.info({ ...report, failed: report.failed.length }, 'fleet file applied');
+  return report;
+}
+
+function toSettings(entry: FleetServer): ServerSettingsInput {
+  return {
+    server_type: entry.server_type ?? 'auto',
+    base_url: entry.base_url,
+    api_key: entry.api_key ?? null,
+    is_active: entry.is_active ?? true,
+    metadata: entry.metadata ?? {},
+    expected_models: (entry.models ?? []).map(toFleetModel),
+    ...(entry.health_check_interval_s === undefined ? {} : { health_check_interval_s: entry.health_check_interval_s }),
+  };
+}
+
+/** Only real changes are written: a restart with the same file touches nothing. */
+function differs(server: ModelServer, settings: ServerSettingsInput): boolean {
+  const requestedKind = settings.server_type === 'auto' ? server.serverType : settings.server_type;
+  return (
+    requestedKind !== server.serverType ||
+    normalizeBaseUrl(settings.base_url ?? server.baseUrl) !== server.baseUrl ||
+    (settings.api_key ?? null) !== (server.apiKey?.reveal() ?? null) ||
+    settings.is_active !== server.isActive ||
+    JSON.stringify(settings.metadata) !== JSON.stringify(server.metadata) ||
+    JSON.stringify(settings.expected_models) !== JSON.stringify(server.expectedModels) ||
+    (settings.health_check_interval_s !== undefined && settings.health_check_interval_s !== server.healthCheckIntervalS) ||
+    server.managedBy !== 'fleet'
+  );
+}

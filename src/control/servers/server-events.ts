@@ -1,0 +1,14 @@
+import type { ModelServer, ServerModel } from '../../domain/model-server.ts';
+import type { HealthStatus } from '../../domain/server-kind.ts';
+
+/** What changes in the fleet; the scheduler, and later webhooks and the console, listen. */
+export type FleetEvent =
+  | { type: 'server.created'; server: ModelServer }
+  | { type: 'server.updated'; server: ModelServer; connectionChanged: boolean }
+  | { type: 'server.deleted'; server: ModelServer }
+  | { type: 'server.status_changed'; server: ModelServer; from: HealthStatus; to: HealthStatus }
+  | { type: 'server.checked'; server: ModelServer }
+  | { type: 'model.added'; server: ModelServer; model: ServerModel }
+  | { type: 'model.removed'; server: ModelServer; modelId: string };
+
+export type FleetListener = (event: FleetEvent) => void;

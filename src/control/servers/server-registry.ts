@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import type { ExpectedModel, ManagedBy, ModelServer, ServerDetection, ServerModel } from '../../domain/model-server.ts';
+import type { ServerKind } from '../../domain/server-kind.ts';
+import { errors } from '../../errors/error-catalogue.ts';
+import { RedactedSecret } from '../../security/redacted-secret.ts';
+import type { SecretBox } from '../../security/secret-box.ts';
+import type { StoredServer } from '../../storage/server-rows.ts';
+import type { CheckWrite, ServerStore } from '../../storage/server-store.ts';
+import type { FleetEvent, FleetListener } from './server-events.ts';
+import { normalizeBaseUrl, validateServerName } from './server-input.ts';
+
+export interface ServerSettingsInput {
+  name?: string;
+  server_type?: ServerKind | 'auto';
+  base_url?: string;
+  /** undefined keeps the stored key, null clears it. */
+  api_key?: string | null;
+  is_active?: boolean;
+  metadata?: Record<string, unknown>;
+  health_check_interval_s?: number;
+  expected_models?: ExpectedModel[];
+}
+
+export type CreateServerInput = ServerSettingsInput & { name: string; base_url: string; managed_by?: ManagedBy };
+
+/** Finds the kind of server at a URL (for `server_type: auto`). */
+export type KindDetector = (baseUrl: string, apiKey: string | null) => Promise<{ kind: ServerKind; detection: ServerDetection }>;
+
+export interface ServerRegistryOptions {
+  store: ServerStore;
+  secretBox: SecretBox;
+  detectKind: KindDetector;
+  defaultIntervalS: number;
+}
+
+/**
+ * The fleet in memory, backed by storage. Reads never touch storage; every
+ * change is committed before it is visible here or announced to listeners.
+ */
+export class ServerRegistry {
+  readonly #options: ServerRegistryOptions;
+  readonly #servers = new Map<string, ModelServer>();
+  readonly #models = new Map<string, Map<string, ServerModel>>();
+  // Bumped on every settings change, so a health check started before it is discarded.
+  readonly #revisions = new Map<string, number>();
+  readonly #listeners = new Set<FleetListener>();
+
+  constructor(options: ServerRegistryOptions) {
+    this.#options = options;
+  }
+
+  async load(): Promise<void> {
+    const [servers, models] = await Promise.all([this.#options.store.listServers(), this.#options.store.listModels()]);
+    this.#servers.clear();
+    this.#models.clear();
+    for (const stored of servers) {
+      this.#servers.set(stored.id, this.#unseal(stored));
+      this.#models.set(stored.id, new Map());
+    }
+    for (const model of models) this.#models.get(model.serverId)?.set(model.modelId, model);
+  }
+
+  list(): ModelServer[] {
+    return [...this.#servers.values()];
+  }
+
+  get(id: string): ModelServer | undefined {
+    return this.#servers.get(id);
+  }
+
+  getByName(name: string): ModelServer | undefined {
+    for (const server of this.#servers.values()) if (server.name === name) return server;
+    return undefined;
+  }
+
+  require(id: string): ModelServer {
+    const server = this.#servers.get(id);
+    if (server === undefined) throw errors.notFound(`Model server ${id}`);
+    return server;
+  }
+
+  modelsOf(id: string): ServerModel[] {
+    return [...(this.#models.get(id)?.values() ?? [])];
+  }
+
+  revisionOf(id: string): number {
+    return this.#revisions.get(id) ?? 0;
+  }
+
+  onEvent(listener: FleetListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async create(input: CreateServerInput): Promise<ModelServer> {
+    const name = validateServerName(input.name);
+    this.#assertNameFree(name, null);
+    const baseUrl = normalizeBaseUrl(input.base_url);
+    const apiKey = input.api_key ?? null;
+    const { kind, detection } = await this.#resolveKind(input.server_type ?? 'auto', baseUrl, apiKey);
+    const now = new Date().toISOString();
+    const server: ModelServer = {
+      id: randomUUID(),
+      name,
+      serverType: kind,
+      baseUrl,
+      apiKey: apiKey === null ? null : new RedactedSecret(apiKey),
+      isActive: input.is_active ?? true,
+      healthStatus: 'unknown',
+      statusReason: null,
+      statusMessage: null,
+      consecutiveFailures: 0,
+      capabilities: [],
+      metadata: input.metadata ?? {},
+      expectedModels: input.expected_models ?? [],
+      detection,
+      healthCheckIntervalS: input.health_check_interval_s ?? this.#options.defaultIntervalS,
+      managedBy: input.managed_by ?? 'api',
+      lastHealthCheck: null,
+      lastLatencyMs: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.#guardUnique(name, () => this.#options.store.insertServer(this.#seal(server)));
+    this.#servers.set(server.id, server);
+    this.#models.set(server.id, new Map());
+    this.#emit({ type: 'server.created', server });
+    return server;
+  }
+
+  async update(id: string, input: ServerSettingsInput): Promise<ModelServer> {
+    const current = this.require(id);
+    const next: ModelServer = { ...current };
+    if (input.name !== undefined) {
+      next.name = validateServerName(input.name);
+      this.#assertNameFree(next.name, id);
+    }
+    if (input.base_url !== undefined) next.baseUrl = normalizeBaseUrl(input.base_url);
+    if (input.api_key !== undefined) next.apiKey = input.api_key === null ? null : new RedactedSecret(input.api_key);
+    if (input.is_active !== undefined) next.isActive = input.is_active;
+    if (input.metadata !== undefined) next.metadata = input.metadata;
+    if (input.health_check_interval_s !== undefined) next.healthCheckIntervalS = input.health_check_interval_s;
+    if (input.expected_models !== undefined) next.expectedModels = input.expected_models;
+    const requestedKind = input.server_type;
+    if (requestedKind === 'auto' || (requestedKind !== undefined && requestedKind !== current.serverType)) {
+      const resolved = await this.#resolveKind(requestedKind, next.baseUrl, next.apiKey?.reveal() ?? null);
+      next.serverType = resolved.kind;
+      next.detection = resolved.detection;
+    }
+    const connectionChanged =
+      next.baseUrl !== current.baseUrl ||
+      next.apiKey?.reveal() !== current.apiKey?.reveal() ||
+      next.serverType !== current.serverType;
+    if (connectionChanged) {
+      // What we knew about the old connection no longer holds.
+      Object.assign(next, { healthStatus: 'unknown', statusReason: null, statusMessage: null, consecutiveFailures: 0 });
+    }
+    next.updatedAt = new Date().toISOString();
+    // Bump first: a check already running must not write the old connection's status after this.
+    this.#revisions.set(id, this.revisionOf(id) + 1);
+    await this.#guardUnique(next.name, () => this.#options.store.updateServerSettings(this.#seal(next), connectionChanged));
+    this.#servers.set(id, next);
+    this.#emit({ type: 'server.updated', server: next, connectionChanged });
+    return next;
+  }
+
+  async remove(id: string): Promise<void> {
+    const server = this.require(id);
+    await this.#options.store.deleteServer(id);
+    this.#servers.delete(id);
+    this.#models.delete(id);
+    this.#revisions.set(id, this.revisionOf(id) + 1);
+    this.#emit({ type: 'server.deleted', server });
+  }
+
+  /**
+   * Commits a health check's outcome, unless the server changed or vanished
+   * while it ran (then the outcome describes a connection that is gone).
+   */
+  async applyCheck(
+    id: string,
+    revision: number,
+    update: Omit<CheckWrite, 'server'> & { server: ModelServer },
+  ): Promise<boolean> {
+    const current = this.#servers.get(id);
+    if (current === undefined || this.revisionOf(id) !== revision) return false;
+    await this.#options.store.recordCheck({ ...update, server: this.#seal(update.server) });
+    if (this.revisionOf(id) !== revision || !this.#servers.has(id)) return false;
+    const models = this.#models.get(id) ?? new Map<string, ServerModel>();
+    for (const modelId of update.removedModelIds) models.delete(modelId);
+    const added = update.upsertModels.filter((model) => !models.has(model.modelId));
+    for (const model of update.upsertModels) models.set(model.modelId, model);
+    this.#models.set(id, models);
+    const server = { ...current, ...pickStatus(update.server) };
+    this.#servers.set(id, server);
+    if (current.healthStatus !== server.healthStatus) {
+      this.#emit({ type: 'server.status_changed', server, from: current.healthStatus, to: server.healthStatus });
+    }
+    for (const model of added) this.#emit({ type: 'model.added', server, model });
+    for (const modelId of update.removedModelIds) this.#emit({ type: 'model.removed', server, modelId });
+    this.#emit({ type: 'server.checked', server });
+    return true;
+  }
+
+  /** A connection test touches only the time (and latency) of the last check. */
+  async recordTest(id: string, at: string, latencyMs: number): Promise<void> {
+    const current = this.#servers.get(id);
+    if (current === undefined) return;
+    const server = { ...current, lastHealthCheck: at, lastLatencyMs: latencyMs };
+    await this.#options.store.updateServerStatus(this.#seal(server));
+    if (this.#servers.has(id)) this.#servers.set(id, { ...(this.#servers.get(id) as ModelServer), lastHealthCheck: at, lastLatencyMs: latencyMs });
+  }
+
+  async #resolveKind(requested: ServerKind | 'auto', baseUrl: string, apiKey: string | null) {
+    if (requested !== 'auto') return { kind: requested, detection: null };
+    return this.#options.detectKind(baseUrl, apiKey);
+  }
+
+  #assertNameFree(name: string, exceptId: string | null): void {
+    const existing = this.getByName(name);
+    if (existing !== undefined && existing.id !== exceptId) {
+      throw errors.conflict(`A model server named "${name}" already exists.`, 'name');
+    }
+  }
+
+  async #guardUnique(name: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw errors.conflict(`A model server named "${name}" already exists.`, 'name');
+      throw error;
+    }
+  }
+
+  #seal(server: ModelServer): StoredServer {
+    const { apiKey, ...rest } = server;
+    return { ...rest, apiKeyCiphertext: apiKey === null ? null : this.#options.secretBox.encrypt(apiKey.reveal()) };
+  }
+
+  #unseal(stored: StoredServer): ModelServer {
+    const { apiKeyCiphertext, ...rest } = stored;
+    return {
+      ...rest,
+      apiKey: apiKeyCiphertext === null ? null : new RedactedSecret(this.#options.secretBox.decrypt(apiKeyCiphertext)),
+    };
+  }
+
+  #emit(event: FleetEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure is its own; the change is already committed.
+      }
+    }
+  }
+}
+
+function pickStatus(server: ModelServer): Partial<ModelServer> {
+  return {
+    healthStatus: server.healthStatus,
+    statusReason: server.statusReason,
+    statusMessage: server.statusMessage,
+    consecutiveFailures: server.consecutiveFailures,
+    capabilities: server.capabilities,
+    lastHealthCheck: server.lastHealthCheck,
+    lastLatencyMs: server.lastLatencyMs,
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  // SQLite (better-sqlite3) and PostgreSQL codes for a unique constraint.
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}

@@ -1,0 +1,76 @@
+import type { RedactedSecret } from '../security/redacted-secret.ts';
+import type { HealthStatus, ModelCapability, ServerKind } from './server-kind.ts';
+
+/** Why a server is not plainly online; stable codes the console and routing read. */
+export type StatusReason =
+  | 'unreachable'
+  | 'timeout'
+  | 'http_error'
+  | 'bad_response'
+  | 'misconfigured'
+  | 'no_models'
+  | 'expected_models_missing'
+  | null;
+
+export type ManagedBy = 'api' | 'fleet' | 'discovery';
+
+/** A model the operator expects on a server (from the fleet file or the API). */
+export interface ExpectedModel {
+  name: string;
+  capabilities?: ModelCapability[];
+  embedding_dimension?: number;
+  context_length?: number;
+}
+
+export interface ServerDetection {
+  requested: 'auto';
+  detected_by: string;
+  flavor: string | null;
+  version: string | null;
+}
+
+export interface ModelServer {
+  id: string;
+  name: string;
+  serverType: ServerKind;
+  baseUrl: string;
+  /** Decrypted in memory only; the store holds ciphertext. */
+  apiKey: RedactedSecret | null;
+  isActive: boolean;
+  healthStatus: HealthStatus;
+  statusReason: StatusReason;
+  statusMessage: string | null;
+  consecutiveFailures: number;
+  capabilities: ModelCapability[];
+  metadata: Record<string, unknown>;
+  expectedModels: ExpectedModel[];
+  detection: ServerDetection | null;
+  healthCheckIntervalS: number;
+  managedBy: ManagedBy;
+  lastHealthCheck: string | null;
+  lastLatencyMs: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ServerModel {
+  serverId: string;
+  modelId: string;
+  capabilities: ModelCapability[];
+  embeddingDimension: number | null;
+  contextLength: number | null;
+  status: 'loaded' | 'available';
+  details: Record<string, unknown>;
+  firstSeenAt: string;
+  lastSeenAt: string;
+}
+
+/** Other names a model answers to: Ollama's `name:latest` is also `name`. */
+export function modelAliases(modelId: string): string[] {
+  return modelId.endsWith(':latest') ? [modelId.slice(0, -':latest'.length)] : [];
+}
+
+/** True when `name` (as a user or fleet file writes it) names this model. */
+export function modelMatches(modelId: string, name: string): boolean {
+  return modelId === name || modelAliases(modelId).includes(name) || modelAliases(name).includes(modelId);
+}

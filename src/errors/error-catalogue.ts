@@ -1,0 +1,56 @@
+import { AppError } from './app-error.ts';
+
+/** Every error Switchyard raises, by stable code. Messages here are safe to show. */
+export const errors = {
+  invalidRequest: (message: string, param: string | null = null) =>
+    new AppError(message, { code: 'SY_INVALID_REQUEST', status: 400, type: 'invalid_request_error', param }),
+  invalidJson: () =>
+    new AppError('Request body is not valid JSON.', { code: 'SY_INVALID_JSON', status: 400, type: 'invalid_request_error' }),
+  bodyTooLarge: (limitBytes: number) =>
+    new AppError(`Request body is larger than the limit of ${limitBytes} bytes.`, {
+      code: 'SY_BODY_TOO_LARGE',
+      status: 413,
+      type: 'invalid_request_error',
+    }),
+  unsupportedMediaType: () =>
+    new AppError('Request body must be JSON (content-type: application/json).', {
+      code: 'SY_UNSUPPORTED_MEDIA_TYPE',
+      status: 415,
+      type: 'invalid_request_error',
+    }),
+  unauthenticated: () =>
+    new AppError('Missing or invalid API key. Send it as "Authorization: Bearer <key>".', {
+      code: 'SY_UNAUTHENTICATED',
+      status: 401,
+      type: 'authentication_error',
+    }),
+  forbidden: (scope: string) =>
+    new AppError(`This key lacks the "${scope}" scope needed for this request.`, {
+      code: 'SY_FORBIDDEN',
+      status: 403,
+      type: 'permission_error',
+    }),
+  notFound: (what: string) =>
+    new AppError(`${what} not found.`, { code: 'SY_NOT_FOUND', status: 404, type: 'not_found_error' }),
+  routeNotFound: (method: string, url: string) =>
+    new AppError(`No route for ${method} ${url}.`, { code: 'SY_ROUTE_NOT_FOUND', status: 404, type: 'not_found_error' }),
+  conflict: (message: string, param: string | null = null) =>
+    new AppError(message, { code: 'SY_CONFLICT', status: 409, type: 'conflict_error', param }),
+  detectionFailed: (detail: string) =>
+    new AppError(`Could not detect the server type: ${detail}. Check the URL, or pass server_type explicitly.`, {
+      code: 'SY_DETECTION_FAILED',
+      status: 422,
+      type: 'invalid_request_error',
+      param: 'base_url',
+    }),
+  storageUnavailable: (cause: unknown) =>
+    new AppError('Storage is unavailable.', {
+      code: 'SY_STORAGE_UNAVAILABLE',
+      status: 503,
+      type: 'server_error',
+      retryable: true,
+      cause,
+    }),
+  internal: (cause: unknown) =>
+    new AppError('Internal error.', { code: 'SY_INTERNAL', status: 500, type: 'server_error', cause }),
+} as const;

@@ -1,0 +1,103 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.ts';
+import { bootstrapKeys, type BootstrapResult } from './auth/bootstrap-admin-key.ts';
+import { KeyRing } from './auth/key-ring.ts';
+import type { LoadedConfig } from './config/load-config.ts';
+import { detectServerKind } from './control/discovery/detect-server-kind.ts';
+import { discoverLocalOllama } from './control/discovery/local-ollama.ts';
+import { applyFleet, type FleetApplyReport } from './control/fleet/apply-fleet.ts';
+import { HealthScheduler } from './control/health/health-scheduler.ts';
+import { ServerChecker } from './control/health/server-checker.ts';
+import { ServerRegistry, type KindDetector } from './control/servers/server-registry.ts';
+import { UpstreamHttp } from './data/upstream/upstream-http.ts';
+import { errors } from './errors/error-catalogue.ts';
+import { createLogger } from './observability/logger.ts';
+import { loadMasterKey, type MasterKeySource } from './security/master-key.ts';
+import { SecretBox } from './security/secret-box.ts';
+import { ApiKeyStore } from './storage/api-key-store.ts';
+import { HistoryStore } from './storage/history-store.ts';
+import { openDatabase, type Database } from './storage/open-database.ts';
+import { ServerStore } from './storage/server-store.ts';
+
+export interface Gateway {
+  app: FastifyInstance;
+  registry: ServerRegistry;
+  scheduler: HealthScheduler;
+  database: Database;
+  keys: BootstrapResult;
+  masterKey: Omit<MasterKeySource, 'key'>;
+  fleetReport: FleetApplyReport | null;
+  /** Where it listens, e.g. http://127.0.0.1:8000 */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Log destination (tests capture it); stdout by default. */
+  logDestination?: NodeJS.WritableStream;
+  /** PostgreSQL schema (tests isolate themselves). */
+  postgresSchema?: string;
+  /** Skip the health scheduler's timer (tests drive checks by hand). */
+  startScheduler?: boolean;
+}
+
+/** Opens storage, loads the fleet, starts health checks and listens. */
+export async function startGateway(loaded: LoadedConfig, options: StartOptions = {}): Promise<Gateway> {
+  const { config } = loaded;
+  const log: Logger = createLogger(config.log_level, options.logDestination);
+  const database = await openDatabase({
+    dataDir: config.data_dir,
+    databaseUrl: config.database_url,
+    ...(options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema }),
+  });
+  try {
+    const { key, ...masterKey } = loadMasterKey(config.secret_key, config.data_dir);
+    const secretBox = new SecretBox(key);
+    const keyRing = new KeyRing(secretBox.hashKey);
+    const keys = await bootstrapKeys(new ApiKeyStore(database.db), keyRing, config.admin_key);
+
+    const http = new UpstreamHttp({ connectTimeoutMs: config.health.timeout_ms });
+    const detectKind: KindDetector = async (baseUrl, apiKey) => {
+      try {
+        const found = await detectServerKind({ baseUrl, apiKey, http, timeoutMs: config.health.timeout_ms });
+        return { kind: found.kind, detection: { requested: 'auto', detected_by: found.detected_by, flavor: found.flavor, version: found.version } };
+      } catch (error) {
+        throw errors.detectionFailed(error instanceof Error ? error.message : 'no answer');
+      }
+    };
+    const registry = new ServerRegistry({
+      store: new ServerStore(database.db),
+      secretBox,
+      detectKind,
+      defaultIntervalS: config.health.interval_s,
+    });
+    await registry.load();
+    const history = new HistoryStore(database.db);
+    const checker = new ServerChecker({ registry, http, settings: config.health, log });
+    const scheduler = new HealthScheduler({ registry, checker, history, settings: config.health, log });
+
+    const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, log);
+    if (config.discover_local_ollama) await discoverLocalOllama(config.local_ollama_url, registry, http, log);
+
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable });
+    const address = await app.listen({ port: config.port, host: config.host });
+    if (options.startScheduler !== false) scheduler.start();
+    void scheduler.pruneHistory();
+
+    let closing: Promise<void> | null = null;
+    const close = () => {
+      closing ??= (async () => {
+        await app.close();
+        await scheduler.stop();
+        await http.close();
+        await database.close();
+      })();
+      return closing;
+    };
+    return { app, registry, scheduler, database, keys, masterKey, fleetReport, url: address, close };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

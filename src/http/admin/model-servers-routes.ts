@@ -1,0 +1,112 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ServerChecker } from '../../control/health/server-checker.ts';
+import type { HealthScheduler } from '../../control/health/health-scheduler.ts';
+import type { ServerRegistry } from '../../control/servers/server-registry.ts';
+import type { HistoryStore } from '../../storage/history-store.ts';
+import {
+  CheckReportSchema,
+  CreateServerBody,
+  HistoryQuery,
+  ServerIdParams,
+  ServerModelSchema,
+  ServerRecordSchema,
+  TestReportSchema,
+  UpdateServerBody,
+} from './model-server-schemas.ts';
+import {
+  toCheckRecord,
+  toExpectedModels,
+  toMetricsRecord,
+  toModelEventRecord,
+  toModelRecord,
+  toServerRecord,
+  toTransitionRecord,
+} from './server-record.ts';
+
+export interface ModelServerRouteDependencies {
+  registry: ServerRegistry;
+  checker: ServerChecker;
+  scheduler: HealthScheduler;
+  history: HistoryStore;
+}
+
+/** `/api/v1/model-servers`: the fleet registry over REST. */
+export async function modelServersRoutes(instance: FastifyInstance, dependencies: ModelServerRouteDependencies): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const { registry, checker, scheduler, history } = dependencies;
+  const record = (id: string) => toServerRecord(registry.require(id), registry.modelsOf(id).length);
+
+  app.get('/model-servers', { schema: { response: { 200: Type.Object({ data: Type.Array(ServerRecordSchema) }) } } }, async () => ({
+    data: registry.list().map((server) => toServerRecord(server, registry.modelsOf(server.id).length)),
+  }));
+
+  app.post('/model-servers', { schema: { body: CreateServerBody, response: { 201: ServerRecordSchema } } }, async (request, reply) => {
+    const { expected_models, ...rest } = request.body;
+    const server = await registry.create({ ...rest, expected_models: toExpectedModels(expected_models) ?? [] });
+    return reply.status(201).send(record(server.id));
+  });
+
+  app.post('/model-servers/health-check-all', { schema: { response: { 200: Type.Object({ data: Type.Array(CheckReportSchema) }) } } }, async () => ({
+    data: await scheduler.checkAll(),
+  }));
+
+  app.get('/model-servers/:id', { schema: { params: ServerIdParams, response: { 200: ServerRecordSchema } } }, async (request) =>
+    record(request.params.id),
+  );
+
+  app.put(
+    '/model-servers/:id',
+    { schema: { params: ServerIdParams, body: UpdateServerBody, response: { 200: ServerRecordSchema } } },
+    async (request) => {
+      const { expected_models, ...rest } = request.body;
+      const expected = toExpectedModels(expected_models);
+      await registry.update(request.params.id, expected === undefined ? rest : { ...rest, expected_models: expected });
+      return record(request.params.id);
+    },
+  );
+
+  app.delete('/model-servers/:id', { schema: { params: ServerIdParams } }, async (request, reply) => {
+    await registry.remove(request.params.id);
+    return reply.status(204).send();
+  });
+
+  app.post('/model-servers/:id/test', { schema: { params: ServerIdParams, response: { 200: TestReportSchema } } }, async (request) =>
+    checker.test(request.params.id),
+  );
+
+  app.get('/model-servers/:id/models', { schema: { params: ServerIdParams, response: { 200: Type.Object({ data: Type.Array(ServerModelSchema) }) } } }, async (request) => {
+    registry.require(request.params.id);
+    return { data: registry.modelsOf(request.params.id).map(toModelRecord) };
+  });
+
+  app.get('/model-servers/:id/health', { schema: { params: ServerIdParams, querystring: HistoryQuery } }, async (request) => {
+    const server = registry.require(request.params.id);
+    const limit = request.query.limit ?? 50;
+    const [checks, transitions, events] = await Promise.all([
+      history.recentChecks(server.id, limit),
+      history.recentTransitions(server.id, limit),
+      history.recentModelEvents(server.id, limit),
+    ]);
+    return {
+      id: server.id,
+      name: server.name,
+      health_status: server.healthStatus,
+      status_reason: server.statusReason,
+      status_message: server.statusMessage,
+      consecutive_failures: server.consecutiveFailures,
+      last_health_check: server.lastHealthCheck,
+      last_latency_ms: server.lastLatencyMs,
+      history: checks.map(toCheckRecord),
+      transitions: transitions.map(toTransitionRecord),
+      model_events: events.map(toModelEventRecord),
+    };
+  });
+
+  app.get('/model-servers/:id/metrics', { schema: { params: ServerIdParams, querystring: HistoryQuery } }, async (request) => {
+    const server = registry.require(request.params.id);
+    const samples = (await history.recentMetrics(server.id, request.query.limit ?? 60)).map(toMetricsRecord);
+    return { id: server.id, name: server.name, latest: samples[0] ?? null, history: samples };
+  });
+}

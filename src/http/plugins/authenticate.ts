@@ -1,0 +1,39 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { hasScope, type KeyRing, type Principal, type Scope } from '../../auth/key-ring.ts';
+import { errors } from '../../errors/error-catalogue.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** The key from `Authorization: Bearer`, `x-api-key` or `api-key`: one path for every route. */
+export function presentedKey(request: FastifyRequest): string | null {
+  const authorization = request.headers['authorization'];
+  if (typeof authorization === 'string') {
+    const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+    return match?.[1]?.trim() ?? null;
+  }
+  for (const header of ['x-api-key', 'api-key']) {
+    const value = request.headers[header];
+    if (typeof value === 'string' && value.trim() !== '') return value.trim();
+  }
+  return null;
+}
+
+/** A preHandler that admits keys holding `scope` (reads need `read`, changes `admin`). */
+export function requireScope(keyRing: KeyRing, scopeFor: (request: FastifyRequest) => Scope) {
+  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    const key = presentedKey(request);
+    const principal = key === null ? null : keyRing.authenticate(key);
+    if (principal === null) throw errors.unauthenticated();
+    const scope = scopeFor(request);
+    if (!hasScope(principal, scope)) throw errors.forbidden(scope);
+    request.principal = principal;
+  };
+}
+
+export function adminScopeFor(request: FastifyRequest): Scope {
+  return request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'admin';
+}

@@ -1,0 +1,32 @@
+import { ConfigError, loadConfig } from './config/load-config.ts';
+import { FleetFileError } from './config/fleet-file.ts';
+import { startGateway } from './gateway.ts';
+import { printBanner } from './start-banner.ts';
+
+/** `switchyard serve`: load config, start, print how to reach it, drain on SIGTERM. */
+export async function serve(configFile: string | undefined): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadConfig(configFile === undefined ? {} : { configFile });
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof FleetFileError) {
+      process.stderr.write(`switchyard: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const gateway = await startGateway(loaded);
+  printBanner(gateway, loaded.config);
+
+  const shutdown = (signal: string) => {
+    gateway.app.log.info({ signal }, 'shutting down: draining requests');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    gateway.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,155 @@
+/**
+ * Row types of Switchyard's tables, shared by both dialects. Timestamps are
+ * ISO-8601 strings (UTC, millisecond precision: they sort as text), JSON is
+ * stored as text, booleans as 0/1 integers, so one schema serves SQLite and
+ * PostgreSQL alike.
+ */
+export interface ModelServersTable {
+  id: string;
+  name: string;
+  server_type: string;
+  base_url: string;
+  api_key_ciphertext: string | null;
+  is_active: number;
+  health_status: string;
+  status_reason: string | null;
+  status_message: string | null;
+  consecutive_failures: number;
+  capabilities: string;
+  metadata: string;
+  expected_models: string;
+  detection: string | null;
+  health_check_interval_s: number;
+  managed_by: string;
+  last_health_check: string | null;
+  last_latency_ms: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ServerModelsTable {
+  server_id: string;
+  model_id: string;
+  capabilities: string;
+  embedding_dimension: number | null;
+  context_length: number | null;
+  status: string;
+  details: string;
+  first_seen_at: string;
+  last_seen_at: string;
+}
+
+export interface ModelEventsTable {
+  id: string;
+  server_id: string;
+  model_id: string;
+  event: string;
+  occurred_at: string;
+}
+
+export interface HealthChecksTable {
+  id: string;
+  server_id: string;
+  checked_at: string;
+  outcome: string;
+  health_status: string;
+  previous_status: string;
+  status_reason: string | null;
+  latency_ms: number | null;
+  error_message: string | null;
+  models_found: number | null;
+}
+
+export interface ServerMetricsTable {
+  id: string;
+  server_id: string;
+  recorded_at: string;
+  running_requests: number | null;
+  waiting_requests: number | null;
+  kv_cache_usage: number | null;
+  loaded_models: string;
+  memory_bytes: number | null;
+  details: string;
+}
+
+export interface RoutesTable {
+  id: string;
+  name: string;
+  strategy: string;
+  targets: string;
+  fallbacks: string;
+  metadata: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  key_hash: string;
+  prefix: string;
+  scopes: string;
+  models: string | null;
+  rpm: number | null;
+  tpm: number | null;
+  budget_tokens: number | null;
+  used_tokens: number;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  metadata: string;
+  created_at: string;
+}
+
+export interface UsageRecordsTable {
+  id: string;
+  occurred_at: string;
+  request_id: string;
+  key_id: string | null;
+  requested_model: string | null;
+  served_model: string | null;
+  server_id: string | null;
+  route: string | null;
+  strategy: string | null;
+  attempts: number;
+  status: number;
+  error_type: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  latency_ms: number;
+  ttft_ms: number | null;
+  streamed: number;
+  cache_hit: number;
+}
+
+export interface AuditLogTable {
+  id: string;
+  occurred_at: string;
+  actor_key_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  before_state: string | null;
+  after_state: string | null;
+  request_id: string | null;
+  source_ip: string | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: string;
+}
+
+export interface DatabaseSchema {
+  model_servers: ModelServersTable;
+  server_models: ServerModelsTable;
+  model_events: ModelEventsTable;
+  health_checks: HealthChecksTable;
+  server_metrics: ServerMetricsTable;
+  routes: RoutesTable;
+  api_keys: ApiKeysTable;
+  usage_records: UsageRecordsTable;
+  audit_log: AuditLogTable;
+  settings: SettingsTable;
+}

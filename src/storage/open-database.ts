@@ -1,0 +1,102 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Migrator } from 'kysely/migration';
+import pg from 'pg';
+import type { DatabaseSchema } from './database-schema.ts';
+import { migrationProvider } from './migrations/migration-list.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  db: Kysely<DatabaseSchema>;
+  dialect: Dialect;
+  /** Human-readable location without credentials, for the start-up banner. */
+  location: string;
+  isReachable(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+  /** PostgreSQL schema to use (tests isolate themselves in one each). */
+  postgresSchema?: string;
+}
+
+/** The dialect seam: SQLite under the data dir by default, PostgreSQL when a URL is given. */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const database =
+    options.databaseUrl === undefined
+      ? openSqlite(options.dataDir)
+      : await openPostgres(options.databaseUrl, options.postgresSchema);
+  await migrateToLatest(database.db);
+  return database;
+}
+
+function openSqlite(dataDir: string): Database {
+  // The data dir holds the secret key file and the database: owner only.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = resolve(join(dataDir, 'switchyard.db'));
+  const connection = new BetterSqlite3(file);
+  // WAL keeps readers off the writer's back; FULL makes every acknowledged
+  // configuration write survive a crash or power loss.
+  connection.pragma('journal_mode = WAL');
+  connection.pragma('synchronous = FULL');
+  connection.pragma('foreign_keys = ON');
+  connection.pragma('busy_timeout = 5000');
+  const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: connection }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    isReachable: () => probe(db),
+    close: () => db.destroy(),
+  };
+}
+
+async function openPostgres(url: string, schema: string | undefined): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+  });
+  // An idle client that loses its server must not crash the process.
+  pool.on('error', () => undefined);
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  return {
+    db,
+    dialect: 'postgres',
+    location: describePostgresUrl(url),
+    isReachable: () => probe(db),
+    close: () => db.destroy(),
+  };
+}
+
+async function migrateToLatest(db: Kysely<DatabaseSchema>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error } = await migrator.migrateToLatest();
+  if (error !== undefined) throw new Error(`Database migration failed: ${(error as Error).message ?? String(error)}`);
+}
+
+async function probe(db: Kysely<DatabaseSchema>): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** postgres://user:secret@host:5432/db → postgres://host:5432/db */
+export function describePostgresUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return 'postgres';
+  }
+}

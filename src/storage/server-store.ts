@@ -1,0 +1,124 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { ServerModel } from '../domain/model-server.ts';
+import type { DatabaseSchema, HealthChecksTable, ModelEventsTable, ServerMetricsTable } from './database-schema.ts';
+import { modelFromRow, modelToRow, serverFromRow, serverToRow, type StoredServer } from './server-rows.ts';
+
+type Executor = Kysely<DatabaseSchema> | Transaction<DatabaseSchema>;
+
+/** Everything one health check changes, written in one transaction. */
+export interface CheckWrite {
+  server: StoredServer;
+  check: HealthChecksTable;
+  upsertModels: ServerModel[];
+  removedModelIds: string[];
+  modelEvents: ModelEventsTable[];
+  metrics: ServerMetricsTable | null;
+}
+
+/** Servers and the models on them. */
+export class ServerStore {
+  readonly #db: Kysely<DatabaseSchema>;
+
+  constructor(db: Kysely<DatabaseSchema>) {
+    this.#db = db;
+  }
+
+  async listServers(): Promise<StoredServer[]> {
+    const rows = await this.#db.selectFrom('model_servers').selectAll().orderBy('created_at').orderBy('name').execute();
+    return rows.map(serverFromRow);
+  }
+
+  async insertServer(server: StoredServer): Promise<void> {
+    await this.#db.insertInto('model_servers').values(serverToRow(server)).execute();
+  }
+
+  /** Writes the operator's settings (and, when given, a reset status); never clobbers a check's columns otherwise. */
+  async updateServerSettings(server: StoredServer, includeStatus: boolean): Promise<void> {
+    const row = serverToRow(server);
+    const settings = pick(row, settingsColumns);
+    await this.#db
+      .updateTable('model_servers')
+      .set(includeStatus ? { ...settings, ...pick(row, statusColumns) } : settings)
+      .where('id', '=', row.id)
+      .execute();
+  }
+
+  /** Writes what health checks own: status, capabilities and the last check. */
+  async updateServerStatus(server: StoredServer, executor: Executor = this.#db): Promise<void> {
+    const row = serverToRow(server);
+    await executor.updateTable('model_servers').set(pick(row, statusColumns)).where('id', '=', row.id).execute();
+  }
+
+  /** Removes a server with its models, history and metrics in one transaction. */
+  async deleteServer(id: string): Promise<boolean> {
+    return this.#db.transaction().execute(async (transaction) => {
+      await transaction.deleteFrom('server_models').where('server_id', '=', id).execute();
+      await transaction.deleteFrom('model_events').where('server_id', '=', id).execute();
+      await transaction.deleteFrom('health_checks').where('server_id', '=', id).execute();
+      await transaction.deleteFrom('server_metrics').where('server_id', '=', id).execute();
+      const result = await transaction.deleteFrom('model_servers').where('id', '=', id).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  async listModels(): Promise<ServerModel[]> {
+    const rows = await this.#db.selectFrom('server_models').selectAll().orderBy('server_id').orderBy('model_id').execute();
+    return rows.map(modelFromRow);
+  }
+
+  /** A check's outcome: server status, model changes with their events, load sample. */
+  async recordCheck(write: CheckWrite): Promise<void> {
+    await this.#db.transaction().execute(async (transaction) => {
+      await this.updateServerStatus(write.server, transaction);
+      await transaction.insertInto('health_checks').values(write.check).execute();
+      for (const modelId of write.removedModelIds) {
+        await transaction.deleteFrom('server_models').where('server_id', '=', write.server.id).where('model_id', '=', modelId).execute();
+      }
+      for (const model of write.upsertModels) {
+        const row = modelToRow(model);
+        const { server_id: _serverId, model_id: _modelId, first_seen_at: _firstSeen, ...changes } = row;
+        await transaction
+          .insertInto('server_models')
+          .values(row)
+          .onConflict((conflict) => conflict.columns(['server_id', 'model_id']).doUpdateSet(changes))
+          .execute();
+      }
+      if (write.modelEvents.length > 0) await transaction.insertInto('model_events').values(write.modelEvents).execute();
+      if (write.metrics !== null) await transaction.insertInto('server_metrics').values(write.metrics).execute();
+    });
+  }
+}
+
+type ServerRow = ReturnType<typeof serverToRow>;
+type ServerColumn = keyof ServerRow;
+
+// Two writers own disjoint columns: the operator (API, fleet file) and the health checker.
+const settingsColumns = [
+  'name',
+  'server_type',
+  'base_url',
+  'api_key_ciphertext',
+  'is_active',
+  'metadata',
+  'expected_models',
+  'detection',
+  'health_check_interval_s',
+  'managed_by',
+  'updated_at',
+] as const satisfies readonly ServerColumn[];
+
+const statusColumns = [
+  'health_status',
+  'status_reason',
+  'status_message',
+  'consecutive_failures',
+  'capabilities',
+  'last_health_check',
+  'last_latency_ms',
+] as const satisfies readonly ServerColumn[];
+
+function pick<K extends ServerColumn>(row: ServerRow, columns: readonly K[]): Pick<ServerRow, K> {
+  const result = {} as Pick<ServerRow, K>;
+  for (const column of columns) result[column] = row[column];
+  return result;
+}
