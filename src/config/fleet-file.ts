@@ -19,7 +19,8 @@ export const FleetServerSchema = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 100 }),
     server_type: Type.Optional(ServerKindOrAutoSchema),
     base_url: Type.String({ minLength: 1 }),
-    api_key: Type.Optional(Type.String({ minLength: 1 })),
+    // May interpolate to '' (an unset optional key): that means no key.
+    api_key: Type.Optional(Type.String()),
     is_active: Type.Optional(Type.Boolean()),
     health_check_interval_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
@@ -55,7 +56,8 @@ export function parseFleetFile(text: string, fileName: string, env: Record<strin
   const firstError = [...Value.Errors(FleetFileSchema, interpolated)][0];
   if (firstError !== undefined) {
     const where = firstError.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)';
-    throw new FleetFileError(`${fileName}: ${where}: ${firstError.message}`);
+    const problem = firstError.message === 'schema is false' ? 'unknown key' : firstError.message;
+    throw new FleetFileError(`${fileName}: ${where}: ${problem}`);
   }
   const parsed = interpolated as Static<typeof FleetFileSchema>;
   const servers = parsed.servers ?? [];

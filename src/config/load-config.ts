@@ -53,7 +53,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   if (firstError !== undefined) {
     const key = firstError.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(root)';
     const source = sourceOfPath.get(key) ?? key;
-    throw new ConfigError(`Invalid setting ${source}: ${describeError(firstError.message, firstError.params)}`);
+    throw new ConfigError(`Invalid setting ${source}: ${describeError(firstError.message, firstError.params, key)}`);
   }
   return { config: withDefaults as Config, fleet };
 }
@@ -67,9 +67,11 @@ function readConfigFile(path: string): string {
   }
 }
 
-function describeError(message: string, params: unknown): string {
-  if (params !== null && typeof params === 'object' && 'additionalProperties' in params) {
-    return `unknown key "${String((params as { additionalProperties: unknown }).additionalProperties)}"`;
+function describeError(message: string, params: unknown, key: string): string {
+  // TypeBox reports an unknown key as the key's own path failing a `false` schema.
+  if (message === 'schema is false') return `unknown key "${key.split('.').pop() ?? key}"`;
+  if (params !== null && typeof params === 'object' && 'allowedValues' in params) {
+    return `${message} (${String((params as { allowedValues: unknown }).allowedValues)})`;
   }
   return message;
 }

@@ -4,6 +4,7 @@ import { upstreamCall } from '../../data/adapters/server-adapter.ts';
 import { parseTeiInfo } from '../../data/adapters/tei/tei-info.ts';
 import { arrayField, isRecord, recordField, stringField } from '../../data/adapters/shared/wire-values.ts';
 import { UpstreamError } from '../../data/upstream/upstream-error.ts';
+import { capabilitiesFromName } from '../../data/adapters/shared/capability-heuristics.ts';
 
 export interface Detection {
   kind: ServerKind;
@@ -53,7 +54,7 @@ export async function detectServerKind(context: AdapterContext): Promise<Detecti
     return { kind: 'openai', flavor: 'llamacpp', detected_by: 'GET /props', version: null };
   }
   if (models.ok && isRecord(models.body) && arrayField(models.body, 'data') !== null) {
-    return { kind: 'openai', flavor: owners.has('llamacpp') ? 'llamacpp' : null, detected_by: 'GET /v1/models', version: null };
+    return { kind: kindFromModelNames(models.body), flavor: owners.has('llamacpp') ? 'llamacpp' : null, detected_by: 'GET /v1/models', version: null };
   }
   throw new DetectionError(explainFailure([version, info, metrics, models, props], context.apiKey !== null));
 }
@@ -63,6 +64,16 @@ export class DetectionError extends Error {
     super(message);
     this.name = 'DetectionError';
   }
+}
+
+/** A server whose every model is a reranker (or an embedder) is one; otherwise it is a general OpenAI-style server. */
+function kindFromModelNames(body: Record<string, unknown>): ServerKind {
+  const ids = (arrayField(body, 'data') ?? []).flatMap((entry) => (isRecord(entry) && typeof entry['id'] === 'string' ? [entry['id']] : []));
+  if (ids.length === 0) return 'openai';
+  const kinds = new Set(ids.map((id) => capabilitiesFromName(id)[0]));
+  if (kinds.size === 1 && kinds.has('rerank')) return 'reranker';
+  if (kinds.size === 1 && kinds.has('embedding')) return 'embedding';
+  return 'openai';
 }
 
 function modelOwners(answer: Answer): Set<string> {

@@ -55,7 +55,7 @@ function toSettings(entry: FleetServer): ServerSettingsInput {
   return {
     server_type: entry.server_type ?? 'auto',
     base_url: entry.base_url,
-    api_key: entry.api_key ?? null,
+    api_key: entry.api_key === undefined || entry.api_key === '' ? null : entry.api_key,
     is_active: entry.is_active ?? true,
     metadata: entry.metadata ?? {},
     expected_models: (entry.models ?? []).map(toFleetModel),
