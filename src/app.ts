@@ -8,6 +8,7 @@ import { modelServersRoutes } from './http/admin/model-servers-routes.ts';
 import { healthRoutes } from './http/health/health-routes.ts';
 import { adminScopeFor, requireScope } from './http/plugins/authenticate.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
+import { registerJsonBodyParser } from './http/plugins/json-body-parser.ts';
 import { requestIdFor } from './http/plugins/request-id.ts';
 import type { HistoryStore } from './storage/history-store.ts';
 
@@ -29,7 +30,8 @@ export function buildApp(services: AppServices): FastifyInstance {
     genReqId: requestIdFor,
     bodyLimit: services.config.admin_body_limit_bytes,
     // Unknown fields are errors, not silently dropped: a typo must not pass for a setting.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // No type coercion: "" must not quietly become null, nor "1" become true.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     return503OnClosing: true,
     forceCloseConnections: true,
   });
@@ -38,6 +40,7 @@ export function buildApp(services: AppServices): FastifyInstance {
     reply.header('x-request-id', request.id);
   });
   registerErrorHandler(app, services.config.admin_body_limit_bytes);
+  registerJsonBodyParser(app);
 
   app.register(healthRoutes, { isStorageReachable: services.isStorageReachable });
   app.register(

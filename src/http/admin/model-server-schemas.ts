@@ -56,10 +56,15 @@ export const UpdateServerBody = Type.Object(
 );
 
 export const ServerIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+// Query values arrive as strings and the validator does not coerce (see app.ts).
 export const HistoryQuery = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) },
+  { limit: Type.Optional(Type.String({ pattern: '^(1000|[1-9][0-9]{0,2})$' })) },
   { additionalProperties: false },
 );
+
+export function limitOf(query: { limit?: string | undefined }, fallback: number): number {
+  return query.limit === undefined ? fallback : Number(query.limit);
+}
 
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 

@@ -9,6 +9,7 @@ import {
   CheckReportSchema,
   CreateServerBody,
   HistoryQuery,
+  limitOf,
   ServerIdParams,
   ServerModelSchema,
   ServerRecordSchema,
@@ -83,7 +84,7 @@ export async function modelServersRoutes(instance: FastifyInstance, dependencies
 
   app.get('/model-servers/:id/health', { schema: { params: ServerIdParams, querystring: HistoryQuery } }, async (request) => {
     const server = registry.require(request.params.id);
-    const limit = request.query.limit ?? 50;
+    const limit = limitOf(request.query, 50);
     const [checks, transitions, events] = await Promise.all([
       history.recentChecks(server.id, limit),
       history.recentTransitions(server.id, limit),
@@ -106,7 +107,7 @@ export async function modelServersRoutes(instance: FastifyInstance, dependencies
 
   app.get('/model-servers/:id/metrics', { schema: { params: ServerIdParams, querystring: HistoryQuery } }, async (request) => {
     const server = registry.require(request.params.id);
-    const samples = (await history.recentMetrics(server.id, request.query.limit ?? 60)).map(toMetricsRecord);
+    const samples = (await history.recentMetrics(server.id, limitOf(request.query, 60))).map(toMetricsRecord);
     return { id: server.id, name: server.name, latest: samples[0] ?? null, history: samples };
   });
 }

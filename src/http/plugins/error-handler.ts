@@ -43,11 +43,9 @@ function toAppError(error: FastifyError | AppError, bodyLimit: number): AppError
     default:
       break;
   }
-  // JSON.parse and secure-json-parse (which refuses __proto__ and constructor.prototype) throw these.
+  // JSON.parse failures.
   if (error instanceof SyntaxError || fastifyError.statusCode === 400) {
-    return /prototype/i.test(error.message)
-      ? errors.invalidRequest('Request body contains a forbidden key (__proto__ or constructor.prototype).')
-      : errors.invalidJson();
+    return errors.invalidJson();
   }
   if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new AppError(fastifyError.message, { code: fastifyError.code ?? 'SY_INVALID_REQUEST', status: fastifyError.statusCode, type: 'invalid_request_error' });
