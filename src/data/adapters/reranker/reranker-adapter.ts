@@ -1,0 +1,33 @@
+import type { ProbeResult, ServerAdapter } from '../server-adapter.ts';
+import { probeOpenAIStyle, readInfo } from '../tei/tei-adapter.ts';
+
+/**
+ * Rerankers: TEI started with a reranker model (described by `/info`), or a
+ * Cohere/Jina-style server (Infinity, Jina, vLLM --task score) that lists its
+ * models on `/v1/models`. A probe never sends a rerank request: that costs compute.
+ */
+export const rerankerAdapter: ServerAdapter = {
+  kind: 'reranker',
+
+  async probe(context): Promise<ProbeResult> {
+    const info = await readInfo(context);
+    if (info === null) return probeOpenAIStyle(context, 'rerank');
+    return {
+      models: [
+        {
+          id: info.modelId,
+          capabilities: ['rerank'],
+          embeddingDimension: null,
+          contextLength: info.maxInputLength,
+          status: 'loaded',
+          details: { task: info.task, ...(info.version === null ? {} : { server_version: info.version }) },
+        },
+      ],
+      load: null,
+    };
+  },
+
+  async probeEmbeddingDimension(): Promise<number | null> {
+    return null;
+  },
+};

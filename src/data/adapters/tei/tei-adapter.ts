@@ -1,0 +1,68 @@
+import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult, ServerAdapter } from '../server-adapter.ts';
+import { upstreamCall } from '../server-adapter.ts';
+import { parseModelList } from '../openai/openai-models.ts';
+import { parsePrometheusText, sumMetric } from '../shared/prometheus-text.ts';
+import { UpstreamError } from '../../upstream/upstream-error.ts';
+import { capabilitiesOfTask, parseTeiInfo } from './tei-info.ts';
+
+/**
+ * Hugging Face text-embeddings-inference: one model per server, described by
+ * `/info`; queue depth on `/metrics`. Servers of the `embedding` kind that are
+ * not TEI (Infinity and friends) answer `/v1/models` instead.
+ */
+export const teiAdapter: ServerAdapter = {
+  kind: 'embedding',
+
+  async probe(context, previous): Promise<ProbeResult> {
+    const info = await readInfo(context);
+    if (info === null) return probeOpenAIStyle(context, 'embedding');
+    const known = previous.get(info.modelId);
+    const model: DiscoveredModel = {
+      id: info.modelId,
+      capabilities: capabilitiesOfTask(info.task),
+      embeddingDimension: known?.embeddingDimension ?? null,
+      contextLength: info.maxInputLength,
+      status: 'loaded',
+      details: { task: info.task, ...(info.version === null ? {} : { server_version: info.version }) },
+    };
+    return { models: [model], load: await readTeiLoad(context, [info.modelId]) };
+  },
+
+  async probeEmbeddingDimension(context: AdapterContext): Promise<number | null> {
+    const body = await context.http.json(upstreamCall(context, '/embed', 'POST /embed', { method: 'POST', body: { inputs: 'dimension probe' } }));
+    const first = Array.isArray(body) ? body[0] : null;
+    return Array.isArray(first) && first.length > 0 ? first.length : null;
+  },
+};
+
+/** TEI's /info, or null when the server is not TEI (404/405). */
+export async function readInfo(context: AdapterContext) {
+  try {
+    return parseTeiInfo(await context.http.json(upstreamCall(context, '/info', 'GET /info')));
+  } catch (error) {
+    if (error instanceof UpstreamError && error.failure === 'status' && (error.upstreamStatus === 404 || error.upstreamStatus === 405)) {
+      return null;
+    }
+    throw error;
+  }
+}
+
+export async function probeOpenAIStyle(context: AdapterContext, capability: 'embedding' | 'rerank'): Promise<ProbeResult> {
+  const models = parseModelList(await context.http.json(upstreamCall(context, '/v1/models', 'GET /v1/models')));
+  for (const model of models) model.capabilities = [capability];
+  return { models, load: null };
+}
+
+async function readTeiLoad(context: AdapterContext, loadedModels: string[]): Promise<LoadMetrics | null> {
+  const response = await context.http.text(upstreamCall(context, '/metrics', 'GET /metrics')).catch(() => null);
+  if (response === null || response.status !== 200) return null;
+  const samples = parsePrometheusText(response.text);
+  return {
+    runningRequests: sumMetric(samples, 'te_batch_current_size'),
+    waitingRequests: sumMetric(samples, 'te_queue_size'),
+    kvCacheUsage: null,
+    loadedModels,
+    memoryBytes: null,
+    details: {},
+  };
+}
