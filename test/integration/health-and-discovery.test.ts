@@ -50,6 +50,10 @@ describe('model discovery', () => {
     });
     expect(byId['phi3:latest']).toMatchObject({ capabilities: ['chat', 'completion'], embedding_dimension: 2048, status: 'available' });
     expect(byId['nomic-embed-text:latest']).toMatchObject({ capabilities: ['embedding'], embedding_dimension: 768 });
+    const byAlias = await gateway.api('GET', `/api/v1/model-servers/${server.id}/models/mixtral`);
+    expect(byAlias.body).toEqual(byId['mixtral:latest']);
+    expect((await gateway.api('GET', `/api/v1/model-servers/${server.id}/models/mixtral:latest`)).body.id).toBe('mixtral:latest');
+    expect((await gateway.api('GET', `/api/v1/model-servers/${server.id}/models/yi34b`)).status).toBe(404);
     const record = (await gateway.api('GET', `/api/v1/model-servers/${server.id}`)).body;
     expect(record).toMatchObject({ health_status: 'online', models_count: 5, capabilities: ['chat', 'completion', 'embedding', 'tools'] });
     expect(record.last_health_check).not.toBeNull();

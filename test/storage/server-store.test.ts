@@ -60,6 +60,27 @@ const dialects = [
   { name: 'postgres', enabled: hasPostgres },
 ] as const;
 
+describe.skipIf(!hasPostgres)('one schema for both dialects', () => {
+  it('gives SQLite and PostgreSQL the same tables and columns from the same migrations', async () => {
+    const schema = uniqueSchema('sy_parity');
+    const sqlite = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'sy-parity-')) });
+    const postgres = await openDatabase({ dataDir: '/nonexistent', databaseUrl: postgresUrl, postgresSchema: schema });
+    try {
+      const shape = async (database: Database) =>
+        Object.fromEntries(
+          (await database.db.introspection.getTables())
+            .filter((table) => !table.name.startsWith('kysely_'))
+            .map((table) => [table.name, table.columns.map((column) => `${column.name}${column.isNullable ? '?' : ''}`).sort()]),
+        );
+      expect(await shape(postgres)).toEqual(await shape(sqlite));
+    } finally {
+      await sqlite.close();
+      await postgres.close();
+      await dropSchema(schema);
+    }
+  });
+});
+
 describe.each(dialects)('storage on $name', ({ name, enabled }) => {
   let database: Database;
   let store: ServerStore;

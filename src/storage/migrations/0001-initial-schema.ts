@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 
-// Column types are chosen to mean the same on SQLite and PostgreSQL:
+// Column types are chosen to mean the same on SQLite and PostgreSQL
+// (primary keys say NOT NULL: SQLite would otherwise allow a NULL key):
 // text timestamps (ISO-8601), text JSON, integer booleans, double precision numbers.
 const timestamp = 'text';
 
@@ -9,7 +10,7 @@ export const initialSchema: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema
       .createTable('model_servers')
-      .addColumn('id', 'text', (column) => column.primaryKey())
+      .addColumn('id', 'text', (column) => column.primaryKey().notNull())
       .addColumn('name', 'text', (column) => column.notNull().unique())
       .addColumn('server_type', 'text', (column) => column.notNull())
       .addColumn('base_url', 'text', (column) => column.notNull())
@@ -47,7 +48,7 @@ export const initialSchema: Migration = {
 
     await db.schema
       .createTable('model_events')
-      .addColumn('id', 'text', (column) => column.primaryKey())
+      .addColumn('id', 'text', (column) => column.primaryKey().notNull())
       .addColumn('server_id', 'text', (column) => column.notNull().references('model_servers.id').onDelete('cascade'))
       .addColumn('model_id', 'text', (column) => column.notNull())
       .addColumn('event', 'text', (column) => column.notNull())
@@ -57,7 +58,7 @@ export const initialSchema: Migration = {
 
     await db.schema
       .createTable('health_checks')
-      .addColumn('id', 'text', (column) => column.primaryKey())
+      .addColumn('id', 'text', (column) => column.primaryKey().notNull())
       .addColumn('server_id', 'text', (column) => column.notNull().references('model_servers.id').onDelete('cascade'))
       .addColumn('checked_at', timestamp, (column) => column.notNull())
       .addColumn('outcome', 'text', (column) => column.notNull())
@@ -73,7 +74,7 @@ export const initialSchema: Migration = {
 
     await db.schema
       .createTable('server_metrics')
-      .addColumn('id', 'text', (column) => column.primaryKey())
+      .addColumn('id', 'text', (column) => column.primaryKey().notNull())
       .addColumn('server_id', 'text', (column) => column.notNull().references('model_servers.id').onDelete('cascade'))
       .addColumn('recorded_at', timestamp, (column) => column.notNull())
       .addColumn('running_requests', 'double precision')
@@ -88,7 +89,7 @@ export const initialSchema: Migration = {
 
     await db.schema
       .createTable('routes')
-      .addColumn('id', 'text', (column) => column.primaryKey())
+      .addColumn('id', 'text', (column) => column.primaryKey().notNull())
       .addColumn('name', 'text', (column) => column.notNull().unique())
       .addColumn('strategy', 'text', (column) => column.notNull())
       .addColumn('targets', 'text', (column) => column.notNull().defaultTo('[]'))
@@ -100,7 +101,7 @@ export const initialSchema: Migration = {
 
     await db.schema
       .createTable('api_keys')
-      .addColumn('id', 'text', (column) => column.primaryKey())
+      .addColumn('id', 'text', (column) => column.primaryKey().notNull())
       .addColumn('name', 'text', (column) => column.notNull())
       .addColumn('key_hash', 'text', (column) => column.notNull().unique())
       .addColumn('prefix', 'text', (column) => column.notNull())
@@ -119,7 +120,7 @@ export const initialSchema: Migration = {
 
     await db.schema
       .createTable('usage_records')
-      .addColumn('id', 'text', (column) => column.primaryKey())
+      .addColumn('id', 'text', (column) => column.primaryKey().notNull())
       .addColumn('occurred_at', timestamp, (column) => column.notNull())
       .addColumn('request_id', 'text', (column) => column.notNull())
       .addColumn('key_id', 'text')
@@ -142,7 +143,7 @@ export const initialSchema: Migration = {
 
     await db.schema
       .createTable('audit_log')
-      .addColumn('id', 'text', (column) => column.primaryKey())
+      .addColumn('id', 'text', (column) => column.primaryKey().notNull())
       .addColumn('occurred_at', timestamp, (column) => column.notNull())
       .addColumn('actor_key_id', 'text')
       .addColumn('action', 'text', (column) => column.notNull())
@@ -157,7 +158,7 @@ export const initialSchema: Migration = {
 
     await db.schema
       .createTable('settings')
-      .addColumn('key', 'text', (column) => column.primaryKey())
+      .addColumn('key', 'text', (column) => column.primaryKey().notNull())
       .addColumn('value', 'text', (column) => column.notNull())
       .addColumn('updated_at', timestamp, (column) => column.notNull())
       .execute();
