@@ -83,6 +83,7 @@ describe('model discovery', () => {
     expect(report?.health_status).toBe('degraded');
     const record = (await gateway.api('GET', `/api/v1/model-servers/${server.id}`)).body;
     expect(record).toMatchObject({ status_reason: 'expected_models_missing' });
+    expect((await gateway.api('GET', `/api/v1/model-servers/${server.id}/health?limit=0`)).body.error).toMatchObject({ param: 'limit', message: 'limit must be an integer from 1 to 1000.' });
     expect(record.status_message).toContain('yi34b, imp');
 
     await gateway.api('PUT', `/api/v1/model-servers/${server.id}`, { expected_models: ['mixtral', 'imp'] });

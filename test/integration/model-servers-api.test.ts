@@ -116,7 +116,12 @@ describe('registering model servers', () => {
       expect(unauthorised.health_status).toBe('degraded');
       const server = (await gateway.api('GET', `/api/v1/model-servers/${record.id}`)).body;
       expect(server).toMatchObject({ status_reason: 'misconfigured', consecutive_failures: 0 });
-      expect(server.status_message).toMatch(/rejected the API key \(HTTP 401\)/);
+      expect(server.status_message).toMatch(/requires an API key \(HTTP 401\)\. Set the server's api_key/);
+      await gateway.api('PUT', `/api/v1/model-servers/${record.id}`, { api_key: 'sk-wrong' });
+      await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+      const wrong = (await gateway.api('GET', `/api/v1/model-servers/${record.id}`)).body;
+      expect(wrong).toMatchObject({ health_status: 'degraded', status_reason: 'misconfigured' });
+      expect(wrong.status_message).toMatch(/rejected the API key \(HTTP 401\)\. Check the server's api_key/);
       expect(gateway.logs.join('')).not.toContain('sk-upstream-canary-2');
     } finally {
       await keyed.stop();

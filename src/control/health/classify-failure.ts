@@ -2,13 +2,15 @@ import { UpstreamError } from '../../data/upstream/upstream-error.ts';
 import type { CheckOutcome } from './health-transition.ts';
 
 /** Maps a probe's error to a check outcome: 401/403 is misconfiguration, the rest count as failures. */
-export function classifyFailure(error: unknown): Exclude<CheckOutcome, { kind: 'success' }> {
+export function classifyFailure(error: unknown, hasApiKey: boolean): Exclude<CheckOutcome, { kind: 'success' }> {
   if (!(error instanceof UpstreamError)) {
     return { kind: 'failure', reason: 'bad_response', message: 'The probe failed unexpectedly.' };
   }
   switch (error.failure) {
     case 'auth':
-      return { kind: 'misconfigured', message: `${error.message}. Check the server's api_key.` };
+      return hasApiKey
+        ? { kind: 'misconfigured', message: `${error.message}. Check the server's api_key.` }
+        : { kind: 'misconfigured', message: `${error.message.replace('rejected the API key', 'requires an API key')}. Set the server's api_key.` };
     case 'connect':
     case 'aborted':
       return { kind: 'failure', reason: 'unreachable', message: error.message };

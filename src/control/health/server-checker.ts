@@ -126,7 +126,7 @@ export class ServerChecker {
       const result = await adapterFor(server.serverType).probe(this.#context(server, deadline), previous);
       return { ok: true, result, latencyMs: performance.now() - started };
     } catch (error) {
-      return { ok: false, outcome: classifyFailure(error), latencyMs: performance.now() - started };
+      return { ok: false, outcome: classifyFailure(error, server.apiKey !== null), latencyMs: performance.now() - started };
     }
   }
 

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { errors } from '../../errors/error-catalogue.ts';
 import { healthStatuses } from '../../domain/server-kind.ts';
 import { ModelCapabilitySchema, ServerKindOrAutoSchema, ServerKindSchema } from '../../config/server-kind-schema.ts';
 
@@ -57,13 +58,13 @@ export const UpdateServerBody = Type.Object(
 
 export const ServerIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 // Query values arrive as strings and the validator does not coerce (see app.ts).
-export const HistoryQuery = Type.Object(
-  { limit: Type.Optional(Type.String({ pattern: '^(1000|[1-9][0-9]{0,2})$' })) },
-  { additionalProperties: false },
-);
+export const HistoryQuery = Type.Object({ limit: Type.Optional(Type.String({ maxLength: 10 })) }, { additionalProperties: false });
 
 export function limitOf(query: { limit?: string | undefined }, fallback: number): number {
-  return query.limit === undefined ? fallback : Number(query.limit);
+  if (query.limit === undefined) return fallback;
+  const limit = Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw errors.invalidRequest('limit must be an integer from 1 to 1000.', 'limit');
+  return limit;
 }
 
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
