@@ -63,6 +63,8 @@ describe('bad input on POST /api/v1/model-servers', () => {
     expect((await gateway.api('PUT', `/api/v1/model-servers/${id}`, { name: 'taken' })).status).toBe(409);
     expect((await gateway.api('PUT', `/api/v1/model-servers/${id}`, { base_url: 'gopher://x' })).status).toBe(400);
     expect((await gateway.api('PUT', `/api/v1/model-servers/${id}`, { api_key: '' })).status).toBe(400);
+    expect((await gateway.api('PUT', `/api/v1/model-servers/${id}`, { colour: 'red' })).body.error).toMatchObject({ param: 'colour' });
+    expect((await gateway.api('PUT', `/api/v1/model-servers/${id}`, { server_type: 'tgi' })).status).toBe(400);
     const after = await gateway.api('GET', `/api/v1/model-servers/${id}`);
     expect(after.body).toMatchObject({ name: 'second', base_url: 'http://10.0.0.1:11434' });
     await gateway.api('DELETE', `/api/v1/model-servers/${id}`);

@@ -42,19 +42,8 @@ export const CreateServerBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const UpdateServerBody = Type.Object(
-  {
-    name: Type.Optional(settingsFields.name),
-    base_url: Type.Optional(settingsFields.base_url),
-    server_type: Type.Optional(settingsFields.server_type),
-    api_key: Type.Optional(settingsFields.api_key),
-    is_active: Type.Optional(settingsFields.is_active),
-    metadata: Type.Optional(settingsFields.metadata),
-    health_check_interval_s: Type.Optional(settingsFields.health_check_interval_s),
-    expected_models: Type.Optional(settingsFields.expected_models),
-  },
-  { additionalProperties: false },
-);
+// Every field optional: PUT changes only what it is given.
+export const UpdateServerBody = Type.Partial(CreateServerBody, { additionalProperties: false });
 
 export const ServerIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 // Query values arrive as strings and the validator does not coerce (see app.ts).
