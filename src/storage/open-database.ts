@@ -31,7 +31,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     options.databaseUrl === undefined
       ? openSqlite(options.dataDir)
       : await openPostgres(options.databaseUrl, options.postgresSchema);
-  await migrateToLatest(database.db);
+  await migrateToLatest(database.db, database.dialect === 'postgres' ? await currentSchema(database.db) : undefined);
   return database;
 }
 
@@ -76,10 +76,19 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
   };
 }
 
-async function migrateToLatest(db: Kysely<DatabaseSchema>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+/**
+ * The migrator must be told the schema: otherwise it takes Kysely's tables in
+ * any other schema of the same database (another app, another test) for ours.
+ */
+async function migrateToLatest(db: Kysely<DatabaseSchema>, schema: string | undefined): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider, ...(schema === undefined ? {} : { migrationTableSchema: schema }) });
   const { error } = await migrator.migrateToLatest();
   if (error !== undefined) throw new Error(`Database migration failed: ${(error as Error).message ?? String(error)}`);
+}
+
+async function currentSchema(db: Kysely<DatabaseSchema>): Promise<string> {
+  const result = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  return result.rows[0]?.schema ?? 'public';
 }
 
 async function probe(db: Kysely<DatabaseSchema>): Promise<boolean> {

@@ -99,7 +99,7 @@ describe.each(dialects)('storage on $name', ({ name, enabled }) => {
 
   afterAll(async () => {
     if (!enabled) return;
-    await database.close();
+    await database?.close();
     if (name === 'postgres') await dropSchema(schema);
   });
 
