@@ -6,6 +6,9 @@ import type { ServerChecker } from './control/health/server-checker.ts';
 import type { ServerRegistry } from './control/servers/server-registry.ts';
 import { modelServersRoutes } from './http/admin/model-servers-routes.ts';
 import { healthRoutes } from './http/health/health-routes.ts';
+import { openAIRoutes } from './http/openai/openai-routes.ts';
+import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
+import type { ModelIndex } from './data/routing/model-index.ts';
 import { adminScopeFor, requireScope } from './http/plugins/authenticate.ts';
 import { registerErrorHandler } from './http/plugins/error-handler.ts';
 import { registerJsonBodyParser } from './http/plugins/json-body-parser.ts';
@@ -21,6 +24,8 @@ export interface AppServices {
   scheduler: HealthScheduler;
   history: HistoryStore;
   isStorageReachable: () => Promise<boolean>;
+  proxy: InferenceProxy;
+  index: ModelIndex;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -50,6 +55,13 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(modelServersRoutes, services);
     },
     { prefix: '/api/v1' },
+  );
+  app.register(
+    async (inference) => {
+      inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference'));
+      await inference.register(openAIRoutes, { proxy: services.proxy, index: services.index, bodyLimit: services.config.inference_body_limit_bytes });
+    },
+    { prefix: '/v1' },
   );
   return app;
 }

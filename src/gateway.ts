@@ -11,6 +11,9 @@ import { HealthScheduler } from './control/health/health-scheduler.ts';
 import { ServerChecker } from './control/health/server-checker.ts';
 import { ServerRegistry, type KindDetector } from './control/servers/server-registry.ts';
 import { UpstreamHttp } from './data/upstream/upstream-http.ts';
+import { Agent } from 'undici';
+import { InferenceProxy } from './data/proxy/inference-proxy.ts';
+import { ModelIndex } from './data/routing/model-index.ts';
 import { errors } from './errors/error-catalogue.ts';
 import { createLogger } from './observability/logger.ts';
 import { loadMasterKey, type MasterKeySource } from './security/master-key.ts';
@@ -80,7 +83,11 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, log);
     if (config.discover_local_ollama) await discoverLocalOllama(config.local_ollama_url, registry, http, log);
 
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable });
+    const index = new ModelIndex(registry, { threshold: config.upstream.breaker_failure_threshold, cooldownMs: config.upstream.breaker_cooldown_ms });
+    // The data plane has its own pool: long streams must not starve health probes, nor the reverse.
+    const dataPlane = new Agent({ connect: { timeout: config.upstream.connect_timeout_ms }, keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
+    const proxy = new InferenceProxy({ index, settings: config.upstream, strategy: config.routing_strategy, dispatcher: dataPlane, log });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index });
     const address = await app.listen({ port: config.port, host: config.host });
     if (options.startScheduler !== false) scheduler.start();
     void scheduler.pruneHistory();
@@ -91,6 +98,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         await app.close();
         await scheduler.stop();
         await http.close();
+        await dataPlane.close();
         await database.close();
       })();
       return closing;

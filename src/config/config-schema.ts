@@ -16,6 +16,26 @@ export const HealthSettingsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** The data plane: timeouts, retries and breakers for calls to model servers. */
+export const UpstreamSettingsSchema = Type.Object(
+  {
+    connect_timeout_ms: Type.Integer({ minimum: 50, maximum: 60_000, default: 5_000 }),
+    first_byte_timeout_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 120_000 }),
+    idle_timeout_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
+    request_deadline_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 600_000 }),
+    max_stream_duration_ms: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 1_800_000 }),
+    max_attempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }),
+    retry_base_delay_ms: Type.Integer({ minimum: 0, maximum: 60_000, default: 50 }),
+    retry_budget_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.2 }),
+    breaker_failure_threshold: Type.Integer({ minimum: 1, maximum: 1_000, default: 5 }),
+    breaker_cooldown_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000 }),
+    max_response_bytes: Type.Integer({ minimum: 1_024, default: 64 * 1024 * 1024 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const routingStrategies = ['least-inflight', 'latency', 'weighted', 'priority', 'round-robin'] as const;
+
 export const ConfigSchema = Type.Object(
   {
     port: Type.Integer({ minimum: 0, maximum: 65_535, default: 8000 }),
@@ -30,13 +50,18 @@ export const ConfigSchema = Type.Object(
     secret_key: Type.Optional(Type.String({ minLength: 16 })),
     log_level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
     admin_body_limit_bytes: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+    inference_body_limit_bytes: Type.Integer({ minimum: 1024, default: 10 * 1_048_576 }),
+    routing_strategy: Type.Enum(routingStrategies, { default: 'least-inflight' }),
     health: HealthSettingsSchema,
+    upstream: UpstreamSettingsSchema,
   },
   { additionalProperties: false },
 );
 
 export type Config = Static<typeof ConfigSchema>;
 export type HealthSettings = Static<typeof HealthSettingsSchema>;
+export type UpstreamSettings = Static<typeof UpstreamSettingsSchema>;
+export type RoutingStrategy = (typeof routingStrategies)[number];
 
 /** Settings that hold secrets: never printed, never logged. */
 export const secretSettings = new Set<keyof Config>(['admin_key', 'secret_key', 'database_url', 'redis_url']);

@@ -43,6 +43,31 @@ export const errors = {
       type: 'invalid_request_error',
       param: 'base_url',
     }),
+  unknownModel: (name: string, suggestions: string[]) =>
+    new AppError(
+      `The model \`${name}\` does not exist or is not served by any registered server.${suggestions.length > 0 ? ` Did you mean: ${suggestions.join(', ')}?` : ''}`,
+      { code: 'model_not_found', status: 404, type: 'not_found_error', param: 'model' },
+    ),
+  unsupportedOperation: (model: string, operation: string) =>
+    new AppError(`The model \`${model}\` cannot serve ${operation} requests.`, {
+      code: 'SY_UNSUPPORTED_OPERATION',
+      status: 400,
+      type: 'invalid_request_error',
+      param: 'model',
+    }),
+  noHealthyDeployment: (model: string) =>
+    new AppError(`No healthy server can serve \`${model}\` right now. Try again shortly.`, {
+      code: 'SY_NO_HEALTHY_DEPLOYMENT',
+      status: 503,
+      type: 'server_error',
+      retryable: true,
+    }),
+  upstreamRejectedKey: () =>
+    new AppError('The model server rejected Switchyard\'s credentials for it; an operator must fix its API key.', {
+      code: 'SY_UPSTREAM_AUTH',
+      status: 502,
+      type: 'server_error',
+    }),
   storageUnavailable: (cause: unknown) =>
     new AppError('Storage is unavailable.', {
       code: 'SY_STORAGE_UNAVAILABLE',

@@ -95,6 +95,7 @@ export class ServerChecker {
       removedModelIds: diff.removedModelIds,
       modelEvents: diff.events,
       metrics: attempt.ok && attempt.result.load !== null ? metricsRow(serverId, now, attempt.result.load) : null,
+      load: attempt.ok ? attempt.result.load : null,
     });
     if (applied) this.#logTransition(server, state.healthStatus, state.statusMessage, diff.events.length);
     const report: CheckReport = {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExpectedModel, ManagedBy, ModelServer, ServerDetection, ServerModel } from '../../domain/model-server.ts';
 import type { ServerKind } from '../../domain/server-kind.ts';
+import type { LoadMetrics } from '../../data/adapters/server-adapter.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import { RedactedSecret } from '../../security/redacted-secret.ts';
 import type { SecretBox } from '../../security/secret-box.ts';
@@ -44,6 +45,8 @@ export class ServerRegistry {
   // Bumped on every settings change, so a health check started before it is discarded.
   readonly #revisions = new Map<string, number>();
   readonly #listeners = new Set<FleetListener>();
+  // Latest load each server reported (its own queue feeds routing).
+  readonly #loads = new Map<string, LoadMetrics>();
 
   constructor(options: ServerRegistryOptions) {
     this.#options = options;
@@ -81,6 +84,10 @@ export class ServerRegistry {
 
   modelsOf(id: string): ServerModel[] {
     return [...(this.#models.get(id)?.values() ?? [])];
+  }
+
+  loadOf(id: string): LoadMetrics | undefined {
+    return this.#loads.get(id);
   }
 
   revisionOf(id: string): number {
@@ -169,6 +176,7 @@ export class ServerRegistry {
     await this.#options.store.deleteServer(id);
     this.#servers.delete(id);
     this.#models.delete(id);
+    this.#loads.delete(id);
     this.#revisions.set(id, this.revisionOf(id) + 1);
     this.#emit({ type: 'server.deleted', server });
   }
@@ -180,17 +188,19 @@ export class ServerRegistry {
   async applyCheck(
     id: string,
     revision: number,
-    update: Omit<CheckWrite, 'server'> & { server: ModelServer },
+    update: Omit<CheckWrite, 'server'> & { server: ModelServer; load: LoadMetrics | null },
   ): Promise<boolean> {
     const current = this.#servers.get(id);
     if (current === undefined || this.revisionOf(id) !== revision) return false;
-    await this.#options.store.recordCheck({ ...update, server: this.#seal(update.server) });
+    const { load, ...write } = update;
+    await this.#options.store.recordCheck({ ...write, server: this.#seal(update.server) });
     if (this.revisionOf(id) !== revision || !this.#servers.has(id)) return false;
     const models = this.#models.get(id) ?? new Map<string, ServerModel>();
     for (const modelId of update.removedModelIds) models.delete(modelId);
     const added = update.upsertModels.filter((model) => !models.has(model.modelId));
     for (const model of update.upsertModels) models.set(model.modelId, model);
     this.#models.set(id, models);
+    if (load !== null) this.#loads.set(id, load);
     const server = { ...current, ...pickStatus(update.server) };
     this.#servers.set(id, server);
     if (current.healthStatus !== server.healthStatus) {

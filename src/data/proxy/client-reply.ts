@@ -1,0 +1,43 @@
+import type { ServerResponse } from 'node:http';
+import type { AppError } from '../../errors/app-error.ts';
+
+/** Headers that say who answered; on every /v1 response. */
+export interface RouteHeaders {
+  requestId: string;
+  server: string | null;
+  model: string | null;
+  attempts: number;
+}
+
+export function routeHeaderList(route: RouteHeaders): Record<string, string> {
+  const headers: Record<string, string> = { 'x-request-id': route.requestId, 'x-switchyard-attempts': String(route.attempts) };
+  if (route.server !== null) headers['x-switchyard-server'] = route.server;
+  if (route.model !== null) headers['x-switchyard-model'] = route.model;
+  return headers;
+}
+
+/** OpenAI's error shape; the message is the AppError's, which is safe to show. */
+export function writeError(response: ServerResponse, error: AppError, route: RouteHeaders): void {
+  if (response.headersSent || response.destroyed) return;
+  const body = JSON.stringify({ error: { message: error.message, type: error.type, param: error.param, code: error.code } });
+  const headers: Record<string, string | number> = {
+    ...routeHeaderList(route),
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  };
+  if (error.status === 429 || error.status === 503) headers['retry-after'] = '1';
+  response.writeHead(error.status, headers);
+  response.end(body);
+}
+
+export function writeJson(response: ServerResponse, status: number, body: Buffer | string, route: RouteHeaders, contentType = 'application/json'): void {
+  if (response.destroyed) return;
+  response.writeHead(status, { ...routeHeaderList(route), 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  response.end(body);
+}
+
+/** After a stream has started, an error can only be the last event. The openai client raises it. */
+export function writeStreamError(response: ServerResponse, error: AppError): void {
+  if (response.destroyed || response.writableEnded) return;
+  response.end(`data: ${JSON.stringify({ error: { message: error.message, type: error.type, param: null, code: error.code } })}\n\n`);
+}

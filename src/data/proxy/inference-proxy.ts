@@ -1,0 +1,256 @@
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Dispatcher } from 'undici';
+import type { RoutingStrategy, UpstreamSettings } from '../../config/config-schema.ts';
+import type { AppError } from '../../errors/app-error.ts';
+import { errors } from '../../errors/error-catalogue.ts';
+import { inferenceFor } from '../adapters/inference-registry.ts';
+import type { Operation, UpstreamPlan } from '../adapters/inference-mapping.ts';
+import { joinUrl } from '../adapters/server-adapter.ts';
+import type { Deployment } from '../routing/deployment.ts';
+import { pickDeployment } from '../routing/deployment-picker.ts';
+import type { ModelIndex } from '../routing/model-index.ts';
+import { toUpstreamError } from '../upstream/transport-error.ts';
+import { UpstreamError } from '../upstream/upstream-error.ts';
+import { parseRetryAfter } from '../upstream/upstream-http.ts';
+import { writeError, writeJson, writeStreamError, type RouteHeaders, routeHeaderList } from './client-reply.ts';
+import { closeNames } from './close-names.ts';
+import { backoffDelay, RetryBudget } from './retry-budget.ts';
+import { SseBoundary } from './sse-boundary.ts';
+import { sendAttempt } from './upstream-attempt.ts';
+
+export interface InferenceCall {
+  operation: Operation;
+  body: Record<string, unknown>;
+  modelName: string;
+  stream: boolean;
+  requestId: string;
+  response: ServerResponse;
+}
+
+type AttemptResult = { done: true } | { done: false; error: AppError; retryable: boolean };
+const done: AttemptResult = { done: true };
+
+/**
+ * The data plane: picks a deployment, calls it, and retries elsewhere on
+ * failures that happen before the first byte reaches the client, never after.
+ */
+export class InferenceProxy {
+  readonly #index: ModelIndex;
+  readonly #settings: UpstreamSettings;
+  readonly #strategy: RoutingStrategy;
+  readonly #dispatcher: Dispatcher;
+  readonly #log: FastifyBaseLogger;
+  readonly #budget: RetryBudget;
+
+  constructor(options: { index: ModelIndex; settings: UpstreamSettings; strategy: RoutingStrategy; dispatcher: Dispatcher; log: FastifyBaseLogger }) {
+    this.#index = options.index;
+    this.#settings = options.settings;
+    this.#strategy = options.strategy;
+    this.#dispatcher = options.dispatcher;
+    this.#log = options.log;
+    this.#budget = new RetryBudget(options.settings.retry_budget_ratio);
+  }
+
+  async handle(call: InferenceCall): Promise<void> {
+    const route: RouteHeaders = { requestId: call.requestId, server: null, model: null, attempts: 0 };
+    const candidates = this.#index.deploymentsOf(call.modelName);
+    if (candidates.length === 0) {
+      return writeError(call.response, errors.unknownModel(call.modelName, closeNames(call.modelName, this.#index.names())), route);
+    }
+    const client = new AbortController();
+    call.response.on('close', () => {
+      if (!call.response.writableFinished) client.abort();
+    });
+    const startedAt = Date.now();
+    const deadlineAt = startedAt + this.#settings.request_deadline_ms;
+    this.#budget.onRequest(startedAt);
+    const tried = new Set<string>();
+    let lastError: AppError = errors.noHealthyDeployment(call.modelName);
+    for (let attempt = 1; attempt <= this.#settings.max_attempts; attempt++) {
+      if (client.signal.aborted) return;
+      if (attempt > 1) {
+        if (!this.#budget.tryRetry(Date.now())) break;
+        const wait = Math.min(backoffDelay(attempt - 1, this.#settings.retry_base_delay_ms), deadlineAt - Date.now());
+        if (wait > 0) await sleep(wait, undefined, { signal: client.signal }).catch(() => undefined);
+        if (client.signal.aborted) return;
+      }
+      if (Date.now() >= deadlineAt) {
+        lastError = new UpstreamError('The request deadline passed before a server answered.', { failure: 'timeout' });
+        break;
+      }
+      const deployment = pickDeployment(candidates, { strategy: this.#strategy, now: Date.now(), exclude: tried });
+      if (deployment === null) break;
+      tried.add(deployment.key);
+      const plan = inferenceFor(deployment.server.serverType, deployment.server.detection?.flavor ?? null).plan(call.operation, call.body, deployment.model.modelId);
+      if (plan === null) {
+        lastError = errors.unsupportedOperation(call.modelName, call.operation);
+        attempt--;
+        if (tried.size >= candidates.length) break;
+        continue;
+      }
+      route.attempts++;
+      route.server = deployment.server.name;
+      route.model = deployment.model.modelId;
+      const result = await this.#attempt(deployment, plan, call, route, client, deadlineAt);
+      if (result.done) return;
+      lastError = result.error;
+      if (!result.retryable) break;
+    }
+    if (!client.signal.aborted) writeError(call.response, lastError, route);
+  }
+
+  async #attempt(deployment: Deployment, plan: UpstreamPlan, call: InferenceCall, route: RouteHeaders, client: AbortController, deadlineAt: number): Promise<AttemptResult> {
+    const state = deployment.state;
+    const now = Date.now();
+    state.inflight++;
+    state.breaker.onAttempt();
+    // One controller per attempt: the caller leaving, the deadline, or the stream's maximum duration ends it.
+    const attempt = new AbortController();
+    const onClientAbort = () => attempt.abort();
+    client.signal.addEventListener('abort', onClientAbort, { once: true });
+    const deadline = setTimeout(() => attempt.abort(new DOMException('deadline', 'TimeoutError')), Math.max(1, deadlineAt - now));
+    const started = performance.now();
+    try {
+      const outcome = await sendAttempt({
+        dispatcher: this.#dispatcher,
+        url: joinUrl(deployment.server.baseUrl, plan.path),
+        apiKey: deployment.server.apiKey?.reveal() ?? null,
+        body: JSON.stringify(plan.body),
+        requestId: call.requestId,
+        signal: attempt.signal,
+        firstByteTimeoutMs: Math.max(1, Math.min(this.#settings.first_byte_timeout_ms, deadlineAt - now)),
+        settings: this.#settings,
+        isCallerGone: () => client.signal.aborted,
+      });
+      if (outcome.kind === 'error') {
+        if (client.signal.aborted) return done;
+        return this.#failed(deployment, outcome.error);
+      }
+      state.recordTtfb(performance.now() - started);
+      const { status, headers, body } = outcome;
+      if (status >= 500 || status === 429) {
+        body.dump().catch(() => undefined);
+        const retryAfter = parseRetryAfter(headers['retry-after']);
+        if ((status === 429 || status === 503) && retryAfter !== null) state.cooldownUntil = Date.now() + retryAfter;
+        const error = new UpstreamError(`The model server answered HTTP ${status}.`, { failure: 'status', upstreamStatus: status, retryAfterMs: retryAfter });
+        // A busy server (429) is not a sick one: cooldown, but no strike against its circuit.
+        return status === 429 ? { done: false, error, retryable: true } : this.#failed(deployment, error);
+      }
+      if (status === 401 || status === 403) {
+        body.dump().catch(() => undefined);
+        this.#log.warn({ server: deployment.server.name, status }, 'model server rejected its stored API key');
+        return { done: false, error: errors.upstreamRejectedKey(), retryable: true };
+      }
+      if (call.stream && status < 300 && isEventStream(headers['content-type'])) {
+        state.breaker.onSuccess();
+        await this.#pipeStream(deployment, body, call.response, route, attempt, client);
+        return done;
+      }
+      const bytes = await readAll(body, this.#settings.max_response_bytes);
+      if (status >= 400) {
+        // The caller's mistake (bad field, context too long): its answer, and no strike against the server.
+        writeJson(call.response, status, asOpenAIError(bytes, status), route, 'application/json');
+        return done;
+      }
+      const answer = plan.translate === undefined ? bytes : JSON.stringify(plan.translate(parseJson(bytes)));
+      state.breaker.onSuccess();
+      writeJson(call.response, status, answer, route, plan.translate === undefined ? contentTypeOf(headers) : 'application/json');
+      return done;
+    } catch (error) {
+      if (client.signal.aborted) return done;
+      return this.#failed(deployment, toUpstreamError(error, `POST ${plan.path}`, false));
+    } finally {
+      clearTimeout(deadline);
+      client.signal.removeEventListener('abort', onClientAbort);
+      state.inflight--;
+    }
+  }
+
+  async #pipeStream(deployment: Deployment, body: AsyncIterable<Buffer>, response: ServerResponse, route: RouteHeaders, attempt: AbortController, client: AbortController): Promise<void> {
+    response.writeHead(200, {
+      ...routeHeaderList(route),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    });
+    response.flushHeaders();
+    const maxDuration = setTimeout(() => attempt.abort(new DOMException('stream too long', 'TimeoutError')), this.#settings.max_stream_duration_ms);
+    const boundary = new SseBoundary();
+    try {
+      for await (const chunk of body) {
+        const ready = boundary.push(chunk);
+        if (ready.length > 0 && !response.write(ready)) await once(response, 'drain', { signal: attempt.signal });
+      }
+      const rest = boundary.flush();
+      response.end(rest ?? undefined);
+    } catch (error) {
+      if (client.signal.aborted) return;
+      const failure = toUpstreamError(error, 'stream', false);
+      deployment.state.breaker.onFailure(Date.now());
+      this.#log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: failure.code }, 'upstream stream broke after the first byte');
+      writeStreamError(response, new UpstreamError(`The model server's stream broke off: ${failure.message.replace(/^stream: /, '')}.`, { failure: failure.failure }));
+    } finally {
+      clearTimeout(maxDuration);
+    }
+  }
+
+  #failed(deployment: Deployment, error: UpstreamError): AttemptResult {
+    deployment.state.breaker.onFailure(Date.now());
+    this.#log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: error.code }, 'upstream attempt failed');
+    return { done: false, error, retryable: error.retryable || error.failure === 'protocol' };
+  }
+}
+
+function isEventStream(contentType: string | string[] | undefined): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  return value !== undefined && value.startsWith('text/event-stream');
+}
+
+function contentTypeOf(headers: Record<string, string | string[] | undefined>): string {
+  const value = headers['content-type'];
+  return (Array.isArray(value) ? value[0] : value) ?? 'application/json';
+}
+
+async function readAll(body: AsyncIterable<Buffer> & { destroy?: () => void }, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy?.();
+      throw new UpstreamError(`The model server's answer is larger than ${limit} bytes.`, { failure: 'protocol' });
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+}
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new UpstreamError('The model server answered something that is not JSON.', { failure: 'protocol', cause: error });
+  }
+}
+
+/** A 4xx from a server, in OpenAI's error shape whatever shape the server used. */
+function asOpenAIError(bytes: Buffer, status: number): string {
+  let message = `The model server refused the request (HTTP ${status}).`;
+  try {
+    const parsed: unknown = JSON.parse(bytes.toString('utf8'));
+    if (parsed !== null && typeof parsed === 'object') {
+      const error = (parsed as { error?: unknown; message?: unknown }).error ?? (parsed as { message?: unknown }).message;
+      if (typeof error === 'string') message = error;
+      else if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
+        message = (error as { message: string }).message;
+      }
+    }
+  } catch {
+    // Not JSON: keep the generic message rather than echo an unknown body.
+  }
+  return JSON.stringify({ error: { message: message.slice(0, 2_000), type: 'invalid_request_error', param: null, code: `upstream_${status}` } });
+}

@@ -1,0 +1,74 @@
+import type { RoutingStrategy } from '../../config/config-schema.ts';
+import type { Deployment } from './deployment.ts';
+
+// A model that is not loaded (Ollama would load it first, seconds) counts as this many queued requests.
+const coldLoadPenalty = 4;
+
+/** Can this deployment take traffic at all? */
+export function isRoutable(deployment: Deployment, now: number): boolean {
+  const server = deployment.server;
+  if (!server.isActive || server.healthStatus === 'offline' || server.statusReason === 'misconfigured') return false;
+  return deployment.state.cooldownUntil <= now;
+}
+
+export interface PickOptions {
+  strategy: RoutingStrategy;
+  now: number;
+  /** Keys already tried by this request: a retry goes elsewhere when it can. */
+  exclude: ReadonlySet<string>;
+  random?: () => number;
+}
+
+/**
+ * Chooses one deployment. Open circuits and cooling-down or unhealthy servers
+ * are skipped; when that leaves nothing, the least-bad open circuit is still
+ * tried rather than failing a model whose every deployment looks sick (never
+ * eject the last one).
+ */
+export function pickDeployment(candidates: readonly Deployment[], options: PickOptions): Deployment | null {
+  const random = options.random ?? Math.random;
+  const fresh = candidates.filter((deployment) => !options.exclude.has(deployment.key));
+  const pool = fresh.length > 0 ? fresh : candidates;
+  const routable = pool.filter((deployment) => isRoutable(deployment, options.now));
+  const admitted = routable.filter((deployment) => deployment.state.breaker.canPass(options.now));
+  const usable = admitted.length > 0 ? admitted : routable;
+  if (usable.length === 0) return null;
+  if (usable.length === 1) return usable[0] as Deployment;
+  switch (options.strategy) {
+    case 'round-robin':
+      return roundRobin(usable);
+    case 'latency':
+      return lowest(usable, (deployment) => deployment.state.ttfbEwmaMs ?? 0, random);
+    case 'weighted':
+    case 'priority':
+    case 'least-inflight':
+      return lowest(usable, loadScore, random);
+  }
+}
+
+/** In-flight through us, plus the server's own queue, plus a penalty for a cold model. */
+export function loadScore(deployment: Deployment): number {
+  return deployment.state.inflight + deployment.reportedQueue + (deployment.model.status === 'loaded' ? 0 : coldLoadPenalty);
+}
+
+function lowest(deployments: readonly Deployment[], score: (deployment: Deployment) => number, random: () => number): Deployment {
+  let best: Deployment[] = [];
+  let bestScore = Number.POSITIVE_INFINITY;
+  for (const deployment of deployments) {
+    const value = score(deployment);
+    if (value < bestScore) {
+      bestScore = value;
+      best = [deployment];
+    } else if (value === bestScore) {
+      best.push(deployment);
+    }
+  }
+  // Ties are broken at random so equal servers share the load.
+  return best[Math.floor(random() * best.length)] as Deployment;
+}
+
+let counter = 0;
+function roundRobin(deployments: readonly Deployment[]): Deployment {
+  counter = (counter + 1) % 1_000_000_007;
+  return deployments[counter % deployments.length] as Deployment;
+}

@@ -1,0 +1,35 @@
+import type { ModelServer, ServerModel } from '../../domain/model-server.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
+
+/** Live numbers about one deployment (a model on a server), kept across index rebuilds. */
+export class DeploymentState {
+  inflight = 0;
+  /** EWMA of time to first byte, ms; null until measured. */
+  ttfbEwmaMs: number | null = null;
+  /** No traffic until this time (Retry-After from a 429/503). */
+  cooldownUntil = 0;
+  readonly breaker: CircuitBreaker;
+
+  constructor(breakerThreshold: number, breakerCooldownMs: number) {
+    this.breaker = new CircuitBreaker(breakerThreshold, breakerCooldownMs);
+  }
+
+  recordTtfb(milliseconds: number): void {
+    // α = 0.3: follows a change within a handful of requests, smooths single outliers.
+    this.ttfbEwmaMs = this.ttfbEwmaMs === null ? milliseconds : this.ttfbEwmaMs * 0.7 + milliseconds * 0.3;
+  }
+}
+
+/** A model on a server: what routing chooses between. */
+export interface Deployment {
+  key: string;
+  server: ModelServer;
+  model: ServerModel;
+  state: DeploymentState;
+  /** The server's own queue (vLLM waiting, llama.cpp busy slots) from its last probe. */
+  reportedQueue: number;
+}
+
+export function deploymentKey(serverId: string, modelId: string): string {
+  return `${serverId}\u0000${modelId}`;
+}

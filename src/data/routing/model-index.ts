@@ -1,0 +1,60 @@
+import { modelAliases } from '../../domain/model-server.ts';
+import type { ServerRegistry } from '../../control/servers/server-registry.ts';
+import { deploymentKey, DeploymentState, type Deployment } from './deployment.ts';
+
+/**
+ * Model name → deployments, rebuilt from the registry on every fleet change
+ * (cheap: one pass over the models). The request path only reads the map.
+ */
+export class ModelIndex {
+  readonly #registry: ServerRegistry;
+  readonly #states = new Map<string, DeploymentState>();
+  readonly #breakerThreshold: number;
+  readonly #breakerCooldownMs: number;
+  #byName = new Map<string, Deployment[]>();
+  #modelNames: string[] = [];
+
+  constructor(registry: ServerRegistry, breaker: { threshold: number; cooldownMs: number }) {
+    this.#registry = registry;
+    this.#breakerThreshold = breaker.threshold;
+    this.#breakerCooldownMs = breaker.cooldownMs;
+    this.rebuild();
+    registry.onEvent(() => this.rebuild());
+  }
+
+  rebuild(): void {
+    const byName = new Map<string, Deployment[]>();
+    const live = new Set<string>();
+    for (const server of this.#registry.list()) {
+      const load = this.#registry.loadOf(server.id);
+      const reportedQueue = (load?.waitingRequests ?? 0) + (server.serverType === 'openai' ? (load?.runningRequests ?? 0) : 0);
+      for (const model of this.#registry.modelsOf(server.id)) {
+        const key = deploymentKey(server.id, model.modelId);
+        live.add(key);
+        let state = this.#states.get(key);
+        if (state === undefined) {
+          state = new DeploymentState(this.#breakerThreshold, this.#breakerCooldownMs);
+          this.#states.set(key, state);
+        }
+        const deployment: Deployment = { key, server, model, state, reportedQueue };
+        for (const name of [model.modelId, ...modelAliases(model.modelId)]) {
+          const list = byName.get(name);
+          if (list === undefined) byName.set(name, [deployment]);
+          else list.push(deployment);
+        }
+      }
+    }
+    for (const key of this.#states.keys()) if (!live.has(key)) this.#states.delete(key);
+    this.#byName = byName;
+    this.#modelNames = [...byName.keys()].sort();
+  }
+
+  deploymentsOf(name: string): Deployment[] {
+    return this.#byName.get(name) ?? [];
+  }
+
+  /** Every name a model answers to, sorted. */
+  names(): string[] {
+    return this.#modelNames;
+  }
+}
