@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import type { UpstreamSettings } from '../../config/config-schema.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
-import type { UpstreamError } from '../upstream/upstream-error.ts';
+import { UpstreamError } from '../upstream/upstream-error.ts';
 
 export type AttemptOutcome =
   | { kind: 'response'; status: number; headers: Record<string, string | string[] | undefined>; body: Dispatcher.ResponseData['body'] }
@@ -29,18 +29,29 @@ export async function sendAttempt(options: {
     'x-request-id': options.requestId,
   };
   if (options.apiKey !== null) headers['authorization'] = `Bearer ${options.apiKey}`;
+  // Our own timer: undici's timeouts are coarse (hundreds of ms), and a first-byte timeout must be exact.
+  const firstByte = new AbortController();
+  const timer = setTimeout(() => firstByte.abort(new DOMException('first byte timeout', 'TimeoutError')), options.firstByteTimeoutMs);
   try {
     const response = await request(options.url, {
       method: 'POST',
       headers,
       body: options.body,
-      signal: options.signal,
+      signal: AbortSignal.any([options.signal, firstByte.signal]),
       dispatcher: options.dispatcher,
-      headersTimeout: options.firstByteTimeoutMs,
+      headersTimeout: options.firstByteTimeoutMs + 1_000,
       bodyTimeout: options.settings.idle_timeout_ms,
     });
     return { kind: 'response', status: response.statusCode, headers: response.headers, body: response.body };
   } catch (error) {
-    return { kind: 'error', error: toUpstreamError(error, `POST ${new URL(options.url).pathname}`, options.isCallerGone()) };
+    const timedOut = firstByte.signal.aborted || (options.signal.aborted && !options.isCallerGone());
+    return {
+      kind: 'error',
+      error: timedOut
+        ? new UpstreamError(`POST ${new URL(options.url).pathname}: no answer within the time limit`, { failure: 'timeout', cause: error })
+        : toUpstreamError(error, `POST ${new URL(options.url).pathname}`, options.isCallerGone()),
+    };
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,0 +1,161 @@
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startOpenAIFake, waitFor, type OpenAIFake } from '../fakes/index.ts';
+import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+
+const single = [{ id: 'yi34b', contextLength: 4096 }];
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A gateway with `count` vLLM fakes all serving yi34b, checked once. */
+async function fleet(count: number, env: Record<string, string> = {}): Promise<{ gateway: TestGateway; fakes: OpenAIFake[]; client: OpenAI }> {
+  const fakes = await Promise.all(Array.from({ length: count }, () => startOpenAIFake({ flavor: 'vllm', models: single })));
+  const gateway = await startTestGateway({ env: { SWITCHYARD_RETRY_BASE_DELAY_MS: '5', ...env } });
+  cleanups.push(async () => {
+    await gateway.stop();
+    await Promise.all(fakes.map((fake) => fake.stop()));
+  });
+  for (const [index, fake] of fakes.entries()) {
+    expect((await gateway.api('POST', '/api/v1/model-servers', { name: `gpu-${index}`, server_type: 'vllm', base_url: fake.url })).status).toBe(201);
+  }
+  await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+  return { gateway, fakes, client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: adminKey, maxRetries: 0 }) };
+}
+
+const ask = (client: OpenAI) => client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+
+describe('failover', () => {
+  it('retries a refused connection on another server before the first byte: the caller never sees it', async () => {
+    const { fakes, client } = await fleet(2);
+    await fakes[0]?.stop();
+    for (let round = 0; round < 6; round++) {
+      const { data, response } = await ask(client);
+      expect(data.choices[0]?.message.content).toContain('Hello from yi34b');
+      expect(response.headers.get('x-switchyard-server')).toBe('gpu-1');
+    }
+  });
+
+  it('loses no request that had not started streaming when a server dies under load, then skips it', async () => {
+    const { fakes, client } = await fleet(3);
+    const results = await Promise.all(
+      Array.from({ length: 60 }, async (_, index) => {
+        if (index === 20) await fakes[1]?.stop();
+        return ask(client).then(({ response }) => response.headers.get('x-switchyard-server'));
+      }),
+    );
+    expect(results).toHaveLength(60);
+    // After the first failures the dead server is ejected: the last requests go elsewhere in one attempt.
+    const tail = await Promise.all(Array.from({ length: 10 }, () => ask(client)));
+    for (const { response } of tail) {
+      expect(response.headers.get('x-switchyard-server')).not.toBe('gpu-1');
+      expect(response.headers.get('x-switchyard-attempts')).toBe('1');
+    }
+  });
+
+  it('puts a server back into rotation after it recovers', async () => {
+    const { gateway, fakes, client } = await fleet(2, { SWITCHYARD_BREAKER_FAILURE_THRESHOLD: '1', SWITCHYARD_BREAKER_COOLDOWN_MS: '200' });
+    await fakes[0]?.stop();
+    for (let round = 0; round < 4; round++) await ask(client);
+    await fakes[0]?.restart();
+    await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const servers = new Set<string | null>();
+    for (let round = 0; round < 20; round++) servers.add((await ask(client)).response.headers.get('x-switchyard-server'));
+    expect(servers).toEqual(new Set(['gpu-0', 'gpu-1']));
+  });
+
+  it('retries a 500 elsewhere, and answers 502 in OpenAI\'s shape when every server fails', async () => {
+    const { fakes, client } = await fleet(2);
+    await fakes[0]?.setFault({ kind: 'status', status: 500 });
+    const { response } = await ask(client);
+    expect(response.headers.get('x-switchyard-server')).toBe('gpu-1');
+    await fakes[1]?.setFault({ kind: 'status', status: 500, body: { error: 'secret internal detail sk-upstream-leak' } });
+    const error = await ask(client).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect(JSON.stringify((error as InstanceType<typeof OpenAI.APIError>).error)).not.toContain('sk-upstream-leak');
+  });
+
+  it('honours Retry-After: a 429 puts that server in cooldown', async () => {
+    const { fakes, client } = await fleet(2);
+    await fakes[0]?.setFault({ kind: 'status', status: 429, headers: { 'retry-after': '30' } });
+    const hitGpu0 = () => (fakes[0]?.requests ?? []).some((request) => request.path === '/v1/chat/completions');
+    // Ties are broken at random: ask until gpu-0 has answered its 429 once; the caller still gets an answer each time.
+    for (let round = 0; round < 50 && !hitGpu0(); round++) {
+      expect((await ask(client)).response.headers.get('x-switchyard-server')).toBe('gpu-1');
+    }
+    expect(hitGpu0()).toBe(true);
+    await fakes[0]?.clearFault();
+    fakes[0]?.resetRequests();
+    for (let round = 0; round < 10; round++) expect((await ask(client)).response.headers.get('x-switchyard-server')).toBe('gpu-1');
+    expect(fakes[0]?.requests).toHaveLength(0);
+  });
+
+  it('passes a caller error (400) straight back without retrying or counting it against the server', async () => {
+    const { gateway, fakes, client } = await fleet(2);
+    const error = await client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: 'x' }], n: 2 }).catch((caught: unknown) => caught);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
+    const chatCalls = fakes.flatMap((fake) => fake.requests).filter((request) => request.path === '/v1/chat/completions');
+    expect(chatCalls).toHaveLength(1);
+    const servers = (await gateway.api('GET', '/api/v1/model-servers')).body.data;
+    expect(servers.map((server: { health_status: string }) => server.health_status)).toEqual(['online', 'online']);
+    expect((await ask(client)).response.headers.get('x-switchyard-attempts')).toBe('1');
+  });
+});
+
+describe('timeouts and streams', () => {
+  it('bounds a server that never answers by the first-byte timeout, then tries the next', async () => {
+    const { fakes, client } = await fleet(2, { SWITCHYARD_FIRST_BYTE_TIMEOUT_MS: '300' });
+    await fakes[0]?.setFault({ kind: 'hang' }, ['/v1/chat/completions']);
+    await fakes[1]?.setFault({ kind: 'hang' }, ['/v1/chat/completions']);
+    const started = Date.now();
+    const error = await ask(client).catch((caught: unknown) => caught);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('ends a stream that breaks mid-way with an error event the openai client raises, never a fake [DONE]', async () => {
+    const { fakes, client } = await fleet(1);
+    await fakes[0]?.setFault({ kind: 'drop-mid-stream', afterChunks: 3 });
+    const stream = await client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: 'a long answer please' }], stream: true });
+    let received = 0;
+    const error = await (async () => {
+      for await (const chunk of stream) if (chunk.choices.length > 0) received++;
+    })().catch((caught: unknown) => caught);
+    expect(received).toBeGreaterThan(0);
+    expect(error).toBeInstanceOf(Error);
+    expect(String((error as Error).message)).toMatch(/stream broke off/);
+  });
+
+  it('never retries after the first streamed byte', async () => {
+    const { fakes, client } = await fleet(2);
+    await fakes[0]?.setFault({ kind: 'drop-mid-stream', afterChunks: 2 });
+    await fakes[1]?.setFault({ kind: 'drop-mid-stream', afterChunks: 2 });
+    const stream = await client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: 'x' }], stream: true });
+    await (async () => {
+      for await (const _chunk of stream) {
+        // drain
+      }
+    })().catch(() => undefined);
+    const chatCalls = fakes.flatMap((fake) => fake.requests).filter((request) => request.path === '/v1/chat/completions');
+    expect(chatCalls).toHaveLength(1);
+  });
+
+  it('cancels the upstream call at once when the client disconnects mid-stream', async () => {
+    const { gateway, fakes } = await fleet(1);
+    await fakes[0]?.setBehaviour({ tokenIntervalMs: 50 });
+    const controller = new AbortController();
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'yi34b', messages: [{ role: 'user', content: 'a very long answer with many many words in it please' }], stream: true }),
+    });
+    const reader = response.body?.getReader();
+    await reader?.read();
+    controller.abort();
+    await waitFor(() => (fakes[0]?.abortedCount() ?? 0) === 1, 2_000, 'upstream abort');
+  });
+});
