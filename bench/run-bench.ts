@@ -1,0 +1,105 @@
+// `npm run bench`: the gateway's overhead against a direct call on loopback.
+// Starts a fast upstream and the real gateway (each its own process), then
+// measures with autocannon: throughput under load, one-at-a-time latency,
+// and streaming time to first byte. Prints a table for docs/benchmarks.md.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { request } from 'undici';
+
+const key = 'sk-sy-benchmark-admin-key-000000000';
+const seconds = Number(process.env['BENCH_SECONDS'] ?? 8);
+const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }] });
+const streamBody = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }], stream: true });
+
+function start(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (data: Buffer) => {
+      output += data.toString();
+      const match = ready.exec(output);
+      if (match !== null) resolve({ child, match });
+    });
+    child.on('exit', (code) => reject(new Error(`process exited (${code}) before it was ready:\n${output}`)));
+  });
+}
+
+async function load(url: string, connections: number, headers: Record<string, string>) {
+  const result = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, connections, duration: seconds, pipelining: 1 });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+async function sequentialLatency(url: string, headers: Record<string, string>, count: number, payload: string) {
+  const samples: number[] = [];
+  for (let index = 0; index < count; index++) {
+    const started = performance.now();
+    const response = await request(url, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', ...headers } });
+    if (payload === streamBody) {
+      for await (const _first of response.body) break;
+      samples.push(performance.now() - started);
+      await response.body.dump();
+    } else {
+      await response.body.arrayBuffer();
+      samples.push(performance.now() - started);
+    }
+  }
+  samples.sort((a, b) => a - b);
+  const at = (quantile: number) => samples[Math.min(samples.length - 1, Math.floor(quantile * samples.length))] as number;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const upstream = await start([join(root, 'bench/bench-upstream.ts')], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
+const upstreamUrl = upstream.match[1] as string;
+const gateway = await start([join(root, 'bin/switchyard.js'), 'serve'], {
+  SWITCHYARD_PORT: '0',
+  SWITCHYARD_HOST: '127.0.0.1',
+  SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchyard-bench-')),
+  SWITCHYARD_ADMIN_KEY: key,
+  SWITCHYARD_DISCOVER_LOCAL_OLLAMA: 'false',
+  SWITCHYARD_LOG_LEVEL: 'warn',
+}, /listening on [^\s:]+:(\d+)/);
+const gatewayUrl = `http://127.0.0.1:${gateway.match[1]}`;
+const auth = { authorization: `Bearer ${key}` };
+
+try {
+  await request(`${gatewayUrl}/api/v1/model-servers`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', server_type: 'openai', base_url: upstreamUrl }) }).then((response) => response.body.dump());
+  await request(`${gatewayUrl}/api/v1/model-servers/health-check-all`, { method: 'POST', headers: auth }).then((response) => response.body.dump());
+
+  const direct = `${upstreamUrl}/v1/chat/completions`;
+  const via = `${gatewayUrl}/v1/chat/completions`;
+  // Warm both paths (JIT, pools) before measuring.
+  await sequentialLatency(direct, {}, 300, body);
+  await sequentialLatency(via, auth, 300, body);
+
+  const oneDirect = await sequentialLatency(direct, {}, 2_000, body);
+  const oneVia = await sequentialLatency(via, auth, 2_000, body);
+  const streamDirect = await sequentialLatency(direct, {}, 300, streamBody);
+  const streamVia = await sequentialLatency(via, auth, 300, streamBody);
+  const loadDirect = await load(direct, 50, {});
+  const loadVia = await load(via, 50, auth);
+
+  const ms = (value: number) => `${value.toFixed(3)} ms`;
+  const lines = [
+    `Switchyard benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.versions.node}, ${seconds} s per load run, 50 connections`,
+    '',
+    '| measure | direct | through Switchyard | added |',
+    '|---|---|---|---|',
+    `| one at a time, p50 | ${ms(oneDirect.p50)} | ${ms(oneVia.p50)} | ${ms(oneVia.p50 - oneDirect.p50)} |`,
+    `| one at a time, p99 | ${ms(oneDirect.p99)} | ${ms(oneVia.p99)} | ${ms(oneVia.p99 - oneDirect.p99)} |`,
+    `| streaming time to first byte, p50 | ${ms(streamDirect.p50)} | ${ms(streamVia.p50)} | ${ms(streamVia.p50 - streamDirect.p50)} |`,
+    `| under load, requests/s | ${loadDirect.rps.toFixed(0)} | ${loadVia.rps.toFixed(0)} | ${(100 * (loadVia.rps / loadDirect.rps - 1)).toFixed(0)} % |`,
+    `| under load, p50 | ${loadDirect.p50} ms | ${loadVia.p50} ms | ${(loadVia.p50 - loadDirect.p50).toFixed(2)} ms |`,
+    `| under load, p99 | ${loadDirect.p99} ms | ${loadVia.p99} ms | ${(loadVia.p99 - loadDirect.p99).toFixed(2)} ms |`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+} finally {
+  gateway.child.kill('SIGTERM');
+  upstream.child.kill('SIGTERM');
+}
