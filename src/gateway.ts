@@ -86,7 +86,18 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const index = new ModelIndex(registry, { threshold: config.upstream.breaker_failure_threshold, cooldownMs: config.upstream.breaker_cooldown_ms });
     // The data plane has its own pool: long streams must not starve health probes, nor the reverse.
     const dataPlane = new Agent({ connect: { timeout: config.upstream.connect_timeout_ms }, keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
-    const proxy = new InferenceProxy({ index, settings: config.upstream, strategy: config.routing_strategy, dispatcher: dataPlane, log });
+    const proxy = new InferenceProxy({
+      index,
+      settings: config.upstream,
+      strategy: config.routing_strategy,
+      dispatcher: dataPlane,
+      log,
+      onRejectedKey: (serverId, status) => {
+        registry.markMisconfigured(serverId, `The server rejected the stored API key (HTTP ${status}) on a live request. Check the server's api_key.`).catch((error: unknown) => {
+          log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'could not record a misconfigured server');
+        });
+      },
+    });
     const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index });
     const address = await app.listen({ port: config.port, host: config.host });
     if (options.startScheduler !== false) scheduler.start();

@@ -105,7 +105,47 @@ describe('failover', () => {
   });
 });
 
+describe('health accounting from live traffic', () => {
+  it('marks a server whose key is rejected misconfigured, and sends traffic elsewhere', async () => {
+    const { gateway, fakes, client } = await fleet(2);
+    fakes[0]?.setApiKey('sk-upstream-now-required');
+    for (let round = 0; round < 8; round++) expect((await ask(client)).response.headers.get('x-switchyard-server')).toBe('gpu-1');
+    let servers = (await gateway.api('GET', '/api/v1/model-servers')).body.data;
+    for (let poll = 0; poll < 50 && servers[0].status_reason !== 'misconfigured'; poll++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      servers = (await gateway.api('GET', '/api/v1/model-servers')).body.data;
+    }
+    expect(servers[0]).toMatchObject({ name: 'gpu-0', health_status: 'degraded', status_reason: 'misconfigured' });
+    expect(servers[0].status_message).toMatch(/rejected the stored API key \(HTTP 401\)/);
+  });
+
+  it('spreads requests over equal servers', async () => {
+    const { client } = await fleet(3);
+    const counts = new Map<string, number>();
+    for (let round = 0; round < 150; round++) {
+      const server = (await ask(client)).response.headers.get('x-switchyard-server') as string;
+      counts.set(server, (counts.get(server) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).toEqual(['gpu-0', 'gpu-1', 'gpu-2']);
+    for (const count of counts.values()) expect(count).toBeGreaterThan(25);
+  });
+});
+
 describe('timeouts and streams', () => {
+  it('ends a stream whose server goes quiet for longer than the idle timeout', async () => {
+    const { fakes, client } = await fleet(1, { SWITCHYARD_IDLE_TIMEOUT_MS: '200' });
+    await fakes[0]?.setBehaviour({ tokenIntervalMs: 1_000 });
+    const stream = await client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: 'x' }], stream: true });
+    const started = Date.now();
+    const error = await (async () => {
+      for await (const _chunk of stream) {
+        // drain
+      }
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
   it('bounds a server that never answers by the first-byte timeout, then tries the next', async () => {
     const { fakes, client } = await fleet(2, { SWITCHYARD_FIRST_BYTE_TIMEOUT_MS: '300' });
     await fakes[0]?.setFault({ kind: 'hang' }, ['/v1/chat/completions']);

@@ -212,6 +212,20 @@ export class ServerRegistry {
     return true;
   }
 
+  /**
+   * Live traffic found the stored key rejected (401/403): show it on the
+   * server now rather than at the next probe, and keep it out of routing.
+   */
+  async markMisconfigured(id: string, message: string): Promise<void> {
+    const current = this.#servers.get(id);
+    if (current === undefined || current.statusReason === 'misconfigured') return;
+    const server: ModelServer = { ...current, healthStatus: 'degraded', statusReason: 'misconfigured', statusMessage: message, consecutiveFailures: 0 };
+    await this.#options.store.updateServerStatus(this.#seal(server));
+    if (this.#servers.get(id) !== current) return;
+    this.#servers.set(id, server);
+    this.#emit({ type: 'server.status_changed', server, from: current.healthStatus, to: server.healthStatus });
+  }
+
   /** A connection test touches only the time (and latency) of the last check. */
   async recordTest(id: string, at: string, latencyMs: number): Promise<void> {
     const current = this.#servers.get(id);

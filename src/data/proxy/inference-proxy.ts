@@ -46,7 +46,18 @@ export class InferenceProxy {
   readonly #log: FastifyBaseLogger;
   readonly #budget: RetryBudget;
 
-  constructor(options: { index: ModelIndex; settings: UpstreamSettings; strategy: RoutingStrategy; dispatcher: Dispatcher; log: FastifyBaseLogger }) {
+  readonly #onRejectedKey: (serverId: string, status: number) => void;
+
+  constructor(options: {
+    index: ModelIndex;
+    settings: UpstreamSettings;
+    strategy: RoutingStrategy;
+    dispatcher: Dispatcher;
+    log: FastifyBaseLogger;
+    /** Called when a server rejects its stored key (marks it misconfigured; off the request path). */
+    onRejectedKey?: (serverId: string, status: number) => void;
+  }) {
+    this.#onRejectedKey = options.onRejectedKey ?? (() => undefined);
     this.#index = options.index;
     this.#settings = options.settings;
     this.#strategy = options.strategy;
@@ -143,6 +154,7 @@ export class InferenceProxy {
       if (status === 401 || status === 403) {
         body.dump().catch(() => undefined);
         this.#log.warn({ server: deployment.server.name, status }, 'model server rejected its stored API key');
+        this.#onRejectedKey(deployment.server.id, status);
         return { done: false, error: errors.upstreamRejectedKey(), retryable: true };
       }
       if (call.stream && status < 300 && isEventStream(headers['content-type'])) {
