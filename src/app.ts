@@ -5,6 +5,8 @@ import type { HealthScheduler } from './control/health/health-scheduler.ts';
 import type { ServerChecker } from './control/health/server-checker.ts';
 import type { ServerRegistry } from './control/servers/server-registry.ts';
 import { modelServersRoutes } from './http/admin/model-servers-routes.ts';
+import { routesRoutes } from './http/admin/routes-routes.ts';
+import type { RouteRegistry } from './control/routes/route-registry.ts';
 import { healthRoutes } from './http/health/health-routes.ts';
 import { openAIRoutes } from './http/openai/openai-routes.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
@@ -26,6 +28,7 @@ export interface AppServices {
   isStorageReachable: () => Promise<boolean>;
   proxy: InferenceProxy;
   index: ModelIndex;
+  routes: RouteRegistry;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -53,6 +56,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       // onRequest: a caller without a valid key learns nothing, not even whether its body was valid.
       admin.addHook('onRequest', requireScope(services.keyRing, adminScopeFor));
       await admin.register(modelServersRoutes, services);
+      await admin.register(routesRoutes, { routes: services.routes });
     },
     { prefix: '/api/v1' },
   );

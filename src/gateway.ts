@@ -14,6 +14,8 @@ import { UpstreamHttp } from './data/upstream/upstream-http.ts';
 import { Agent } from 'undici';
 import { InferenceProxy } from './data/proxy/inference-proxy.ts';
 import { ModelIndex } from './data/routing/model-index.ts';
+import { RouteRegistry } from './control/routes/route-registry.ts';
+import { RouteStore } from './storage/route-store.ts';
 import { errors } from './errors/error-catalogue.ts';
 import { createLogger } from './observability/logger.ts';
 import { loadMasterKey, type MasterKeySource } from './security/master-key.ts';
@@ -76,11 +78,13 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       defaultIntervalS: config.health.interval_s,
     });
     await registry.load();
+    const routes = new RouteRegistry(new RouteStore(database.db));
+    await routes.load();
     const history = new HistoryStore(database.db);
     const checker = new ServerChecker({ registry, http, settings: config.health, log });
     const scheduler = new HealthScheduler({ registry, checker, history, settings: config.health, log });
 
-    const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, log);
+    const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, routes, log);
     if (config.discover_local_ollama) await discoverLocalOllama(config.local_ollama_url, registry, http, log);
 
     const index = new ModelIndex(registry, { threshold: config.upstream.breaker_failure_threshold, cooldownMs: config.upstream.breaker_cooldown_ms });
@@ -92,13 +96,14 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       strategy: config.routing_strategy,
       dispatcher: dataPlane,
       log,
+      routes,
       onRejectedKey: (serverId, status) => {
         registry.markMisconfigured(serverId, `The server rejected the stored API key (HTTP ${status}) on a live request. Check the server's api_key.`).catch((error: unknown) => {
           log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'could not record a misconfigured server');
         });
       },
     });
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes });
     const address = await app.listen({ port: config.port, host: config.host });
     if (options.startScheduler !== false) scheduler.start();
     void scheduler.pruneHistory();

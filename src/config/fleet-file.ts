@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ModelCapabilitySchema, ServerKindOrAutoSchema } from './server-kind-schema.ts';
+import { routingStrategies } from './config-schema.ts';
 
 /** One model a fleet file says a server should serve; the hints save a probe. */
 export const FleetModelSchema = Type.Object(
@@ -29,19 +30,41 @@ export const FleetServerSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const FleetRouteSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    strategy: Type.Optional(Type.Enum(routingStrategies)),
+    targets: Type.Array(
+      Type.Union([
+        Type.String({ minLength: 1 }),
+        Type.Object(
+          { model: Type.String({ minLength: 1 }), weight: Type.Optional(Type.Number({ exclusiveMinimum: 0 })), tier: Type.Optional(Type.Integer({ minimum: 1 })) },
+          { additionalProperties: false },
+        ),
+      ]),
+      { minItems: 1 },
+    ),
+    fallbacks: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+  },
+  { additionalProperties: false },
+);
+
 export const FleetFileSchema = Type.Object(
   {
     gateway: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     servers: Type.Optional(Type.Array(FleetServerSchema)),
+    routes: Type.Optional(Type.Array(FleetRouteSchema)),
   },
   { additionalProperties: false },
 );
 
 export type FleetModel = Static<typeof FleetModelSchema>;
 export type FleetServer = Static<typeof FleetServerSchema>;
+export type FleetRoute = Static<typeof FleetRouteSchema>;
 export interface FleetFile {
   gateway: Record<string, unknown>;
   servers: FleetServer[];
+  routes: FleetRoute[];
 }
 
 /** Parses and validates a fleet file; `${VAR}` and `${VAR:-default}` are read from the environment. */
@@ -66,7 +89,7 @@ export function parseFleetFile(text: string, fileName: string, env: Record<strin
     if (seen.has(server.name)) throw new FleetFileError(`${fileName}: server name "${server.name}" appears twice`);
     seen.add(server.name);
   }
-  return { gateway: parsed.gateway ?? {}, servers };
+  return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [] };
 }
 
 export class FleetFileError extends Error {

@@ -79,6 +79,7 @@ export interface RoutesTable {
   targets: string;
   fallbacks: string;
   metadata: string;
+  managed_by: string;
   created_at: string;
   updated_at: string;
 }

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { toFleetModel, type FleetFile, type FleetServer } from '../../config/fleet-file.ts';
 import type { ModelServer } from '../../domain/model-server.ts';
 import type { ServerRegistry, ServerSettingsInput } from '../servers/server-registry.ts';
+import type { RouteRegistry } from '../routes/route-registry.ts';
 import { normalizeBaseUrl } from '../servers/server-input.ts';
 
 export interface FleetApplyReport {
@@ -10,6 +11,7 @@ export interface FleetApplyReport {
   removed: string[];
   unchanged: string[];
   failed: Array<{ name: string; error: string }>;
+  routes: string[];
 }
 
 /**
@@ -19,8 +21,8 @@ export interface FleetApplyReport {
  * left alone. A server that cannot be applied (say, `auto` against a server
  * that is down) is reported and skipped; the rest still apply.
  */
-export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, log: FastifyBaseLogger): Promise<FleetApplyReport> {
-  const report: FleetApplyReport = { created: [], updated: [], removed: [], unchanged: [], failed: [] };
+export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, routes: RouteRegistry, log: FastifyBaseLogger): Promise<FleetApplyReport> {
+  const report: FleetApplyReport = { created: [], updated: [], removed: [], unchanged: [], failed: [], routes: [] };
   const names = new Set(fleet.servers.map((server) => server.name));
   for (const entry of fleet.servers) {
     try {
@@ -47,8 +49,30 @@ export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, log
       report.removed.push(server.name);
     }
   }
+  await applyRoutes(fleet, routes, report, log);
   log.info({ ...report, failed: report.failed.length }, 'fleet file applied');
   return report;
+}
+
+/** Routes follow the same rule as servers: upsert by name, remove what the file made and dropped. */
+async function applyRoutes(fleet: FleetFile, routes: RouteRegistry, report: FleetApplyReport, log: FastifyBaseLogger): Promise<void> {
+  const names = new Set(fleet.routes.map((route) => route.name));
+  for (const entry of fleet.routes) {
+    const input = { strategy: entry.strategy ?? null, targets: entry.targets, fallbacks: entry.fallbacks ?? [] };
+    try {
+      const existing = routes.byName(entry.name);
+      if (existing === undefined) await routes.create({ ...input, name: entry.name }, 'fleet');
+      else await routes.update(existing.id, input);
+      report.routes.push(entry.name);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      report.failed.push({ name: `route ${entry.name}`, error: message });
+      log.error({ route: entry.name, err: message }, 'fleet file: route not applied');
+    }
+  }
+  for (const route of routes.list()) {
+    if (route.managedBy === 'fleet' && !names.has(route.name)) await routes.remove(route.id);
+  }
 }
 
 function toSettings(entry: FleetServer): ServerSettingsInput {

@@ -7,12 +7,15 @@ export interface RouteHeaders {
   server: string | null;
   model: string | null;
   attempts: number;
+  /** The route (alias) the request came through, if any. */
+  route: string | null;
 }
 
 export function routeHeaderList(route: RouteHeaders): Record<string, string> {
   const headers: Record<string, string> = { 'x-request-id': route.requestId, 'x-switchyard-attempts': String(route.attempts) };
   if (route.server !== null) headers['x-switchyard-server'] = route.server;
   if (route.model !== null) headers['x-switchyard-model'] = route.model;
+  if (route.route !== null) headers['x-switchyard-route'] = route.route;
   return headers;
 }
 

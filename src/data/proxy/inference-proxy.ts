@@ -13,6 +13,7 @@ import { joinUrl } from '../adapters/server-adapter.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import { pickDeployment } from '../routing/deployment-picker.ts';
 import type { ModelIndex } from '../routing/model-index.ts';
+import { resolveCandidates, type CandidateGroup, type RouteLookup } from '../routing/resolve-candidates.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
 import { UpstreamError } from '../upstream/upstream-error.ts';
 import { parseRetryAfter } from '../upstream/upstream-http.ts';
@@ -47,6 +48,7 @@ export class InferenceProxy {
   readonly #budget: RetryBudget;
 
   readonly #onRejectedKey: (serverId: string, status: number) => void;
+  readonly #routes: RouteLookup | null;
 
   constructor(options: {
     index: ModelIndex;
@@ -56,8 +58,10 @@ export class InferenceProxy {
     log: FastifyBaseLogger;
     /** Called when a server rejects its stored key (marks it misconfigured; off the request path). */
     onRejectedKey?: (serverId: string, status: number) => void;
+    routes?: RouteLookup;
   }) {
     this.#onRejectedKey = options.onRejectedKey ?? (() => undefined);
+    this.#routes = options.routes ?? null;
     this.#index = options.index;
     this.#settings = options.settings;
     this.#strategy = options.strategy;
@@ -67,11 +71,13 @@ export class InferenceProxy {
   }
 
   async handle(call: InferenceCall): Promise<void> {
-    const route: RouteHeaders = { requestId: call.requestId, server: null, model: null, attempts: 0 };
-    const candidates = this.#index.deploymentsOf(call.modelName);
-    if (candidates.length === 0) {
-      return writeError(call.response, errors.unknownModel(call.modelName, closeNames(call.modelName, this.#index.names())), route);
+    const route: RouteHeaders = { requestId: call.requestId, server: null, model: null, attempts: 0, route: null };
+    const resolution = resolveCandidates(call.modelName, this.#index, this.#routes, this.#strategy);
+    if (resolution === null) {
+      const known = [...this.#index.names(), ...(this.#routes?.list().map((candidate) => candidate.name) ?? [])];
+      return writeError(call.response, errors.unknownModel(call.modelName, closeNames(call.modelName, known)), route);
     }
+    route.route = resolution.route;
     const client = new AbortController();
     call.response.on('close', () => {
       if (!call.response.writableFinished) client.abort();
@@ -93,14 +99,15 @@ export class InferenceProxy {
         lastError = new UpstreamError('The request deadline passed before a server answered.', { failure: 'timeout' });
         break;
       }
-      const deployment = pickDeployment(candidates, { strategy: this.#strategy, now: Date.now(), exclude: tried });
+      const deployment = pickFromGroups(resolution.groups, tried, Date.now());
       if (deployment === null) break;
       tried.add(deployment.key);
       const plan = inferenceFor(deployment.server.serverType, deployment.server.detection?.flavor ?? null).plan(call.operation, call.body, deployment.model.modelId);
       if (plan === null) {
+        // This kind of server cannot do it (say, chat on an embedder): not an attempt; try the others.
         lastError = errors.unsupportedOperation(call.modelName, call.operation);
+        if (resolution.groups.every((group) => group.deployments.every((candidate) => tried.has(candidate.key)))) break;
         attempt--;
-        if (tried.size >= candidates.length) break;
         continue;
       }
       route.attempts++;
@@ -215,6 +222,23 @@ export class InferenceProxy {
     this.#log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: error.code }, 'upstream attempt failed');
     return { done: false, error, retryable: error.retryable || error.failure === 'protocol' };
   }
+}
+
+/**
+ * The next deployment to try: the first group (a route's targets) until each
+ * of its deployments was tried, then each fallback group in turn; when every
+ * one was tried, the best of them again.
+ */
+function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<string>, now: number): Deployment | null {
+  for (const group of groups) {
+    const fresh = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, allowRepeat: false, weights: group.weights });
+    if (fresh !== null) return fresh;
+  }
+  for (const group of groups) {
+    const again = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, weights: group.weights });
+    if (again !== null) return again;
+  }
+  return null;
 }
 
 function isEventStream(contentType: string | string[] | undefined): boolean {

@@ -16,6 +16,10 @@ export interface PickOptions {
   now: number;
   /** Keys already tried by this request: a retry goes elsewhere when it can. */
   exclude: ReadonlySet<string>;
+  /** When every candidate was tried, may one be tried again? (No when a fallback group is next.) */
+  allowRepeat?: boolean;
+  /** Route weights and tiers by deployment key. */
+  weights?: ReadonlyMap<string, { weight: number; tier: number }> | null;
   random?: () => number;
 }
 
@@ -28,11 +32,17 @@ export interface PickOptions {
 export function pickDeployment(candidates: readonly Deployment[], options: PickOptions): Deployment | null {
   const random = options.random ?? Math.random;
   const fresh = candidates.filter((deployment) => !options.exclude.has(deployment.key));
-  const pool = fresh.length > 0 ? fresh : candidates;
+  const pool = fresh.length > 0 || options.allowRepeat === false ? fresh : candidates;
   const routable = pool.filter((deployment) => isRoutable(deployment, options.now));
   const admitted = routable.filter((deployment) => deployment.state.breaker.canPass(options.now));
-  const usable = admitted.length > 0 ? admitted : routable;
+  let usable = admitted.length > 0 ? admitted : routable;
   if (usable.length === 0) return null;
+  const weights = options.weights ?? null;
+  if (options.strategy === 'priority' && weights !== null) {
+    // Tier 2 only when tier 1 has nothing usable, and so on.
+    const best = Math.min(...usable.map((deployment) => weights.get(deployment.key)?.tier ?? 1));
+    usable = usable.filter((deployment) => (weights.get(deployment.key)?.tier ?? 1) === best);
+  }
   if (usable.length === 1) return usable[0] as Deployment;
   switch (options.strategy) {
     case 'round-robin':
@@ -40,10 +50,21 @@ export function pickDeployment(candidates: readonly Deployment[], options: PickO
     case 'latency':
       return lowest(usable, (deployment) => deployment.state.ttfbEwmaMs ?? 0, random);
     case 'weighted':
+      return weightedChoice(usable, (deployment) => weights?.get(deployment.key)?.weight ?? 1, random);
     case 'priority':
     case 'least-inflight':
       return lowest(usable, loadScore, random);
   }
+}
+
+function weightedChoice(deployments: readonly Deployment[], weightOf: (deployment: Deployment) => number, random: () => number): Deployment {
+  const total = deployments.reduce((sum, deployment) => sum + weightOf(deployment), 0);
+  let point = random() * total;
+  for (const deployment of deployments) {
+    point -= weightOf(deployment);
+    if (point < 0) return deployment;
+  }
+  return deployments[deployments.length - 1] as Deployment;
 }
 
 /** In-flight through us, plus the server's own queue, plus a penalty for a cold model. */

@@ -1,9 +1,11 @@
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import { initialSchema } from './0001-initial-schema.ts';
+import { routeOwnership } from './0002-route-ownership.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
   '0001-initial-schema': initialSchema,
+  '0002-route-ownership': routeOwnership,
 };
 
 export const migrationProvider: MigrationProvider = {

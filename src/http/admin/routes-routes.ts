@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { routingStrategies } from '../../config/config-schema.ts';
+import type { RouteRegistry } from '../../control/routes/route-registry.ts';
+import type { Route } from '../../domain/route.ts';
+
+const modelName = Type.String({ minLength: 1, maxLength: 256 });
+const Target = Type.Union([
+  modelName,
+  Type.Object({ model: modelName, weight: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 })), tier: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) }, { additionalProperties: false }),
+]);
+const fields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  strategy: Type.Union([Type.Enum(routingStrategies), Type.Null()]),
+  targets: Type.Array(Target, { minItems: 1, maxItems: 100 }),
+  fallbacks: Type.Array(modelName, { maxItems: 10 }),
+  metadata: Type.Record(Type.String(), Type.Unknown(), { maxProperties: 100 }),
+};
+const CreateRouteBody = Type.Object(
+  { name: fields.name, targets: fields.targets, strategy: Type.Optional(fields.strategy), fallbacks: Type.Optional(fields.fallbacks), metadata: Type.Optional(fields.metadata) },
+  { additionalProperties: false },
+);
+const UpdateRouteBody = Type.Partial(CreateRouteBody, { additionalProperties: false });
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+export function toRouteRecord(route: Route) {
+  return {
+    id: route.id,
+    name: route.name,
+    strategy: route.strategy,
+    targets: route.targets,
+    fallbacks: route.fallbacks,
+    metadata: route.metadata,
+    managed_by: route.managedBy,
+    created_at: route.createdAt,
+    updated_at: route.updatedAt,
+  };
+}
+
+/** `/api/v1/routes`: aliases, weights, tiers and fallback chains. */
+export async function routesRoutes(instance: FastifyInstance, dependencies: { routes: RouteRegistry }): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const { routes } = dependencies;
+  app.get('/routes', async () => ({ data: routes.list().map(toRouteRecord) }));
+  app.post('/routes', { schema: { body: CreateRouteBody } }, async (request, reply) => reply.status(201).send(toRouteRecord(await routes.create(request.body))));
+  app.get('/routes/:id', { schema: { params: IdParams } }, async (request) => toRouteRecord(routes.require(request.params.id)));
+  app.put('/routes/:id', { schema: { params: IdParams, body: UpdateRouteBody } }, async (request) => toRouteRecord(await routes.update(request.params.id, request.body)));
+  app.delete('/routes/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    await routes.remove(request.params.id);
+    return reply.status(204).send();
+  });
+}
