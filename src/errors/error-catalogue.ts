@@ -62,6 +62,14 @@ export const errors = {
       type: 'server_error',
       retryable: true,
     }),
+  noModelForAuto: (operation: string) =>
+    new AppError(`No healthy model can serve this ${operation} request (auto found none with the capabilities it needs).`, {
+      code: 'SY_NO_MODEL_FOR_AUTO',
+      status: 503,
+      type: 'server_error',
+      retryable: true,
+      param: 'model',
+    }),
   upstreamRejectedKey: () =>
     new AppError('The model server rejected Switchyard\'s credentials for it; an operator must fix its API key.', {
       code: 'SY_UPSTREAM_AUTH',

@@ -9,6 +9,8 @@ export interface RouteHeaders {
   attempts: number;
   /** The route (alias) the request came through, if any. */
   route: string | null;
+  /** Why `auto` chose what it chose. */
+  reason: string | null;
 }
 
 export function routeHeaderList(route: RouteHeaders): Record<string, string> {
@@ -16,6 +18,8 @@ export function routeHeaderList(route: RouteHeaders): Record<string, string> {
   if (route.server !== null) headers['x-switchyard-server'] = route.server;
   if (route.model !== null) headers['x-switchyard-model'] = route.model;
   if (route.route !== null) headers['x-switchyard-route'] = route.route;
+  // Header values must be printable ASCII; model ids from servers are not guaranteed to be.
+  if (route.reason !== null) headers['x-switchyard-reason'] = route.reason.replace(/[^\x20-\x7e]/g, '?');
   return headers;
 }
 

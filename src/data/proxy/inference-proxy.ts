@@ -14,6 +14,7 @@ import type { Deployment } from '../routing/deployment.ts';
 import { pickDeployment } from '../routing/deployment-picker.ts';
 import type { ModelIndex } from '../routing/model-index.ts';
 import { resolveCandidates, type CandidateGroup, type RouteLookup } from '../routing/resolve-candidates.ts';
+import { parseAutoModel, selectAutoModel, type AutoChoice } from '../routing/auto-select.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
 import { UpstreamError } from '../upstream/upstream-error.ts';
 import { parseRetryAfter } from '../upstream/upstream-http.ts';
@@ -71,8 +72,16 @@ export class InferenceProxy {
   }
 
   async handle(call: InferenceCall): Promise<void> {
-    const route: RouteHeaders = { requestId: call.requestId, server: null, model: null, attempts: 0, route: null };
-    const resolution = resolveCandidates(call.modelName, this.#index, this.#routes, this.#strategy);
+    const route: RouteHeaders = { requestId: call.requestId, server: null, model: null, attempts: 0, route: null, reason: null };
+    const autoPriority = parseAutoModel(call.modelName, call.body['priority']);
+    let auto: AutoChoice | null = null;
+    if (autoPriority !== null) {
+      auto = selectAutoModel(call.operation, call.body, autoPriority, this.#index, Date.now());
+      if (auto === null) return writeError(call.response, errors.noModelForAuto(call.operation), route);
+      delete call.body['priority'];
+      route.reason = `${call.modelName} chose ${auto.model}: ${auto.reason}`;
+    }
+    const resolution = resolveCandidates(auto?.model ?? call.modelName, this.#index, this.#routes, this.#strategy);
     if (resolution === null) {
       const known = [...this.#index.names(), ...(this.#routes?.list().map((candidate) => candidate.name) ?? [])];
       return writeError(call.response, errors.unknownModel(call.modelName, closeNames(call.modelName, known)), route);
@@ -113,7 +122,7 @@ export class InferenceProxy {
       route.attempts++;
       route.server = deployment.server.name;
       route.model = deployment.model.modelId;
-      const result = await this.#attempt(deployment, plan, call, route, client, deadlineAt);
+      const result = await this.#attempt(deployment, plan, call, route, client, deadlineAt, auto);
       if (result.done) return;
       lastError = result.error;
       if (!result.retryable) break;
@@ -121,7 +130,15 @@ export class InferenceProxy {
     if (!client.signal.aborted) writeError(call.response, lastError, route);
   }
 
-  async #attempt(deployment: Deployment, plan: UpstreamPlan, call: InferenceCall, route: RouteHeaders, client: AbortController, deadlineAt: number): Promise<AttemptResult> {
+  async #attempt(
+    deployment: Deployment,
+    plan: UpstreamPlan,
+    call: InferenceCall,
+    route: RouteHeaders,
+    client: AbortController,
+    deadlineAt: number,
+    auto: AutoChoice | null,
+  ): Promise<AttemptResult> {
     const state = deployment.state;
     const now = Date.now();
     state.inflight++;
@@ -175,9 +192,10 @@ export class InferenceProxy {
         writeJson(call.response, status, asOpenAIError(bytes, status), route, 'application/json');
         return done;
       }
-      const answer = plan.translate === undefined ? bytes : JSON.stringify(plan.translate(parseJson(bytes)));
+      const rewrite = plan.translate !== undefined || auto !== null;
+      const answer = rewrite ? JSON.stringify(withAutoField((plan.translate ?? identity)(parseJson(bytes)), auto)) : bytes;
       state.breaker.onSuccess();
-      writeJson(call.response, status, answer, route, plan.translate === undefined ? contentTypeOf(headers) : 'application/json');
+      writeJson(call.response, status, answer, route, rewrite ? 'application/json' : contentTypeOf(headers));
       return done;
     } catch (error) {
       if (client.signal.aborted) return done;
@@ -239,6 +257,16 @@ function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<st
     if (again !== null) return again;
   }
   return null;
+}
+
+function identity(value: unknown): unknown {
+  return value;
+}
+
+/** `auto` answers say what was chosen and why, in an extra field the OpenAI clients ignore. */
+function withAutoField(answer: unknown, auto: AutoChoice | null): unknown {
+  if (auto === null || answer === null || typeof answer !== 'object' || Array.isArray(answer)) return answer;
+  return { ...answer, switchyard: { auto: { model: auto.model, priority: auto.priority, reason: auto.reason } } };
 }
 
 function isEventStream(contentType: string | string[] | undefined): boolean {

@@ -1,0 +1,108 @@
+import type { ModelCapability } from '../../domain/server-kind.ts';
+import type { Operation } from '../adapters/inference-mapping.ts';
+import type { Deployment } from './deployment.ts';
+import { isRoutable } from './deployment-picker.ts';
+import type { ModelIndex } from './model-index.ts';
+
+export type AutoPriority = 'speed' | 'quality' | 'balanced';
+
+export interface AutoChoice {
+  model: string;
+  priority: AutoPriority;
+  reason: string;
+}
+
+/** `auto`, `auto:speed`, `auto:quality`, `auto:balanced`; the body's `priority` field when the name says none. */
+export function parseAutoModel(name: string, bodyPriority: unknown): AutoPriority | null {
+  if (name !== 'auto' && !name.startsWith('auto:')) return null;
+  const suffix = name.slice('auto:'.length);
+  if (suffix === 'speed' || suffix === 'quality' || suffix === 'balanced') return suffix;
+  if (bodyPriority === 'speed' || bodyPriority === 'quality' || bodyPriority === 'balanced') return bodyPriority;
+  return 'balanced';
+}
+
+interface Candidate {
+  model: string;
+  ttfbMs: number | null;
+  sizeB: number | null;
+  contextLength: number | null;
+}
+
+const codeHints = /```|\b(function|def |class |compile|stack trace|typescript|javascript|python|rust|golang|sql|regex|refactor|unit test|bug)\b/i;
+
+/**
+ * Picks a model for the request: by the capability it needs (embedding,
+ * rerank, chat; code when the prompt is about code; tools when it sends
+ * tools; a context window that fits), then by the caller's priority using
+ * measured time to first byte and model size.
+ */
+export function selectAutoModel(operation: Operation, body: Record<string, unknown>, priority: AutoPriority, index: ModelIndex, now: number): AutoChoice | null {
+  const needs = requiredCapabilities(operation, body);
+  const promptTokens = Math.ceil(JSON.stringify(body['messages'] ?? body['prompt'] ?? body['input'] ?? '').length / 4);
+  const wanted = promptTokens + (typeof body['max_tokens'] === 'number' ? body['max_tokens'] : 0);
+  let candidates = collect(index, now, needs.required).filter((candidate) => candidate.contextLength === null || candidate.contextLength >= wanted);
+  let why = needs.label;
+  if (needs.preferCode) {
+    const coders = collect(index, now, [...needs.required, 'code']).filter((candidate) => candidates.some((other) => other.model === candidate.model));
+    if (coders.length > 0) {
+      candidates = coders;
+      why = 'code';
+    }
+  }
+  if (candidates.length === 0) return null;
+  const chosen = rank(candidates, priority);
+  return { model: chosen.model, priority, reason: explain(chosen, priority, why, candidates.length) };
+}
+
+function requiredCapabilities(operation: Operation, body: Record<string, unknown>): { required: ModelCapability[]; preferCode: boolean; label: string } {
+  if (operation === 'embeddings') return { required: ['embedding'], preferCode: false, label: 'embedding' };
+  if (operation === 'rerank') return { required: ['rerank'], preferCode: false, label: 'rerank' };
+  const required: ModelCapability[] = [operation === 'chat' ? 'chat' : 'completion'];
+  if (Array.isArray(body['tools']) && body['tools'].length > 0) required.push('tools');
+  const text = JSON.stringify(body['messages'] ?? body['prompt'] ?? '');
+  return { required, preferCode: codeHints.test(text), label: required.includes('tools') ? 'chat with tools' : required[0] as string };
+}
+
+function collect(index: ModelIndex, now: number, required: ModelCapability[]): Candidate[] {
+  const byModel = new Map<string, Candidate>();
+  for (const name of index.names()) {
+    for (const deployment of index.deploymentsOf(name)) {
+      if (deployment.model.modelId !== name || !isRoutable(deployment, now)) continue;
+      if (!required.every((capability) => deployment.model.capabilities.includes(capability))) continue;
+      const existing = byModel.get(name);
+      const ttfb = deployment.state.ttfbEwmaMs;
+      if (existing === undefined) byModel.set(name, { model: name, ttfbMs: ttfb, sizeB: sizeOf(deployment), contextLength: deployment.model.contextLength });
+      else if (ttfb !== null && (existing.ttfbMs === null || ttfb < existing.ttfbMs)) existing.ttfbMs = ttfb;
+    }
+  }
+  return [...byModel.values()];
+}
+
+/** Billions of parameters, from what the server said (Ollama's parameter_size) or the name (yi-34b). */
+function sizeOf(deployment: Deployment): number | null {
+  const stated = deployment.model.details['parameter_size'];
+  const text = typeof stated === 'string' ? stated : deployment.model.modelId;
+  const match = /(\d+(?:\.\d+)?)\s*[bB](?![a-z])/.exec(text);
+  return match === null ? null : Number(match[1]);
+}
+
+function rank(candidates: Candidate[], priority: AutoPriority): Candidate {
+  const latencies = candidates.map((candidate) => candidate.ttfbMs).filter((value): value is number => value !== null);
+  const sizes = candidates.map((candidate) => candidate.sizeB).filter((value): value is number => value !== null);
+  const maxLatency = Math.max(1, ...latencies);
+  const maxSize = Math.max(1, ...sizes);
+  // Unknowns sit in the middle: a model never measured is neither punished nor favoured.
+  const speed = (candidate: Candidate) => 1 - (candidate.ttfbMs ?? maxLatency / 2) / maxLatency;
+  const quality = (candidate: Candidate) => (candidate.sizeB ?? maxSize / 2) / maxSize;
+  const score = (candidate: Candidate) =>
+    priority === 'speed' ? speed(candidate) + 0.01 * quality(candidate) : priority === 'quality' ? quality(candidate) + 0.01 * speed(candidate) : 0.5 * speed(candidate) + 0.5 * quality(candidate);
+  return candidates.reduce((best, candidate) => (score(candidate) > score(best) || (score(candidate) === score(best) && candidate.model < best.model) ? candidate : best));
+}
+
+function explain(chosen: Candidate, priority: AutoPriority, need: string, count: number): string {
+  const facts = [chosen.ttfbMs === null ? 'latency not yet measured' : `time to first byte ${chosen.ttfbMs.toFixed(0)} ms`, chosen.sizeB === null ? null : `${chosen.sizeB}B parameters`]
+    .filter((fact) => fact !== null)
+    .join(', ');
+  const goal = priority === 'speed' ? 'fastest' : priority === 'quality' ? 'most capable' : 'best balance of speed and capability';
+  return `${goal} of ${count} ${need} model${count === 1 ? '' : 's'} (${facts})`;
+}
