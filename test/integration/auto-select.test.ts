@@ -67,7 +67,7 @@ describe('model: "auto"', () => {
     }
     const { chosen, reason } = await auto('auto:speed', 'quick one');
     expect(['mixtral:latest', 'hermes:latest', 'openchat:latest', 'phi3:latest']).toContain(chosen);
-    expect(reason).toMatch(/fastest of \d+ chat models \(time to first byte \d+ ms/);
+    expect(reason).toMatch(/fastest of \d+ chat models \(time to first byte \d+ ms, \d+ tokens\/s/);
     await vllm.setBehaviour({ latencyMs: 0 });
   });
 

@@ -113,6 +113,45 @@ describe('the stock openai client against Switchyard', () => {
   });
 });
 
+describe('every OpenAI-compatible kind', () => {
+  it('chats and streams through llama.cpp and a generic OpenAI server too', async () => {
+    const llamacpp = await startOpenAIFake({ flavor: 'llamacpp', models: [{ id: 'local-gguf', contextLength: 8192 }] });
+    const generic = await startOpenAIFake({ flavor: 'generic', models: [{ id: 'hosted-model', contextLength: 8192 }] });
+    try {
+      await gateway.api('POST', '/api/v1/model-servers', { name: 'laptop', base_url: llamacpp.url });
+      await gateway.api('POST', '/api/v1/model-servers', { name: 'hosted', base_url: generic.url });
+      await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+      for (const model of ['local-gguf', 'hosted-model']) {
+        const completion = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] });
+        expect(completion.choices[0]?.message.content).toContain(`Hello from ${model}`);
+        const stream = await client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], stream: true });
+        let text = '';
+        for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+        expect(text).toContain(`Hello from ${model}`);
+      }
+    } finally {
+      for (const server of (await gateway.api('GET', '/api/v1/model-servers')).body.data) {
+        if (server.name === 'laptop' || server.name === 'hosted') await gateway.api('DELETE', `/api/v1/model-servers/${server.id}`);
+      }
+      await Promise.all([llamacpp.stop(), generic.stop()]);
+    }
+  });
+
+  it('never lets a request steer where the gateway sends it', async () => {
+    await client.chat.completions.create({
+      model: 'yi34b',
+      messages: [{ role: 'user', content: 'hi' }],
+      // @ts-expect-error: fields some gateways honour; Switchyard drops them
+      api_base: 'http://169.254.169.254',
+      base_url: 'http://evil.example',
+      custom_host: 'http://evil.example',
+    });
+    const forwarded = vllm.requests.at(-1)?.body as Record<string, unknown>;
+    expect(forwarded).toMatchObject({ model: 'yi34b' });
+    for (const field of ['api_base', 'base_url', 'custom_host']) expect(forwarded).not.toHaveProperty(field);
+  });
+});
+
 describe('rerank', () => {
   it('translates TEI /rerank and passes Cohere-style answers through', async () => {
     const documents = ['the cat sat', 'quantum physics', 'a cat and a hat'];

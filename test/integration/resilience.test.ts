@@ -132,6 +132,22 @@ describe('health accounting from live traffic', () => {
 });
 
 describe('timeouts and streams', () => {
+  it('ends a stream that runs past the maximum stream duration', async () => {
+    const { fakes, client } = await fleet(1, { SWITCHYARD_MAX_STREAM_DURATION_MS: '1000' });
+    await fakes[0]?.setBehaviour({ tokenIntervalMs: 300 });
+    fakes[0]?.setReply('many words '.repeat(40));
+    const started = Date.now();
+    const stream = await client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: 'x' }], stream: true });
+    const error = await (async () => {
+      for await (const _chunk of stream) {
+        // drain
+      }
+    })().catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(Error);
+    expect(Date.now() - started).toBeLessThan(2_500);
+    await waitFor(() => (fakes[0]?.abortedCount() ?? 0) === 1, 1_000, 'upstream cancelled');
+  });
+
   it('ends a stream whose server goes quiet for longer than the idle timeout', async () => {
     const { fakes, client } = await fleet(1, { SWITCHYARD_IDLE_TIMEOUT_MS: '200' });
     await fakes[0]?.setBehaviour({ tokenIntervalMs: 1_000 });

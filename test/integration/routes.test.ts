@@ -43,7 +43,7 @@ describe('/api/v1/routes', () => {
     expect(updated.body).toMatchObject({ strategy: 'priority', targets: [{ model: 'mixtral' }] });
     expect((await gateway.api('POST', '/api/v1/routes', { name: 'gpt-4o', targets: ['phi3'] })).status).toBe(409);
     expect((await gateway.api('POST', '/api/v1/routes', { name: 'empty', targets: [] })).status).toBe(400);
-    expect((await gateway.api('POST', '/api/v1/routes', { name: 'loop', targets: ['loop'] })).status).toBe(400);
+    expect((await gateway.api('POST', '/api/v1/routes', { name: 'loop', targets: ['x'], fallbacks: ['loop'] })).status).toBe(400);
     expect((await gateway.api('POST', '/api/v1/routes', { name: 'bad', targets: ['x'], strategy: 'fastest' })).status).toBe(400);
     expect((await gateway.api('DELETE', `/api/v1/routes/${created.body.id}`)).status).toBe(204);
     expect((await gateway.api('GET', `/api/v1/routes/${created.body.id}`)).status).toBe(404);
@@ -88,6 +88,14 @@ describe('routing through routes', () => {
     }
     expect(counts['yi34b']).toBeGreaterThan(240);
     expect(counts['yi34b']).toBeLessThan(360);
+  });
+
+  it("sets one model's strategy with a route of the model's own name", async () => {
+    const created = await gateway.api('POST', '/api/v1/routes', { name: 'yi34b', strategy: 'round-robin', targets: ['yi34b'] });
+    expect(created.status).toBe(201);
+    const { response } = await chat('yi34b');
+    expect(response.headers.get('x-switchyard-model')).toBe('yi34b');
+    expect(response.headers.get('x-switchyard-route')).toBe('yi34b');
   });
 
   it('suggests route names for a mistyped model', async () => {

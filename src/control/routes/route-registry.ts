@@ -85,8 +85,8 @@ function validate(base: Route, input: RouteInput): Route {
   }
   if (input.fallbacks !== undefined) route.fallbacks = input.fallbacks;
   if (input.metadata !== undefined) route.metadata = input.metadata;
-  if (route.targets.some((target) => target.model === route.name) || route.fallbacks.includes(route.name)) {
-    throw errors.invalidRequest('A route cannot point at itself.', 'targets');
-  }
+  // A route may target a model of its own name (that sets the model's strategy): targets are
+  // models, never routes, so this cannot loop. A fallback to itself would only repeat.
+  if (route.fallbacks.includes(route.name)) throw errors.invalidRequest('A route cannot fall back to itself.', 'fallbacks');
   return route;
 }

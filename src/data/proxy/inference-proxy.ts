@@ -192,6 +192,9 @@ export class InferenceProxy {
         writeJson(call.response, status, asOpenAIError(bytes, status), route, 'application/json');
         return done;
       }
+      if (call.operation === 'chat' || call.operation === 'completion') {
+        state.recordThroughput(completionTokensIn(bytes), performance.now() - started);
+      }
       const rewrite = plan.translate !== undefined || auto !== null;
       const answer = rewrite ? JSON.stringify(withAutoField((plan.translate ?? identity)(parseJson(bytes)), auto)) : bytes;
       state.breaker.onSuccess();
@@ -217,13 +220,19 @@ export class InferenceProxy {
     response.flushHeaders();
     const maxDuration = setTimeout(() => attempt.abort(new DOMException('stream too long', 'TimeoutError')), this.#settings.max_stream_duration_ms);
     const boundary = new SseBoundary();
+    const firstByteAt = performance.now();
+    let events = 0;
     try {
       for await (const chunk of body) {
         const ready = boundary.push(chunk);
-        if (ready.length > 0 && !response.write(ready)) await once(response, 'drain', { signal: attempt.signal });
+        if (ready.length === 0) continue;
+        events += countEvents(ready);
+        if (!response.write(ready)) await once(response, 'drain', { signal: attempt.signal });
       }
       const rest = boundary.flush();
       response.end(rest ?? undefined);
+      // Each content event carries about one token: a cheap, parse-free measure of speed.
+      deployment.state.recordThroughput(events - 1, performance.now() - firstByteAt);
     } catch (error) {
       if (client.signal.aborted) return;
       const failure = toUpstreamError(error, 'stream', false);
@@ -257,6 +266,23 @@ function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<st
     if (again !== null) return again;
   }
   return null;
+}
+
+/** `data:` lines at the start of a line: one per SSE event. */
+function countEvents(bytes: Buffer): number {
+  let count = 0;
+  for (let index = bytes.indexOf('data:'); index !== -1; index = bytes.indexOf('data:', index + 5)) {
+    if (index === 0 || bytes[index - 1] === 0x0a) count++;
+  }
+  return count;
+}
+
+/** `usage.completion_tokens` of a JSON answer, found without parsing it (usage sits at the end). */
+function completionTokensIn(bytes: Buffer): number {
+  const at = bytes.lastIndexOf('"completion_tokens"');
+  if (at === -1) return 0;
+  const match = /^"completion_tokens"\s*:\s*(\d+)/.exec(bytes.toString('latin1', at, at + 40));
+  return match === null ? 0 : Number(match[1]);
 }
 
 function identity(value: unknown): unknown {

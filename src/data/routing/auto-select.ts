@@ -24,6 +24,7 @@ export function parseAutoModel(name: string, bodyPriority: unknown): AutoPriorit
 interface Candidate {
   model: string;
   ttfbMs: number | null;
+  tokensPerSecond: number | null;
   sizeB: number | null;
   contextLength: number | null;
 }
@@ -71,8 +72,13 @@ function collect(index: ModelIndex, now: number, required: ModelCapability[]): C
       if (!required.every((capability) => deployment.model.capabilities.includes(capability))) continue;
       const existing = byModel.get(name);
       const ttfb = deployment.state.ttfbEwmaMs;
-      if (existing === undefined) byModel.set(name, { model: name, ttfbMs: ttfb, sizeB: sizeOf(deployment), contextLength: deployment.model.contextLength });
-      else if (ttfb !== null && (existing.ttfbMs === null || ttfb < existing.ttfbMs)) existing.ttfbMs = ttfb;
+      const rate = deployment.state.tokensPerSecondEwma;
+      if (existing === undefined) {
+        byModel.set(name, { model: name, ttfbMs: ttfb, tokensPerSecond: rate, sizeB: sizeOf(deployment), contextLength: deployment.model.contextLength });
+        continue;
+      }
+      if (ttfb !== null && (existing.ttfbMs === null || ttfb < existing.ttfbMs)) existing.ttfbMs = ttfb;
+      if (rate !== null && (existing.tokensPerSecond === null || rate > existing.tokensPerSecond)) existing.tokensPerSecond = rate;
     }
   }
   return [...byModel.values()];
@@ -89,10 +95,14 @@ function sizeOf(deployment: Deployment): number | null {
 function rank(candidates: Candidate[], priority: AutoPriority): Candidate {
   const latencies = candidates.map((candidate) => candidate.ttfbMs).filter((value): value is number => value !== null);
   const sizes = candidates.map((candidate) => candidate.sizeB).filter((value): value is number => value !== null);
+  const rates = candidates.map((candidate) => candidate.tokensPerSecond).filter((value): value is number => value !== null);
   const maxLatency = Math.max(1, ...latencies);
+  const maxRate = Math.max(1, ...rates);
   const maxSize = Math.max(1, ...sizes);
   // Unknowns sit in the middle: a model never measured is neither punished nor favoured.
-  const speed = (candidate: Candidate) => 1 - (candidate.ttfbMs ?? maxLatency / 2) / maxLatency;
+  // Speed is half how soon the answer starts, half how fast it flows.
+  const speed = (candidate: Candidate) =>
+    0.5 * (1 - (candidate.ttfbMs ?? maxLatency / 2) / maxLatency) + 0.5 * ((candidate.tokensPerSecond ?? maxRate / 2) / maxRate);
   const quality = (candidate: Candidate) => (candidate.sizeB ?? maxSize / 2) / maxSize;
   const score = (candidate: Candidate) =>
     priority === 'speed' ? speed(candidate) + 0.01 * quality(candidate) : priority === 'quality' ? quality(candidate) + 0.01 * speed(candidate) : 0.5 * speed(candidate) + 0.5 * quality(candidate);
@@ -100,7 +110,11 @@ function rank(candidates: Candidate[], priority: AutoPriority): Candidate {
 }
 
 function explain(chosen: Candidate, priority: AutoPriority, need: string, count: number): string {
-  const facts = [chosen.ttfbMs === null ? 'latency not yet measured' : `time to first byte ${chosen.ttfbMs.toFixed(0)} ms`, chosen.sizeB === null ? null : `${chosen.sizeB}B parameters`]
+  const facts = [
+    chosen.ttfbMs === null ? 'latency not yet measured' : `time to first byte ${chosen.ttfbMs.toFixed(0)} ms`,
+    chosen.tokensPerSecond === null ? null : `${chosen.tokensPerSecond.toFixed(0)} tokens/s`,
+    chosen.sizeB === null ? null : `${chosen.sizeB}B parameters`,
+  ]
     .filter((fact) => fact !== null)
     .join(', ');
   const goal = priority === 'speed' ? 'fastest' : priority === 'quality' ? 'most capable' : 'best balance of speed and capability';

@@ -14,6 +14,15 @@ export class DeploymentState {
     this.breaker = new CircuitBreaker(breakerThreshold, breakerCooldownMs);
   }
 
+  /** EWMA of generated tokens per second after the first byte; null until measured. */
+  tokensPerSecondEwma: number | null = null;
+
+  recordThroughput(tokens: number, milliseconds: number): void {
+    if (tokens <= 0 || milliseconds <= 0) return;
+    const rate = (tokens * 1000) / milliseconds;
+    this.tokensPerSecondEwma = this.tokensPerSecondEwma === null ? rate : this.tokensPerSecondEwma * 0.7 + rate * 0.3;
+  }
+
   recordTtfb(milliseconds: number): void {
     // α = 0.3: follows a change within a handful of requests, smooths single outliers.
     this.ttfbEwmaMs = this.ttfbEwmaMs === null ? milliseconds : this.ttfbEwmaMs * 0.7 + milliseconds * 0.3;
