@@ -52,6 +52,7 @@ describe('parseFleetFile', () => {
     const text = readFileSync(new URL('../../examples/fleet.yaml', import.meta.url), 'utf8');
     const fleet = parseFleetFile(text, 'examples/fleet.yaml', {});
     expect(fleet.servers).toHaveLength(3);
+    expect(fleet.routes.map((route) => route.name)).toEqual(['gpt-4o', 'code', 'light']);
     const models = fleet.servers.flatMap((server) => (server.models ?? []).map(toFleetModel));
     const sizes = Object.fromEntries(models.map((model) => [model.name, model.embedding_dimension]));
     expect(sizes).toEqual({
