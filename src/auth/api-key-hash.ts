@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 
 export const keyPrefix = 'sk-sy-';
 
@@ -11,8 +11,13 @@ export function generateApiKey(): string {
  * Keyed hash (HMAC-SHA256) of an API key. Keyed so a stolen database alone
  * does not allow offline guessing; keys are random, so no slow hash is needed.
  */
-export function hashApiKey(hashKey: Buffer, apiKey: string): string {
+export function hashApiKey(hashKey: Buffer | KeyObject, apiKey: string): string {
   return createHmac('sha256', hashKey).update(apiKey, 'utf8').digest('hex');
+}
+
+/** Imported once: handing createHmac a raw Buffer re-imports the key on every call. */
+export function hashKeyObject(hashKey: Buffer): KeyObject {
+  return createSecretKey(hashKey);
 }
 
 /** What may be shown of a key: its first characters. */

@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import { hashApiKey } from './api-key-hash.ts';
+import type { KeyObject } from 'node:crypto';
+import { hashApiKey, hashKeyObject } from './api-key-hash.ts';
 
 export const scopes = ['admin', 'inference', 'read'] as const;
 export type Scope = (typeof scopes)[number];
@@ -24,11 +25,11 @@ const maxKeyLength = 512;
  * storage. Refreshed from the store when keys change.
  */
 export class KeyRing {
-  readonly #hashKey: Buffer;
+  readonly #hashKey: KeyObject;
   #entries = new Map<string, KeyEntry>();
 
   constructor(hashKey: Buffer) {
-    this.#hashKey = hashKey;
+    this.#hashKey = hashKeyObject(hashKey);
   }
 
   hash(apiKey: string): string {

@@ -95,7 +95,8 @@ export class InferenceProxy {
     const deadlineAt = startedAt + this.#settings.request_deadline_ms;
     this.#budget.onRequest(startedAt);
     const tried = new Set<string>();
-    let lastError: AppError = errors.noHealthyDeployment(call.modelName);
+    // Built only when needed: an Error captures a stack trace, which costs on every request.
+    let lastError: AppError | null = null;
     for (let attempt = 1; attempt <= this.#settings.max_attempts; attempt++) {
       if (client.signal.aborted) return;
       if (attempt > 1) {
@@ -127,7 +128,7 @@ export class InferenceProxy {
       lastError = result.error;
       if (!result.retryable) break;
     }
-    if (!client.signal.aborted) writeError(call.response, lastError, route);
+    if (!client.signal.aborted) writeError(call.response, lastError ?? errors.noHealthyDeployment(call.modelName), route);
   }
 
   async #attempt(
@@ -156,7 +157,7 @@ export class InferenceProxy {
         apiKey: deployment.server.apiKey?.reveal() ?? null,
         body: JSON.stringify(plan.body),
         requestId: call.requestId,
-        signal: attempt.signal,
+        controller: attempt,
         firstByteTimeoutMs: Math.max(1, Math.min(this.#settings.first_byte_timeout_ms, deadlineAt - now)),
         settings: this.#settings,
         isCallerGone: () => client.signal.aborted,

@@ -18,7 +18,8 @@ export async function sendAttempt(options: {
   apiKey: string | null;
   body: string;
   requestId: string;
-  signal: AbortSignal;
+  /** The attempt's controller: the first-byte timer aborts it too (one controller, no AbortSignal.any). */
+  controller: AbortController;
   firstByteTimeoutMs: number;
   settings: UpstreamSettings;
   isCallerGone: () => boolean;
@@ -30,24 +31,27 @@ export async function sendAttempt(options: {
   };
   if (options.apiKey !== null) headers['authorization'] = `Bearer ${options.apiKey}`;
   // Our own timer: undici's timeouts are coarse (hundreds of ms), and a first-byte timeout must be exact.
-  const firstByte = new AbortController();
-  const timer = setTimeout(() => firstByte.abort(new DOMException('first byte timeout', 'TimeoutError')), options.firstByteTimeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    options.controller.abort(new DOMException('first byte timeout', 'TimeoutError'));
+  }, options.firstByteTimeoutMs);
   try {
     const response = await request(options.url, {
       method: 'POST',
       headers,
       body: options.body,
-      signal: AbortSignal.any([options.signal, firstByte.signal]),
+      signal: options.controller.signal,
       dispatcher: options.dispatcher,
       headersTimeout: options.firstByteTimeoutMs + 1_000,
       bodyTimeout: options.settings.idle_timeout_ms,
     });
     return { kind: 'response', status: response.statusCode, headers: response.headers, body: response.body };
   } catch (error) {
-    const timedOut = firstByte.signal.aborted || (options.signal.aborted && !options.isCallerGone());
+    const isTimeout = timedOut || (options.controller.signal.aborted && !options.isCallerGone());
     return {
       kind: 'error',
-      error: timedOut
+      error: isTimeout
         ? new UpstreamError(`POST ${new URL(options.url).pathname}: no answer within the time limit`, { failure: 'timeout', cause: error })
         : toUpstreamError(error, `POST ${new URL(options.url).pathname}`, options.isCallerGone()),
     };
