@@ -93,6 +93,14 @@ describe('failover', () => {
     expect(fakes[0]?.requests).toHaveLength(0);
   });
 
+  it('answers 429 with the server\'s Retry-After when every server is busy', async () => {
+    const { fakes, client } = await fleet(1);
+    await fakes[0]?.setFault({ kind: 'status', status: 429, headers: { 'retry-after': '7' } });
+    const busy = await ask(client).catch((caught: unknown) => caught);
+    expect((busy as InstanceType<typeof OpenAI.APIError>).status).toBe(429);
+    expect((busy as InstanceType<typeof OpenAI.APIError>).headers?.get('retry-after')).toBe('7');
+  });
+
   it('passes a caller error (400) straight back without retrying or counting it against the server', async () => {
     const { gateway, fakes, client } = await fleet(2);
     const error = await client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: 'x' }], n: 2 }).catch((caught: unknown) => caught);

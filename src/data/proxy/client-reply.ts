@@ -32,7 +32,7 @@ export function writeError(response: ServerResponse, error: AppError, route: Rou
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
   };
-  if (error.status === 429 || error.status === 503) headers['retry-after'] = '1';
+  if (error.status === 429 || error.status === 503) headers['retry-after'] = String(retryAfterSeconds(error));
   response.writeHead(error.status, headers);
   response.end(body);
 }
@@ -47,4 +47,9 @@ export function writeJson(response: ServerResponse, status: number, body: Buffer
 export function writeStreamError(response: ServerResponse, error: AppError): void {
   if (response.destroyed || response.writableEnded) return;
   response.end(`data: ${JSON.stringify({ error: { message: error.message, type: error.type, param: null, code: error.code } })}\n\n`);
+}
+
+function retryAfterSeconds(error: AppError): number {
+  const milliseconds = (error as { retryAfterMs?: unknown }).retryAfterMs;
+  return typeof milliseconds === 'number' && milliseconds > 0 ? Math.ceil(milliseconds / 1000) : 1;
 }

@@ -172,7 +172,7 @@ export class InferenceProxy {
         body.dump().catch(() => undefined);
         const retryAfter = parseRetryAfter(headers['retry-after']);
         if ((status === 429 || status === 503) && retryAfter !== null) state.cooldownUntil = Date.now() + retryAfter;
-        const error = new UpstreamError(`The model server answered HTTP ${status}.`, { failure: 'status', upstreamStatus: status, retryAfterMs: retryAfter });
+        const error = busyOrFailed(status, retryAfter);
         // A busy server (429) is not a sick one: cooldown, but no strike against its circuit.
         return status === 429 ? { done: false, error, retryable: true } : this.#failed(deployment, error);
       }
@@ -284,6 +284,19 @@ function completionTokensIn(bytes: Buffer): number {
   if (at === -1) return 0;
   const match = /^"completion_tokens"\s*:\s*(\d+)/.exec(bytes.toString('latin1', at, at + 40));
   return match === null ? 0 : Number(match[1]);
+}
+
+/**
+ * When every server is busy (429) or unavailable (503), the caller hears
+ * that, with the server's Retry-After, rather than a generic 502.
+ */
+function busyOrFailed(status: number, retryAfterMs: number | null): UpstreamError {
+  return new UpstreamError(status === 429 ? 'The model servers for this model are busy; retry later.' : `The model server answered HTTP ${status}.`, {
+    failure: 'status',
+    upstreamStatus: status,
+    retryAfterMs,
+    ...(status === 429 || status === 503 ? { httpStatus: status } : {}),
+  });
 }
 
 function identity(value: unknown): unknown {

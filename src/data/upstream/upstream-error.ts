@@ -15,13 +15,13 @@ export class UpstreamError extends AppError {
 
   constructor(
     message: string,
-    options: { failure: UpstreamFailure; upstreamStatus?: number | null; retryAfterMs?: number | null; cause?: unknown },
+    options: { failure: UpstreamFailure; upstreamStatus?: number | null; retryAfterMs?: number | null; cause?: unknown; httpStatus?: number },
   ) {
-    const status = options.failure === 'timeout' ? 504 : options.failure === 'aborted' ? 499 : 502;
+    const status = options.httpStatus ?? (options.failure === 'timeout' ? 504 : options.failure === 'aborted' ? 499 : 502);
     super(message, {
-      code: codeFor(options.failure),
+      code: options.httpStatus === 429 ? 'SY_UPSTREAM_BUSY' : codeFor(options.failure),
       status,
-      type: 'upstream_error',
+      type: options.httpStatus === 429 ? 'rate_limit_error' : 'upstream_error',
       retryable: options.failure === 'connect' || options.failure === 'timeout' || isRetryableStatus(options.upstreamStatus),
       cause: options.cause,
     });
