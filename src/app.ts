@@ -7,6 +7,13 @@ import type { ServerRegistry } from './control/servers/server-registry.ts';
 import { modelServersRoutes } from './http/admin/model-servers-routes.ts';
 import { routesRoutes } from './http/admin/routes-routes.ts';
 import type { RouteRegistry } from './control/routes/route-registry.ts';
+import { keysRoutes } from './http/admin/keys-routes.ts';
+import { auditRoutes } from './http/admin/audit-routes.ts';
+import { metricsRoute } from './http/health/metrics-route.ts';
+import type { KeyService } from './auth/key-service.ts';
+import type { QuotaService } from './auth/quota/quota-service.ts';
+import type { AuditStore } from './storage/audit-store.ts';
+import type { Registry } from 'prom-client';
 import { healthRoutes } from './http/health/health-routes.ts';
 import { openAIRoutes } from './http/openai/openai-routes.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
@@ -29,6 +36,10 @@ export interface AppServices {
   proxy: InferenceProxy;
   index: ModelIndex;
   routes: RouteRegistry;
+  keys: KeyService;
+  quota: QuotaService;
+  audit: AuditStore;
+  metrics: Registry;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -51,19 +62,22 @@ export function buildApp(services: AppServices): FastifyInstance {
   registerJsonBodyParser(app);
 
   app.register(healthRoutes, { isStorageReachable: services.isStorageReachable });
+  app.register(metricsRoute, { keyRing: services.keyRing, isPublic: services.config.metrics_public, registry: services.metrics });
   app.register(
     async (admin) => {
       // onRequest: a caller without a valid key learns nothing, not even whether its body was valid.
       admin.addHook('onRequest', requireScope(services.keyRing, adminScopeFor));
       await admin.register(modelServersRoutes, services);
       await admin.register(routesRoutes, { routes: services.routes });
+      await admin.register(keysRoutes, { keys: services.keys });
+      await admin.register(auditRoutes, { audit: services.audit });
     },
     { prefix: '/api/v1' },
   );
   app.register(
     async (inference) => {
       inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference'));
-      await inference.register(openAIRoutes, { proxy: services.proxy, index: services.index, bodyLimit: services.config.inference_body_limit_bytes });
+      await inference.register(openAIRoutes, { proxy: services.proxy, index: services.index, quota: services.quota, bodyLimit: services.config.inference_body_limit_bytes });
     },
     { prefix: '/v1' },
   );

@@ -16,6 +16,12 @@ import { InferenceProxy } from './data/proxy/inference-proxy.ts';
 import { ModelIndex } from './data/routing/model-index.ts';
 import { RouteRegistry } from './control/routes/route-registry.ts';
 import { RouteStore } from './storage/route-store.ts';
+import { AuditStore } from './storage/audit-store.ts';
+import { KeyService } from './auth/key-service.ts';
+import { QuotaService } from './auth/quota/quota-service.ts';
+import { MemoryQuota } from './auth/quota/memory-quota.ts';
+import { RedisQuota } from './auth/quota/redis-quota.ts';
+import { createMetricsRegistry } from './http/health/metrics-route.ts';
 import { errors } from './errors/error-catalogue.ts';
 import { createLogger } from './observability/logger.ts';
 import { loadMasterKey, type MasterKeySource } from './security/master-key.ts';
@@ -60,7 +66,11 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const { key, ...masterKey } = loadMasterKey(config.secret_key, config.data_dir);
     const secretBox = new SecretBox(key);
     const keyRing = new KeyRing(secretBox.hashKey);
-    const keys = await bootstrapKeys(new ApiKeyStore(database.db), keyRing, config.admin_key);
+    const keyStore = new ApiKeyStore(database.db);
+    const keys = await bootstrapKeys(keyStore, keyRing, config.admin_key);
+    const quota = new QuotaService({ backend: config.redis_url === undefined ? new MemoryQuota() : new RedisQuota(config.redis_url), store: keyStore, log });
+    await quota.seed((await keyStore.listAll()).map((row) => ({ keyId: row.id, usedTokens: Number(row.used_tokens) })));
+    const keyService = new KeyService(keyStore, keyRing, quota);
 
     const http = new UpstreamHttp({ connectTimeoutMs: config.health.timeout_ms });
     const detectKind: KindDetector = async (baseUrl, apiKey) => {
@@ -103,9 +113,10 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         });
       },
     });
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: createMetricsRegistry() });
     const address = await app.listen({ port: config.port, host: config.host });
     if (options.startScheduler !== false) scheduler.start();
+    quota.start();
     void scheduler.pruneHistory();
 
     let closing: Promise<void> | null = null;
@@ -113,6 +124,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       closing ??= (async () => {
         await app.close();
         await scheduler.stop();
+        await quota.stop();
         await http.close();
         await dataPlane.close();
         await database.close();

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ApiKeyStore } from '../storage/api-key-store.ts';
 import { displayPrefix, generateApiKey } from './api-key-hash.ts';
-import { scopes, type KeyRing, type Principal, type Scope } from './key-ring.ts';
+import { unlimited, type KeyRing, type Principal } from './key-ring.ts';
+import { parseScopes, principalOf } from './key-record.ts';
 
 export interface BootstrapResult {
   /** Set only when a key was generated now: shown once on the console, never logged. */
@@ -17,20 +18,15 @@ export interface BootstrapResult {
 export async function bootstrapKeys(store: ApiKeyStore, ring: KeyRing, environmentKey: string | undefined): Promise<BootstrapResult> {
   const now = new Date().toISOString();
   const rows = await store.listActive(now);
-  ring.replace(
-    rows.map((row) => ({
-      hash: row.key_hash,
-      principal: { keyId: row.id, name: row.name, scopes: parseScopes(row.scopes) },
-    })),
-  );
+  ring.replace(rows.map((row) => ({ hash: row.key_hash, principal: principalOf(row) })));
   if (environmentKey !== undefined) {
-    ring.add(ring.hash(environmentKey), { keyId: 'env-admin', name: 'SWITCHYARD_ADMIN_KEY', scopes: ['admin'] });
+    ring.add(ring.hash(environmentKey), unlimited('env-admin', 'SWITCHYARD_ADMIN_KEY', ['admin']));
     return { generatedKey: null, source: 'SWITCHYARD_ADMIN_KEY' };
   }
   if (rows.some((row) => parseScopes(row.scopes).includes('admin'))) return { generatedKey: null, source: 'stored' };
 
   const key = generateApiKey();
-  const principal: Principal = { keyId: randomUUID(), name: 'bootstrap admin', scopes: ['admin'] };
+  const principal: Principal = unlimited(randomUUID(), 'bootstrap admin', ['admin']);
   const hash = ring.hash(key);
   await store.insert({
     id: principal.keyId,
@@ -51,13 +47,4 @@ export async function bootstrapKeys(store: ApiKeyStore, ring: KeyRing, environme
   });
   ring.add(hash, principal);
   return { generatedKey: key, source: 'generated' };
-}
-
-function parseScopes(text: string): Scope[] {
-  try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? value.filter((item): item is Scope => (scopes as readonly unknown[]).includes(item)) : [];
-  } catch {
-    return [];
-  }
 }

@@ -5,16 +5,28 @@ import { hashApiKey, hashKeyObject } from './api-key-hash.ts';
 export const scopes = ['admin', 'inference', 'read'] as const;
 export type Scope = (typeof scopes)[number];
 
-/** Who made a request. */
+/** Who made a request, with the limits that apply to them. */
 export interface Principal {
   keyId: string;
   name: string;
   scopes: Scope[];
+  /** Model names or globs (`llama*`) this key may use; null means all. */
+  models: string[] | null;
+  rpm: number | null;
+  tpm: number | null;
+  budgetTokens: number | null;
+  /** Epoch ms; null means never. */
+  expiresAt: number | null;
 }
 
 interface KeyEntry {
   hash: Buffer;
   principal: Principal;
+}
+
+/** A principal for keys that carry no limits (the bootstrap and environment admin keys). */
+export function unlimited(keyId: string, name: string, scopesGiven: Scope[]): Principal {
+  return { keyId, name, scopes: scopesGiven, models: null, rpm: null, tpm: null, budgetTokens: null, expiresAt: null };
 }
 
 // Longer than any key we issue; anything beyond is rejected before hashing.
@@ -47,11 +59,23 @@ export class KeyRing {
     this.#entries.set(hash, { hash: Buffer.from(hash, 'hex'), principal });
   }
 
+  /** Forgets a key at once (revoked, rotated): the next request with it gets 401. */
+  removeKey(keyId: string): void {
+    for (const [hash, entry] of this.#entries) if (entry.principal.keyId === keyId) this.#entries.delete(hash);
+  }
+
+  /** Updates a key's limits or scopes in place; its hash is unchanged. */
+  updatePrincipal(principal: Principal): void {
+    for (const entry of this.#entries.values()) if (entry.principal.keyId === principal.keyId) entry.principal = principal;
+  }
+
   authenticate(apiKey: string): Principal | null {
     if (apiKey.length === 0 || apiKey.length > maxKeyLength) return null;
     const hash = this.hash(apiKey);
     const entry = this.#entries.get(hash);
     if (entry === undefined) return null;
+    const expiresAt = entry.principal.expiresAt;
+    if (expiresAt !== null && expiresAt <= Date.now()) return null;
     return timingSafeEqual(entry.hash, Buffer.from(hash, 'hex')) ? entry.principal : null;
   }
 

@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
+import type { AuditEntry } from '../domain/audit.ts';
+import { withAudit } from './audit-store.ts';
 import type { ApiKeysTable, DatabaseSchema } from './database-schema.ts';
 
-/** Switchyard's own API keys; only hashes are stored. */
+/** Switchyard's own API keys; only keyed hashes are stored. Lookups are parameterised by Kysely. */
 export class ApiKeyStore {
   readonly #db: Kysely<DatabaseSchema>;
 
@@ -18,7 +20,29 @@ export class ApiKeyStore {
       .execute();
   }
 
-  async insert(row: ApiKeysTable): Promise<void> {
-    await this.#db.insertInto('api_keys').values(row).execute();
+  async listAll(): Promise<ApiKeysTable[]> {
+    return this.#db.selectFrom('api_keys').selectAll().orderBy('created_at').execute();
+  }
+
+  async get(id: string): Promise<ApiKeysTable | undefined> {
+    return this.#db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async insert(row: ApiKeysTable, audit?: AuditEntry): Promise<void> {
+    await withAudit(this.#db, audit, (executor) => executor.insertInto('api_keys').values(row).execute());
+  }
+
+  async update(row: ApiKeysTable, audit?: AuditEntry): Promise<void> {
+    const { id, created_at: _createdAt, used_tokens: _used, last_used_at: _lastUsed, ...fields } = row;
+    await withAudit(this.#db, audit, (executor) => executor.updateTable('api_keys').set(fields).where('id', '=', id).execute());
+  }
+
+  /** Adds settled token usage (deltas from every replica add up) and the last-use time. */
+  async recordUsage(id: string, tokens: number, lastUsedAt: string): Promise<void> {
+    await this.#db
+      .updateTable('api_keys')
+      .set((eb) => ({ used_tokens: eb('used_tokens', '+', tokens), last_used_at: lastUsedAt }))
+      .where('id', '=', id)
+      .execute();
   }
 }

@@ -142,6 +142,29 @@ export interface SettingsTable {
   updated_at: string;
 }
 
+export interface WebhooksTable {
+  id: string;
+  url: string;
+  events: string;
+  secret_ciphertext: string;
+  is_active: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  response_status: number | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DatabaseSchema {
   model_servers: ModelServersTable;
   server_models: ServerModelsTable;
@@ -153,4 +176,6 @@ export interface DatabaseSchema {
   usage_records: UsageRecordsTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

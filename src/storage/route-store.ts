@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { RoutingStrategy } from '../config/config-schema.ts';
+import type { AuditEntry } from '../domain/audit.ts';
 import type { ManagedBy } from '../domain/model-server.ts';
+import { withAudit } from './audit-store.ts';
 import type { Route, RouteTarget } from '../domain/route.ts';
 import type { DatabaseSchema, RoutesTable } from './database-schema.ts';
 import { readJson, writeJson } from './json-column.ts';
@@ -17,17 +19,17 @@ export class RouteStore {
     return (await this.#db.selectFrom('routes').selectAll().orderBy('name').execute()).map(fromRow);
   }
 
-  async insert(route: Route): Promise<void> {
-    await this.#db.insertInto('routes').values(toRow(route)).execute();
+  async insert(route: Route, audit?: AuditEntry): Promise<void> {
+    await withAudit(this.#db, audit, (executor) => executor.insertInto('routes').values(toRow(route)).execute());
   }
 
-  async update(route: Route): Promise<void> {
+  async update(route: Route, audit?: AuditEntry): Promise<void> {
     const { id, created_at: _createdAt, ...fields } = toRow(route);
-    await this.#db.updateTable('routes').set(fields).where('id', '=', id).execute();
+    await withAudit(this.#db, audit, (executor) => executor.updateTable('routes').set(fields).where('id', '=', id).execute());
   }
 
-  async delete(id: string): Promise<void> {
-    await this.#db.deleteFrom('routes').where('id', '=', id).execute();
+  async delete(id: string, audit?: AuditEntry): Promise<void> {
+    await withAudit(this.#db, audit, (executor) => executor.deleteFrom('routes').where('id', '=', id).execute());
   }
 }
 

@@ -1,5 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { AuditEntry } from '../domain/audit.ts';
 import type { ServerModel } from '../domain/model-server.ts';
+import { insertAudit, withAudit } from './audit-store.ts';
 import type { DatabaseSchema, HealthChecksTable, ModelEventsTable, ServerMetricsTable } from './database-schema.ts';
 import { modelFromRow, modelToRow, serverFromRow, serverToRow, type StoredServer } from './server-rows.ts';
 
@@ -28,19 +30,21 @@ export class ServerStore {
     return rows.map(serverFromRow);
   }
 
-  async insertServer(server: StoredServer): Promise<void> {
-    await this.#db.insertInto('model_servers').values(serverToRow(server)).execute();
+  async insertServer(server: StoredServer, audit?: AuditEntry): Promise<void> {
+    await withAudit(this.#db, audit, (executor) => executor.insertInto('model_servers').values(serverToRow(server)).execute());
   }
 
   /** Writes the operator's settings (and, when given, a reset status); never clobbers a check's columns otherwise. */
-  async updateServerSettings(server: StoredServer, includeStatus: boolean): Promise<void> {
+  async updateServerSettings(server: StoredServer, includeStatus: boolean, audit?: AuditEntry): Promise<void> {
     const row = serverToRow(server);
     const settings = pick(row, settingsColumns);
-    await this.#db
-      .updateTable('model_servers')
-      .set(includeStatus ? { ...settings, ...pick(row, statusColumns) } : settings)
-      .where('id', '=', row.id)
-      .execute();
+    await withAudit(this.#db, audit, (executor) =>
+      executor
+        .updateTable('model_servers')
+        .set(includeStatus ? { ...settings, ...pick(row, statusColumns) } : settings)
+        .where('id', '=', row.id)
+        .execute(),
+    );
   }
 
   /** Writes what health checks own: status, capabilities and the last check. */
@@ -50,8 +54,9 @@ export class ServerStore {
   }
 
   /** Removes a server with its models, history and metrics in one transaction. */
-  async deleteServer(id: string): Promise<boolean> {
+  async deleteServer(id: string, audit?: AuditEntry): Promise<boolean> {
     return this.#db.transaction().execute(async (transaction) => {
+      if (audit !== undefined) await insertAudit(transaction, audit);
       await transaction.deleteFrom('server_models').where('server_id', '=', id).execute();
       await transaction.deleteFrom('model_events').where('server_id', '=', id).execute();
       await transaction.deleteFrom('health_checks').where('server_id', '=', id).execute();

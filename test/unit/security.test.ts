@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/auth/api-key-hash.ts';
-import { KeyRing } from '../../src/auth/key-ring.ts';
+import { KeyRing, unlimited } from '../../src/auth/key-ring.ts';
 import { loadMasterKey } from '../../src/security/master-key.ts';
 import { RedactedSecret } from '../../src/security/redacted-secret.ts';
 import { SecretBox } from '../../src/security/secret-box.ts';
@@ -58,7 +58,7 @@ describe('KeyRing', () => {
   it('admits a known key and rejects unknown, empty and oversized ones alike', () => {
     const ring = new KeyRing(randomBytes(32));
     const key = generateApiKey();
-    ring.add(ring.hash(key), { keyId: 'k1', name: 'test', scopes: ['admin'] });
+    ring.add(ring.hash(key), unlimited('k1', 'test', ['admin']));
     expect(ring.authenticate(key)?.keyId).toBe('k1');
     expect(ring.authenticate(`${key}x`)).toBeNull();
     expect(ring.authenticate('')).toBeNull();

@@ -3,6 +3,7 @@ import type { UpstreamHttp } from '../../data/upstream/upstream-http.ts';
 import { isRecord } from '../../data/adapters/shared/wire-values.ts';
 import type { ServerRegistry } from '../servers/server-registry.ts';
 import { normalizeBaseUrl } from '../servers/server-input.ts';
+import { systemActor } from '../../domain/audit.ts';
 
 /**
  * Registers an Ollama on this machine when one answers, so a new user sees
@@ -24,7 +25,7 @@ export async function discoverLocalOllama(
     return 'not-found';
   }
   const name = registry.getByName('local-ollama') === undefined ? 'local-ollama' : `local-ollama-${Date.now().toString(36)}`;
-  await registry.create({ name, server_type: 'ollama', base_url: baseUrl, managed_by: 'discovery' });
+  await registry.create({ name, server_type: 'ollama', base_url: baseUrl, managed_by: 'discovery' }, systemActor('discovery'));
   log.info({ base_url: baseUrl, name }, 'found a local Ollama and registered it');
   return 'registered';
 }

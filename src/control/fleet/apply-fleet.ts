@@ -1,9 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { toFleetModel, type FleetFile, type FleetServer } from '../../config/fleet-file.ts';
 import type { ModelServer } from '../../domain/model-server.ts';
+import { systemActor } from '../../domain/audit.ts';
 import type { ServerRegistry, ServerSettingsInput } from '../servers/server-registry.ts';
 import type { RouteRegistry } from '../routes/route-registry.ts';
 import { normalizeBaseUrl } from '../servers/server-input.ts';
+
+const fleetActor = systemActor('fleet-file');
 
 export interface FleetApplyReport {
   created: string[];
@@ -29,10 +32,10 @@ export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, rou
       const existing = registry.getByName(entry.name);
       const settings = toSettings(entry);
       if (existing === undefined) {
-        await registry.create({ ...settings, name: entry.name, base_url: entry.base_url, managed_by: 'fleet' });
+        await registry.create({ ...settings, name: entry.name, base_url: entry.base_url, managed_by: 'fleet' }, fleetActor);
         report.created.push(entry.name);
       } else if (differs(existing, settings)) {
-        await registry.update(existing.id, settings);
+        await registry.update(existing.id, settings, fleetActor);
         report.updated.push(entry.name);
       } else {
         report.unchanged.push(entry.name);
@@ -45,7 +48,7 @@ export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, rou
   }
   for (const server of registry.list()) {
     if (server.managedBy === 'fleet' && !names.has(server.name)) {
-      await registry.remove(server.id);
+      await registry.remove(server.id, fleetActor);
       report.removed.push(server.name);
     }
   }
@@ -61,8 +64,8 @@ async function applyRoutes(fleet: FleetFile, routes: RouteRegistry, report: Flee
     const input = { strategy: entry.strategy ?? null, targets: entry.targets, fallbacks: entry.fallbacks ?? [] };
     try {
       const existing = routes.byName(entry.name);
-      if (existing === undefined) await routes.create({ ...input, name: entry.name }, 'fleet');
-      else await routes.update(existing.id, input);
+      if (existing === undefined) await routes.create({ ...input, name: entry.name }, 'fleet', fleetActor);
+      else await routes.update(existing.id, input, fleetActor);
       report.routes.push(entry.name);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -71,7 +74,7 @@ async function applyRoutes(fleet: FleetFile, routes: RouteRegistry, report: Flee
     }
   }
   for (const route of routes.list()) {
-    if (route.managedBy === 'fleet' && !names.has(route.name)) await routes.remove(route.id);
+    if (route.managedBy === 'fleet' && !names.has(route.name)) await routes.remove(route.id, fleetActor);
   }
 }
 

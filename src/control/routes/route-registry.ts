@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RoutingStrategy } from '../../config/config-schema.ts';
+import type { Actor } from '../../domain/audit.ts';
 import type { ManagedBy } from '../../domain/model-server.ts';
 import type { Route } from '../../domain/route.ts';
 import { errors } from '../../errors/error-catalogue.ts';
@@ -43,29 +44,29 @@ export class RouteRegistry {
     return route;
   }
 
-  async create(input: RouteInput & { name: string; targets: NonNullable<RouteInput['targets']> }, managedBy: ManagedBy = 'api'): Promise<Route> {
+  async create(input: RouteInput & { name: string; targets: NonNullable<RouteInput['targets']> }, managedBy: ManagedBy = 'api', actor?: Actor): Promise<Route> {
     const now = new Date().toISOString();
     const route = validate({ id: randomUUID(), name: '', strategy: null, targets: [], fallbacks: [], metadata: {}, managedBy, createdAt: now, updatedAt: now }, input);
     if (this.#byName.has(route.name)) throw errors.conflict(`A route named "${route.name}" already exists.`, 'name');
-    await this.#store.insert(route);
+    await this.#store.insert(route, actor === undefined ? undefined : { actor, action: 'route.create', targetType: 'route', targetId: route.id, before: null, after: route });
     this.#byName.set(route.name, route);
     return route;
   }
 
-  async update(id: string, input: RouteInput): Promise<Route> {
+  async update(id: string, input: RouteInput, actor?: Actor): Promise<Route> {
     const current = this.require(id);
     const route = validate({ ...current, updatedAt: new Date().toISOString() }, input);
     const clash = this.#byName.get(route.name);
     if (clash !== undefined && clash.id !== id) throw errors.conflict(`A route named "${route.name}" already exists.`, 'name');
-    await this.#store.update(route);
+    await this.#store.update(route, actor === undefined ? undefined : { actor, action: 'route.update', targetType: 'route', targetId: id, before: current, after: route });
     this.#byName.delete(current.name);
     this.#byName.set(route.name, route);
     return route;
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(id: string, actor?: Actor): Promise<void> {
     const route = this.require(id);
-    await this.#store.delete(id);
+    await this.#store.delete(id, actor === undefined ? undefined : { actor, action: 'route.delete', targetType: 'route', targetId: id, before: route, after: null });
     this.#byName.delete(route.name);
   }
 }

@@ -9,6 +9,8 @@ import type { StoredServer } from '../../storage/server-rows.ts';
 import type { CheckWrite, ServerStore } from '../../storage/server-store.ts';
 import type { FleetEvent, FleetListener } from './server-events.ts';
 import { normalizeBaseUrl, validateServerName } from './server-input.ts';
+import { serverAuditView } from './server-audit-view.ts';
+import type { Actor } from '../../domain/audit.ts';
 
 export interface ServerSettingsInput {
   name?: string;
@@ -99,7 +101,7 @@ export class ServerRegistry {
     return () => this.#listeners.delete(listener);
   }
 
-  async create(input: CreateServerInput): Promise<ModelServer> {
+  async create(input: CreateServerInput, actor?: Actor): Promise<ModelServer> {
     const name = validateServerName(input.name);
     this.#assertNameFree(name, null);
     const baseUrl = normalizeBaseUrl(input.base_url);
@@ -128,14 +130,15 @@ export class ServerRegistry {
       createdAt: now,
       updatedAt: now,
     };
-    await this.#guardUnique(name, () => this.#options.store.insertServer(this.#seal(server)));
+    const audit = actor === undefined ? undefined : { actor, action: 'server.create', targetType: 'server' as const, targetId: server.id, before: null, after: serverAuditView(server) };
+    await this.#guardUnique(name, () => this.#options.store.insertServer(this.#seal(server), audit));
     this.#servers.set(server.id, server);
     this.#models.set(server.id, new Map());
     this.#emit({ type: 'server.created', server });
     return server;
   }
 
-  async update(id: string, input: ServerSettingsInput): Promise<ModelServer> {
+  async update(id: string, input: ServerSettingsInput, actor?: Actor): Promise<ModelServer> {
     const current = this.require(id);
     const next: ModelServer = { ...current };
     if (input.name !== undefined) {
@@ -143,6 +146,9 @@ export class ServerRegistry {
       this.#assertNameFree(next.name, id);
     }
     if (input.base_url !== undefined) next.baseUrl = normalizeBaseUrl(input.base_url);
+    // A stored key goes only to the origin it was given for: moving the server elsewhere
+    // without a new key drops the old one rather than handing it to a new host.
+    if (input.api_key === undefined && new URL(next.baseUrl).origin !== new URL(current.baseUrl).origin) next.apiKey = null;
     if (input.api_key !== undefined) next.apiKey = input.api_key === null ? null : new RedactedSecret(input.api_key);
     if (input.is_active !== undefined) next.isActive = input.is_active;
     if (input.metadata !== undefined) next.metadata = input.metadata;
@@ -165,15 +171,17 @@ export class ServerRegistry {
     next.updatedAt = new Date().toISOString();
     // Bump first: a check already running must not write the old connection's status after this.
     this.#revisions.set(id, this.revisionOf(id) + 1);
-    await this.#guardUnique(next.name, () => this.#options.store.updateServerSettings(this.#seal(next), connectionChanged));
+    const audit = actor === undefined ? undefined : { actor, action: 'server.update', targetType: 'server' as const, targetId: id, before: serverAuditView(current), after: serverAuditView(next) };
+    await this.#guardUnique(next.name, () => this.#options.store.updateServerSettings(this.#seal(next), connectionChanged, audit));
     this.#servers.set(id, next);
     this.#emit({ type: 'server.updated', server: next, connectionChanged });
     return next;
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(id: string, actor?: Actor): Promise<void> {
     const server = this.require(id);
-    await this.#options.store.deleteServer(id);
+    const audit = actor === undefined ? undefined : { actor, action: 'server.delete', targetType: 'server' as const, targetId: id, before: serverAuditView(server), after: null };
+    await this.#options.store.deleteServer(id, audit);
     this.#servers.delete(id);
     this.#models.delete(id);
     this.#loads.delete(id);

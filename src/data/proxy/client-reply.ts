@@ -11,10 +11,12 @@ export interface RouteHeaders {
   route: string | null;
   /** Why `auto` chose what it chose. */
   reason: string | null;
+  /** Rate-limit headers and the like. */
+  extra: Record<string, string> | null;
 }
 
 export function routeHeaderList(route: RouteHeaders): Record<string, string> {
-  const headers: Record<string, string> = { 'x-request-id': route.requestId, 'x-switchyard-attempts': String(route.attempts) };
+  const headers: Record<string, string> = { ...route.extra, 'x-request-id': route.requestId, 'x-switchyard-attempts': String(route.attempts) };
   if (route.server !== null) headers['x-switchyard-server'] = route.server;
   if (route.model !== null) headers['x-switchyard-model'] = route.model;
   if (route.route !== null) headers['x-switchyard-route'] = route.route;

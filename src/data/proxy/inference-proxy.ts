@@ -31,6 +31,14 @@ export interface InferenceCall {
   stream: boolean;
   requestId: string;
   response: ServerResponse;
+  /** Headers to add to the answer (rate-limit state). */
+  extraHeaders?: Record<string, string>;
+  /** The caller's model allow-list; a name outside it does not exist for this caller. */
+  isAllowed?: (name: string) => boolean;
+  /** Prompt tokens as estimated before the call (for streams whose server reports none). */
+  estimatedPromptTokens?: number;
+  /** Called once, when the request is over, with the tokens it really used. */
+  onSettled?: (usage: { promptTokens: number; completionTokens: number }) => void;
 }
 
 type AttemptResult = { done: true } | { done: false; error: AppError; retryable: boolean };
@@ -72,18 +80,29 @@ export class InferenceProxy {
   }
 
   async handle(call: InferenceCall): Promise<void> {
-    const route: RouteHeaders = { requestId: call.requestId, server: null, model: null, attempts: 0, route: null, reason: null };
+    const usage = { promptTokens: 0, completionTokens: 0 };
+    try {
+      await this.#handle(call, usage);
+    } finally {
+      call.onSettled?.(usage);
+    }
+  }
+
+  async #handle(call: InferenceCall, usage: { promptTokens: number; completionTokens: number }): Promise<void> {
+    const route: RouteHeaders = { requestId: call.requestId, server: null, model: null, attempts: 0, route: null, reason: null, extra: call.extraHeaders ?? null };
+    const isAllowed = call.isAllowed ?? (() => true);
     const autoPriority = parseAutoModel(call.modelName, call.body['priority']);
     let auto: AutoChoice | null = null;
     if (autoPriority !== null) {
-      auto = selectAutoModel(call.operation, call.body, autoPriority, this.#index, Date.now());
+      auto = selectAutoModel(call.operation, call.body, autoPriority, this.#index, Date.now(), isAllowed);
       if (auto === null) return writeError(call.response, errors.noModelForAuto(call.operation), route);
       delete call.body['priority'];
       route.reason = `${call.modelName} chose ${auto.model}: ${auto.reason}`;
     }
-    const resolution = resolveCandidates(auto?.model ?? call.modelName, this.#index, this.#routes, this.#strategy);
+    const resolution = auto !== null || isAllowed(call.modelName) ? resolveCandidates(auto?.model ?? call.modelName, this.#index, this.#routes, this.#strategy) : null;
     if (resolution === null) {
-      const known = [...this.#index.names(), ...(this.#routes?.list().map((candidate) => candidate.name) ?? [])];
+      // A model outside the caller's allow-list answers exactly like one that does not exist.
+      const known = [...this.#index.names(), ...(this.#routes?.list().map((candidate) => candidate.name) ?? [])].filter(isAllowed);
       return writeError(call.response, errors.unknownModel(call.modelName, closeNames(call.modelName, known)), route);
     }
     route.route = resolution.route;
@@ -123,7 +142,7 @@ export class InferenceProxy {
       route.attempts++;
       route.server = deployment.server.name;
       route.model = deployment.model.modelId;
-      const result = await this.#attempt(deployment, plan, call, route, client, deadlineAt, auto);
+      const result = await this.#attempt(deployment, plan, call, route, client, deadlineAt, auto, usage);
       if (result.done) return;
       lastError = result.error;
       if (!result.retryable) break;
@@ -139,6 +158,7 @@ export class InferenceProxy {
     client: AbortController,
     deadlineAt: number,
     auto: AutoChoice | null,
+    usage: { promptTokens: number; completionTokens: number },
   ): Promise<AttemptResult> {
     const state = deployment.state;
     const now = Date.now();
@@ -184,7 +204,8 @@ export class InferenceProxy {
       }
       if (call.stream && status < 300 && isEventStream(headers['content-type'])) {
         state.breaker.onSuccess();
-        await this.#pipeStream(deployment, body, call.response, route, attempt, client);
+        usage.promptTokens = call.estimatedPromptTokens ?? 0;
+        usage.completionTokens = await this.#pipeStream(deployment, body, call.response, route, attempt, client);
         return done;
       }
       const bytes = await readAll(body, this.#settings.max_response_bytes);
@@ -193,8 +214,11 @@ export class InferenceProxy {
         writeJson(call.response, status, asOpenAIError(bytes, status), route, 'application/json');
         return done;
       }
+      const reported = usageIn(bytes);
+      usage.promptTokens = reported.promptTokens || (call.estimatedPromptTokens ?? 0);
+      usage.completionTokens = reported.completionTokens;
       if (call.operation === 'chat' || call.operation === 'completion') {
-        state.recordThroughput(completionTokensIn(bytes), performance.now() - started);
+        state.recordThroughput(reported.completionTokens, performance.now() - started);
       }
       const rewrite = plan.translate !== undefined || auto !== null;
       const answer = rewrite ? JSON.stringify(withAutoField((plan.translate ?? identity)(parseJson(bytes)), auto)) : bytes;
@@ -211,7 +235,8 @@ export class InferenceProxy {
     }
   }
 
-  async #pipeStream(deployment: Deployment, body: AsyncIterable<Buffer>, response: ServerResponse, route: RouteHeaders, attempt: AbortController, client: AbortController): Promise<void> {
+  /** Streams the answer through; returns the content events forwarded (about one token each). */
+  async #pipeStream(deployment: Deployment, body: AsyncIterable<Buffer>, response: ServerResponse, route: RouteHeaders, attempt: AbortController, client: AbortController): Promise<number> {
     response.writeHead(200, {
       ...routeHeaderList(route),
       'content-type': 'text/event-stream; charset=utf-8',
@@ -234,12 +259,14 @@ export class InferenceProxy {
       response.end(rest ?? undefined);
       // Each content event carries about one token: a cheap, parse-free measure of speed.
       deployment.state.recordThroughput(events - 1, performance.now() - firstByteAt);
+      return Math.max(0, events - 1);
     } catch (error) {
-      if (client.signal.aborted) return;
+      if (client.signal.aborted) return events;
       const failure = toUpstreamError(error, 'stream', false);
       deployment.state.breaker.onFailure(Date.now());
       this.#log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: failure.code }, 'upstream stream broke after the first byte');
       writeStreamError(response, new UpstreamError(`The model server's stream broke off: ${failure.message.replace(/^stream: /, '')}.`, { failure: failure.failure }));
+      return events;
     } finally {
       clearTimeout(maxDuration);
     }
@@ -278,11 +305,15 @@ function countEvents(bytes: Buffer): number {
   return count;
 }
 
-/** `usage.completion_tokens` of a JSON answer, found without parsing it (usage sits at the end). */
-function completionTokensIn(bytes: Buffer): number {
-  const at = bytes.lastIndexOf('"completion_tokens"');
+/** `usage` of a JSON answer, found without parsing it (usage sits at the end). */
+function usageIn(bytes: Buffer): { promptTokens: number; completionTokens: number } {
+  return { promptTokens: numberAfter(bytes, '"prompt_tokens"'), completionTokens: numberAfter(bytes, '"completion_tokens"') };
+}
+
+function numberAfter(bytes: Buffer, field: string): number {
+  const at = bytes.lastIndexOf(field);
   if (at === -1) return 0;
-  const match = /^"completion_tokens"\s*:\s*(\d+)/.exec(bytes.toString('latin1', at, at + 40));
+  const match = /^"[a-z_]+"\s*:\s*(\d+)/.exec(bytes.toString('latin1', at, at + 48));
   return match === null ? 0 : Number(match[1]);
 }
 

@@ -37,11 +37,18 @@ const codeHints = /```|\b(function|def |class |compile|stack trace|typescript|ja
  * tools; a context window that fits), then by the caller's priority using
  * measured time to first byte and model size.
  */
-export function selectAutoModel(operation: Operation, body: Record<string, unknown>, priority: AutoPriority, index: ModelIndex, now: number): AutoChoice | null {
+export function selectAutoModel(
+  operation: Operation,
+  body: Record<string, unknown>,
+  priority: AutoPriority,
+  index: ModelIndex,
+  now: number,
+  isAllowed: (name: string) => boolean = () => true,
+): AutoChoice | null {
   const needs = requiredCapabilities(operation, body);
   const promptTokens = Math.ceil(JSON.stringify(body['messages'] ?? body['prompt'] ?? body['input'] ?? '').length / 4);
   const wanted = promptTokens + (typeof body['max_tokens'] === 'number' ? body['max_tokens'] : 0);
-  let candidates = collect(index, now, needs.required).filter((candidate) => candidate.contextLength === null || candidate.contextLength >= wanted);
+  let candidates = collect(index, now, needs.required).filter((candidate) => isAllowed(candidate.model) && (candidate.contextLength === null || candidate.contextLength >= wanted));
   let why = needs.label;
   if (needs.preferCode) {
     const coders = collect(index, now, [...needs.required, 'code']).filter((candidate) => candidates.some((other) => other.model === candidate.model));

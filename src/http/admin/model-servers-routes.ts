@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { modelMatches } from '../../domain/model-server.ts';
+import { actorOf } from '../plugins/authenticate.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import type { ServerChecker } from '../../control/health/server-checker.ts';
 import type { HealthScheduler } from '../../control/health/health-scheduler.ts';
@@ -47,7 +48,7 @@ export async function modelServersRoutes(instance: FastifyInstance, dependencies
 
   app.post('/model-servers', { schema: { body: CreateServerBody, response: { 201: ServerRecordSchema } } }, async (request, reply) => {
     const { expected_models, ...rest } = request.body;
-    const server = await registry.create({ ...rest, expected_models: toExpectedModels(expected_models) ?? [] });
+    const server = await registry.create({ ...rest, expected_models: toExpectedModels(expected_models) ?? [] }, actorOf(request));
     return reply.status(201).send(record(server.id));
   });
 
@@ -65,13 +66,13 @@ export async function modelServersRoutes(instance: FastifyInstance, dependencies
     async (request) => {
       const { expected_models, ...rest } = request.body;
       const expected = toExpectedModels(expected_models);
-      await registry.update(request.params.id, expected === undefined ? rest : { ...rest, expected_models: expected });
+      await registry.update(request.params.id, expected === undefined ? rest : { ...rest, expected_models: expected }, actorOf(request));
       return record(request.params.id);
     },
   );
 
   app.delete('/model-servers/:id', { schema: { params: ServerIdParams } }, async (request, reply) => {
-    await registry.remove(request.params.id);
+    await registry.remove(request.params.id, actorOf(request));
     return reply.status(204).send();
   });
 

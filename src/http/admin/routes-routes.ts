@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { routingStrategies } from '../../config/config-schema.ts';
 import type { RouteRegistry } from '../../control/routes/route-registry.ts';
 import type { Route } from '../../domain/route.ts';
+import { actorOf } from '../plugins/authenticate.ts';
 
 const modelName = Type.String({ minLength: 1, maxLength: 256 });
 const Target = Type.Union([
@@ -43,11 +44,11 @@ export async function routesRoutes(instance: FastifyInstance, dependencies: { ro
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { routes } = dependencies;
   app.get('/routes', async () => ({ data: routes.list().map(toRouteRecord) }));
-  app.post('/routes', { schema: { body: CreateRouteBody } }, async (request, reply) => reply.status(201).send(toRouteRecord(await routes.create(request.body))));
+  app.post('/routes', { schema: { body: CreateRouteBody } }, async (request, reply) => reply.status(201).send(toRouteRecord(await routes.create(request.body, 'api', actorOf(request)))));
   app.get('/routes/:id', { schema: { params: IdParams } }, async (request) => toRouteRecord(routes.require(request.params.id)));
-  app.put('/routes/:id', { schema: { params: IdParams, body: UpdateRouteBody } }, async (request) => toRouteRecord(await routes.update(request.params.id, request.body)));
+  app.put('/routes/:id', { schema: { params: IdParams, body: UpdateRouteBody } }, async (request) => toRouteRecord(await routes.update(request.params.id, request.body, actorOf(request))));
   app.delete('/routes/:id', { schema: { params: IdParams } }, async (request, reply) => {
-    await routes.remove(request.params.id);
+    await routes.remove(request.params.id, actorOf(request));
     return reply.status(204).send();
   });
 }

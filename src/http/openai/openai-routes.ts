@@ -5,29 +5,52 @@ import type { InferenceProxy } from '../../data/proxy/inference-proxy.ts';
 import { isRoutable } from '../../data/routing/deployment-picker.ts';
 import type { ModelIndex } from '../../data/routing/model-index.ts';
 import { ChatBody, CompletionBody, EmbeddingsBody, RerankBody, steeringFields } from './openai-schemas.ts';
+import type { Principal } from '../../auth/key-ring.ts';
+import { isModelAllowed } from '../../auth/model-allow-list.ts';
+import type { QuotaService } from '../../auth/quota/quota-service.ts';
+import { parseAutoModel } from '../../data/routing/auto-select.ts';
+import { errors } from '../../errors/error-catalogue.ts';
+import { estimateTokens } from './estimate-tokens.ts';
 
 export interface OpenAIRouteDependencies {
   proxy: InferenceProxy;
   index: ModelIndex;
+  quota: QuotaService;
   bodyLimit: number;
 }
 
 /** The OpenAI-compatible API under /v1. */
 export async function openAIRoutes(instance: FastifyInstance, dependencies: OpenAIRouteDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { proxy, index, bodyLimit } = dependencies;
+  const { proxy, index, quota, bodyLimit } = dependencies;
 
   const forward = (operation: Operation) => async (request: FastifyRequest, reply: FastifyReply) => {
     const body = { ...(request.body as Record<string, unknown>) };
     for (const field of steeringFields) delete body[field];
+    const modelName = body['model'] as string;
+    assertModelName(modelName);
+    const principal = request.principal as Principal;
+    const isAllowed = (name: string) => isModelAllowed(principal.models, name);
+    const estimate = estimateTokens(operation, body);
+    // A model the key may not use is answered as unknown (by the proxy) and costs no quota.
+    const counts = parseAutoModel(modelName, undefined) !== null || isAllowed(modelName);
+    const decision = counts ? await quota.admit(principal, estimate) : { ok: true as const, ticket: null, headers: {} };
+    if (!decision.ok) {
+      reply.headers(decision.headers);
+      throw decision.error;
+    }
     reply.hijack();
     await proxy.handle({
       operation,
       body,
-      modelName: body['model'] as string,
+      modelName,
       stream: body['stream'] === true,
       requestId: request.id,
       response: reply.raw,
+      extraHeaders: decision.headers,
+      isAllowed,
+      estimatedPromptTokens: estimate,
+      onSettled: (usage) => quota.settle(decision.ticket, principal.keyId, usage.promptTokens + usage.completionTokens),
     });
   };
 
@@ -36,12 +59,13 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
   app.post('/embeddings', { bodyLimit, schema: { body: EmbeddingsBody } }, forward('embeddings'));
   app.post('/rerank', { bodyLimit, schema: { body: RerankBody } }, forward('rerank'));
 
-  app.get('/models', async () => {
+  app.get('/models', async (request) => {
+    const principal = request.principal as Principal;
     const now = Date.now();
     const models = new Map<string, { id: string; created: number; servers: string[]; capabilities: Set<string>; embedding_dimension: number | null; context_length: number | null; owned_by: string }>();
     for (const name of index.names()) {
       for (const deployment of index.deploymentsOf(name)) {
-        if (deployment.model.modelId !== name || !isRoutable(deployment, now)) continue;
+        if (deployment.model.modelId !== name || !isRoutable(deployment, now) || !isModelAllowed(principal.models, name)) continue;
         const entry = models.get(name) ?? {
           id: name,
           created: Math.floor(Date.parse(deployment.model.firstSeenAt) / 1000),
@@ -67,4 +91,11 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       })),
     };
   });
+}
+
+/** Model names never go into an upstream URL, but are refused early if they could: control characters, `..`, backslashes. */
+function assertModelName(name: string): void {
+  if (/[\u0000-\u001f\u007f\\]/.test(name) || name.includes('..') || name.startsWith('/')) {
+    throw errors.invalidRequest('model contains characters a model name cannot have.', 'model');
+  }
 }

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasScope, type KeyRing, type Principal, type Scope } from '../../auth/key-ring.ts';
 import { errors } from '../../errors/error-catalogue.ts';
+import type { Actor } from '../../domain/audit.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -32,6 +33,11 @@ export function requireScope(keyRing: KeyRing, scopeFor: (request: FastifyReques
     if (!hasScope(principal, scope)) throw errors.forbidden(scope);
     request.principal = principal;
   };
+}
+
+/** The audit log's view of who made this request. */
+export function actorOf(request: FastifyRequest): Actor {
+  return { keyId: request.principal?.keyId ?? null, requestId: request.id, sourceIp: request.ip };
 }
 
 export function adminScopeFor(request: FastifyRequest): Scope {

@@ -1,11 +1,13 @@
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import { initialSchema } from './0001-initial-schema.ts';
 import { routeOwnership } from './0002-route-ownership.ts';
+import { webhooks } from './0003-webhooks.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
   '0001-initial-schema': initialSchema,
   '0002-route-ownership': routeOwnership,
+  '0003-webhooks': webhooks,
 };
 
 export const migrationProvider: MigrationProvider = {
