@@ -52,6 +52,9 @@ export function buildApp(services: AppServices): FastifyInstance {
     // No type coercion: "" must not quietly become null, nor "1" become true.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     return503OnClosing: true,
+    // Node's default 16 KiB header cap would answer an oversized key with a bare 431;
+    // 96 KiB lets every bad key reach the one 401 (anything larger still gets 431).
+    http: { maxHeaderSize: 96 * 1024 },
     forceCloseConnections: true,
   });
   app.decorateRequest('principal', null);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { sortableId } from '../lib/sortable-id.ts';
 import type { Kysely, Transaction } from 'kysely';
 import type { AuditEntry } from '../domain/audit.ts';
 import type { AuditLogTable, DatabaseSchema } from './database-schema.ts';
@@ -22,7 +22,7 @@ export async function insertAudit(executor: Executor, entry: AuditEntry): Promis
   await executor
     .insertInto('audit_log')
     .values({
-      id: randomUUID(),
+      id: sortableId(),
       occurred_at: new Date().toISOString(),
       actor_key_id: entry.actor.keyId,
       action: entry.action,

@@ -1,0 +1,161 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
+import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+
+let gateway: TestGateway;
+let vllm: OpenAIFake;
+
+beforeAll(async () => {
+  [gateway, vllm] = await Promise.all([startTestGateway(), startOpenAIFake({ flavor: 'vllm' })]);
+  await gateway.api('POST', '/api/v1/model-servers', { name: 'secondary', server_type: 'vllm', base_url: vllm.url });
+  await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+});
+
+afterAll(async () => {
+  await Promise.all([gateway.stop(), vllm.stop()]);
+});
+
+async function createKey(body: Record<string, unknown>): Promise<{ id: string; key: string; [field: string]: unknown }> {
+  const response = await gateway.api('POST', '/api/v1/keys', body);
+  expect(response.status, response.text).toBe(201);
+  return response.body;
+}
+
+const as = (key: string) => ({ authorization: `Bearer ${key}` });
+const chatBody = (model = 'yi34b', extra: Record<string, unknown> = {}) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
+const chat = (key: string, model = 'yi34b', extra: Record<string, unknown> = {}) =>
+  fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { ...as(key), 'content-type': 'application/json' }, body: chatBody(model, extra) });
+
+describe('API keys', () => {
+  it('shows a new key once, stores only a hash, and lists prefix, scopes, limits and usage', async () => {
+    const created = await createKey({ name: 'app-1', scopes: ['inference'], rpm: 100, budget_tokens: 100000, metadata: { team: 'search' } });
+    expect(created.key).toMatch(/^sk-sy-[A-Za-z0-9_-]{43}$/);
+    expect(created).toMatchObject({ name: 'app-1', scopes: ['inference'], rpm: 100, tpm: null, budget_tokens: 100000, used_tokens: 0, revoked_at: null });
+    expect(created.key.startsWith(created['prefix'] as string)).toBe(true);
+    expect((await chat(created.key)).status).toBe(200);
+    const listed = await gateway.api('GET', '/api/v1/keys');
+    expect(listed.text).not.toContain(created.key);
+    const row = listed.body.data.find((key: { id: string }) => key.id === created.id);
+    expect(row).not.toHaveProperty('key');
+    expect(row).not.toHaveProperty('key_hash');
+    const stored = await gateway.gateway.database.db.selectFrom('api_keys').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
+    expect(JSON.stringify(stored)).not.toContain(created.key);
+    // Usage is written in batches; it shows within a couple of seconds.
+    await expect.poll(async () => (await gateway.api('GET', `/api/v1/keys/${created.id}`)).body.last_used_at, { timeout: 3_000 }).not.toBeNull();
+  });
+
+  it('enforces scopes: inference for /v1, read for GETs and /metrics, admin for changes', async () => {
+    const inference = await createKey({ name: 'inference', scopes: ['inference'] });
+    const reader = await createKey({ name: 'reader', scopes: ['read'] });
+    const get = (key: string, path: string) => fetch(`${gateway.url}${path}`, { headers: as(key) });
+    expect((await chat(inference.key)).status).toBe(200);
+    expect((await get(inference.key, '/api/v1/model-servers')).status).toBe(403);
+    expect((await get(inference.key, '/metrics')).status).toBe(403);
+    expect((await get(reader.key, '/api/v1/model-servers')).status).toBe(200);
+    expect((await get(reader.key, '/metrics')).status).toBe(200);
+    expect((await chat(reader.key)).status).toBe(403);
+    const write = await fetch(`${gateway.url}/api/v1/keys`, { method: 'POST', headers: { ...as(reader.key), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'x', scopes: ['admin'] }) });
+    expect(write.status).toBe(403);
+    expect(((await write.json()) as { error: { type: string } }).error.type).toBe('permission_error');
+    expect((await fetch(`${gateway.url}/metrics`)).status).toBe(401);
+  });
+
+  it('revokes, rotates and expires keys; every refusal is the same 401', async () => {
+    const doomed = await createKey({ name: 'doomed', scopes: ['inference'] });
+    const refusal = async (key: string) => {
+      const response = await chat(key);
+      return { status: response.status, body: await response.text() };
+    };
+    const unknown = await refusal('sk-sy-does-not-exist');
+    expect(unknown.status).toBe(401);
+    expect((await gateway.api('DELETE', `/api/v1/keys/${doomed.id}`)).status).toBe(204);
+    expect(await refusal(doomed.key)).toEqual(unknown);
+
+    const rotating = await createKey({ name: 'rotating', scopes: ['inference'] });
+    const rotated = await gateway.api('POST', `/api/v1/keys/${rotating.id}/rotate`);
+    expect(rotated.body).toMatchObject({ id: rotating.id, name: 'rotating' });
+    expect(rotated.body.key).not.toBe(rotating.key);
+    expect(await refusal(rotating.key)).toEqual(unknown);
+    expect((await chat(rotated.body.key)).status).toBe(200);
+
+    const expiring = await createKey({ name: 'expiring', scopes: ['inference'], expires_at: new Date(Date.now() + 300).toISOString() });
+    expect((await chat(expiring.key)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await refusal(expiring.key)).toEqual(unknown);
+
+    for (const hostile of ['x'.repeat(64 * 1024), "' OR '1'='1", 'sk-sy-"; DROP TABLE api_keys; --']) {
+      expect(await refusal(hostile)).toEqual(unknown);
+    }
+    expect((await chat('')).status).toBe(401);
+    expect((await gateway.api('GET', '/api/v1/keys')).status).toBe(200);
+  });
+
+  it('changes limits and scopes with PATCH, effective at once', async () => {
+    const key = await createKey({ name: 'patched', scopes: ['read'] });
+    expect((await chat(key.key)).status).toBe(403);
+    const patched = await gateway.api('PATCH', `/api/v1/keys/${key.id}`, { scopes: ['inference'], rpm: 5 });
+    expect(patched.body).toMatchObject({ scopes: ['inference'], rpm: 5 });
+    const response = await chat(key.key);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-ratelimit-limit-requests')).toBe('5');
+  });
+});
+
+describe('model allow-lists', () => {
+  it('lets a key see and use only its models; others answer exactly like models that do not exist', async () => {
+    const key = await createKey({ name: 'yi-only', scopes: ['inference'], models: ['yi*'] });
+    expect((await chat(key.key, 'yi34b')).status).toBe(200);
+    const hidden = await chat(key.key, 'deepseek');
+    const missing = await chat(key.key, 'no-such-model');
+    expect(hidden.status).toBe(404);
+    expect(missing.status).toBe(404);
+    const hiddenError = ((await hidden.json()) as { error: Record<string, unknown> }).error;
+    const missingError = ((await missing.json()) as { error: Record<string, unknown> }).error;
+    expect({ ...hiddenError, message: String(hiddenError['message']).replace('deepseek', 'X') }).toEqual({ ...missingError, message: String(missingError['message']).replace('no-such-model', 'X') });
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: key.key, maxRetries: 0 });
+    expect((await client.models.list()).data.map((model) => model.id)).toEqual(['yi34b']);
+    const auto = await chat(key.key, 'auto:quality');
+    expect(auto.headers.get('x-switchyard-model')).toBe('yi34b');
+  });
+});
+
+describe('rate limits and budgets', () => {
+  it('allows RPM requests a minute, with the OpenAI headers, then 429 with Retry-After; refusals do not count', async () => {
+    const key = await createKey({ name: 'rpm-3', scopes: ['inference'], rpm: 3 });
+    const remaining = [];
+    for (let index = 0; index < 3; index++) {
+      const response = await chat(key.key);
+      expect(response.status).toBe(200);
+      remaining.push(response.headers.get('x-ratelimit-remaining-requests'));
+      expect(response.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+s$/);
+    }
+    expect(remaining).toEqual(['2', '1', '0']);
+    for (let index = 0; index < 3; index++) {
+      const refused = await chat(key.key);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+      expect(((await refused.json()) as { error: { message: string; type: string } }).error).toMatchObject({ type: 'rate_limit_error', message: expect.stringMatching(/requests per minute \(limit 3\)/) });
+    }
+  });
+
+  it('refuses a request whose estimated tokens exceed the TPM limit, with the token headers', async () => {
+    const key = await createKey({ name: 'tpm-50', scopes: ['inference'], tpm: 50 });
+    const small = await chat(key.key, 'yi34b', { max_tokens: 10 });
+    expect(small.status).toBe(200);
+    expect(small.headers.get('x-ratelimit-limit-tokens')).toBe('50');
+    const big = await chat(key.key, 'yi34b', { max_tokens: 100 });
+    expect(big.status).toBe(429);
+    expect(((await big.json()) as { error: { message: string } }).error.message).toMatch(/tokens per minute/);
+  });
+
+  it('lets at most one of 50 parallel requests through when one unit of budget is left', async () => {
+    const key = await createKey({ name: 'budget-1', scopes: ['inference'], budget_tokens: 1 });
+    const responses = await Promise.all(Array.from({ length: 50 }, () => chat(key.key, 'yi34b', {})));
+    const passed = responses.filter((response) => response.status === 200);
+    expect(passed.length).toBeLessThanOrEqual(1);
+    const refused = responses.find((response) => response.status === 429);
+    expect(((await refused?.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'insufficient_quota', message: expect.stringMatching(/budget of 1 tokens is used up/) });
+  });
+});
