@@ -22,6 +22,9 @@ import { QuotaService } from './auth/quota/quota-service.ts';
 import { MemoryQuota } from './auth/quota/memory-quota.ts';
 import { RedisQuota } from './auth/quota/redis-quota.ts';
 import { createMetricsRegistry } from './http/health/metrics-route.ts';
+import { NetworkPolicy } from './security/network-policy.ts';
+import { guardedConnector } from './security/guarded-connector.ts';
+import { assertUrlTargetAllowed } from './security/check-url-target.ts';
 import { errors } from './errors/error-catalogue.ts';
 import { createLogger } from './observability/logger.ts';
 import { loadMasterKey, type MasterKeySource } from './security/master-key.ts';
@@ -72,7 +75,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     await quota.seed((await keyStore.listAll()).map((row) => ({ keyId: row.id, usedTokens: Number(row.used_tokens) })));
     const keyService = new KeyService(keyStore, keyRing, quota);
 
-    const http = new UpstreamHttp({ connectTimeoutMs: config.health.timeout_ms });
+    const policy = new NetworkPolicy({ allowNets: config.allow_nets, denyNets: config.deny_nets });
+    const http = new UpstreamHttp({ connector: guardedConnector(policy, { timeout: config.health.timeout_ms }) });
     const detectKind: KindDetector = async (baseUrl, apiKey) => {
       try {
         const found = await detectServerKind({ baseUrl, apiKey, http, timeoutMs: config.health.timeout_ms });
@@ -86,6 +90,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       secretBox,
       detectKind,
       defaultIntervalS: config.health.interval_s,
+      checkUrl: (url) => assertUrlTargetAllowed(url, policy, 'base_url'),
     });
     await registry.load();
     const routes = new RouteRegistry(new RouteStore(database.db));
@@ -99,7 +104,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
 
     const index = new ModelIndex(registry, { threshold: config.upstream.breaker_failure_threshold, cooldownMs: config.upstream.breaker_cooldown_ms });
     // The data plane has its own pool: long streams must not starve health probes, nor the reverse.
-    const dataPlane = new Agent({ connect: { timeout: config.upstream.connect_timeout_ms }, keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
+    const dataPlane = new Agent({ connect: guardedConnector(policy, { timeout: config.upstream.connect_timeout_ms }), keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
     const proxy = new InferenceProxy({
       index,
       settings: config.upstream,

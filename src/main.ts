@@ -15,7 +15,16 @@ export async function serve(configFile: string | undefined): Promise<void> {
     }
     throw error;
   }
-  const gateway = await startGateway(loaded);
+  let gateway;
+  try {
+    gateway = await startGateway(loaded);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`switchyard: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   printBanner(gateway, loaded.config);
 
   const shutdown = (signal: string) => {

@@ -34,6 +34,8 @@ export interface ServerRegistryOptions {
   secretBox: SecretBox;
   detectKind: KindDetector;
   defaultIntervalS: number;
+  /** Rejects a base URL whose host the network policy denies (SSRF). */
+  checkUrl?: (url: string) => Promise<void>;
 }
 
 /**
@@ -105,6 +107,7 @@ export class ServerRegistry {
     const name = validateServerName(input.name);
     this.#assertNameFree(name, null);
     const baseUrl = normalizeBaseUrl(input.base_url);
+    await this.#options.checkUrl?.(baseUrl);
     const apiKey = input.api_key ?? null;
     const { kind, detection } = await this.#resolveKind(input.server_type ?? 'auto', baseUrl, apiKey);
     const now = new Date().toISOString();
@@ -145,7 +148,10 @@ export class ServerRegistry {
       next.name = validateServerName(input.name);
       this.#assertNameFree(next.name, id);
     }
-    if (input.base_url !== undefined) next.baseUrl = normalizeBaseUrl(input.base_url);
+    if (input.base_url !== undefined) {
+      next.baseUrl = normalizeBaseUrl(input.base_url);
+      await this.#options.checkUrl?.(next.baseUrl);
+    }
     // A stored key goes only to the origin it was given for: moving the server elsewhere
     // without a new key drops the old one rather than handing it to a new host.
     if (input.api_key === undefined && new URL(next.baseUrl).origin !== new URL(current.baseUrl).origin) next.apiKey = null;

@@ -196,6 +196,11 @@ export class InferenceProxy {
         // A busy server (429) is not a sick one: cooldown, but no strike against its circuit.
         return status === 429 ? { done: false, error, retryable: true } : this.#failed(deployment, error);
       }
+      if (status >= 300 && status < 400) {
+        // Redirects are never followed: a server cannot send us (or its key) elsewhere.
+        body.dump().catch(() => undefined);
+        return this.#failed(deployment, new UpstreamError(`The model server answered a redirect (HTTP ${status}), which Switchyard does not follow.`, { failure: 'protocol', upstreamStatus: status }));
+      }
       if (status === 401 || status === 403) {
         body.dump().catch(() => undefined);
         this.#log.warn({ server: deployment.server.name, status }, 'model server rejected its stored API key');

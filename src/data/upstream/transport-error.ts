@@ -20,6 +20,7 @@ export function toUpstreamError(error: unknown, what: string, isCallerAbort: boo
   const code = errorCode(error);
   const name = error instanceof Error ? error.name : '';
   if (isCallerAbort) return new UpstreamError(`${what}: cancelled`, { failure: 'aborted', cause: error });
+  if (code === 'SY_DENIED_ADDRESS') return new UpstreamError(`${what}: ${(error as Error).message.replace(/\.$/, '')}`, { failure: 'connect', cause: error });
   if (name === 'TimeoutError' || (code !== undefined && timeoutCodes.has(code))) {
     return new UpstreamError(`${what}: timed out`, { failure: 'timeout', cause: error });
   }

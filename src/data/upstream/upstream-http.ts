@@ -1,9 +1,11 @@
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request, type buildConnector, type Dispatcher } from 'undici';
 import { UpstreamError } from './upstream-error.ts';
 import { toUpstreamError } from './transport-error.ts';
 
 export interface UpstreamHttpOptions {
   connectTimeoutMs?: number;
+  /** A connector that enforces the network policy (see security/guarded-connector.ts). */
+  connector?: buildConnector.connector;
   /** Largest response body read into memory (probes, JSON answers). */
   maxResponseBytes?: number;
 }
@@ -35,7 +37,7 @@ export class UpstreamHttp {
 
   constructor(options: UpstreamHttpOptions = {}) {
     this.dispatcher = new Agent({
-      connect: { timeout: options.connectTimeoutMs ?? 5_000 },
+      connect: options.connector ?? { timeout: options.connectTimeoutMs ?? 5_000 },
       keepAliveTimeout: 10_000,
       connections: 128,
     });
