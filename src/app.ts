@@ -14,6 +14,8 @@ import type { KeyService } from './auth/key-service.ts';
 import type { QuotaService } from './auth/quota/quota-service.ts';
 import type { AuditStore } from './storage/audit-store.ts';
 import type { Registry } from 'prom-client';
+import { webhooksRoutes } from './http/admin/webhooks-routes.ts';
+import type { WebhookService } from './control/webhooks/webhook-service.ts';
 import { healthRoutes } from './http/health/health-routes.ts';
 import { openAIRoutes } from './http/openai/openai-routes.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
@@ -40,6 +42,7 @@ export interface AppServices {
   quota: QuotaService;
   audit: AuditStore;
   metrics: Registry;
+  webhooks: WebhookService;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -74,6 +77,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(routesRoutes, { routes: services.routes });
       await admin.register(keysRoutes, { keys: services.keys });
       await admin.register(auditRoutes, { audit: services.audit });
+      await admin.register(webhooksRoutes, { webhooks: services.webhooks });
     },
     { prefix: '/api/v1' },
   );

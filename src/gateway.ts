@@ -25,6 +25,10 @@ import { createMetricsRegistry } from './http/health/metrics-route.ts';
 import { NetworkPolicy } from './security/network-policy.ts';
 import { guardedConnector } from './security/guarded-connector.ts';
 import { assertUrlTargetAllowed } from './security/check-url-target.ts';
+import { WebhookDispatcher } from './control/webhooks/webhook-dispatcher.ts';
+import { WebhookService } from './control/webhooks/webhook-service.ts';
+import { announceFleetEvent } from './control/webhooks/announce-fleet-event.ts';
+import { WebhookStore } from './storage/webhook-store.ts';
 import { errors } from './errors/error-catalogue.ts';
 import { createLogger } from './observability/logger.ts';
 import { loadMasterKey, type MasterKeySource } from './security/master-key.ts';
@@ -71,9 +75,6 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const keyRing = new KeyRing(secretBox.hashKey);
     const keyStore = new ApiKeyStore(database.db);
     const keys = await bootstrapKeys(keyStore, keyRing, config.admin_key);
-    const quota = new QuotaService({ backend: config.redis_url === undefined ? new MemoryQuota() : new RedisQuota(config.redis_url), store: keyStore, log });
-    await quota.seed((await keyStore.listAll()).map((row) => ({ keyId: row.id, usedTokens: Number(row.used_tokens) })));
-    const keyService = new KeyService(keyStore, keyRing, quota);
 
     const policy = new NetworkPolicy({ allowNets: config.allow_nets, denyNets: config.deny_nets });
     const http = new UpstreamHttp({ connector: guardedConnector(policy, { timeout: config.health.timeout_ms }) });
@@ -93,6 +94,24 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       checkUrl: (url) => assertUrlTargetAllowed(url, policy, 'base_url'),
     });
     await registry.load();
+    const webhookAgent = new Agent({ connect: guardedConnector(policy, { timeout: config.webhook_timeout_ms }), connections: 16 });
+    const webhookDispatcher = new WebhookDispatcher({
+      store: new WebhookStore(database.db),
+      secretBox,
+      dispatcher: webhookAgent,
+      log,
+      retryBaseMs: config.webhook_retry_base_ms,
+      timeoutMs: config.webhook_timeout_ms,
+      maxAttempts: config.webhook_max_attempts,
+    });
+    await webhookDispatcher.load();
+    registry.onEvent((event) => announceFleetEvent(event, webhookDispatcher));
+    const webhooks = new WebhookService({
+      store: new WebhookStore(database.db),
+      secretBox,
+      dispatcher: webhookDispatcher,
+      checkUrl: (url) => assertUrlTargetAllowed(url, policy, 'url'),
+    });
     const routes = new RouteRegistry(new RouteStore(database.db));
     await routes.load();
     const history = new HistoryStore(database.db);
@@ -102,7 +121,18 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, routes, log);
     if (config.discover_local_ollama) await discoverLocalOllama(config.local_ollama_url, registry, http, log);
 
-    const index = new ModelIndex(registry, { threshold: config.upstream.breaker_failure_threshold, cooldownMs: config.upstream.breaker_cooldown_ms });
+    const quota = new QuotaService({
+      backend: config.redis_url === undefined ? new MemoryQuota() : new RedisQuota(config.redis_url),
+      store: keyStore,
+      log,
+      onBudgetExceeded: (principal) => webhookDispatcher.emit('key.budget_exceeded', { key_id: principal.keyId, name: principal.name, budget_tokens: principal.budgetTokens }),
+    });
+    await quota.seed((await keyStore.listAll()).map((row) => ({ keyId: row.id, usedTokens: Number(row.used_tokens) })));
+    const keyService = new KeyService(keyStore, keyRing, quota);
+    const index = new ModelIndex(registry, { threshold: config.upstream.breaker_failure_threshold, cooldownMs: config.upstream.breaker_cooldown_ms }, (server, modelId) => {
+      log.warn({ server: server.name, model: modelId }, 'circuit opened');
+      webhookDispatcher.emit('circuit.opened', { server_id: server.id, server: server.name, model: modelId });
+    });
     // The data plane has its own pool: long streams must not starve health probes, nor the reverse.
     const dataPlane = new Agent({ connect: guardedConnector(policy, { timeout: config.upstream.connect_timeout_ms }), keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
     const proxy = new InferenceProxy({
@@ -118,7 +148,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         });
       },
     });
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: createMetricsRegistry() });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: createMetricsRegistry(), webhooks });
     const address = await app.listen({ port: config.port, host: config.host });
     if (options.startScheduler !== false) scheduler.start();
     quota.start();
@@ -130,6 +160,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         await app.close();
         await scheduler.stop();
         await quota.stop();
+        await webhookDispatcher.close();
+        await webhookAgent.close();
         await http.close();
         await dataPlane.close();
         await database.close();

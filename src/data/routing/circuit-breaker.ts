@@ -12,10 +12,12 @@ export class CircuitBreaker {
   #probeInFlight = false;
   readonly #threshold: number;
   readonly #cooldownMs: number;
+  readonly #onOpen: () => void;
 
-  constructor(threshold: number, cooldownMs: number) {
+  constructor(threshold: number, cooldownMs: number, onOpen: () => void = () => undefined) {
     this.#threshold = threshold;
     this.#cooldownMs = cooldownMs;
+    this.#onOpen = onOpen;
   }
 
   /** May a request go through now? Moves open → half-open once the cooldown has passed. */
@@ -42,8 +44,11 @@ export class CircuitBreaker {
   onFailure(now: number): void {
     this.#failures++;
     this.#probeInFlight = false;
-    if (this.#state === 'half-open' || this.#failures >= this.#threshold) {
+    if (this.#state === 'half-open' || (this.#state === 'closed' && this.#failures >= this.#threshold)) {
       this.#state = 'open';
+      this.#openedAt = now;
+      this.#onOpen();
+    } else if (this.#state === 'open') {
       this.#openedAt = now;
     }
   }

@@ -10,8 +10,8 @@ export class DeploymentState {
   cooldownUntil = 0;
   readonly breaker: CircuitBreaker;
 
-  constructor(breakerThreshold: number, breakerCooldownMs: number) {
-    this.breaker = new CircuitBreaker(breakerThreshold, breakerCooldownMs);
+  constructor(breakerThreshold: number, breakerCooldownMs: number, onCircuitOpen?: () => void) {
+    this.breaker = new CircuitBreaker(breakerThreshold, breakerCooldownMs, onCircuitOpen);
   }
 
   /** EWMA of generated tokens per second after the first byte; null until measured. */

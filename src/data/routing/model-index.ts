@@ -14,8 +14,15 @@ export class ModelIndex {
   #byName = new Map<string, Deployment[]>();
   #modelNames: string[] = [];
 
-  constructor(registry: ServerRegistry, breaker: { threshold: number; cooldownMs: number }) {
+  readonly #onCircuitOpen: (server: { id: string; name: string }, modelId: string) => void;
+
+  constructor(
+    registry: ServerRegistry,
+    breaker: { threshold: number; cooldownMs: number },
+    onCircuitOpen: (server: { id: string; name: string }, modelId: string) => void = () => undefined,
+  ) {
     this.#registry = registry;
+    this.#onCircuitOpen = onCircuitOpen;
     this.#breakerThreshold = breaker.threshold;
     this.#breakerCooldownMs = breaker.cooldownMs;
     this.rebuild();
@@ -33,7 +40,9 @@ export class ModelIndex {
         live.add(key);
         let state = this.#states.get(key);
         if (state === undefined) {
-          state = new DeploymentState(this.#breakerThreshold, this.#breakerCooldownMs);
+          const serverRef = { id: server.id, name: server.name };
+          const modelId = model.modelId;
+          state = new DeploymentState(this.#breakerThreshold, this.#breakerCooldownMs, () => this.#onCircuitOpen(serverRef, modelId));
           this.#states.set(key, state);
         }
         const deployment: Deployment = { key, server, model, state, reportedQueue };

@@ -1,0 +1,150 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyWebhook } from '../../src/control/webhooks/webhook-signature.ts';
+import { startOllamaFake, startOpenAIFake, type OllamaFake } from '../fakes/index.ts';
+import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A webhook receiver on loopback whose answers a test can script. */
+async function startReceiver(answer: (count: number) => number | 'hang' = () => 200): Promise<{ url: string; received: Received[]; server: Server }> {
+  const received: Received[] = [];
+  const server = createServer((request, response) => {
+    const parts: Buffer[] = [];
+    request.on('data', (part: Buffer) => parts.push(part));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body: Buffer.concat(parts).toString('utf8') });
+      const status = answer(received.length);
+      if (status === 'hang') return;
+      response.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${address.port}/hooks`, received, server };
+}
+
+const secret = 'whsec-test-secret-0123456789';
+let gateway: TestGateway;
+let ollama: OllamaFake;
+const servers: Server[] = [];
+
+beforeAll(async () => {
+  [gateway, ollama] = await Promise.all([
+    startTestGateway({ env: { SWITCHYARD_WEBHOOK_RETRY_BASE_MS: '20', SWITCHYARD_WEBHOOK_TIMEOUT_MS: '300', SWITCHYARD_WEBHOOK_MAX_ATTEMPTS: '3' } }),
+    startOllamaFake(),
+  ]);
+});
+
+afterAll(async () => {
+  for (const server of servers) server.closeAllConnections();
+  for (const server of servers) server.close();
+  await Promise.all([gateway.stop(), ollama.stop()]);
+});
+
+async function subscribe(url: string, events: string[]) {
+  const response = await gateway.api('POST', '/api/v1/webhooks', { url, events, secret });
+  expect(response.status, response.text).toBe(201);
+  return response.body;
+}
+
+describe('webhooks', () => {
+  it('delivers signed fleet events: models appearing, a server going down and coming back', async () => {
+    const receiver = await startReceiver();
+    servers.push(receiver.server);
+    const hook = await subscribe(receiver.url, ['server.down', 'server.up', 'model.added', 'model.removed']);
+    expect(hook).toMatchObject({ url: receiver.url, events: ['server.down', 'server.up', 'model.added', 'model.removed'], has_secret: true });
+    expect(JSON.stringify(hook)).not.toContain(secret);
+
+    await gateway.api('POST', '/api/v1/model-servers', { name: 'primary', server_type: 'ollama', base_url: ollama.url });
+    await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+    await ollama.stop();
+    for (let round = 0; round < 3; round++) await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+    await ollama.restart();
+    await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+
+    await expect.poll(() => receiver.received.length, { timeout: 3_000 }).toBe(7);
+    const events = receiver.received.map((delivery) => JSON.parse(delivery.body) as { id: string; type: string; created_at: string; data: Record<string, unknown> });
+    expect(events.filter((event) => event.type === 'model.added')).toHaveLength(5);
+    expect(events.find((event) => event.type === 'server.down')?.data).toMatchObject({ name: 'primary', from: 'degraded' });
+    expect(events.find((event) => event.type === 'server.up')?.data).toMatchObject({ name: 'primary', from: 'offline' });
+    for (const delivery of receiver.received) {
+      expect(verifyWebhook(secret, delivery.headers['x-switchyard-signature'] as string, delivery.body)).toBe(true);
+      expect(verifyWebhook('wrong-secret-0123456789', delivery.headers['x-switchyard-signature'] as string, delivery.body)).toBe(false);
+      expect(delivery.headers['x-switchyard-event']).toBe(JSON.parse(delivery.body).type);
+    }
+    const log = (await gateway.api('GET', `/api/v1/webhooks/${hook.id}/deliveries`)).body.data;
+    expect(log).toHaveLength(7);
+    expect(log.every((entry: { status: string; attempts: number }) => entry.status === 'delivered' && entry.attempts === 1)).toBe(true);
+    await gateway.api('DELETE', `/api/v1/webhooks/${hook.id}`);
+  });
+
+  it('retries with backoff until the receiver accepts, and gives up on a dead one, logging each', async () => {
+    const flaky = await startReceiver((count) => (count <= 2 ? 500 : 200));
+    const dead = await startReceiver();
+    servers.push(flaky.server);
+    dead.server.close();
+    const flakyHook = await subscribe(flaky.url, ['model.removed']);
+    const deadHook = await subscribe(dead.url, ['model.removed']);
+    const models = ollama.getModels();
+    ollama.setModels(models.filter((model) => model.id !== 'phi3'));
+    await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+    ollama.setModels(models);
+
+    await expect.poll(async () => (await gateway.api('GET', `/api/v1/webhooks/${flakyHook.id}/deliveries`)).body.data[0]?.status, { timeout: 3_000 }).toBe('delivered');
+    const [flakyDelivery] = (await gateway.api('GET', `/api/v1/webhooks/${flakyHook.id}/deliveries`)).body.data;
+    expect(flakyDelivery).toMatchObject({ event: 'model.removed', attempts: 3, response_status: 200 });
+    expect(flaky.received).toHaveLength(3);
+    expect(new Set(flaky.received.map((delivery) => delivery.headers['x-switchyard-delivery'])).size).toBe(1);
+
+    await expect.poll(async () => (await gateway.api('GET', `/api/v1/webhooks/${deadHook.id}/deliveries`)).body.data[0]?.status, { timeout: 3_000 }).toBe('failed');
+    const [deadDelivery] = (await gateway.api('GET', `/api/v1/webhooks/${deadHook.id}/deliveries`)).body.data;
+    expect(deadDelivery).toMatchObject({ attempts: 3, error: expect.stringMatching(/ECONNREFUSED|refused/i) });
+    await gateway.api('DELETE', `/api/v1/webhooks/${flakyHook.id}`);
+    await gateway.api('DELETE', `/api/v1/webhooks/${deadHook.id}`);
+  });
+
+  it('never slows the gateway when the receiver hangs', async () => {
+    const hanging = await startReceiver(() => 'hang');
+    servers.push(hanging.server);
+    const hook = await subscribe(hanging.url, ['model.added', 'model.removed']);
+    const models = ollama.getModels();
+    ollama.setModels([...models, { id: 'extra-1', capabilities: ['completion'] }, { id: 'extra-2', capabilities: ['completion'] }]);
+    const started = Date.now();
+    await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+    const response = await gateway.api('GET', '/api/v1/model-servers');
+    // Waiting for the hung receiver would take at least 3 attempts × 300 ms timeout plus backoff.
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(response.status).toBe(200);
+    ollama.setModels(models);
+    await gateway.api('DELETE', `/api/v1/webhooks/${hook.id}`);
+  });
+
+  it('announces a budget running out and a circuit opening', async () => {
+    const receiver = await startReceiver();
+    servers.push(receiver.server);
+    const hook = await subscribe(receiver.url, ['key.budget_exceeded', 'circuit.opened']);
+    const key = (await gateway.api('POST', '/api/v1/keys', { name: 'tiny', scopes: ['inference'], budget_tokens: 1 })).body;
+    const chat = (apiKey: string, model: string) =>
+      fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'a longer prompt than one token' }] }) });
+    expect((await chat(key.key, 'mixtral')).status).toBe(429);
+
+    const vllm = await startOpenAIFake({ flavor: 'vllm', models: [{ id: 'flaky-model', contextLength: 4096 }] });
+    await gateway.api('POST', '/api/v1/model-servers', { name: 'flaky', server_type: 'vllm', base_url: vllm.url });
+    await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+    await vllm.setFault({ kind: 'status', status: 500 }, ['/v1/chat/completions']);
+    for (let round = 0; round < 3; round++) await chat('sk-sy-test-admin-key-0123456789abcdef', 'flaky-model');
+    await expect.poll(() => receiver.received.map((delivery) => JSON.parse(delivery.body).type).sort(), { timeout: 3_000 }).toEqual(['circuit.opened', 'key.budget_exceeded']);
+    await vllm.stop();
+    await gateway.api('DELETE', `/api/v1/webhooks/${hook.id}`);
+  });
+
+  it('refuses receiver URLs in denied networks and unknown events', async () => {
+    expect((await gateway.api('POST', '/api/v1/webhooks', { url: 'http://169.254.169.254/hook', events: ['server.down'], secret })).status).toBe(400);
+    expect((await gateway.api('POST', '/api/v1/webhooks', { url: 'http://10.0.0.1/hook', events: ['server.exploded'], secret })).status).toBe(400);
+    expect((await gateway.api('POST', '/api/v1/webhooks', { url: 'http://10.0.0.1/hook', events: ['server.down'], secret: 'short' })).status).toBe(400);
+  });
+});
