@@ -2,12 +2,14 @@ import { cliSettings } from '../config/cli-settings.ts';
 import { serve } from '../main.ts';
 import { AdminClient, CliError } from './admin-client.ts';
 import { serversCommand } from './servers-command.ts';
+import { keysCommand } from './keys-command.ts';
 
 const usage = `Switchyard: one OpenAI-compatible endpoint over your model servers.
 
 Usage:
   switchyard serve [--config fleet.yaml]   start the gateway (default command)
   switchyard servers <list|add|rm|test|check-all> [options]
+  switchyard keys <create|list|revoke> [options]
   switchyard help`;
 
 export async function runCli(argv: string[]): Promise<void> {
@@ -20,6 +22,11 @@ export async function runCli(argv: string[]): Promise<void> {
         return await serve(configFlag(rest));
       case 'servers':
         return await serversCommand(rest, (flags) => {
+          const settings = cliSettings(flags);
+          return new AdminClient(settings.url, settings.key);
+        }, process.stdout);
+      case 'keys':
+        return await keysCommand(rest, (flags) => {
           const settings = cliSettings(flags);
           return new AdminClient(settings.url, settings.key);
         }, process.stdout);

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { AdminClient, CliError } from './admin-client.ts';
+import { table } from './table.ts';
 
 interface ServerRow {
   id: string;
@@ -89,10 +90,4 @@ async function resolve(api: AdminClient, idOrName: string | undefined): Promise<
   const found = data.find((row) => row.id === idOrName || row.name === idOrName);
   if (found === undefined) throw new CliError(`No model server with id or name "${idOrName}".`);
   return found;
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
 }

@@ -57,3 +57,21 @@ describe('switchyard servers (CLI)', () => {
     expect((result as { stderr: string }).stderr).toMatch(/Missing or invalid API key.*--key or set SWITCHYARD_ADMIN_KEY/);
   });
 });
+
+describe('switchyard keys (CLI)', () => {
+  it('creates a key shown once, lists it without its secret, and revokes it', async () => {
+    const keys = (...args: string[]) =>
+      run(process.execPath, [binPath, 'keys', ...args], { env: { PATH: process.env['PATH'] ?? '', SWITCHYARD_URL: gateway.url, SWITCHYARD_ADMIN_KEY: adminKey } });
+    const created = await keys('create', '--name', 'cli-app', '--scope', 'inference', '--model', 'mixtral*', '--rpm', '60', '--budget', '100000');
+    const secret = /^\s+(sk-sy-\S+)$/m.exec(created.stdout)?.[1];
+    expect(secret).toBeDefined();
+    expect(created.stdout).toMatch(/shown ONCE/);
+    const listed = await keys('list');
+    expect(listed.stdout).toMatch(/cli-app\s+sk-sy-\S+…\s+inference\s+mixtral\*\s+60\s+-\s+0\/100000\s+active/);
+    expect(listed.stdout).not.toContain(secret as string);
+    expect((await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(200);
+    expect((await keys('revoke', 'cli-app')).stdout).toMatch(/Revoked cli-app/);
+    expect((await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
+    expect((await keys('list')).stdout).toMatch(/cli-app.*revoked/);
+  });
+});
