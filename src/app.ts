@@ -26,6 +26,12 @@ import { registerJsonBodyParser } from './http/plugins/json-body-parser.ts';
 import { requestIdFor } from './http/plugins/request-id.ts';
 import type { HistoryStore } from './storage/history-store.ts';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: Array<{ method: string; url: string }>;
+  }
+}
+
 export interface AppServices {
   config: Config;
   log: FastifyBaseLogger;
@@ -61,6 +67,12 @@ export function buildApp(services: AppServices): FastifyInstance {
     forceCloseConnections: true,
   });
   app.decorateRequest('principal', null);
+  // Every route as registered, so a test can check authentication on each one.
+  const routeTable: Array<{ method: string; url: string }> = [];
+  app.decorate('routeTable', routeTable);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });

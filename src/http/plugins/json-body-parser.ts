@@ -12,7 +12,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * constructor.prototype keys), and a depth limit. Each failure says which.
  */
 export function registerJsonBodyParser(app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json');
+  // The API speaks JSON only: any other body type is a 415, not a string the validator then trips on.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     if (bytes.length === 0) return done(errors.invalidRequest('Request body is empty; send a JSON object.'), undefined);

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+
+let gateway: TestGateway;
+let keys: Record<'inference' | 'read' | 'admin', string>;
+
+beforeAll(async () => {
+  gateway = await startTestGateway();
+  keys = { admin: adminKey, inference: '', read: '' };
+  for (const scope of ['inference', 'read'] as const) {
+    keys[scope] = (await gateway.api('POST', '/api/v1/keys', { name: `${scope}-key`, scopes: [scope] })).body.key;
+  }
+});
+
+afterAll(async () => {
+  await gateway.stop();
+});
+
+const headerStyles = [(key: string) => ({ authorization: `Bearer ${key}` }), (key: string) => ({ 'x-api-key': key }), (key: string) => ({ 'api-key': key })];
+const open = new Set(['/health', '/ready']);
+
+/** The scope a route needs, by the rules in the README. */
+function needed(method: string, url: string): 'inference' | 'read' | 'admin' | null {
+  if (open.has(url)) return null;
+  if (url.startsWith('/v1/')) return 'inference';
+  if (url === '/metrics') return 'read';
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'admin';
+}
+
+describe('authentication on every route', () => {
+  it('is generated from the route table and checks every route × method × header style', async () => {
+    const routes = gateway.gateway.app.routeTable.filter((route) => route.method !== 'OPTIONS');
+    expect(routes.length).toBeGreaterThan(25);
+    const failures: string[] = [];
+    for (const route of routes) {
+      const path = route.url.replace(/:[a-z]+/g, '00000000-0000-4000-8000-000000000000').replace('*', 'some-model');
+      const scope = needed(route.method, route.url);
+      const send = async (headers: Record<string, string>) => {
+        const body = ['POST', 'PUT', 'PATCH'].includes(route.method) ? '{}' : undefined;
+        const response = await fetch(`${gateway.url}${path}`, { method: route.method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body }) });
+        await response.arrayBuffer();
+        return response.status;
+      };
+      const label = `${route.method} ${route.url}`;
+      if (scope === null) {
+        if ((await send({})) !== 200) failures.push(`${label}: open route refused`);
+        continue;
+      }
+      if ((await send({})) !== 401) failures.push(`${label}: no key → not 401`);
+      for (const style of headerStyles) {
+        if ((await send(style('sk-sy-wrong-key'))) !== 401) failures.push(`${label}: wrong key → not 401`);
+        for (const holder of ['inference', 'read', 'admin'] as const) {
+          const status = await send(style(keys[holder]));
+          const allowed = holder === 'admin' || holder === scope;
+          if (allowed && (status === 401 || status === 403)) failures.push(`${label}: ${holder} key refused (${status})`);
+          if (!allowed && status !== 403) failures.push(`${label}: ${holder} key → ${status}, expected 403`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});
