@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOllamaFake, startOpenAIFake, type OllamaFake, type OpenAIFake } from '../fakes/index.ts';
+import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+
+const adminCanary = 'sk-sy-CANARY-admin-0000000000000000000';
+const upstreamCanary = 'sk-upstream-CANARY-1111111111111111';
+let gateway: TestGateway;
+let vllm: OpenAIFake;
+let ollama: OllamaFake;
+const bodies: string[] = [];
+
+beforeAll(async () => {
+  [gateway, vllm, ollama] = await Promise.all([
+    startTestGateway({ env: { SWITCHYARD_ADMIN_KEY: adminCanary, SWITCHYARD_LOG_LEVEL: 'trace' } }),
+    startOpenAIFake({ flavor: 'vllm', apiKey: upstreamCanary }),
+    startOllamaFake(),
+  ]);
+});
+
+afterAll(async () => {
+  await Promise.all([gateway.stop(), vllm.stop(), ollama.stop()]);
+});
+
+async function call(method: string, path: string, key: string, body?: unknown): Promise<number> {
+  const response = await fetch(`${gateway.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'x-api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  bodies.push(await response.text());
+  bodies.push(JSON.stringify([...response.headers.entries()]));
+  return response.status;
+}
+
+describe('secrets never leak', () => {
+  it('keeps a canary Switchyard key and a canary upstream key out of logs, storage, error bodies and /metrics', async () => {
+    await call('POST', '/api/v1/model-servers', adminCanary, { name: 'guarded', server_type: 'vllm', base_url: vllm.url, api_key: upstreamCanary });
+    await call('POST', '/api/v1/model-servers', adminCanary, { name: 'plain', server_type: 'ollama', base_url: ollama.url });
+    await call('POST', '/api/v1/model-servers/health-check-all', adminCanary);
+    const created = await fetch(`${gateway.url}/api/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${adminCanary}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'canary-app', scopes: ['inference'], rpm: 3 }) });
+    const appCanary = ((await created.json()) as { key: string }).key;
+
+    const chat = { model: 'yi34b', messages: [{ role: 'user', content: 'hello' }] };
+    expect(await call('POST', '/v1/chat/completions', appCanary, chat)).toBe(200);
+    expect(await call('POST', '/v1/chat/completions', appCanary, { ...chat, stream: true })).toBe(200);
+    expect(await call('POST', '/v1/chat/completions', appCanary, { ...chat, model: 'no-such-model' })).toBe(404);
+    expect(await call('POST', '/v1/chat/completions', appCanary, chat)).toBe(429);
+    await vllm.setFault({ kind: 'status', status: 500, body: { error: `internal: ${upstreamCanary}` } }, ['/v1/chat/completions']);
+    expect(await call('POST', '/v1/chat/completions', adminCanary, chat)).toBe(502);
+    await vllm.clearFault();
+    vllm.setApiKey('sk-upstream-rotated-elsewhere');
+    expect(await call('POST', '/v1/chat/completions', adminCanary, chat)).toBe(502);
+    await call('POST', '/api/v1/model-servers/health-check-all', adminCanary);
+    await vllm.stop();
+    await call('POST', '/api/v1/model-servers/health-check-all', adminCanary);
+    expect(await call('GET', '/api/v1/model-servers', `${appCanary}x`)).toBe(401);
+    await call('GET', '/api/v1/audit?limit=500', adminCanary);
+    await call('GET', '/api/v1/keys', adminCanary);
+    await call('GET', '/api/v1/model-servers', adminCanary);
+    expect(await call('GET', '/metrics', adminCanary)).toBe(200);
+
+    const db = gateway.gateway.database.db;
+    const stored = JSON.stringify(
+      await Promise.all((['model_servers', 'api_keys', 'audit_log', 'usage_records', 'health_checks', 'routes', 'webhook_deliveries'] as const).map((table) => db.selectFrom(table).selectAll().execute())),
+    );
+    const places = { logs: gateway.logs.join(''), stored, bodies: bodies.join('\n') };
+    for (const [place, text] of Object.entries(places)) {
+      for (const canary of [adminCanary, appCanary, upstreamCanary]) {
+        expect(text.includes(canary), `${canary.slice(0, 20)}… found in ${place}`).toBe(false);
+      }
+    }
+    expect(places.logs.length).toBeGreaterThan(1_000);
+  });
+});
