@@ -24,7 +24,7 @@ export class QuotaService {
   readonly #store: ApiKeyStore;
   readonly #log: FastifyBaseLogger;
   readonly #onBudgetExceeded: (principal: Principal) => void;
-  readonly #pending = new Map<string, { tokens: number; lastUsedAt: string }>();
+  readonly #pending = new Map<string, { tokens: number; lastUsedAt: number }>();
   readonly #announced = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
 
@@ -56,8 +56,8 @@ export class QuotaService {
   }
 
   async admit(principal: Principal, estimatedTokens: number, now = Date.now()): Promise<QuotaDecision> {
-    this.#touch(principal.keyId, 0);
-    if (principal.rpm === null && principal.tpm === null && principal.budgetTokens === null) return { ok: true, ticket: null, headers: {} };
+    this.touch(principal.keyId, 0);
+    if (!QuotaService.isLimited(principal)) return { ok: true, ticket: null, headers: {} };
     const admission = await this.#backend.admit(
       { keyId: principal.keyId, rpm: principal.rpm, tpm: principal.tpm, budgetTokens: principal.budgetTokens },
       estimatedTokens,
@@ -91,7 +91,7 @@ export class QuotaService {
 
   /** The response's real usage replaces the estimate (off the request path). */
   settle(ticket: QuotaTicket | null, keyId: string, actualTokens: number): void {
-    this.#touch(keyId, actualTokens);
+    this.touch(keyId, actualTokens);
     if (ticket === null) return;
     const delta = actualTokens - ticket.reserved;
     if (delta !== 0) {
@@ -108,18 +108,28 @@ export class QuotaService {
     for (const [keyId, usage] of batch) {
       if (keyId === 'env-admin') continue;
       try {
-        await this.#store.recordUsage(keyId, usage.tokens, usage.lastUsedAt);
+        await this.#store.recordUsage(keyId, usage.tokens, new Date(usage.lastUsedAt).toISOString());
       } catch (error) {
         const pending = this.#pending.get(keyId);
-        this.#pending.set(keyId, { tokens: usage.tokens + (pending?.tokens ?? 0), lastUsedAt: pending?.lastUsedAt ?? usage.lastUsedAt });
+        this.#pending.set(keyId, { tokens: usage.tokens + (pending?.tokens ?? 0), lastUsedAt: Math.max(pending?.lastUsedAt ?? 0, usage.lastUsedAt) });
         this.#log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'could not store key usage; will retry');
       }
     }
   }
 
-  #touch(keyId: string, tokens: number): void {
+  /** Notes use of a key (cheap: a number per request; dates are formatted at flush). */
+  touch(keyId: string, tokens: number): void {
     const pending = this.#pending.get(keyId);
-    this.#pending.set(keyId, { tokens: (pending?.tokens ?? 0) + tokens, lastUsedAt: new Date().toISOString() });
+    if (pending === undefined) this.#pending.set(keyId, { tokens, lastUsedAt: Date.now() });
+    else {
+      pending.tokens += tokens;
+      pending.lastUsedAt = Date.now();
+    }
+  }
+
+  /** Whether a key has any limit at all: most do not, and then nothing needs estimating or awaiting. */
+  static isLimited(principal: Principal): boolean {
+    return principal.rpm !== null || principal.tpm !== null || principal.budgetTokens !== null;
   }
 }
 

@@ -7,7 +7,7 @@ import type { ModelIndex } from '../../data/routing/model-index.ts';
 import { ChatBody, CompletionBody, EmbeddingsBody, RerankBody, steeringFields } from './openai-schemas.ts';
 import type { Principal } from '../../auth/key-ring.ts';
 import { isModelAllowed } from '../../auth/model-allow-list.ts';
-import type { QuotaService } from '../../auth/quota/quota-service.ts';
+import { QuotaService, type QuotaDecision } from '../../auth/quota/quota-service.ts';
 import { parseAutoModel } from '../../data/routing/auto-select.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import { estimateTokens } from './estimate-tokens.ts';
@@ -18,6 +18,9 @@ export interface OpenAIRouteDependencies {
   quota: QuotaService;
   bodyLimit: number;
 }
+
+const allowAll = () => true;
+const unlimitedDecision: QuotaDecision = { ok: true, ticket: null, headers: {} };
 
 /** The OpenAI-compatible API under /v1. */
 export async function openAIRoutes(instance: FastifyInstance, dependencies: OpenAIRouteDependencies): Promise<void> {
@@ -30,15 +33,19 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     const modelName = body['model'] as string;
     assertModelName(modelName);
     const principal = request.principal as Principal;
-    const isAllowed = (name: string) => isModelAllowed(principal.models, name);
-    const estimate = estimateTokens(operation, body);
+    const allowList = principal.models;
+    const isAllowed = allowList === null ? allowAll : (name: string) => isModelAllowed(allowList, name);
+    // Most keys carry no limits: then nothing is estimated or awaited on the request path.
+    const limited = QuotaService.isLimited(principal);
+    const estimate = limited ? estimateTokens(operation, body) : 0;
     // A model the key may not use is answered as unknown (by the proxy) and costs no quota.
-    const counts = parseAutoModel(modelName, undefined) !== null || isAllowed(modelName);
-    const decision = counts ? await quota.admit(principal, estimate) : { ok: true as const, ticket: null, headers: {} };
+    const counts = limited && (parseAutoModel(modelName, undefined) !== null || isAllowed(modelName));
+    const decision = counts ? await quota.admit(principal, estimate) : unlimitedDecision;
     if (!decision.ok) {
       reply.headers(decision.headers);
       throw decision.error;
     }
+    if (!limited) quota.touch(principal.keyId, 0);
     reply.hijack();
     await proxy.handle({
       operation,
@@ -49,7 +56,7 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       response: reply.raw,
       extraHeaders: decision.headers,
       isAllowed,
-      estimatedPromptTokens: estimate,
+      ...(limited ? { estimatedPromptTokens: estimate } : {}),
       onSettled: (usage) => quota.settle(decision.ticket, principal.keyId, usage.promptTokens + usage.completionTokens),
     });
   };
