@@ -29,6 +29,10 @@ import { WebhookDispatcher } from './control/webhooks/webhook-dispatcher.ts';
 import { WebhookService } from './control/webhooks/webhook-service.ts';
 import { announceFleetEvent } from './control/webhooks/announce-fleet-event.ts';
 import { WebhookStore } from './storage/webhook-store.ts';
+import { GatewayMetrics, serverMetricsListener } from './observability/gateway-metrics.ts';
+import { UsageRecorder } from './observability/usage-recorder.ts';
+
+const circuitCode = { closed: 0, open: 1, 'half-open': 2 } as const;
 import { errors } from './errors/error-catalogue.ts';
 import { createLogger } from './observability/logger.ts';
 import { loadMasterKey, type MasterKeySource } from './security/master-key.ts';
@@ -43,6 +47,7 @@ export interface Gateway {
   registry: ServerRegistry;
   scheduler: HealthScheduler;
   database: Database;
+  usage: UsageRecorder;
   keys: BootstrapResult;
   masterKey: Omit<MasterKeySource, 'key'>;
   fleetReport: FleetApplyReport | null;
@@ -121,6 +126,17 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, routes, log);
     if (config.discover_local_ollama) await discoverLocalOllama(config.local_ollama_url, registry, http, log);
 
+    const metricsRegistry = createMetricsRegistry();
+    const metrics = new GatewayMetrics(metricsRegistry, {
+      circuitStates: () => index.allDeployments().map((deployment) => ({ server: deployment.server.name, model: deployment.model.modelId, state: circuitCode[deployment.state.breaker.state] })),
+      inflight: () => {
+        const counts = new Map<string, number>();
+        for (const deployment of index.allDeployments()) counts.set(deployment.model.modelId, (counts.get(deployment.model.modelId) ?? 0) + deployment.state.inflight);
+        return counts;
+      },
+    });
+    registry.onEvent(serverMetricsListener(metrics));
+    const usage = new UsageRecorder({ db: database.db, log, flushMs: config.usage_flush_ms, retentionDays: config.usage_retention_days });
     const quota = new QuotaService({
       backend: config.redis_url === undefined ? new MemoryQuota() : new RedisQuota(config.redis_url),
       store: keyStore,
@@ -142,22 +158,28 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       dispatcher: dataPlane,
       log,
       routes,
+      observer: (outcome) => {
+        metrics.observe(outcome);
+        usage.record(outcome);
+      },
       onRejectedKey: (serverId, status) => {
         registry.markMisconfigured(serverId, `The server rejected the stored API key (HTTP ${status}) on a live request. Check the server's api_key.`).catch((error: unknown) => {
           log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'could not record a misconfigured server');
         });
       },
     });
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: createMetricsRegistry(), webhooks });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks });
     const address = await app.listen({ port: config.port, host: config.host });
     if (options.startScheduler !== false) scheduler.start();
     quota.start();
+    usage.start();
     void scheduler.pruneHistory();
 
     let closing: Promise<void> | null = null;
     const close = () => {
       closing ??= (async () => {
         await app.close();
+        await usage.stop();
         await scheduler.stop();
         await quota.stop();
         await webhookDispatcher.close();
@@ -168,7 +190,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       })();
       return closing;
     };
-    return { app, registry, scheduler, database, keys, masterKey, fleetReport, url: address, close };
+    return { app, registry, scheduler, database, usage, keys, masterKey, fleetReport, url: address, close };
   } catch (error) {
     await database.close();
     throw error;

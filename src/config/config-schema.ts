@@ -53,6 +53,8 @@ export const ConfigSchema = Type.Object(
     inference_body_limit_bytes: Type.Integer({ minimum: 1024, default: 10 * 1_048_576 }),
     routing_strategy: Type.Enum(routingStrategies, { default: 'least-inflight' }),
     metrics_public: Type.Boolean({ default: false }),
+    usage_flush_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
+    usage_retention_days: Type.Number({ minimum: 0.01, maximum: 3_650, default: 30 }),
     webhook_retry_base_ms: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000 }),
     webhook_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
     webhook_max_attempts: Type.Integer({ minimum: 1, maximum: 20, default: 6 }),

@@ -17,6 +17,8 @@ export const environmentVariables: ReadonlyArray<{ names: string[]; path: string
   { names: ['SWITCHYARD_ADMIN_BODY_LIMIT_BYTES'], path: ['admin_body_limit_bytes'] },
   { names: ['SWITCHYARD_INFERENCE_BODY_LIMIT_BYTES'], path: ['inference_body_limit_bytes'] },
   { names: ['SWITCHYARD_METRICS_PUBLIC'], path: ['metrics_public'] },
+  { names: ['SWITCHYARD_USAGE_FLUSH_MS'], path: ['usage_flush_ms'] },
+  { names: ['SWITCHYARD_USAGE_RETENTION_DAYS'], path: ['usage_retention_days'] },
   { names: ['SWITCHYARD_WEBHOOK_RETRY_BASE_MS'], path: ['webhook_retry_base_ms'] },
   { names: ['SWITCHYARD_WEBHOOK_TIMEOUT_MS'], path: ['webhook_timeout_ms'] },
   { names: ['SWITCHYARD_WEBHOOK_MAX_ATTEMPTS'], path: ['webhook_max_attempts'] },

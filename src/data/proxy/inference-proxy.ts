@@ -22,6 +22,7 @@ import { writeError, writeJson, writeStreamError, type RouteHeaders, routeHeader
 import { closeNames } from './close-names.ts';
 import { backoffDelay, RetryBudget } from './retry-budget.ts';
 import { SseBoundary } from './sse-boundary.ts';
+import { newOutcome, type RequestObserver, type RequestOutcome } from './request-outcome.ts';
 import { sendAttempt } from './upstream-attempt.ts';
 
 export interface InferenceCall {
@@ -37,9 +38,13 @@ export interface InferenceCall {
   isAllowed?: (name: string) => boolean;
   /** Prompt tokens as estimated before the call (for streams whose server reports none). */
   estimatedPromptTokens?: number;
+  /** Who asked (for usage records). */
+  keyId?: string | null;
   /** Called once, when the request is over, with the tokens it really used. */
   onSettled?: (usage: { promptTokens: number; completionTokens: number }) => void;
 }
+
+type Usage = RequestOutcome;
 
 type AttemptResult = { done: true } | { done: false; error: AppError; retryable: boolean };
 const done: AttemptResult = { done: true };
@@ -58,6 +63,7 @@ export class InferenceProxy {
 
   readonly #onRejectedKey: (serverId: string, status: number) => void;
   readonly #routes: RouteLookup | null;
+  readonly #observer: RequestObserver;
 
   constructor(options: {
     index: ModelIndex;
@@ -68,7 +74,10 @@ export class InferenceProxy {
     /** Called when a server rejects its stored key (marks it misconfigured; off the request path). */
     onRejectedKey?: (serverId: string, status: number) => void;
     routes?: RouteLookup;
+    /** Told about every finished request (metrics, usage records, traces). */
+    observer?: RequestObserver;
   }) {
+    this.#observer = options.observer ?? (() => undefined);
     this.#onRejectedKey = options.onRejectedKey ?? (() => undefined);
     this.#routes = options.routes ?? null;
     this.#index = options.index;
@@ -80,22 +89,25 @@ export class InferenceProxy {
   }
 
   async handle(call: InferenceCall): Promise<void> {
-    const usage = { promptTokens: 0, completionTokens: 0 };
+    const outcome = newOutcome(call.requestId, call.operation, call.modelName, call.keyId ?? null, call.stream);
     try {
-      await this.#handle(call, usage);
+      await this.#handle(call, outcome);
     } finally {
-      call.onSettled?.(usage);
+      outcome.latencyMs = performance.now() - outcome.startedPerf;
+      if (outcome.status === 0) outcome.status = call.response.headersSent ? call.response.statusCode : 499;
+      call.onSettled?.(outcome);
+      this.#observer(outcome);
     }
   }
 
-  async #handle(call: InferenceCall, usage: { promptTokens: number; completionTokens: number }): Promise<void> {
+  async #handle(call: InferenceCall, usage: Usage): Promise<void> {
     const route: RouteHeaders = { requestId: call.requestId, server: null, model: null, attempts: 0, route: null, reason: null, extra: call.extraHeaders ?? null };
     const isAllowed = call.isAllowed ?? (() => true);
     const autoPriority = parseAutoModel(call.modelName, call.body['priority']);
     let auto: AutoChoice | null = null;
     if (autoPriority !== null) {
       auto = selectAutoModel(call.operation, call.body, autoPriority, this.#index, Date.now(), isAllowed);
-      if (auto === null) return writeError(call.response, errors.noModelForAuto(call.operation), route);
+      if (auto === null) return this.#fail(call, usage, errors.noModelForAuto(call.operation), route);
       delete call.body['priority'];
       route.reason = `${call.modelName} chose ${auto.model}: ${auto.reason}`;
     }
@@ -103,9 +115,11 @@ export class InferenceProxy {
     if (resolution === null) {
       // A model outside the caller's allow-list answers exactly like one that does not exist.
       const known = [...this.#index.names(), ...(this.#routes?.list().map((candidate) => candidate.name) ?? [])].filter(isAllowed);
-      return writeError(call.response, errors.unknownModel(call.modelName, closeNames(call.modelName, known)), route);
+      return this.#fail(call, usage, errors.unknownModel(call.modelName, closeNames(call.modelName, known)), route);
     }
     route.route = resolution.route;
+    usage.route = resolution.route;
+    usage.strategy = resolution.groups[0]?.strategy ?? null;
     const client = new AbortController();
     call.response.on('close', () => {
       if (!call.response.writableFinished) client.abort();
@@ -142,12 +156,27 @@ export class InferenceProxy {
       route.attempts++;
       route.server = deployment.server.name;
       route.model = deployment.model.modelId;
+      usage.attempts = route.attempts;
+      usage.servedModel = deployment.model.modelId;
+      usage.serverId = deployment.server.id;
+      usage.serverName = deployment.server.name;
       const result = await this.#attempt(deployment, plan, call, route, client, deadlineAt, auto, usage);
       if (result.done) return;
       lastError = result.error;
       if (!result.retryable) break;
     }
-    if (!client.signal.aborted) writeError(call.response, lastError ?? errors.noHealthyDeployment(call.modelName), route);
+    if (client.signal.aborted) {
+      usage.status = 499;
+      usage.errorType = 'client_disconnected';
+      return;
+    }
+    this.#fail(call, usage, lastError ?? errors.noHealthyDeployment(call.modelName), route);
+  }
+
+  #fail(call: InferenceCall, usage: Usage, error: AppError, route: RouteHeaders): void {
+    usage.status = error.status;
+    usage.errorType = error.code;
+    writeError(call.response, error, route);
   }
 
   async #attempt(
@@ -158,7 +187,7 @@ export class InferenceProxy {
     client: AbortController,
     deadlineAt: number,
     auto: AutoChoice | null,
-    usage: { promptTokens: number; completionTokens: number },
+    usage: Usage,
   ): Promise<AttemptResult> {
     const state = deployment.state;
     const now = Date.now();
@@ -183,10 +212,15 @@ export class InferenceProxy {
         isCallerGone: () => client.signal.aborted,
       });
       if (outcome.kind === 'error') {
-        if (client.signal.aborted) return done;
+        if (client.signal.aborted) {
+          usage.status = 499;
+          usage.errorType = 'client_disconnected';
+          return done;
+        }
         return this.#failed(deployment, outcome.error);
       }
       state.recordTtfb(performance.now() - started);
+      usage.ttftMs = performance.now() - usage.startedPerf;
       const { status, headers, body } = outcome;
       if (status >= 500 || status === 429) {
         body.dump().catch(() => undefined);
@@ -209,14 +243,16 @@ export class InferenceProxy {
       }
       if (call.stream && status < 300 && isEventStream(headers['content-type'])) {
         state.breaker.onSuccess();
-        usage.promptTokens = call.estimatedPromptTokens ?? 0;
-        usage.completionTokens = await this.#pipeStream(deployment, body, call.response, route, attempt, client);
+        usage.status = 200;
+        await this.#pipeStream(deployment, body, call.response, route, attempt, client, usage, call.estimatedPromptTokens ?? 0);
         return done;
       }
       const bytes = await readAll(body, this.#settings.max_response_bytes);
       if (status >= 400) {
         // The caller's mistake (bad field, context too long): its answer, and no strike against the server.
         writeJson(call.response, status, asOpenAIError(bytes, status), route, 'application/json');
+        usage.status = status;
+        usage.errorType = `upstream_${status}`;
         return done;
       }
       const reported = usageIn(bytes);
@@ -229,9 +265,15 @@ export class InferenceProxy {
       const answer = rewrite ? JSON.stringify(withAutoField((plan.translate ?? identity)(parseJson(bytes)), auto)) : bytes;
       state.breaker.onSuccess();
       writeJson(call.response, status, answer, route, rewrite ? 'application/json' : contentTypeOf(headers));
+      usage.status = status;
+      if (plan.translate !== undefined && reported.promptTokens === 0) usage.promptTokens = promptTokensOf(answer);
       return done;
     } catch (error) {
-      if (client.signal.aborted) return done;
+      if (client.signal.aborted) {
+        usage.status = 499;
+        usage.errorType = 'client_disconnected';
+        return done;
+      }
       return this.#failed(deployment, toUpstreamError(error, `POST ${plan.path}`, false));
     } finally {
       clearTimeout(deadline);
@@ -240,8 +282,20 @@ export class InferenceProxy {
     }
   }
 
-  /** Streams the answer through; returns the content events forwarded (about one token each). */
-  async #pipeStream(deployment: Deployment, body: AsyncIterable<Buffer>, response: ServerResponse, route: RouteHeaders, attempt: AbortController, client: AbortController): Promise<number> {
+  /**
+   * Streams the answer through, noting time to first token and tokens: the
+   * server's own usage chunk when it sends one, else one token per content event.
+   */
+  async #pipeStream(
+    deployment: Deployment,
+    body: AsyncIterable<Buffer>,
+    response: ServerResponse,
+    route: RouteHeaders,
+    attempt: AbortController,
+    client: AbortController,
+    usage: Usage,
+    estimatedPromptTokens: number,
+  ): Promise<void> {
     response.writeHead(200, {
       ...routeHeaderList(route),
       'content-type': 'text/event-stream; charset=utf-8',
@@ -253,25 +307,37 @@ export class InferenceProxy {
     const boundary = new SseBoundary();
     const firstByteAt = performance.now();
     let events = 0;
+    let reported: { promptTokens: number; completionTokens: number } | null = null;
+    const settle = () => {
+      usage.promptTokens = reported?.promptTokens || estimatedPromptTokens;
+      usage.completionTokens = reported?.completionTokens || Math.max(0, events - 1);
+    };
     try {
       for await (const chunk of body) {
         const ready = boundary.push(chunk);
         if (ready.length === 0) continue;
+        if (events === 0) usage.ttftMs = performance.now() - usage.startedPerf;
         events += countEvents(ready);
+        // The usage chunk (stream_options.include_usage) comes last: look only where it can be.
+        if (ready.includes('"completion_tokens"')) reported = usageIn(ready);
         if (!response.write(ready)) await once(response, 'drain', { signal: attempt.signal });
       }
       const rest = boundary.flush();
       response.end(rest ?? undefined);
+      settle();
       // Each content event carries about one token: a cheap, parse-free measure of speed.
-      deployment.state.recordThroughput(events - 1, performance.now() - firstByteAt);
-      return Math.max(0, events - 1);
+      deployment.state.recordThroughput(usage.completionTokens, performance.now() - firstByteAt);
     } catch (error) {
-      if (client.signal.aborted) return events;
+      settle();
+      if (client.signal.aborted) {
+        usage.errorType = 'client_disconnected';
+        return;
+      }
+      usage.errorType = 'SY_UPSTREAM_STREAM_BROKEN';
       const failure = toUpstreamError(error, 'stream', false);
       deployment.state.breaker.onFailure(Date.now());
       this.#log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: failure.code }, 'upstream stream broke after the first byte');
       writeStreamError(response, new UpstreamError(`The model server's stream broke off: ${failure.message.replace(/^stream: /, '')}.`, { failure: failure.failure }));
-      return events;
     } finally {
       clearTimeout(maxDuration);
     }
@@ -333,6 +399,11 @@ function busyOrFailed(status: number, retryAfterMs: number | null): UpstreamErro
     retryAfterMs,
     ...(status === 429 || status === 503 ? { httpStatus: status } : {}),
   });
+}
+
+/** Prompt tokens of an answer we built ourselves (translated embeddings carry `usage.prompt_tokens`). */
+function promptTokensOf(answer: string | Buffer): number {
+  return numberAfter(typeof answer === 'string' ? Buffer.from(answer) : answer, '"prompt_tokens"');
 }
 
 function identity(value: unknown): unknown {

@@ -58,6 +58,13 @@ export class ModelIndex {
     this.#modelNames = [...byName.keys()].sort();
   }
 
+  /** Every deployment once (not once per alias). */
+  allDeployments(): Deployment[] {
+    const seen = new Map<string, Deployment>();
+    for (const list of this.#byName.values()) for (const deployment of list) seen.set(deployment.key, deployment);
+    return [...seen.values()];
+  }
+
   deploymentsOf(name: string): Deployment[] {
     return this.#byName.get(name) ?? [];
   }

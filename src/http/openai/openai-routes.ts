@@ -56,6 +56,7 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       response: reply.raw,
       extraHeaders: decision.headers,
       isAllowed,
+      keyId: principal.keyId,
       ...(limited ? { estimatedPromptTokens: estimate } : {}),
       onSettled: (usage) => quota.settle(decision.ticket, principal.keyId, usage.promptTokens + usage.completionTokens),
     });

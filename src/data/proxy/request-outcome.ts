@@ -1,0 +1,55 @@
+import { performance } from 'node:perf_hooks';
+import type { Operation } from '../adapters/inference-mapping.ts';
+
+/** Everything known about one /v1 request when it is over: feeds metrics, usage records and traces. */
+export interface RequestOutcome {
+  requestId: string;
+  /** Epoch ms. */
+  startedAt: number;
+  /** performance.now() at the start, for precise durations. */
+  startedPerf: number;
+  operation: Operation;
+  keyId: string | null;
+  requestedModel: string;
+  servedModel: string | null;
+  serverId: string | null;
+  serverName: string | null;
+  route: string | null;
+  strategy: string | null;
+  attempts: number;
+  status: number;
+  errorType: string | null;
+  promptTokens: number;
+  completionTokens: number;
+  latencyMs: number;
+  ttftMs: number | null;
+  streamed: boolean;
+  cacheHit: boolean;
+}
+
+export type RequestObserver = (outcome: RequestOutcome) => void;
+
+export function newOutcome(requestId: string, operation: Operation, requestedModel: string, keyId: string | null, streamed: boolean): RequestOutcome {
+  return {
+    requestId,
+    startedAt: Date.now(),
+    startedPerf: performance.now(),
+    operation,
+    keyId,
+    requestedModel,
+    servedModel: null,
+    serverId: null,
+    serverName: null,
+    route: null,
+    strategy: null,
+    attempts: 0,
+    status: 0,
+    errorType: null,
+    promptTokens: 0,
+    completionTokens: 0,
+    latencyMs: 0,
+    ttftMs: null,
+    streamed,
+    cacheHit: false,
+  };
+}

@@ -1,0 +1,98 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { RequestOutcome } from '../data/proxy/request-outcome.ts';
+
+const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/**
+ * Switchyard's Prometheus metrics. Labels stay bounded: model and server
+ * names come from the registered fleet (a name a caller made up is counted as
+ * `unknown`), status is the HTTP code, error types are our stable codes.
+ */
+export class GatewayMetrics {
+  readonly requests: Counter<'model' | 'server' | 'route' | 'status'>;
+  readonly duration: Histogram<'model' | 'server' | 'route'>;
+  readonly timeToFirstToken: Histogram<'model' | 'server'>;
+  readonly tokens: Counter<'direction' | 'model' | 'server'>;
+  readonly concurrent: Gauge<'model'>;
+  readonly errors: Counter<'error_type'>;
+  readonly routingDecisions: Counter<'strategy'>;
+  readonly failovers: Counter<'model'>;
+  readonly retries: Counter<'model'>;
+  readonly serverUp: Gauge<'server'>;
+  readonly healthCheckDuration: Histogram<'server'>;
+  readonly circuitState: Gauge<'server' | 'model'>;
+  readonly cacheRequests: Counter<'result'>;
+
+  constructor(
+    registry: Registry,
+    live: { circuitStates: () => Array<{ server: string; model: string; state: number }>; inflight: () => Map<string, number> },
+  ) {
+    const { circuitStates, inflight } = live;
+    const registers = [registry];
+    this.requests = new Counter({ name: 'llm_requests_total', help: 'Requests to /v1, by served model, server, route and HTTP status.', labelNames: ['model', 'server', 'route', 'status'], registers });
+    this.duration = new Histogram({ name: 'llm_request_duration_seconds', help: 'Whole request time, from arrival to the last byte.', labelNames: ['model', 'server', 'route'], buckets: latencyBuckets, registers });
+    this.timeToFirstToken = new Histogram({ name: 'llm_time_to_first_token_seconds', help: 'Time from arrival to the first byte of the answer (first token when streaming).', labelNames: ['model', 'server'], buckets: latencyBuckets, registers });
+    this.tokens = new Counter({ name: 'llm_tokens_total', help: 'Tokens used, by direction (prompt or completion).', labelNames: ['direction', 'model', 'server'], registers });
+    this.concurrent = new Gauge({
+      name: 'llm_concurrent_requests',
+      help: 'Requests in flight from Switchyard to model servers, by model.',
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [model, count] of inflight()) this.set({ model }, count);
+      },
+    });
+    this.errors = new Counter({ name: 'llm_errors_total', help: 'Failed requests by error type.', labelNames: ['error_type'], registers });
+    this.routingDecisions = new Counter({ name: 'llm_routing_decisions_total', help: 'Routing decisions by strategy.', labelNames: ['strategy'], registers });
+    this.failovers = new Counter({ name: 'llm_failover_events_total', help: 'Requests answered by another deployment after one failed.', labelNames: ['model'], registers });
+    this.retries = new Counter({ name: 'llm_retries_total', help: 'Extra attempts made before the first byte.', labelNames: ['model'], registers });
+    this.serverUp = new Gauge({ name: 'model_server_up', help: '1 when the server is online or degraded, 0 when offline or unknown.', labelNames: ['server'], registers });
+    this.healthCheckDuration = new Histogram({ name: 'model_server_health_check_duration_seconds', help: 'Duration of health probes.', labelNames: ['server'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.circuitState = new Gauge({
+      name: 'llm_circuit_state',
+      help: 'Circuit breaker per deployment: 0 closed, 1 open, 2 half-open.',
+      labelNames: ['server', 'model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const entry of circuitStates()) this.set({ server: entry.server, model: entry.model }, entry.state);
+      },
+    });
+    this.cacheRequests = new Counter({ name: 'llm_cache_requests_total', help: 'Response cache lookups by result (hit, miss, bypass).', labelNames: ['result'], registers });
+  }
+
+  observe(outcome: RequestOutcome): void {
+    const model = outcome.servedModel ?? 'unknown';
+    const server = outcome.serverName ?? 'none';
+    const route = outcome.route ?? 'direct';
+    this.requests.inc({ model, server, route, status: String(outcome.status) });
+    this.duration.observe({ model, server, route }, outcome.latencyMs / 1000);
+    if (outcome.ttftMs !== null) this.timeToFirstToken.observe({ model, server }, outcome.ttftMs / 1000);
+    if (outcome.promptTokens > 0) this.tokens.inc({ direction: 'prompt', model, server }, outcome.promptTokens);
+    if (outcome.completionTokens > 0) this.tokens.inc({ direction: 'completion', model, server }, outcome.completionTokens);
+    if (outcome.errorType !== null) this.errors.inc({ error_type: outcome.errorType });
+    if (outcome.strategy !== null) this.routingDecisions.inc({ strategy: outcome.strategy });
+    if (outcome.attempts > 1) {
+      this.retries.inc({ model }, outcome.attempts - 1);
+      if (outcome.status < 400 && outcome.errorType === null) this.failovers.inc({ model });
+    }
+  }
+}
+
+/** Keeps model_server_up and the probe-duration histogram current from fleet events. */
+export function serverMetricsListener(metrics: GatewayMetrics) {
+  return (event: { type: string; server: { name: string; healthStatus: string; lastLatencyMs: number | null } }): void => {
+    if (event.type === 'server.deleted') {
+      metrics.serverUp.remove({ server: event.server.name });
+      return;
+    }
+    if (event.type === 'server.checked' || event.type === 'server.status_changed' || event.type === 'server.created') {
+      const up = event.server.healthStatus === 'online' || event.server.healthStatus === 'degraded' ? 1 : 0;
+      metrics.serverUp.set({ server: event.server.name }, up);
+      if (event.type === 'server.checked' && event.server.lastLatencyMs !== null) {
+        metrics.healthCheckDuration.observe({ server: event.server.name }, event.server.lastLatencyMs / 1000);
+      }
+    }
+  };
+}

@@ -1,0 +1,95 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import { sortableId } from '../lib/sortable-id.ts';
+import type { RequestOutcome } from '../data/proxy/request-outcome.ts';
+import type { DatabaseSchema, UsageRecordsTable } from '../storage/database-schema.ts';
+
+/**
+ * One usage record per /v1 request, queued on the request path (a push) and
+ * written in batches off it. A crash loses at most one flush interval; a clean
+ * stop writes everything queued.
+ */
+export class UsageRecorder {
+  readonly #db: Kysely<DatabaseSchema>;
+  readonly #log: FastifyBaseLogger;
+  readonly #flushMs: number;
+  readonly #retentionDays: number;
+  #queue: UsageRecordsTable[] = [];
+  #timer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> = Promise.resolve();
+  #lastPrune = 0;
+
+  constructor(options: { db: Kysely<DatabaseSchema>; log: FastifyBaseLogger; flushMs: number; retentionDays: number }) {
+    this.#db = options.db;
+    this.#log = options.log;
+    this.#flushMs = options.flushMs;
+    this.#retentionDays = options.retentionDays;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => void this.flush(), this.#flushMs);
+    this.#timer.unref();
+  }
+
+  record(outcome: RequestOutcome): void {
+    this.#queue.push({
+      id: sortableId(outcome.startedAt),
+      occurred_at: new Date(outcome.startedAt).toISOString(),
+      request_id: outcome.requestId,
+      key_id: outcome.keyId,
+      requested_model: outcome.requestedModel.slice(0, 256),
+      served_model: outcome.servedModel,
+      server_id: outcome.serverId,
+      route: outcome.route,
+      strategy: outcome.strategy,
+      attempts: outcome.attempts,
+      status: outcome.status,
+      error_type: outcome.errorType,
+      prompt_tokens: outcome.promptTokens,
+      completion_tokens: outcome.completionTokens,
+      latency_ms: Math.round(outcome.latencyMs * 1000) / 1000,
+      ttft_ms: outcome.ttftMs === null ? null : Math.round(outcome.ttftMs * 1000) / 1000,
+      streamed: outcome.streamed ? 1 : 0,
+      cache_hit: outcome.cacheHit ? 1 : 0,
+    });
+  }
+
+  /** Writes what is queued, one transaction per batch; flushes never overlap. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#write());
+    return this.#flushing;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.flush();
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  async #write(): Promise<void> {
+    if (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        await this.#db.transaction().execute(async (transaction) => {
+          // Chunks keep each statement under the databases' parameter limits.
+          for (let index = 0; index < batch.length; index += 500) {
+            await transaction.insertInto('usage_records').values(batch.slice(index, index + 500)).execute();
+          }
+        });
+      } catch (error) {
+        this.#queue = batch.concat(this.#queue);
+        this.#log.warn({ err: error instanceof Error ? error.message : 'unknown', queued: this.#queue.length }, 'could not write usage records; will retry');
+      }
+    }
+    if (Date.now() - this.#lastPrune > 3_600_000) {
+      this.#lastPrune = Date.now();
+      const before = new Date(Date.now() - this.#retentionDays * 86_400_000).toISOString();
+      await this.#db.deleteFrom('usage_records').where('occurred_at', '<', before).execute().catch(() => undefined);
+    }
+  }
+}
