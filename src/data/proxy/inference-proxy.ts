@@ -11,9 +11,8 @@ import { inferenceFor } from '../adapters/inference-registry.ts';
 import type { Operation, UpstreamPlan } from '../adapters/inference-mapping.ts';
 import { joinUrl } from '../adapters/server-adapter.ts';
 import type { Deployment } from '../routing/deployment.ts';
-import { pickDeployment } from '../routing/deployment-picker.ts';
 import type { ModelIndex } from '../routing/model-index.ts';
-import { resolveCandidates, type CandidateGroup, type RouteLookup } from '../routing/resolve-candidates.ts';
+import { resolveCandidates, type RouteLookup } from '../routing/resolve-candidates.ts';
 import { parseAutoModel, selectAutoModel, type AutoChoice } from '../routing/auto-select.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
 import { UpstreamError } from '../upstream/upstream-error.ts';
@@ -23,6 +22,20 @@ import { closeNames } from './close-names.ts';
 import { backoffDelay, RetryBudget } from './retry-budget.ts';
 import { SseBoundary } from './sse-boundary.ts';
 import { newOutcome, type RequestObserver, type RequestOutcome } from './request-outcome.ts';
+import {
+  asOpenAIError,
+  busyOrFailed,
+  contentTypeOf,
+  countEvents,
+  identity,
+  isEventStream,
+  parseJson,
+  pickFromGroups,
+  promptTokensOf,
+  readAll,
+  usageIn,
+  withAutoField,
+} from './answer-bytes.ts';
 import { sendAttempt } from './upstream-attempt.ts';
 
 export interface InferenceCall {
@@ -348,120 +361,4 @@ export class InferenceProxy {
     this.#log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: error.code }, 'upstream attempt failed');
     return { done: false, error, retryable: error.retryable || error.failure === 'protocol' };
   }
-}
-
-/**
- * The next deployment to try: the first group (a route's targets) until each
- * of its deployments was tried, then each fallback group in turn; when every
- * one was tried, the best of them again.
- */
-function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<string>, now: number): Deployment | null {
-  for (const group of groups) {
-    const fresh = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, allowRepeat: false, weights: group.weights });
-    if (fresh !== null) return fresh;
-  }
-  for (const group of groups) {
-    const again = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, weights: group.weights });
-    if (again !== null) return again;
-  }
-  return null;
-}
-
-/** `data:` lines at the start of a line: one per SSE event. */
-function countEvents(bytes: Buffer): number {
-  let count = 0;
-  for (let index = bytes.indexOf('data:'); index !== -1; index = bytes.indexOf('data:', index + 5)) {
-    if (index === 0 || bytes[index - 1] === 0x0a) count++;
-  }
-  return count;
-}
-
-/** `usage` of a JSON answer, found without parsing it (usage sits at the end). */
-function usageIn(bytes: Buffer): { promptTokens: number; completionTokens: number } {
-  return { promptTokens: numberAfter(bytes, '"prompt_tokens"'), completionTokens: numberAfter(bytes, '"completion_tokens"') };
-}
-
-function numberAfter(bytes: Buffer, field: string): number {
-  const at = bytes.lastIndexOf(field);
-  if (at === -1) return 0;
-  const match = /^"[a-z_]+"\s*:\s*(\d+)/.exec(bytes.toString('latin1', at, at + 48));
-  return match === null ? 0 : Number(match[1]);
-}
-
-/**
- * When every server is busy (429) or unavailable (503), the caller hears
- * that, with the server's Retry-After, rather than a generic 502.
- */
-function busyOrFailed(status: number, retryAfterMs: number | null): UpstreamError {
-  return new UpstreamError(status === 429 ? 'The model servers for this model are busy; retry later.' : `The model server answered HTTP ${status}.`, {
-    failure: 'status',
-    upstreamStatus: status,
-    retryAfterMs,
-    ...(status === 429 || status === 503 ? { httpStatus: status } : {}),
-  });
-}
-
-/** Prompt tokens of an answer we built ourselves (translated embeddings carry `usage.prompt_tokens`). */
-function promptTokensOf(answer: string | Buffer): number {
-  return numberAfter(typeof answer === 'string' ? Buffer.from(answer) : answer, '"prompt_tokens"');
-}
-
-function identity(value: unknown): unknown {
-  return value;
-}
-
-/** `auto` answers say what was chosen and why, in an extra field the OpenAI clients ignore. */
-function withAutoField(answer: unknown, auto: AutoChoice | null): unknown {
-  if (auto === null || answer === null || typeof answer !== 'object' || Array.isArray(answer)) return answer;
-  return { ...answer, switchyard: { auto: { model: auto.model, priority: auto.priority, reason: auto.reason } } };
-}
-
-function isEventStream(contentType: string | string[] | undefined): boolean {
-  const value = Array.isArray(contentType) ? contentType[0] : contentType;
-  return value !== undefined && value.startsWith('text/event-stream');
-}
-
-function contentTypeOf(headers: Record<string, string | string[] | undefined>): string {
-  const value = headers['content-type'];
-  return (Array.isArray(value) ? value[0] : value) ?? 'application/json';
-}
-
-async function readAll(body: AsyncIterable<Buffer> & { destroy?: () => void }, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy?.();
-      throw new UpstreamError(`The model server's answer is larger than ${limit} bytes.`, { failure: 'protocol' });
-    }
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-}
-
-function parseJson(bytes: Buffer): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
-  } catch (error) {
-    throw new UpstreamError('The model server answered something that is not JSON.', { failure: 'protocol', cause: error });
-  }
-}
-
-/** A 4xx from a server, in OpenAI's error shape whatever shape the server used. */
-function asOpenAIError(bytes: Buffer, status: number): string {
-  let message = `The model server refused the request (HTTP ${status}).`;
-  try {
-    const parsed: unknown = JSON.parse(bytes.toString('utf8'));
-    if (parsed !== null && typeof parsed === 'object') {
-      const error = (parsed as { error?: unknown; message?: unknown }).error ?? (parsed as { message?: unknown }).message;
-      if (typeof error === 'string') message = error;
-      else if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
-        message = (error as { message: string }).message;
-      }
-    }
-  } catch {
-    // Not JSON: keep the generic message rather than echo an unknown body.
-  }
-  return JSON.stringify({ error: { message: message.slice(0, 2_000), type: 'invalid_request_error', param: null, code: `upstream_${status}` } });
 }

@@ -1,0 +1,123 @@
+import type { AutoChoice } from '../routing/auto-select.ts';
+import type { Deployment } from '../routing/deployment.ts';
+import { pickDeployment } from '../routing/deployment-picker.ts';
+import type { CandidateGroup } from '../routing/resolve-candidates.ts';
+import { UpstreamError } from '../upstream/upstream-error.ts';
+
+// What the proxy needs to read and shape answers without parsing them where it can.
+
+/**
+ * The next deployment to try: the first group (a route's targets) until each
+ * of its deployments was tried, then each fallback group in turn; when every
+ * one was tried, the best of them again.
+ */
+export function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<string>, now: number): Deployment | null {
+  for (const group of groups) {
+    const fresh = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, allowRepeat: false, weights: group.weights });
+    if (fresh !== null) return fresh;
+  }
+  for (const group of groups) {
+    const again = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, weights: group.weights });
+    if (again !== null) return again;
+  }
+  return null;
+}
+
+/** `data:` lines at the start of a line: one per SSE event. */
+export function countEvents(bytes: Buffer): number {
+  let count = 0;
+  for (let index = bytes.indexOf('data:'); index !== -1; index = bytes.indexOf('data:', index + 5)) {
+    if (index === 0 || bytes[index - 1] === 0x0a) count++;
+  }
+  return count;
+}
+
+/** `usage` of a JSON answer, found without parsing it (usage sits at the end). */
+export function usageIn(bytes: Buffer): { promptTokens: number; completionTokens: number } {
+  return { promptTokens: numberAfter(bytes, '"prompt_tokens"'), completionTokens: numberAfter(bytes, '"completion_tokens"') };
+}
+
+export function numberAfter(bytes: Buffer, field: string): number {
+  const at = bytes.lastIndexOf(field);
+  if (at === -1) return 0;
+  const match = /^"[a-z_]+"\s*:\s*(\d+)/.exec(bytes.toString('latin1', at, at + 48));
+  return match === null ? 0 : Number(match[1]);
+}
+
+/**
+ * When every server is busy (429) or unavailable (503), the caller hears
+ * that, with the server's Retry-After, rather than a generic 502.
+ */
+export function busyOrFailed(status: number, retryAfterMs: number | null): UpstreamError {
+  return new UpstreamError(status === 429 ? 'The model servers for this model are busy; retry later.' : `The model server answered HTTP ${status}.`, {
+    failure: 'status',
+    upstreamStatus: status,
+    retryAfterMs,
+    ...(status === 429 || status === 503 ? { httpStatus: status } : {}),
+  });
+}
+
+/** Prompt tokens of an answer we built ourselves (translated embeddings carry `usage.prompt_tokens`). */
+export function promptTokensOf(answer: string | Buffer): number {
+  return numberAfter(typeof answer === 'string' ? Buffer.from(answer) : answer, '"prompt_tokens"');
+}
+
+export function identity(value: unknown): unknown {
+  return value;
+}
+
+/** `auto` answers say what was chosen and why, in an extra field the OpenAI clients ignore. */
+export function withAutoField(answer: unknown, auto: AutoChoice | null): unknown {
+  if (auto === null || answer === null || typeof answer !== 'object' || Array.isArray(answer)) return answer;
+  return { ...answer, switchyard: { auto: { model: auto.model, priority: auto.priority, reason: auto.reason } } };
+}
+
+export function isEventStream(contentType: string | string[] | undefined): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  return value !== undefined && value.startsWith('text/event-stream');
+}
+
+export function contentTypeOf(headers: Record<string, string | string[] | undefined>): string {
+  const value = headers['content-type'];
+  return (Array.isArray(value) ? value[0] : value) ?? 'application/json';
+}
+
+export async function readAll(body: AsyncIterable<Buffer> & { destroy?: () => void }, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy?.();
+      throw new UpstreamError(`The model server's answer is larger than ${limit} bytes.`, { failure: 'protocol' });
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+}
+
+export function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new UpstreamError('The model server answered something that is not JSON.', { failure: 'protocol', cause: error });
+  }
+}
+
+/** A 4xx from a server, in OpenAI's error shape whatever shape the server used. */
+export function asOpenAIError(bytes: Buffer, status: number): string {
+  let message = `The model server refused the request (HTTP ${status}).`;
+  try {
+    const parsed: unknown = JSON.parse(bytes.toString('utf8'));
+    if (parsed !== null && typeof parsed === 'object') {
+      const error = (parsed as { error?: unknown; message?: unknown }).error ?? (parsed as { message?: unknown }).message;
+      if (typeof error === 'string') message = error;
+      else if (error !== null && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
+        message = (error as { message: string }).message;
+      }
+    }
+  } catch {
+    // Not JSON: keep the generic message rather than echo an unknown body.
+  }
+  return JSON.stringify({ error: { message: message.slice(0, 2_000), type: 'invalid_request_error', param: null, code: `upstream_${status}` } });
+}
