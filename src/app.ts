@@ -16,6 +16,7 @@ import type { AuditStore } from './storage/audit-store.ts';
 import type { Registry } from 'prom-client';
 import { webhooksRoutes } from './http/admin/webhooks-routes.ts';
 import type { WebhookService } from './control/webhooks/webhook-service.ts';
+import { analyticsRoutes, type AnalyticsDependencies } from './http/admin/analytics-routes.ts';
 import { healthRoutes } from './http/health/health-routes.ts';
 import { openAIRoutes } from './http/openai/openai-routes.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
@@ -49,6 +50,7 @@ export interface AppServices {
   audit: AuditStore;
   metrics: Registry;
   webhooks: WebhookService;
+  analytics: AnalyticsDependencies;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -90,6 +92,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(keysRoutes, { keys: services.keys });
       await admin.register(auditRoutes, { audit: services.audit });
       await admin.register(webhooksRoutes, { webhooks: services.webhooks });
+      await admin.register(analyticsRoutes, services.analytics);
     },
     { prefix: '/api/v1' },
   );

@@ -31,6 +31,8 @@ import { announceFleetEvent } from './control/webhooks/announce-fleet-event.ts';
 import { WebhookStore } from './storage/webhook-store.ts';
 import { GatewayMetrics, serverMetricsListener } from './observability/gateway-metrics.ts';
 import { UsageRecorder } from './observability/usage-recorder.ts';
+import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
+import { UsageStore } from './storage/usage-store.ts';
 
 const circuitCode = { closed: 0, open: 1, 'half-open': 2 } as const;
 import { errors } from './errors/error-catalogue.ts';
@@ -168,8 +170,16 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         });
       },
     });
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks });
+    let selfUrl = '';
+    // Our own loopback: not subject to the network policy meant for model servers.
+    const selfAgent = new Agent({ connections: 16 });
+    const benchmarker = new ModelBenchmarker({ db: database.db, keyRing, dispatcher: selfAgent, selfUrl: () => selfUrl });
+    const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker };
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics });
     const address = await app.listen({ port: config.port, host: config.host });
+    // The benchmark calls our own /v1 on loopback, whatever address we listen on.
+    const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
+    selfUrl = `http://${selfHost}:${new URL(address).port}`;
     if (options.startScheduler !== false) scheduler.start();
     quota.start();
     usage.start();
@@ -186,6 +196,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         await webhookAgent.close();
         await http.close();
         await dataPlane.close();
+        await selfAgent.close();
         await database.close();
       })();
       return closing;

@@ -165,6 +165,15 @@ export interface WebhookDeliveriesTable {
   updated_at: string;
 }
 
+export interface ModelBenchmarksTable {
+  id: string;
+  model: string;
+  created_at: string;
+  options: string;
+  summary: string;
+  runs: string;
+}
+
 export interface DatabaseSchema {
   model_servers: ModelServersTable;
   server_models: ServerModelsTable;
@@ -178,4 +187,5 @@ export interface DatabaseSchema {
   settings: SettingsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  model_benchmarks: ModelBenchmarksTable;
 }

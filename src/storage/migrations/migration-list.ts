@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import { initialSchema } from './0001-initial-schema.ts';
 import { routeOwnership } from './0002-route-ownership.ts';
 import { webhooks } from './0003-webhooks.ts';
+import { modelBenchmarks } from './0004-model-benchmarks.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
   '0001-initial-schema': initialSchema,
   '0002-route-ownership': routeOwnership,
   '0003-webhooks': webhooks,
+  '0004-model-benchmarks': modelBenchmarks,
 };
 
 export const migrationProvider: MigrationProvider = {

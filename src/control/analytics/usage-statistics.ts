@@ -1,0 +1,72 @@
+/** Figures for a set of requests; latencies in ms. */
+export interface UsageStatistics {
+  requests: number;
+  successes: number;
+  success_rate: number | null;
+  p50_latency_ms: number | null;
+  p95_latency_ms: number | null;
+  p50_ttft_ms: number | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  tokens_per_second: number | null;
+}
+
+export interface UsageRow {
+  occurred_at: string;
+  key_id: string | null;
+  served_model: string | null;
+  requested_model: string | null;
+  server_id: string | null;
+  status: number;
+  error_type: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  latency_ms: number;
+  ttft_ms: number | null;
+}
+
+export function isSuccess(row: UsageRow): boolean {
+  return Number(row.status) < 400 && row.error_type === null;
+}
+
+/** Percentiles by nearest rank over successful requests' latencies. */
+export function summarize(rows: readonly UsageRow[]): UsageStatistics {
+  const successes = rows.filter(isSuccess);
+  const latencies = successes.map((row) => Number(row.latency_ms)).sort((a, b) => a - b);
+  const ttfts = successes.map((row) => (row.ttft_ms === null ? null : Number(row.ttft_ms))).filter((value): value is number => value !== null).sort((a, b) => a - b);
+  const completion = successes.reduce((sum, row) => sum + Number(row.completion_tokens ?? 0), 0);
+  const generationSeconds = successes.reduce((sum, row) => sum + Math.max(0, Number(row.latency_ms) - Number(row.ttft_ms ?? 0)) / 1000, 0);
+  return {
+    requests: rows.length,
+    successes: successes.length,
+    success_rate: rows.length === 0 ? null : round(successes.length / rows.length, 4),
+    p50_latency_ms: percentile(latencies, 0.5),
+    p95_latency_ms: percentile(latencies, 0.95),
+    p50_ttft_ms: percentile(ttfts, 0.5),
+    prompt_tokens: rows.reduce((sum, row) => sum + Number(row.prompt_tokens ?? 0), 0),
+    completion_tokens: rows.reduce((sum, row) => sum + Number(row.completion_tokens ?? 0), 0),
+    tokens_per_second: generationSeconds > 0 && completion > 0 ? round(completion / generationSeconds, 1) : null,
+  };
+}
+
+export function percentile(sorted: readonly number[], quantile: number): number | null {
+  if (sorted.length === 0) return null;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(quantile * sorted.length) - 1));
+  return round(sorted[index] as number, 3);
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+export function groupBy<T>(rows: readonly T[], key: (row: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const name = key(row);
+    const list = groups.get(name);
+    if (list === undefined) groups.set(name, [row]);
+    else list.push(row);
+  }
+  return groups;
+}

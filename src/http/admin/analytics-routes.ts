@@ -1,0 +1,163 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ModelBenchmarker } from '../../control/analytics/model-benchmark.ts';
+import { categorize, parameterBillions } from '../../control/analytics/model-category.ts';
+import { performanceReport, rate } from '../../control/analytics/performance-report.ts';
+import { groupBy, summarize, type UsageRow } from '../../control/analytics/usage-statistics.ts';
+import type { ServerRegistry } from '../../control/servers/server-registry.ts';
+import { modelAliases } from '../../domain/model-server.ts';
+import type { ModelCapability } from '../../domain/server-kind.ts';
+import type { ModelIndex } from '../../data/routing/model-index.ts';
+import { errors } from '../../errors/error-catalogue.ts';
+import { usageRowLimit, type UsageStore } from '../../storage/usage-store.ts';
+
+export interface AnalyticsDependencies {
+  usage: UsageStore;
+  registry: ServerRegistry;
+  index: ModelIndex;
+  benchmarker: ModelBenchmarker;
+}
+
+const UsageQuery = Type.Object(
+  { from: Type.Optional(Type.String({ maxLength: 64 })), to: Type.Optional(Type.String({ maxLength: 64 })), group_by: Type.Optional(Type.Enum(['model', 'server', 'key', 'hour'] as const)) },
+  { additionalProperties: false },
+);
+const HoursQuery = Type.Object({ hours: Type.Optional(Type.String({ maxLength: 6 })) }, { additionalProperties: false });
+const ModelParams = Type.Object({ model: Type.String({ minLength: 1, maxLength: 256 }) });
+const BenchmarkBody = Type.Object(
+  {
+    prompts: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 4_000 }), { minItems: 1, maxItems: 20 })),
+    max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_024 })),
+    runs: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
+    concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 8 })),
+  },
+  { additionalProperties: false },
+);
+
+/** Usage analytics, per-model performance, the model registry, real benchmarks and per-model status. */
+export async function analyticsRoutes(instance: FastifyInstance, dependencies: AnalyticsDependencies): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const { usage, registry, index, benchmarker } = dependencies;
+  const serverName = (id: string) => registry.get(id)?.name ?? `deleted server ${id.slice(0, 8)}`;
+
+  app.get('/analytics/usage', { schema: { querystring: UsageQuery } }, async (request) => {
+    const to = timeParam(request.query.to, 'to') ?? new Date();
+    const from = timeParam(request.query.from, 'from') ?? new Date(to.getTime() - 86_400_000);
+    if (from >= to) throw errors.invalidRequest('from must be before to.', 'from');
+    const groupByField = request.query.group_by ?? 'model';
+    const rows = await usage.between(from.toISOString(), to.toISOString());
+    const key = (row: UsageRow): string => {
+      switch (groupByField) {
+        case 'model':
+          return row.served_model ?? `unserved: ${row.requested_model ?? 'unknown'}`;
+        case 'server':
+          return row.server_id === null ? 'none' : serverName(row.server_id);
+        case 'key':
+          return row.key_id ?? 'none';
+        case 'hour':
+          return `${row.occurred_at.slice(0, 13)}:00:00Z`;
+      }
+    };
+    const data = [...groupBy(rows, key).entries()].map(([group, groupRows]) => ({ group, ...summarize(groupRows) })).sort((a, b) => (groupByField === 'hour' ? a.group.localeCompare(b.group) : b.requests - a.requests));
+    return { from: from.toISOString(), to: to.toISOString(), group_by: groupByField, truncated: rows.length >= usageRowLimit, total: summarize(rows), data };
+  });
+
+  app.get('/models/performance', { schema: { querystring: HoursQuery } }, async (request) => {
+    const hours = hoursParam(request.query.hours);
+    const to = new Date();
+    const rows = await usage.between(new Date(to.getTime() - hours * 3_600_000).toISOString(), to.toISOString());
+    return { window_hours: hours, data: performanceReport(rows, serverName) };
+  });
+
+  app.get('/models/registry', async () => {
+    const to = new Date();
+    const rows = await usage.between(new Date(to.getTime() - 86_400_000).toISOString(), to.toISOString());
+    const rowsByModel = groupBy(rows, (row) => row.served_model ?? '');
+    const benchmarks = await benchmarker.latest();
+    const models = new Map<string, { capabilities: Set<ModelCapability>; servers: Array<Record<string, unknown>>; embedding_dimension: number | null; context_length: number | null; parameters_b: number | null }>();
+    for (const server of registry.list()) {
+      for (const model of registry.modelsOf(server.id)) {
+        const entry = models.get(model.modelId) ?? { capabilities: new Set(), servers: [], embedding_dimension: model.embeddingDimension, context_length: model.contextLength, parameters_b: parameterBillions(model.modelId, model.details) };
+        for (const capability of model.capabilities) entry.capabilities.add(capability);
+        entry.servers.push({ id: server.id, name: server.name, health_status: server.healthStatus, status: model.status });
+        models.set(model.modelId, entry);
+      }
+    }
+    const data = [...models.entries()].map(([id, entry]) => {
+      const capabilities = [...entry.capabilities];
+      const statistics = summarize(rowsByModel.get(id) ?? []);
+      const live = index.deploymentsOf(id).filter((deployment) => deployment.model.modelId === id);
+      const ttfbs = live.map((deployment) => deployment.state.ttfbEwmaMs).filter((value): value is number => value !== null);
+      const speeds = live.map((deployment) => deployment.state.tokensPerSecondEwma).filter((value): value is number => value !== null);
+      return {
+        id,
+        aliases: modelAliases(id),
+        capabilities,
+        category: categorize(capabilities, entry.parameters_b),
+        parameters_b: entry.parameters_b,
+        embedding_dimension: entry.embedding_dimension,
+        context_length: entry.context_length,
+        servers: entry.servers,
+        performance: { ...statistics, rating: rate(statistics) },
+        live: { ttfb_ms: ttfbs.length === 0 ? null : Math.round(Math.min(...ttfbs) * 100) / 100, tokens_per_second: speeds.length === 0 ? null : Math.round(Math.max(...speeds) * 10) / 10 },
+        benchmark: benchmarks.get(id) ?? null,
+      };
+    });
+    return { data: data.sort((a, b) => a.id.localeCompare(b.id)) };
+  });
+
+  app.post('/models/:model/benchmark', { schema: { params: ModelParams, body: Type.Optional(BenchmarkBody) } }, async (request) => {
+    const model = request.params.model;
+    const deployments = index.deploymentsOf(model);
+    if (deployments.length === 0) throw errors.notFound(`Model ${model}`);
+    const capabilities = new Set(deployments.flatMap((deployment) => deployment.model.capabilities));
+    const kind = capabilities.has('chat') || capabilities.has('completion') ? 'chat' : capabilities.has('embedding') ? 'embeddings' : null;
+    if (kind === null) throw errors.invalidRequest(`${model} can only rerank, which the benchmark does not measure yet.`, 'model');
+    // Results are kept under the model's id, so `phi3` and `phi3:latest` share them.
+    return benchmarker.run(deployments[0]?.model.modelId ?? model, kind, request.body ?? {});
+  });
+
+  app.get('/models/:model/status', { schema: { params: ModelParams } }, async (request) => {
+    const model = request.params.model;
+    const deployments = index.deploymentsOf(model);
+    if (deployments.length === 0) throw errors.notFound(`Model ${model}`);
+    const to = new Date();
+    const recent = await usage.between(new Date(to.getTime() - 3_600_000).toISOString(), to.toISOString(), deployments[0]?.model.modelId);
+    const statistics = summarize(recent);
+    return {
+      model: deployments[0]?.model.modelId,
+      deployments: deployments.map((deployment) => {
+        const serverRows = recent.filter((row) => row.server_id === deployment.server.id);
+        const serverStats = summarize(serverRows);
+        return {
+          server: deployment.server.name,
+          server_id: deployment.server.id,
+          health_status: deployment.server.healthStatus,
+          status_reason: deployment.server.statusReason,
+          model_status: deployment.model.status,
+          circuit: deployment.state.breaker.state,
+          in_flight: deployment.state.inflight,
+          ttfb_ewma_ms: deployment.state.ttfbEwmaMs,
+          tokens_per_second: deployment.state.tokensPerSecondEwma,
+          last_hour: { requests: serverStats.requests, error_rate: serverStats.success_rate === null ? null : 1 - serverStats.success_rate, p50_latency_ms: serverStats.p50_latency_ms, p95_latency_ms: serverStats.p95_latency_ms },
+        };
+      }),
+      last_hour: { requests: statistics.requests, error_rate: statistics.success_rate === null ? null : Math.round((1 - statistics.success_rate) * 10_000) / 10_000, p50_latency_ms: statistics.p50_latency_ms, p95_latency_ms: statistics.p95_latency_ms },
+    };
+  });
+}
+
+function timeParam(value: string | undefined, param: string): Date | null {
+  if (value === undefined) return null;
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) throw errors.invalidRequest(`${param} must be an ISO-8601 time.`, param);
+  return new Date(time);
+}
+
+function hoursParam(value: string | undefined): number {
+  if (value === undefined) return 24;
+  const hours = Number(value);
+  if (!Number.isFinite(hours) || hours <= 0 || hours > 8_760) throw errors.invalidRequest('hours must be a number from 0 to 8760.', 'hours');
+  return hours;
+}
