@@ -33,6 +33,7 @@ import { GatewayMetrics, serverMetricsListener } from './observability/gateway-m
 import { UsageRecorder } from './observability/usage-recorder.ts';
 import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
 import { UsageStore } from './storage/usage-store.ts';
+import { OpenTelemetryTracer } from './observability/tracing.ts';
 
 const circuitCode = { closed: 0, open: 1, 'half-open': 2 } as const;
 import { errors } from './errors/error-catalogue.ts';
@@ -153,7 +154,9 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     });
     // The data plane has its own pool: long streams must not starve health probes, nor the reverse.
     const dataPlane = new Agent({ connect: guardedConnector(policy, { timeout: config.upstream.connect_timeout_ms }), keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
+    const tracer = config.otel_endpoint === undefined ? null : new OpenTelemetryTracer({ endpoint: config.otel_endpoint, serviceName: config.otel_service_name, batchDelayMs: config.otel_batch_delay_ms });
     const proxy = new InferenceProxy({
+      tracer,
       index,
       settings: config.upstream,
       strategy: config.routing_strategy,
@@ -190,6 +193,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       closing ??= (async () => {
         await app.close();
         await usage.stop();
+        await tracer?.shutdown();
         await scheduler.stop();
         await quota.stop();
         await webhookDispatcher.close();

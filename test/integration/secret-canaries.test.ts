@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOllamaFake, startOpenAIFake, type OllamaFake, type OpenAIFake } from '../fakes/index.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
@@ -8,10 +9,23 @@ let gateway: TestGateway;
 let vllm: OpenAIFake;
 let ollama: OllamaFake;
 const bodies: string[] = [];
+const traces: string[] = [];
+let collector: Server;
 
 beforeAll(async () => {
+  // An OTLP receiver, so traces are searched too.
+  collector = createServer((request, response) => {
+    const parts: Buffer[] = [];
+    request.on('data', (part: Buffer) => parts.push(part));
+    request.on('end', () => {
+      traces.push(Buffer.concat(parts).toString('utf8'));
+      response.writeHead(200).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+  const otlp = `http://127.0.0.1:${(collector.address() as { port: number }).port}`;
   [gateway, vllm, ollama] = await Promise.all([
-    startTestGateway({ env: { SWITCHYARD_ADMIN_KEY: adminCanary, SWITCHYARD_LOG_LEVEL: 'trace' } }),
+    startTestGateway({ env: { SWITCHYARD_ADMIN_KEY: adminCanary, SWITCHYARD_LOG_LEVEL: 'trace', OTEL_EXPORTER_OTLP_ENDPOINT: otlp, SWITCHYARD_OTEL_BATCH_DELAY_MS: '20' } }),
     startOpenAIFake({ flavor: 'vllm', apiKey: upstreamCanary }),
     startOllamaFake(),
   ]);
@@ -19,6 +33,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([gateway.stop(), vllm.stop(), ollama.stop()]);
+  collector.close();
 });
 
 async function call(method: string, path: string, key: string, body?: unknown): Promise<number> {
@@ -33,7 +48,7 @@ async function call(method: string, path: string, key: string, body?: unknown): 
 }
 
 describe('secrets never leak', () => {
-  it('keeps a canary Switchyard key and a canary upstream key out of logs, storage, error bodies and /metrics', async () => {
+  it('keeps a canary Switchyard key and a canary upstream key out of logs, storage, traces, error bodies and /metrics', async () => {
     await call('POST', '/api/v1/model-servers', adminCanary, { name: 'guarded', server_type: 'vllm', base_url: vllm.url, api_key: upstreamCanary });
     await call('POST', '/api/v1/model-servers', adminCanary, { name: 'plain', server_type: 'ollama', base_url: ollama.url });
     await call('POST', '/api/v1/model-servers/health-check-all', adminCanary);
@@ -63,7 +78,8 @@ describe('secrets never leak', () => {
     const stored = JSON.stringify(
       await Promise.all((['model_servers', 'api_keys', 'audit_log', 'usage_records', 'health_checks', 'routes', 'webhook_deliveries'] as const).map((table) => db.selectFrom(table).selectAll().execute())),
     );
-    const places = { logs: gateway.logs.join(''), stored, bodies: bodies.join('\n') };
+    await expect.poll(() => traces.length, { timeout: 3_000 }).toBeGreaterThan(0);
+    const places = { logs: gateway.logs.join(''), stored, bodies: bodies.join('\n'), traces: traces.join('\n') };
     for (const [place, text] of Object.entries(places)) {
       for (const canary of [adminCanary, appCanary, upstreamCanary]) {
         expect(text.includes(canary), `${canary.slice(0, 20)}… found in ${place}`).toBe(false);

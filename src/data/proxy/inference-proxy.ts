@@ -22,6 +22,7 @@ import { closeNames } from './close-names.ts';
 import { backoffDelay, RetryBudget } from './retry-budget.ts';
 import { SseBoundary } from './sse-boundary.ts';
 import { newOutcome, type RequestObserver, type RequestOutcome } from './request-outcome.ts';
+import type { RequestTrace, RequestTracer } from './request-tracer.ts';
 import {
   asOpenAIError,
   busyOrFailed,
@@ -53,6 +54,8 @@ export interface InferenceCall {
   estimatedPromptTokens?: number;
   /** Who asked (for usage records). */
   keyId?: string | null;
+  /** The caller's W3C `traceparent`, continued when tracing is on. */
+  traceparent?: string | null;
   /** Called once, when the request is over, with the tokens it really used. */
   onSettled?: (usage: { promptTokens: number; completionTokens: number }) => void;
 }
@@ -77,6 +80,7 @@ export class InferenceProxy {
   readonly #onRejectedKey: (serverId: string, status: number) => void;
   readonly #routes: RouteLookup | null;
   readonly #observer: RequestObserver;
+  readonly #tracer: RequestTracer | null;
 
   constructor(options: {
     index: ModelIndex;
@@ -87,10 +91,13 @@ export class InferenceProxy {
     /** Called when a server rejects its stored key (marks it misconfigured; off the request path). */
     onRejectedKey?: (serverId: string, status: number) => void;
     routes?: RouteLookup;
-    /** Told about every finished request (metrics, usage records, traces). */
+    /** Told about every finished request (metrics, usage records). */
     observer?: RequestObserver;
+    /** Spans per request and attempt, when tracing is configured. */
+    tracer?: RequestTracer | null;
   }) {
     this.#observer = options.observer ?? (() => undefined);
+    this.#tracer = options.tracer ?? null;
     this.#onRejectedKey = options.onRejectedKey ?? (() => undefined);
     this.#routes = options.routes ?? null;
     this.#index = options.index;
@@ -103,17 +110,19 @@ export class InferenceProxy {
 
   async handle(call: InferenceCall): Promise<void> {
     const outcome = newOutcome(call.requestId, call.operation, call.modelName, call.keyId ?? null, call.stream);
+    const requestTrace = this.#tracer?.start({ operation: call.operation, requestId: call.requestId, model: call.modelName, traceparent: call.traceparent ?? null }) ?? null;
     try {
-      await this.#handle(call, outcome);
+      await this.#handle(call, outcome, requestTrace);
     } finally {
       outcome.latencyMs = performance.now() - outcome.startedPerf;
       if (outcome.status === 0) outcome.status = call.response.headersSent ? call.response.statusCode : 499;
       call.onSettled?.(outcome);
       this.#observer(outcome);
+      requestTrace?.end(outcome);
     }
   }
 
-  async #handle(call: InferenceCall, usage: Usage): Promise<void> {
+  async #handle(call: InferenceCall, usage: Usage, requestTrace: RequestTrace | null): Promise<void> {
     const route: RouteHeaders = { requestId: call.requestId, server: null, model: null, attempts: 0, route: null, reason: null, extra: call.extraHeaders ?? null };
     const isAllowed = call.isAllowed ?? (() => true);
     const autoPriority = parseAutoModel(call.modelName, call.body['priority']);
@@ -173,7 +182,9 @@ export class InferenceProxy {
       usage.servedModel = deployment.model.modelId;
       usage.serverId = deployment.server.id;
       usage.serverName = deployment.server.name;
-      const result = await this.#attempt(deployment, plan, call, route, client, deadlineAt, auto, usage);
+      const attemptTrace = requestTrace?.attempt({ server: deployment.server.name, model: deployment.model.modelId, number: route.attempts }) ?? null;
+      const result = await this.#attempt(deployment, plan, call, route, client, deadlineAt, auto, usage, attemptTrace?.traceparent ?? null);
+      attemptTrace?.end({ status: result.done ? usage.status : ((result.error as { upstreamStatus?: number | null }).upstreamStatus ?? null), error: result.done ? usage.errorType : result.error.code });
       if (result.done) return;
       lastError = result.error;
       if (!result.retryable) break;
@@ -201,6 +212,7 @@ export class InferenceProxy {
     deadlineAt: number,
     auto: AutoChoice | null,
     usage: Usage,
+    traceparent: string | null,
   ): Promise<AttemptResult> {
     const state = deployment.state;
     const now = Date.now();
@@ -220,6 +232,7 @@ export class InferenceProxy {
         body: JSON.stringify(plan.body),
         requestId: call.requestId,
         controller: attempt,
+        traceparent,
         firstByteTimeoutMs: Math.max(1, Math.min(this.#settings.first_byte_timeout_ms, deadlineAt - now)),
         settings: this.#settings,
         isCallerGone: () => client.signal.aborted,

@@ -20,6 +20,8 @@ export async function sendAttempt(options: {
   requestId: string;
   /** The attempt's controller: the first-byte timer aborts it too (one controller, no AbortSignal.any). */
   controller: AbortController;
+  /** W3C trace context of this attempt's span, when tracing is on. */
+  traceparent?: string | null;
   firstByteTimeoutMs: number;
   settings: UpstreamSettings;
   isCallerGone: () => boolean;
@@ -30,6 +32,7 @@ export async function sendAttempt(options: {
     'x-request-id': options.requestId,
   };
   if (options.apiKey !== null) headers['authorization'] = `Bearer ${options.apiKey}`;
+  if (options.traceparent) headers['traceparent'] = options.traceparent;
   // Our own timer: undici's timeouts are coarse (hundreds of ms), and a first-byte timeout must be exact.
   let timedOut = false;
   const timer = setTimeout(() => {
