@@ -137,6 +137,10 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         for (const deployment of index.allDeployments()) counts.set(deployment.model.modelId, (counts.get(deployment.model.modelId) ?? 0) + deployment.state.inflight);
         return counts;
       },
+      budgets: async () => {
+        const budgeted = keyRing.principals().filter((principal) => principal.budgetTokens !== null && principal.budgetTokens > 0);
+        return Promise.all(budgeted.map(async (principal) => ({ keyId: principal.keyId, usedRatio: (await quota.usedTokens(principal.keyId)) / (principal.budgetTokens as number) })));
+      },
     });
     registry.onEvent(serverMetricsListener(metrics));
     const usage = new UsageRecorder({ db: database.db, log, flushMs: config.usage_flush_ms, retentionDays: config.usage_retention_days });

@@ -79,6 +79,11 @@ export class KeyRing {
     return timingSafeEqual(entry.hash, Buffer.from(hash, 'hex')) ? entry.principal : null;
   }
 
+  /** Every known principal once (for metrics such as budget use). */
+  principals(): Principal[] {
+    return [...new Map([...this.#entries.values()].map((entry) => [entry.principal.keyId, entry.principal])).values()];
+  }
+
   get size(): number {
     return this.#entries.size;
   }

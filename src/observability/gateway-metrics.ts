@@ -22,12 +22,19 @@ export class GatewayMetrics {
   readonly healthCheckDuration: Histogram<'server'>;
   readonly circuitState: Gauge<'server' | 'model'>;
   readonly cacheRequests: Counter<'result'>;
+  readonly budgetUsed: Gauge<'key_id'>;
 
   constructor(
     registry: Registry,
-    live: { circuitStates: () => Array<{ server: string; model: string; state: number }>; inflight: () => Map<string, number> },
+    live: {
+      circuitStates: () => Array<{ server: string; model: string; state: number }>;
+      inflight: () => Map<string, number>;
+      /** Keys with a token budget and the share of it used (0..1). */
+      budgets?: () => Promise<Array<{ keyId: string; usedRatio: number }>>;
+    },
   ) {
     const { circuitStates, inflight } = live;
+    const budgets = live.budgets ?? (async () => []);
     const registers = [registry];
     this.requests = new Counter({ name: 'llm_requests_total', help: 'Requests to /v1, by served model, server, route and HTTP status.', labelNames: ['model', 'server', 'route', 'status'], registers });
     this.duration = new Histogram({ name: 'llm_request_duration_seconds', help: 'Whole request time, from arrival to the last byte.', labelNames: ['model', 'server', 'route'], buckets: latencyBuckets, registers });
@@ -57,6 +64,16 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         for (const entry of circuitStates()) this.set({ server: entry.server, model: entry.model }, entry.state);
+      },
+    });
+    this.budgetUsed = new Gauge({
+      name: 'llm_key_budget_used_ratio',
+      help: 'Share of its token budget each key with a budget has used (1 = exhausted).',
+      labelNames: ['key_id'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const entry of await budgets()) this.set({ key_id: entry.keyId }, entry.usedRatio);
       },
     });
     this.cacheRequests = new Counter({ name: 'llm_cache_requests_total', help: 'Response cache lookups by result (hit, miss, bypass).', labelNames: ['result'], registers });
