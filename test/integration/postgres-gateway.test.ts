@@ -40,6 +40,19 @@ describe.skipIf(!hasPostgres)('the gateway on PostgreSQL (DATABASE_URL)', () => 
     const metrics = (await gateway.api('GET', `/api/v1/model-servers/${created.body.id}/metrics`)).body;
     expect(metrics.latest.loaded_models).toEqual(['mixtral:latest']);
 
+    // Usage records and analytics on PostgreSQL.
+    const chat = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-sy-test-admin-key-0123456789abcdef', 'content-type': 'application/json', 'x-request-id': 'pg-usage-1' },
+      body: JSON.stringify({ model: 'mixtral', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(chat.status).toBe(200);
+    await gateway.gateway.usage.flush();
+    const usage = (await gateway.api('GET', '/api/v1/analytics/usage?group_by=model')).body;
+    expect(usage.data[0]).toMatchObject({ group: 'mixtral:latest', requests: 1, success_rate: 1 });
+    const logged = gateway.logs.filter((line) => line.includes('"reqId":"pg-usage-1"'));
+    expect(logged.length).toBeGreaterThan(0);
+
     expect((await gateway.api('DELETE', `/api/v1/model-servers/${created.body.id}`)).status).toBe(204);
     expect(await gateway.gateway.database.db.selectFrom('server_models').selectAll().execute()).toHaveLength(0);
     expect(await gateway.gateway.database.db.selectFrom('health_checks').selectAll().execute()).toHaveLength(0);

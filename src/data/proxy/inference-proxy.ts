@@ -56,6 +56,8 @@ export interface InferenceCall {
   keyId?: string | null;
   /** The caller's W3C `traceparent`, continued when tracing is on. */
   traceparent?: string | null;
+  /** The request's child logger (it carries the request id). */
+  log?: FastifyBaseLogger;
   /** Called once, when the request is over, with the tokens it really used. */
   onSettled?: (usage: { promptTokens: number; completionTokens: number }) => void;
 }
@@ -243,7 +245,7 @@ export class InferenceProxy {
           usage.errorType = 'client_disconnected';
           return done;
         }
-        return this.#failed(deployment, outcome.error);
+        return this.#failed(call.log ?? this.#log, deployment, outcome.error);
       }
       state.recordTtfb(performance.now() - started);
       usage.ttftMs = performance.now() - usage.startedPerf;
@@ -254,23 +256,23 @@ export class InferenceProxy {
         if ((status === 429 || status === 503) && retryAfter !== null) state.cooldownUntil = Date.now() + retryAfter;
         const error = busyOrFailed(status, retryAfter);
         // A busy server (429) is not a sick one: cooldown, but no strike against its circuit.
-        return status === 429 ? { done: false, error, retryable: true } : this.#failed(deployment, error);
+        return status === 429 ? { done: false, error, retryable: true } : this.#failed(call.log ?? this.#log, deployment, error);
       }
       if (status >= 300 && status < 400) {
         // Redirects are never followed: a server cannot send us (or its key) elsewhere.
         body.dump().catch(() => undefined);
-        return this.#failed(deployment, new UpstreamError(`The model server answered a redirect (HTTP ${status}), which Switchyard does not follow.`, { failure: 'protocol', upstreamStatus: status }));
+        return this.#failed(call.log ?? this.#log, deployment, new UpstreamError(`The model server answered a redirect (HTTP ${status}), which Switchyard does not follow.`, { failure: 'protocol', upstreamStatus: status }));
       }
       if (status === 401 || status === 403) {
         body.dump().catch(() => undefined);
-        this.#log.warn({ server: deployment.server.name, status }, 'model server rejected its stored API key');
+        (call.log ?? this.#log).warn({ server: deployment.server.name, status }, 'model server rejected its stored API key');
         this.#onRejectedKey(deployment.server.id, status);
         return { done: false, error: errors.upstreamRejectedKey(), retryable: true };
       }
       if (call.stream && status < 300 && isEventStream(headers['content-type'])) {
         state.breaker.onSuccess();
         usage.status = 200;
-        await this.#pipeStream(deployment, body, call.response, route, attempt, client, usage, call.estimatedPromptTokens ?? 0);
+        await this.#pipeStream(deployment, body, call.response, route, attempt, client, usage, call.estimatedPromptTokens ?? 0, call.log ?? this.#log);
         return done;
       }
       const bytes = await readAll(body, this.#settings.max_response_bytes);
@@ -300,7 +302,7 @@ export class InferenceProxy {
         usage.errorType = 'client_disconnected';
         return done;
       }
-      return this.#failed(deployment, toUpstreamError(error, `POST ${plan.path}`, false));
+      return this.#failed(call.log ?? this.#log, deployment, toUpstreamError(error, `POST ${plan.path}`, false));
     } finally {
       clearTimeout(deadline);
       client.signal.removeEventListener('abort', onClientAbort);
@@ -321,6 +323,7 @@ export class InferenceProxy {
     client: AbortController,
     usage: Usage,
     estimatedPromptTokens: number,
+    log: FastifyBaseLogger,
   ): Promise<void> {
     response.writeHead(200, {
       ...routeHeaderList(route),
@@ -362,16 +365,16 @@ export class InferenceProxy {
       usage.errorType = 'SY_UPSTREAM_STREAM_BROKEN';
       const failure = toUpstreamError(error, 'stream', false);
       deployment.state.breaker.onFailure(Date.now());
-      this.#log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: failure.code }, 'upstream stream broke after the first byte');
+      log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: failure.code }, 'upstream stream broke after the first byte');
       writeStreamError(response, new UpstreamError(`The model server's stream broke off: ${failure.message.replace(/^stream: /, '')}.`, { failure: failure.failure }));
     } finally {
       clearTimeout(maxDuration);
     }
   }
 
-  #failed(deployment: Deployment, error: UpstreamError): AttemptResult {
+  #failed(log: FastifyBaseLogger, deployment: Deployment, error: UpstreamError): AttemptResult {
     deployment.state.breaker.onFailure(Date.now());
-    this.#log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: error.code }, 'upstream attempt failed');
+    log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: error.code }, 'upstream attempt failed');
     return { done: false, error, retryable: error.retryable || error.failure === 'protocol' };
   }
 }

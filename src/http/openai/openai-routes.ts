@@ -57,6 +57,7 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       extraHeaders: decision.headers,
       isAllowed,
       keyId: principal.keyId,
+      log: request.log,
       traceparent: typeof request.headers['traceparent'] === 'string' ? request.headers['traceparent'] : null,
       ...(limited ? { estimatedPromptTokens: estimate } : {}),
       onSettled: (usage) => quota.settle(decision.ticket, principal.keyId, usage.promptTokens + usage.completionTokens),
