@@ -143,7 +143,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       },
     });
     registry.onEvent(serverMetricsListener(metrics));
-    const usage = new UsageRecorder({ db: database.db, log, flushMs: config.usage_flush_ms, retentionDays: config.usage_retention_days });
+    const usage = new UsageRecorder({ db: database.db, sqlite: database.sqlite, log, flushMs: config.usage_flush_ms, retentionDays: config.usage_retention_days });
     const quota = new QuotaService({
       backend: config.redis_url === undefined ? new MemoryQuota() : new RedisQuota(config.redis_url),
       store: keyStore,

@@ -56,7 +56,7 @@ export const ConfigSchema = Type.Object(
     otel_endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
     otel_service_name: Type.String({ minLength: 1, default: 'switchyard' }),
     otel_batch_delay_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 2_000 }),
-    usage_flush_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 1_000 }),
+    usage_flush_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
     usage_retention_days: Type.Number({ minimum: 0.01, maximum: 3_650, default: 30 }),
     webhook_retry_base_ms: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000 }),
     webhook_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import { sortableId } from '../lib/sortable-id.ts';
 import type { RequestOutcome } from '../data/proxy/request-outcome.ts';
@@ -19,8 +20,11 @@ export class UsageRecorder {
   #flushing: Promise<void> = Promise.resolve();
   #lastPrune = 0;
 
-  constructor(options: { db: Kysely<DatabaseSchema>; log: FastifyBaseLogger; flushMs: number; retentionDays: number }) {
+  readonly #sqliteInsert: ((rows: UsageRecordsTable[]) => void) | null;
+
+  constructor(options: { db: Kysely<DatabaseSchema>; sqlite: BetterSqlite3.Database | null; log: FastifyBaseLogger; flushMs: number; retentionDays: number }) {
     this.#db = options.db;
+    this.#sqliteInsert = options.sqlite === null ? null : preparedInsert(options.sqlite);
     this.#log = options.log;
     this.#flushMs = options.flushMs;
     this.#retentionDays = options.retentionDays;
@@ -75,12 +79,18 @@ export class UsageRecorder {
       const batch = this.#queue;
       this.#queue = [];
       try {
-        await this.#db.transaction().execute(async (transaction) => {
-          // Chunks keep each statement under the databases' parameter limits.
-          for (let index = 0; index < batch.length; index += 500) {
-            await transaction.insertInto('usage_records').values(batch.slice(index, index + 500)).execute();
-          }
-        });
+        if (this.#sqliteInsert !== null) {
+          // SQLite writes block the event loop: a prepared statement in one transaction
+          // costs microseconds a row, where building the SQL would cost far more.
+          this.#sqliteInsert(batch);
+        } else {
+          await this.#db.transaction().execute(async (transaction) => {
+            // Chunks keep each statement under PostgreSQL's parameter limit.
+            for (let index = 0; index < batch.length; index += 500) {
+              await transaction.insertInto('usage_records').values(batch.slice(index, index + 500)).execute();
+            }
+          });
+        }
       } catch (error) {
         this.#queue = batch.concat(this.#queue);
         this.#log.warn({ err: error instanceof Error ? error.message : 'unknown', queued: this.#queue.length }, 'could not write usage records; will retry');
@@ -92,4 +102,16 @@ export class UsageRecorder {
       await this.#db.deleteFrom('usage_records').where('occurred_at', '<', before).execute().catch(() => undefined);
     }
   }
+}
+
+const columns = [
+  'id', 'occurred_at', 'request_id', 'key_id', 'requested_model', 'served_model', 'server_id', 'route', 'strategy', 'attempts',
+  'status', 'error_type', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'ttft_ms', 'streamed', 'cache_hit',
+] as const satisfies ReadonlyArray<keyof UsageRecordsTable>;
+
+function preparedInsert(connection: BetterSqlite3.Database): (rows: UsageRecordsTable[]) => void {
+  const statement = connection.prepare(`insert into usage_records (${columns.join(', ')}) values (${columns.map((column) => `@${column}`).join(', ')})`);
+  return connection.transaction((rows: UsageRecordsTable[]) => {
+    for (const row of rows) statement.run(row);
+  });
 }

@@ -16,6 +16,8 @@ export interface Database {
   location: string;
   isReachable(): Promise<boolean>;
   close(): Promise<void>;
+  /** The raw SQLite connection, for the one bulk path that must not pay for query building (usage records). */
+  sqlite: BetterSqlite3.Database | null;
 }
 
 export interface OpenDatabaseOptions {
@@ -53,6 +55,7 @@ function openSqlite(dataDir: string): Database {
     location: file,
     isReachable: () => probe(db),
     close: () => db.destroy(),
+    sqlite: connection,
   };
 }
 
@@ -73,6 +76,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Da
     location: describePostgresUrl(url),
     isReachable: () => probe(db),
     close: () => db.destroy(),
+    sqlite: null,
   };
 }
 
