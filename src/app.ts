@@ -17,6 +17,11 @@ import type { Registry } from 'prom-client';
 import { webhooksRoutes } from './http/admin/webhooks-routes.ts';
 import type { WebhookService } from './control/webhooks/webhook-service.ts';
 import { analyticsRoutes, type AnalyticsDependencies } from './http/admin/analytics-routes.ts';
+import fastifyCookie from '@fastify/cookie';
+import { sessionRoutes } from './http/admin/session-routes.ts';
+import { eventsRoute } from './http/admin/events-route.ts';
+import { consoleRoutes } from './http/ui/console-routes.ts';
+import type { SessionStore } from './auth/session-store.ts';
 import { healthRoutes } from './http/health/health-routes.ts';
 import { openAIRoutes } from './http/openai/openai-routes.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
@@ -51,6 +56,7 @@ export interface AppServices {
   metrics: Registry;
   webhooks: WebhookService;
   analytics: AnalyticsDependencies;
+  sessions: SessionStore;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -80,25 +86,30 @@ export function buildApp(services: AppServices): FastifyInstance {
   });
   registerErrorHandler(app, services.config.admin_body_limit_bytes);
   registerJsonBodyParser(app);
+  app.register(fastifyCookie);
 
   app.register(healthRoutes, { isStorageReachable: services.isStorageReachable });
-  app.register(metricsRoute, { keyRing: services.keyRing, isPublic: services.config.metrics_public, registry: services.metrics });
+  app.register(metricsRoute, { keyRing: services.keyRing, isPublic: services.config.metrics_public, registry: services.metrics, sessions: services.sessions });
+  app.register(consoleRoutes);
+  // Signing in to the console happens before any key is known.
+  app.register(sessionRoutes, { prefix: '/api/v1', keyRing: services.keyRing, sessions: services.sessions });
   app.register(
     async (admin) => {
       // onRequest: a caller without a valid key learns nothing, not even whether its body was valid.
-      admin.addHook('onRequest', requireScope(services.keyRing, adminScopeFor));
+      admin.addHook('onRequest', requireScope(services.keyRing, adminScopeFor, services.sessions));
       await admin.register(modelServersRoutes, services);
       await admin.register(routesRoutes, { routes: services.routes });
       await admin.register(keysRoutes, { keys: services.keys });
       await admin.register(auditRoutes, { audit: services.audit });
       await admin.register(webhooksRoutes, { webhooks: services.webhooks });
       await admin.register(analyticsRoutes, services.analytics);
+      await admin.register(eventsRoute, { registry: services.registry });
     },
     { prefix: '/api/v1' },
   );
   app.register(
     async (inference) => {
-      inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference'));
+      inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference', services.sessions));
       await inference.register(openAIRoutes, { proxy: services.proxy, index: services.index, quota: services.quota, bodyLimit: services.config.inference_body_limit_bytes });
     },
     { prefix: '/v1' },

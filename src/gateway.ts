@@ -34,6 +34,7 @@ import { UsageRecorder } from './observability/usage-recorder.ts';
 import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
 import { UsageStore } from './storage/usage-store.ts';
 import { OpenTelemetryTracer } from './observability/tracing.ts';
+import { SessionStore } from './auth/session-store.ts';
 
 const circuitCode = { closed: 0, open: 1, 'half-open': 2 } as const;
 import { errors } from './errors/error-catalogue.ts';
@@ -182,7 +183,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const selfAgent = new Agent({ connections: 16 });
     const benchmarker = new ModelBenchmarker({ db: database.db, keyRing, dispatcher: selfAgent, selfUrl: () => selfUrl });
     const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker };
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore() });
     const address = await app.listen({ port: config.port, host: config.host });
     // The benchmark calls our own /v1 on loopback, whatever address we listen on.
     const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;

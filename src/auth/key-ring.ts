@@ -79,6 +79,16 @@ export class KeyRing {
     return timingSafeEqual(entry.hash, Buffer.from(hash, 'hex')) ? entry.principal : null;
   }
 
+  /** The principal of a key still known (not revoked); expired keys count as unknown. */
+  principalById(keyId: string): Principal | null {
+    for (const entry of this.#entries.values()) {
+      if (entry.principal.keyId !== keyId) continue;
+      const expiresAt = entry.principal.expiresAt;
+      return expiresAt !== null && expiresAt <= Date.now() ? null : entry.principal;
+    }
+    return null;
+  }
+
   /** Every known principal once (for metrics such as budget use). */
   principals(): Principal[] {
     return [...new Map([...this.#entries.values()].map((entry) => [entry.principal.keyId, entry.principal])).values()];

@@ -79,6 +79,15 @@ export const ServerRecordSchema = Type.Object({
   models_count: Type.Integer(),
   last_health_check: nullable(Type.String()),
   last_latency_ms: nullable(Type.Number()),
+  load: nullable(
+    Type.Object({
+      running_requests: nullable(Type.Number()),
+      waiting_requests: nullable(Type.Number()),
+      kv_cache_usage: nullable(Type.Number()),
+      loaded_models: Type.Array(Type.String()),
+      memory_bytes: nullable(Type.Number()),
+    }),
+  ),
   created_at: Type.String(),
   updated_at: Type.String(),
 });

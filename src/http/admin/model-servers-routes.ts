@@ -40,10 +40,10 @@ export interface ModelServerRouteDependencies {
 export async function modelServersRoutes(instance: FastifyInstance, dependencies: ModelServerRouteDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { registry, checker, scheduler, history } = dependencies;
-  const record = (id: string) => toServerRecord(registry.require(id), registry.modelsOf(id).length);
+  const record = (id: string) => toServerRecord(registry.require(id), registry.modelsOf(id).length, registry.loadOf(id) ?? null);
 
   app.get('/model-servers', { schema: { response: { 200: Type.Object({ data: Type.Array(ServerRecordSchema) }) } } }, async () => ({
-    data: registry.list().map((server) => toServerRecord(server, registry.modelsOf(server.id).length)),
+    data: registry.list().map((server) => toServerRecord(server, registry.modelsOf(server.id).length, registry.loadOf(server.id) ?? null)),
   }));
 
   app.post('/model-servers', { schema: { body: CreateServerBody, response: { 201: ServerRecordSchema } } }, async (request, reply) => {

@@ -1,9 +1,10 @@
 import { modelAliases, type ExpectedModel, type ModelServer, type ServerModel } from '../../domain/model-server.ts';
 import type { HealthChecksTable, ModelEventsTable, ServerMetricsTable } from '../../storage/database-schema.ts';
+import type { LoadMetrics } from '../../data/adapters/server-adapter.ts';
 import { readJson } from '../../storage/json-column.ts';
 
 /** The API's view of a server. The API key is write-only: only whether one is set shows. */
-export function toServerRecord(server: ModelServer, modelsCount: number) {
+export function toServerRecord(server: ModelServer, modelsCount: number, load: LoadMetrics | null = null) {
   return {
     id: server.id,
     name: server.name,
@@ -24,6 +25,10 @@ export function toServerRecord(server: ModelServer, modelsCount: number) {
     models_count: modelsCount,
     last_health_check: server.lastHealthCheck,
     last_latency_ms: server.lastLatencyMs,
+    load:
+      load === null
+        ? null
+        : { running_requests: load.runningRequests, waiting_requests: load.waitingRequests, kv_cache_usage: load.kvCacheUsage, loaded_models: load.loadedModels, memory_bytes: load.memoryBytes },
     created_at: server.createdAt,
     updated_at: server.updatedAt,
   };

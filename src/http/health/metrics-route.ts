@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { KeyRing } from '../../auth/key-ring.ts';
-import { requireScope } from '../plugins/authenticate.ts';
+import { requireScope, type SessionLookup } from '../plugins/authenticate.ts';
 
 /**
  * Prometheus `/metrics`. It says a lot about the fleet, so it needs a `read`
  * (or `admin`) key unless SWITCHYARD_METRICS_PUBLIC=true.
  */
-export async function metricsRoute(app: FastifyInstance, dependencies: { keyRing: KeyRing; isPublic: boolean; registry: Registry }): Promise<void> {
-  app.get('/metrics', { onRequest: dependencies.isPublic ? [] : [requireScope(dependencies.keyRing, () => 'read')] }, async (_request, reply) => {
+export async function metricsRoute(app: FastifyInstance, dependencies: { keyRing: KeyRing; isPublic: boolean; registry: Registry; sessions: SessionLookup }): Promise<void> {
+  app.get('/metrics', { onRequest: dependencies.isPublic ? [] : [requireScope(dependencies.keyRing, () => 'read', dependencies.sessions)] }, async (_request, reply) => {
     reply.header('content-type', dependencies.registry.contentType);
     return dependencies.registry.metrics();
   });

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/cookie';
 import { hasScope, type KeyRing, type Principal, type Scope } from '../../auth/key-ring.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import type { Actor } from '../../domain/audit.ts';
@@ -23,11 +24,21 @@ export function presentedKey(request: FastifyRequest): string | null {
   return null;
 }
 
-/** A preHandler that admits keys holding `scope` (reads need `read`, changes `admin`). */
-export function requireScope(keyRing: KeyRing, scopeFor: (request: FastifyRequest) => Scope) {
+/** Sessions are optional: without them only keys authenticate. */
+export interface SessionLookup {
+  keyIdOf(sessionId: string): string | null;
+}
+
+/**
+ * A hook that admits keys holding `scope` (reads need `read`, changes `admin`).
+ * A key in a header wins; otherwise the console's session cookie. Changes made
+ * with a cookie must come from our own origin (the cookie is also SameSite=Strict).
+ */
+export function requireScope(keyRing: KeyRing, scopeFor: (request: FastifyRequest) => Scope, sessions?: SessionLookup) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const key = presentedKey(request);
-    const principal = key === null ? null : keyRing.authenticate(key);
+    let principal = key === null ? null : keyRing.authenticate(key);
+    if (key === null && sessions !== undefined) principal = sessionPrincipal(request, keyRing, sessions);
     if (principal === null) throw errors.unauthenticated();
     const scope = scopeFor(request);
     if (!hasScope(principal, scope)) throw errors.forbidden(scope);
@@ -42,4 +53,23 @@ export function actorOf(request: FastifyRequest): Actor {
 
 export function adminScopeFor(request: FastifyRequest): Scope {
   return request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'admin';
+}
+
+function sessionPrincipal(request: FastifyRequest, keyRing: KeyRing, sessions: SessionLookup): Principal | null {
+  const sessionId = request.cookies?.['sy_session'];
+  if (sessionId === undefined) return null;
+  const keyId = sessions.keyIdOf(sessionId);
+  if (keyId === null) return null;
+  const isChange = request.method !== 'GET' && request.method !== 'HEAD';
+  const origin = request.headers['origin'];
+  if (isChange && typeof origin === 'string' && hostOf(origin) !== request.headers['host']) return null;
+  return keyRing.principalById(keyId);
+}
+
+function hostOf(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
 }

@@ -1,0 +1,18 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+export const consoleRoot = fileURLToPath(new URL('../../../ui/dist', import.meta.url));
+
+/** The built console at /ui (same origin as the API); any unknown /ui path is the app's own route. */
+export async function consoleRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/', async (_request, reply) => reply.redirect('/ui/'));
+  if (!existsSync(consoleRoot)) {
+    app.get('/ui/*', async (_request, reply) => reply.status(503).type('text/plain').send('The console is not built. Run: npm run build:ui'));
+    return;
+  }
+  await app.register(fastifyStatic, { root: consoleRoot, prefix: '/ui/', index: ['index.html'], wildcard: false });
+  app.get('/ui', async (_request, reply) => reply.redirect('/ui/'));
+  app.get('/ui/*', async (_request, reply) => reply.sendFile('index.html'));
+}
