@@ -1,7 +1,5 @@
 import { createRoot } from 'react-dom/client';
+import { App } from './app.tsx';
+import './styles.css';
 
-function Hello() {
-  return <h1>Switchyard</h1>;
-}
-
-createRoot(document.getElementById('root') as HTMLElement).render(<Hello />);
+createRoot(document.getElementById('root') as HTMLElement).render(<App />);

@@ -1,0 +1,161 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOllamaFake, type OllamaFake } from '../fakes/index.ts';
+import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+
+const chromiumPath = '/usr/bin/chromium';
+const hasChromium = existsSync(chromiumPath);
+if (!hasChromium) {
+  if (process.env['CI'] === 'true') throw new Error('Chromium (/usr/bin/chromium) is missing and CI=true: .ci/run installs it');
+  process.stderr.write('\n*** Chromium not installed (apt-get install chromium): browser tests are SKIPPED ***\n\n');
+}
+const shots = fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url));
+
+let gateway: TestGateway;
+let ollama: OllamaFake;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  mkdirSync(shots, { recursive: true });
+  [gateway, ollama] = await Promise.all([
+    startTestGateway({ startScheduler: true, env: { SWITCHYARD_HEALTH_TIMEOUT_MS: '300', SWITCHYARD_USAGE_FLUSH_MS: '50' } }),
+    startOllamaFake({ behaviour: { tokenIntervalMs: 60 } }),
+  ]);
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+}, 60_000);
+
+afterAll(async () => {
+  if (!hasChromium) return;
+  await browser?.close();
+  await Promise.all([gateway?.stop(), ollama?.stop()]);
+});
+
+const shot = (name: string) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
+
+describe.skipIf(!hasChromium)('the console in a real browser', () => {
+  it('signs in with a key and shows an empty state that says what to do', async () => {
+    await page.goto(`${gateway.url}/ui/`);
+    await page.fill('input[name=key]', 'sk-sy-wrong');
+    await page.click('button[type=submit]');
+    await page.getByText('That key was not accepted').waitFor();
+    await page.fill('input[name=key]', adminKey);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'No model servers yet' }).waitFor();
+    const cookies = await page.context().cookies();
+    const session = cookies.find((cookie) => cookie.name === 'sy_session');
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    expect(JSON.stringify(cookies)).not.toContain(adminKey);
+    await shot('01-empty-servers');
+  });
+
+  it('adds a server with the modal, shows API validation inline, and watches its card turn green', async () => {
+    await page.getByRole('button', { name: 'Add your first server' }).click();
+    await page.fill('input[name=name]', 'primary');
+    await page.fill('input[name=base_url]', 'ftp://nowhere');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('base_url must use http or https.').waitFor();
+    await page.fill('input[name=base_url]', ollama.url);
+    await page.fill('input[name=interval]', '1');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const card = page.getByTestId('server-card-primary');
+    await expect.poll(() => card.getAttribute('data-status'), { timeout: 10_000 }).toBe('online');
+    await expect.poll(async () => (await card.textContent()) ?? '', { timeout: 5_000 }).toMatch(/Models5/);
+    await shot('02-server-online');
+  });
+
+  it('turns the card red when the server stops, without a reload', async () => {
+    // A marker on the page survives only if the page is never reloaded.
+    await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
+    await ollama.stop();
+    const card = page.getByTestId('server-card-primary');
+    await expect.poll(() => card.getAttribute('data-status'), { timeout: 15_000 }).toBe('offline');
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
+    await shot('03-server-offline');
+    await ollama.restart();
+    await expect.poll(() => card.getAttribute('data-status'), { timeout: 10_000 }).toBe('online');
+  });
+
+  it('shows a server’s models and health history', async () => {
+    await page.getByRole('button', { name: 'primary' }).click();
+    await page.getByRole('cell', { name: 'mixtral:latest' }).waitFor();
+    expect(await page.locator('.timeline .tick').count()).toBeGreaterThan(2);
+    await shot('04-server-detail');
+  });
+
+  it('streams a chat answer token by token in the playground, naming the server and the time to first token', async () => {
+    await page.goto(`${gateway.url}/ui/#/playground`);
+    await page.locator('select[name=model] option[value="mixtral:latest"]').waitFor({ state: 'attached' });
+    await page.selectOption('select[name=model]', 'mixtral:latest');
+    await page.fill('textarea[name=prompt]', 'tell me a story about switchyards and trains');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const lengths = new Set<number>();
+    const answer = page.getByTestId('answer');
+    await expect
+      .poll(
+        async () => {
+          const text = (await answer.textContent()) ?? '';
+          lengths.add(text.length);
+          return text;
+        },
+        { timeout: 10_000, interval: 15 },
+      )
+      .toMatch(/Hello from mixtral/);
+    await page.getByRole('button', { name: 'Send' }).waitFor();
+    expect(lengths.size).toBeGreaterThan(2);
+    await expect.poll(async () => (await page.getByTestId('answer-meta').textContent()) ?? '').toMatch(/Served by primary \(mixtral:latest\) · time to first token \d+ ms/);
+    await page.getByRole('button', { name: 'Embed' }).click();
+    await expect.poll(async () => (await page.getByTestId('embedding-result').textContent()) ?? '').toMatch(/768 dimensions/);
+    await shot('05-playground');
+  });
+
+  it('creates a key shown once with a copy button, and revokes it', async () => {
+    await page.goto(`${gateway.url}/ui/#/keys`);
+    await page.fill('input[name=key-name]', 'browser-app');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const secret = (await page.getByTestId('new-key').textContent()) ?? '';
+    expect(secret).toMatch(/^sk-sy-/);
+    await page.getByRole('button', { name: 'Copy' }).waitFor();
+    await shot('06-key-created');
+    const row = page.getByTestId('key-row-browser-app');
+    expect(await row.textContent()).not.toContain(secret);
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(async () => (await page.getByTestId('key-row-browser-app').textContent()) ?? '').toContain('revoked');
+    expect((await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
+    await shot('07-key-revoked');
+  });
+
+  it('draws usage charts from real data', async () => {
+    await gateway.gateway.usage.flush();
+    await page.goto(`${gateway.url}/ui/#/usage`);
+    const chart = page.getByTestId('chart-Requests');
+    await chart.waitFor();
+    const points = await chart.locator('circle').count();
+    expect(points).toBeGreaterThan(0);
+    await page.getByRole('cell', { name: 'mixtral:latest' }).waitFor();
+    await shot('08-usage');
+    await page.goto(`${gateway.url}/ui/#/models`);
+    await page.getByRole('cell', { name: 'mixtral:latest' }).first().waitFor();
+    await shot('09-models');
+  });
+
+  it('lets a read key see everything but change nothing', async () => {
+    const reader = (await gateway.api('POST', '/api/v1/keys', { name: 'viewer', scopes: ['read'] })).body.key as string;
+    const context = await browser.newContext();
+    const readerPage = await context.newPage();
+    await readerPage.goto(`${gateway.url}/ui/`);
+    await readerPage.fill('input[name=key]', reader);
+    await readerPage.click('button[type=submit]');
+    await readerPage.getByTestId('server-card-primary').waitFor();
+    expect(await readerPage.getByRole('button', { name: 'Add server' }).count()).toBe(0);
+    expect(await readerPage.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+    await context.close();
+  });
+});

@@ -1,0 +1,70 @@
+import { useEffect, useState } from 'react';
+import { api, type Session } from './api.ts';
+import { KeysPage } from './pages/keys-page.tsx';
+import { ModelsPage } from './pages/models-page.tsx';
+import { PlaygroundPage } from './pages/playground-page.tsx';
+import { ServerDetail } from './pages/server-detail.tsx';
+import { ServersPage } from './pages/servers-page.tsx';
+import { SignIn } from './pages/sign-in.tsx';
+import { UsagePage } from './pages/usage-page.tsx';
+
+const pages = [
+  ['servers', 'Servers'],
+  ['models', 'Models'],
+  ['playground', 'Playground'],
+  ['keys', 'Keys'],
+  ['usage', 'Usage'],
+] as const;
+
+function currentRoute(): string[] {
+  return window.location.hash.replace(/^#\/?/, '').split('/').filter((part) => part !== '');
+}
+
+export function App() {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [route, setRoute] = useState(currentRoute());
+  useEffect(() => {
+    api<Session>('GET', '/api/v1/session').then(setSession, () => setSession(null));
+    const onHash = () => setRoute(currentRoute());
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
+  }, []);
+  if (session === undefined) return <p className="muted center">Loading…</p>;
+  if (session === null) return <SignIn onSignedIn={setSession} />;
+  const [page = 'servers', id] = route;
+  const go = (path: string) => {
+    window.location.hash = `#/${path}`;
+  };
+  const signOut = async () => {
+    await api('DELETE', '/api/v1/session').catch(() => undefined);
+    setSession(null);
+  };
+  return (
+    <div className="shell">
+      <nav>
+        <strong className="brand">Switchyard</strong>
+        {pages.map(([path, label]) => (
+          <a key={path} href={`#/${path}`} className={page === path ? 'active' : ''}>
+            {label}
+          </a>
+        ))}
+        <span className="spacer" />
+        <span className="muted small">
+          {session.name} ({session.scopes.join(', ')})
+        </span>
+        <button className="link" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </nav>
+      <main>
+        {page === 'servers' && id === undefined && <ServersPage session={session} open={(serverId) => go(`servers/${serverId}`)} />}
+        {page === 'servers' && id !== undefined && <ServerDetail id={id} back={() => go('servers')} />}
+        {page === 'models' && <ModelsPage session={session} />}
+        {page === 'playground' && <PlaygroundPage />}
+        {page === 'keys' && <KeysPage session={session} />}
+        {page === 'usage' && <UsagePage />}
+        {!pages.some(([path]) => path === page) && <p className="error">There is no page “{page}”. Pick one above.</p>}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,111 @@
+import { useEffect, useState } from 'react';
+import { api, type ServerModel, type ServerRecord } from '../api.ts';
+import { LineChart } from '../components/charts.tsx';
+import { ErrorNote } from '../components/modal.tsx';
+
+interface Health {
+  history: Array<{ checked_at: string; health_status: string; latency_ms: number | null; error: string | null }>;
+  transitions: Array<{ at: string; from: string; to: string; message: string | null }>;
+}
+
+interface Metrics {
+  history: Array<{ recorded_at: string; running_requests: number | null; waiting_requests: number | null; kv_cache_usage: number | null }>;
+}
+
+/** One server: its models, its health over time, its load. */
+export function ServerDetail(props: { id: string; back: () => void }) {
+  const [server, setServer] = useState<ServerRecord | null>(null);
+  const [models, setModels] = useState<ServerModel[]>([]);
+  const [health, setHealth] = useState<Health | null>(null);
+  const [metrics, setMetrics] = useState<Metrics | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    Promise.all([
+      api<ServerRecord>('GET', `/api/v1/model-servers/${props.id}`),
+      api<{ data: ServerModel[] }>('GET', `/api/v1/model-servers/${props.id}/models`),
+      api<Health>('GET', `/api/v1/model-servers/${props.id}/health?limit=100`),
+      api<Metrics>('GET', `/api/v1/model-servers/${props.id}/metrics?limit=100`),
+    ]).then(
+      ([record, list, healthAnswer, metricsAnswer]) => {
+        setServer(record);
+        setModels(list.data);
+        setHealth(healthAnswer);
+        setMetrics(metricsAnswer);
+      },
+      (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load this server.'),
+    );
+  }, [props.id]);
+  const samples = [...(metrics?.history ?? [])].reverse();
+  const checks = [...(health?.history ?? [])].reverse();
+  return (
+    <section>
+      <button className="link" onClick={props.back}>
+        ← All servers
+      </button>
+      <ErrorNote error={error} />
+      {server !== null && (
+        <>
+          <h1>
+            <span className={`dot ${server.health_status}`} /> {server.name} <span className="badge">{server.server_type}</span>
+          </h1>
+          <p className="muted">
+            {server.base_url} · {server.health_status}
+            {server.status_message !== null ? ` · ${server.status_message}` : ''}
+          </p>
+          <h2>Models</h2>
+          {models.length === 0 ? (
+            <p className="empty">No models discovered yet. They appear after the first successful health check.</p>
+          ) : (
+            <table>
+              <thead>
+                <tr>
+                  <th>Model</th>
+                  <th>Capabilities</th>
+                  <th>Embedding size</th>
+                  <th>Context</th>
+                  <th>State</th>
+                </tr>
+              </thead>
+              <tbody>
+                {models.map((model) => (
+                  <tr key={model.id}>
+                    <td>{model.id}</td>
+                    <td>{model.capabilities.join(', ')}</td>
+                    <td>{model.embedding_dimension ?? '—'}</td>
+                    <td>{model.context_length ?? '—'}</td>
+                    <td>{model.status}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <h2>Health</h2>
+          <div className="timeline" aria-label="health timeline">
+            {checks.map((check) => (
+              <span key={check.checked_at} className={`tick ${check.health_status}`} title={`${check.checked_at}: ${check.health_status}${check.error === null ? '' : ` (${check.error})`}`} />
+            ))}
+          </div>
+          <ul className="transitions">
+            {health?.transitions.map((transition) => (
+              <li key={transition.at}>
+                {new Date(transition.at).toLocaleString()}: {transition.from} → <strong>{transition.to}</strong>
+                {transition.message === null ? '' : ` (${transition.message})`}
+              </li>
+            ))}
+          </ul>
+          <LineChart title="Probe latency (ms)" labels={checks.map((check) => new Date(check.checked_at).toLocaleTimeString())} series={[{ label: 'latency', color: '#2563eb', points: checks.map((check) => check.latency_ms) }]} />
+          {samples.length > 0 && (
+            <LineChart
+              title="Load"
+              labels={samples.map((sample) => new Date(sample.recorded_at).toLocaleTimeString())}
+              series={[
+                { label: 'running', color: '#16a34a', points: samples.map((sample) => sample.running_requests) },
+                { label: 'waiting', color: '#d97706', points: samples.map((sample) => sample.waiting_requests) },
+              ]}
+            />
+          )}
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,250 @@
+import { useEffect, useState } from 'react';
+import { api, ApiError, canChange, type ServerRecord, type Session } from '../api.ts';
+import { Sparkline } from '../components/charts.tsx';
+import { ErrorNote, Modal } from '../components/modal.tsx';
+
+const kinds = ['auto', 'ollama', 'vllm', 'openai', 'embedding', 'reranker'];
+
+/** Server cards that change colour live (Server-Sent Events), with add, edit, test, check-all and delete. */
+export function ServersPage(props: { session: Session; open: (id: string) => void }) {
+  const [servers, setServers] = useState<ServerRecord[] | null>(null);
+  const [latencies, setLatencies] = useState<Record<string, number[]>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState<ServerRecord | 'new' | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [checking, setChecking] = useState(false);
+
+  const upsert = (server: ServerRecord) => {
+    setServers((current) => {
+      const list = current ?? [];
+      return list.some((entry) => entry.id === server.id) ? list.map((entry) => (entry.id === server.id ? server : entry)) : [...list, server];
+    });
+    if (server.last_latency_ms !== null) {
+      setLatencies((current) => ({ ...current, [server.id]: [...(current[server.id] ?? []), server.last_latency_ms as number].slice(-30) }));
+    }
+  };
+
+  useEffect(() => {
+    api<{ data: ServerRecord[] }>('GET', '/api/v1/model-servers').then(
+      (answer) => {
+        setServers(answer.data);
+        setLatencies(Object.fromEntries(answer.data.filter((server) => server.last_latency_ms !== null).map((server) => [server.id, [server.last_latency_ms as number]])));
+      },
+      (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load the servers.'),
+    );
+    const events = new EventSource('/api/v1/events');
+    events.addEventListener('server', (event) => upsert((JSON.parse((event as MessageEvent<string>).data) as { server: ServerRecord }).server));
+    events.addEventListener('server.deleted', (event) => {
+      const { id } = JSON.parse((event as MessageEvent<string>).data) as { id: string };
+      setServers((current) => (current ?? []).filter((server) => server.id !== id));
+    });
+    return () => events.close();
+  }, []);
+
+  const checkAll = async () => {
+    setChecking(true);
+    try {
+      const { data } = await api<{ data: Array<{ name: string; health_status: string }> }>('POST', '/api/v1/model-servers/health-check-all');
+      setNotice(`Checked ${data.length} server${data.length === 1 ? '' : 's'}: ${data.map((report) => `${report.name} ${report.health_status}`).join(', ') || 'none'}.`);
+    } catch (caught) {
+      setError(caught instanceof Error ? caught.message : 'Check failed.');
+    } finally {
+      setChecking(false);
+    }
+  };
+
+  const writable = canChange(props.session);
+  return (
+    <section>
+      <header className="page-header">
+        <h1>Model servers</h1>
+        {writable && (
+          <div className="actions">
+            <button onClick={() => void checkAll()} disabled={checking}>
+              {checking ? 'Checking…' : 'Check all'}
+            </button>
+            <button className="primary" onClick={() => setEditing('new')}>
+              Add server
+            </button>
+          </div>
+        )}
+      </header>
+      <ErrorNote error={error} />
+      {notice !== null && <p className="notice">{notice}</p>}
+      {servers === null && error === null && <p className="muted">Loading…</p>}
+      {servers !== null && servers.length === 0 && (
+        <div className="empty">
+          <h2>No model servers yet</h2>
+          <p>Add the URL of an Ollama, vLLM, llama.cpp, TEI or any OpenAI-compatible server: Switchyard finds out what it is, discovers its models and starts watching its health.</p>
+          {writable && (
+            <button className="primary" onClick={() => setEditing('new')}>
+              Add your first server
+            </button>
+          )}
+        </div>
+      )}
+      <div className="cards">
+        {servers?.map((server) => (
+          <ServerCard key={server.id} server={server} latencies={latencies[server.id] ?? []} writable={writable} onOpen={() => props.open(server.id)} onEdit={() => setEditing(server)} onNotice={setNotice} />
+        ))}
+      </div>
+      {editing !== null && (
+        <ServerForm
+          server={editing === 'new' ? null : editing}
+          onClose={() => setEditing(null)}
+          onSaved={(server) => {
+            upsert(server);
+            setEditing(null);
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function ServerCard(props: { server: ServerRecord; latencies: number[]; writable: boolean; onOpen: () => void; onEdit: () => void; onNotice: (text: string) => void }) {
+  const { server } = props;
+  const [confirming, setConfirming] = useState(false);
+  const test = async () => {
+    const report = await api<{ ok: boolean; latency_ms: number; models_found: number; error?: string }>('POST', `/api/v1/model-servers/${server.id}/test`);
+    props.onNotice(report.ok ? `${server.name} answered in ${report.latency_ms} ms with ${report.models_found} model(s).` : `${server.name}: ${report.error ?? 'the test failed'}`);
+  };
+  const remove = async () => {
+    await api('DELETE', `/api/v1/model-servers/${server.id}`);
+    props.onNotice(`${server.name} was removed.`);
+  };
+  return (
+    <article className={`card status-${server.health_status}`} data-testid={`server-card-${server.name}`} data-status={server.health_status}>
+      <header>
+        <span className={`dot ${server.health_status}`} aria-hidden="true" />
+        <button className="link title" onClick={props.onOpen}>
+          {server.name}
+        </button>
+        <span className="badge">{server.server_type}</span>
+      </header>
+      <p className="url">{server.base_url}</p>
+      <p className="status-line">
+        <strong>{server.health_status}</strong>
+        {server.status_message !== null && server.health_status !== 'online' && <span className="muted"> · {server.status_message}</span>}
+      </p>
+      <dl className="figures">
+        <div>
+          <dt>Models</dt>
+          <dd>{server.models_count}</dd>
+        </div>
+        <div>
+          <dt>Running</dt>
+          <dd>{server.load?.running_requests ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>Waiting</dt>
+          <dd>{server.load?.waiting_requests ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>KV cache</dt>
+          <dd>{server.load?.kv_cache_usage == null ? '—' : `${Math.round(server.load.kv_cache_usage * 100)}%`}</dd>
+        </div>
+      </dl>
+      <div className="latency">
+        <span className="muted">Probe latency</span> <Sparkline points={props.latencies} />
+      </div>
+      {props.writable && (
+        <footer>
+          <button onClick={() => void test()}>Test connection</button>
+          <button onClick={props.onEdit}>Edit</button>
+          {confirming ? (
+            <>
+              <button className="danger" onClick={() => void remove()}>
+                Delete {server.name}?
+              </button>
+              <button onClick={() => setConfirming(false)}>Keep</button>
+            </>
+          ) : (
+            <button className="danger" onClick={() => setConfirming(true)}>
+              Delete
+            </button>
+          )}
+        </footer>
+      )}
+    </article>
+  );
+}
+
+function ServerForm(props: { server: ServerRecord | null; onClose: () => void; onSaved: (server: ServerRecord) => void }) {
+  const editing = props.server;
+  const [name, setName] = useState(editing?.name ?? '');
+  const [kind, setKind] = useState(editing?.server_type ?? 'auto');
+  const [url, setUrl] = useState(editing?.base_url ?? '');
+  const [key, setKey] = useState('');
+  const [interval, setInterval] = useState(String(editing?.health_check_interval_s ?? 30));
+  const [error, setError] = useState<{ message: string; param: string | null } | null>(null);
+  const [saving, setSaving] = useState(false);
+
+  const save = async () => {
+    setSaving(true);
+    setError(null);
+    const body: Record<string, unknown> = { name, server_type: kind, base_url: url, health_check_interval_s: Number(interval) };
+    if (key !== '') body['api_key'] = key;
+    try {
+      const server = editing === null ? await api<ServerRecord>('POST', '/api/v1/model-servers', body) : await api<ServerRecord>('PUT', `/api/v1/model-servers/${editing.id}`, body);
+      props.onSaved(server);
+    } catch (caught) {
+      setError(caught instanceof ApiError ? { message: caught.message, param: caught.param } : { message: 'Saving failed.', param: null });
+    } finally {
+      setSaving(false);
+    }
+  };
+  const fieldError = (param: string) => (error?.param === param ? <span className="field-error">{error.message}</span> : null);
+  return (
+    <Modal title={editing === null ? 'Add a model server' : `Edit ${editing.name}`} onClose={props.onClose}>
+      <form
+        onSubmit={(event) => {
+          event.preventDefault();
+          void save();
+        }}
+      >
+        <label>
+          Name
+          <input name="name" value={name} onChange={(event) => setName(event.target.value)} placeholder="gpu-1" required />
+          {fieldError('name')}
+        </label>
+        <label>
+          Kind
+          <select name="server_type" value={kind} onChange={(event) => setKind(event.target.value)}>
+            {kinds.map((option) => (
+              <option key={option} value={option}>
+                {option === 'auto' ? 'detect automatically' : option}
+              </option>
+            ))}
+          </select>
+          {fieldError('server_type')}
+        </label>
+        <label>
+          URL
+          <input name="base_url" value={url} onChange={(event) => setUrl(event.target.value)} placeholder="http://10.0.0.12:8000" required />
+          {fieldError('base_url')}
+        </label>
+        <label>
+          API key {editing?.has_api_key === true && <span className="muted">(stored; leave empty to keep it)</span>}
+          <input name="api_key" type="password" value={key} onChange={(event) => setKey(event.target.value)} autoComplete="off" />
+          {fieldError('api_key')}
+        </label>
+        <label>
+          Health check every (seconds)
+          <input name="interval" type="number" min={1} value={interval} onChange={(event) => setInterval(event.target.value)} />
+          {fieldError('health_check_interval_s')}
+        </label>
+        {error !== null && error.param === null && <p className="error">{error.message}</p>}
+        {error !== null && error.param !== null && !['name', 'server_type', 'base_url', 'api_key', 'health_check_interval_s'].includes(error.param) && <p className="error">{error.message}</p>}
+        <div className="actions">
+          <button type="button" onClick={props.onClose}>
+            Cancel
+          </button>
+          <button className="primary" type="submit" disabled={saving}>
+            {saving ? 'Saving…' : 'Save'}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -1,0 +1,87 @@
+import { useEffect, useState } from 'react';
+import { api, type UsageGroup } from '../api.ts';
+import { LineChart } from '../components/charts.tsx';
+import { ErrorNote } from '../components/modal.tsx';
+
+/** Requests, latency, tokens and errors over time, and totals by model, server or key. */
+export function UsagePage() {
+  const [hours, setHours] = useState<UsageGroup[] | null>(null);
+  const [groups, setGroups] = useState<UsageGroup[]>([]);
+  const [groupBy, setGroupBy] = useState('model');
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api<{ data: UsageGroup[] }>('GET', '/api/v1/analytics/usage?group_by=hour').then((answer) => setHours(answer.data), (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load usage.'));
+  }, []);
+  useEffect(() => {
+    api<{ data: UsageGroup[] }>('GET', `/api/v1/analytics/usage?group_by=${groupBy}`).then((answer) => setGroups(answer.data), (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load usage.'));
+  }, [groupBy]);
+  // Every hour of the window gets a point (zero when nothing happened), so trends read as lines.
+  const series = lastHours(24).map((hourKey) => (hours ?? []).find((hour) => hour.group === hourKey) ?? emptyHour(hourKey));
+  const labels = series.map((hour) => hour.group.slice(11, 16));
+  return (
+    <section>
+      <h1>Usage (last 24 hours)</h1>
+      <ErrorNote error={error} />
+      {hours !== null && hours.length === 0 && <p className="empty">No requests yet. Send one from the Playground, or point an application at /v1 with a key.</p>}
+      {hours !== null && hours.length > 0 && (
+        <div className="charts">
+          <LineChart title="Requests" labels={labels} series={[{ label: 'requests', color: '#2563eb', points: series.map((hour) => hour.requests) }]} />
+          <LineChart
+            title="Latency"
+            unit=" ms"
+            labels={labels}
+            series={[
+              { label: 'p50', color: '#16a34a', points: series.map((hour) => hour.p50_latency_ms) },
+              { label: 'p95', color: '#d97706', points: series.map((hour) => hour.p95_latency_ms) },
+            ]}
+          />
+          <LineChart title="Tokens" labels={labels} series={[{ label: 'prompt', color: '#7c3aed', points: series.map((hour) => hour.prompt_tokens) }, { label: 'completion', color: '#db2777', points: series.map((hour) => hour.completion_tokens) }]} />
+          <LineChart title="Errors" labels={labels} series={[{ label: 'failed', color: '#dc2626', points: series.map((hour) => Math.round(hour.requests * (1 - (hour.success_rate ?? 1)))) }]} />
+        </div>
+      )}
+      <h2>
+        By{' '}
+        <select name="group-by" value={groupBy} onChange={(event) => setGroupBy(event.target.value)}>
+          <option value="model">model</option>
+          <option value="server">server</option>
+          <option value="key">key</option>
+        </select>
+      </h2>
+      <table>
+        <thead>
+          <tr>
+            <th>{groupBy}</th>
+            <th>Requests</th>
+            <th>Success</th>
+            <th>p50</th>
+            <th>p95</th>
+            <th>Tokens</th>
+            <th>Tokens/s</th>
+          </tr>
+        </thead>
+        <tbody>
+          {groups.map((group) => (
+            <tr key={group.group}>
+              <td>{group.group}</td>
+              <td>{group.requests}</td>
+              <td>{group.success_rate === null ? '—' : `${Math.round(group.success_rate * 100)}%`}</td>
+              <td>{group.p50_latency_ms === null ? '—' : `${Math.round(group.p50_latency_ms)} ms`}</td>
+              <td>{group.p95_latency_ms === null ? '—' : `${Math.round(group.p95_latency_ms)} ms`}</td>
+              <td>{group.prompt_tokens + group.completion_tokens}</td>
+              <td>{group.tokens_per_second ?? '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function lastHours(count: number): string[] {
+  const now = Date.now();
+  return Array.from({ length: count }, (_, index) => `${new Date(now - (count - 1 - index) * 3_600_000).toISOString().slice(0, 13)}:00:00Z`);
+}
+
+function emptyHour(group: string): UsageGroup {
+  return { group, requests: 0, success_rate: null, p50_latency_ms: null, p95_latency_ms: null, prompt_tokens: 0, completion_tokens: 0, tokens_per_second: null };
+}
