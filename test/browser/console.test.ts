@@ -143,6 +143,9 @@ describe.skipIf(!hasChromium)('the console in a real browser', () => {
     await shot('08-usage');
     await page.goto(`${gateway.url}/ui/#/models`);
     await page.getByRole('cell', { name: 'mixtral:latest' }).first().waitFor();
+    const phi3 = page.getByRole('row').filter({ hasText: 'phi3:latest' });
+    await phi3.getByRole('button', { name: 'Benchmark' }).click();
+    await expect.poll(async () => (await page.getByTestId('benchmark-phi3:latest').textContent()) ?? '', { timeout: 15_000 }).toMatch(/3\/3 ok · p50 [\d.]+ ms · TTFT [\d.]+ ms · [\d.]+ tok\/s/);
     await shot('09-models');
   });
 
