@@ -13,6 +13,7 @@ export function printBanner(gateway: Gateway, config: Config, out: NodeJS.Writab
     `Switchyard is listening on ${config.host}:${port} (try ${reachable}/health)`,
     `Storage: ${gateway.database.dialect} at ${gateway.database.location}`,
     `Fleet: ${gateway.registry.list().length} model server(s) registered`,
+    `Console: ${reachable}/ui  ·  OpenAI-compatible API: ${reachable}/v1`,
   ];
   if (gateway.keys.source === 'generated') {
     lines.push(
