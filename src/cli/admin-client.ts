@@ -38,3 +38,16 @@ function safeParse(text: string): unknown {
     return text;
   }
 }
+
+export type ClientFactory = (flags: { url?: string; key?: string }) => AdminClient;
+
+/** The client for a command's own --url/--key flags (the environment fills the rest). */
+export function clientFor(factory: ClientFactory, values: { url?: string | undefined; key?: string | undefined }): AdminClient {
+  return factory({ ...(values.url === undefined ? {} : { url: values.url }), ...(values.key === undefined ? {} : { key: values.key }) });
+}
+
+export function lineWriter(out: NodeJS.WritableStream): (text: string) => void {
+  return (text) => {
+    out.write(`${text}\n`);
+  };
+}

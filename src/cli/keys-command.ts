@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { AdminClient, CliError } from './admin-client.ts';
+import { CliError, clientFor, lineWriter, type ClientFactory } from './admin-client.ts';
 import { table } from './table.ts';
 
 interface KeyRow {
@@ -23,7 +23,7 @@ const usage = `Usage:
   switchyard keys revoke <id or name>
 Common: --url http://host:8000 (or SWITCHYARD_URL), --key ADMIN_KEY (or SWITCHYARD_ADMIN_KEY)`;
 
-export async function keysCommand(args: string[], client: (flags: { url?: string; key?: string }) => AdminClient, out: NodeJS.WritableStream): Promise<void> {
+export async function keysCommand(args: string[], client: ClientFactory, out: NodeJS.WritableStream): Promise<void> {
   const [action, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
@@ -41,10 +41,8 @@ export async function keysCommand(args: string[], client: (flags: { url?: string
       json: { type: 'boolean' },
     },
   });
-  const api = client({ ...(values.url === undefined ? {} : { url: values.url }), ...(values.key === undefined ? {} : { key: values.key }) });
-  const write = (text: string): void => {
-    out.write(`${text}\n`);
-  };
+  const api = clientFor(client, values);
+  const write = lineWriter(out);
   switch (action) {
     case 'create': {
       if (values.name === undefined) throw new CliError(`--name is required.\n${usage}`);

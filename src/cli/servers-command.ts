@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { AdminClient, CliError } from './admin-client.ts';
+import { AdminClient, CliError, clientFor, lineWriter, type ClientFactory } from './admin-client.ts';
 import { table } from './table.ts';
 
 interface ServerRow {
@@ -21,7 +21,7 @@ const usage = `Usage:
   switchyard servers check-all
 Common: --url http://host:8000 (or SWITCHYARD_URL), --key ADMIN_KEY (or SWITCHYARD_ADMIN_KEY)`;
 
-export async function serversCommand(args: string[], client: (flags: { url?: string; key?: string }) => AdminClient, out: NodeJS.WritableStream): Promise<void> {
+export async function serversCommand(args: string[], client: ClientFactory, out: NodeJS.WritableStream): Promise<void> {
   const [action, ...rest] = args;
   const { values, positionals } = parseArgs({
     args: rest,
@@ -39,10 +39,8 @@ export async function serversCommand(args: string[], client: (flags: { url?: str
       json: { type: 'boolean' },
     },
   });
-  const api = client({ ...(values.url === undefined ? {} : { url: values.url }), ...(values.key === undefined ? {} : { key: values.key }) });
-  const write = (text: string): void => {
-    out.write(`${text}\n`);
-  };
+  const api = clientFor(client, values);
+  const write = lineWriter(out);
   switch (action) {
     case 'list': {
       const { data } = (await api.request('GET', '/api/v1/model-servers')) as { data: ServerRow[] };

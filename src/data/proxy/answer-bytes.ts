@@ -82,19 +82,6 @@ export function contentTypeOf(headers: Record<string, string | string[] | undefi
   return (Array.isArray(value) ? value[0] : value) ?? 'application/json';
 }
 
-export async function readAll(body: AsyncIterable<Buffer> & { destroy?: () => void }, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy?.();
-      throw new UpstreamError(`The model server's answer is larger than ${limit} bytes.`, { failure: 'protocol' });
-    }
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-}
 
 export function parseJson(bytes: Buffer): unknown {
   try {

@@ -33,11 +33,11 @@ import {
   parseJson,
   pickFromGroups,
   promptTokensOf,
-  readAll,
   usageIn,
   withAutoField,
 } from './answer-bytes.ts';
 import { sendAttempt } from './upstream-attempt.ts';
+import { readCapped } from '../upstream/read-capped.ts';
 
 export interface InferenceCall {
   operation: Operation;
@@ -275,7 +275,7 @@ export class InferenceProxy {
         await this.#pipeStream(deployment, body, call.response, route, attempt, client, usage, call.estimatedPromptTokens ?? 0, call.log ?? this.#log);
         return done;
       }
-      const bytes = await readAll(body, this.#settings.max_response_bytes);
+      const bytes = await readCapped(body, this.#settings.max_response_bytes, `POST ${plan.path}`);
       if (status >= 400) {
         // The caller's mistake (bad field, context too long): its answer, and no strike against the server.
         writeJson(call.response, status, asOpenAIError(bytes, status), route, 'application/json');

@@ -1,6 +1,7 @@
 import { Agent, request, type buildConnector, type Dispatcher } from 'undici';
 import { UpstreamError } from './upstream-error.ts';
 import { toUpstreamError } from './transport-error.ts';
+import { readCapped } from './read-capped.ts';
 
 export interface UpstreamHttpOptions {
   connectTimeoutMs?: number;
@@ -67,7 +68,7 @@ export class UpstreamHttp {
         headersTimeout: call.timeoutMs,
         bodyTimeout: call.timeoutMs,
       });
-      const text = await readCapped(response.body, this.#maxResponseBytes, what);
+      const text = (await readCapped(response.body, this.#maxResponseBytes, what)).toString('utf8');
       return { status: response.statusCode, headers: response.headers, text };
     } catch (error) {
       throw toUpstreamError(error, what, isCallerCancel(call.signal));
@@ -117,19 +118,6 @@ export function parseRetryAfter(value: string | string[] | undefined): number | 
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy?: () => void }, limit: number, what: string): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      body.destroy?.();
-      throw new UpstreamError(`${what}: answer larger than ${limit} bytes`, { failure: 'protocol' });
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** A caller's deadline (AbortSignal.timeout) is a timeout; any other abort is a cancellation. */
 function isCallerCancel(signal: AbortSignal | undefined): boolean {
