@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,17 +16,15 @@ import { parseAutoModel, selectAutoModel, type AutoChoice } from '../routing/aut
 import { toUpstreamError } from '../upstream/transport-error.ts';
 import { UpstreamError } from '../upstream/upstream-error.ts';
 import { parseRetryAfter } from '../upstream/upstream-http.ts';
-import { writeError, writeJson, writeStreamError, type RouteHeaders, routeHeaderList } from './client-reply.ts';
+import { writeError, writeJson, type RouteHeaders } from './client-reply.ts';
 import { closeNames } from './close-names.ts';
 import { backoffDelay, RetryBudget } from './retry-budget.ts';
-import { SseBoundary } from './sse-boundary.ts';
 import { newOutcome, type RequestObserver, type RequestOutcome } from './request-outcome.ts';
 import type { RequestTrace, RequestTracer } from './request-tracer.ts';
 import {
   asOpenAIError,
   busyOrFailed,
   contentTypeOf,
-  countEvents,
   identity,
   isEventStream,
   parseJson,
@@ -37,6 +34,7 @@ import {
   withAutoField,
 } from './answer-bytes.ts';
 import { sendAttempt } from './upstream-attempt.ts';
+import { relayStream } from './stream-relay.ts';
 import { readCapped } from '../upstream/read-capped.ts';
 
 export interface InferenceCall {
@@ -272,7 +270,18 @@ export class InferenceProxy {
       if (call.stream && status < 300 && isEventStream(headers['content-type'])) {
         state.breaker.onSuccess();
         usage.status = 200;
-        await this.#pipeStream(deployment, body, call.response, route, attempt, client, usage, call.estimatedPromptTokens ?? 0, call.log ?? this.#log);
+        await relayStream({
+          deployment,
+          body,
+          response: call.response,
+          route,
+          attempt,
+          client,
+          usage,
+          estimatedPromptTokens: call.estimatedPromptTokens ?? 0,
+          maxDurationMs: this.#settings.max_stream_duration_ms,
+          log: call.log ?? this.#log,
+        });
         return done;
       }
       const bytes = await readCapped(body, this.#settings.max_response_bytes, `POST ${plan.path}`);
@@ -307,68 +316,6 @@ export class InferenceProxy {
       clearTimeout(deadline);
       client.signal.removeEventListener('abort', onClientAbort);
       state.inflight--;
-    }
-  }
-
-  /**
-   * Streams the answer through, noting time to first token and tokens: the
-   * server's own usage chunk when it sends one, else one token per content event.
-   */
-  async #pipeStream(
-    deployment: Deployment,
-    body: AsyncIterable<Buffer>,
-    response: ServerResponse,
-    route: RouteHeaders,
-    attempt: AbortController,
-    client: AbortController,
-    usage: Usage,
-    estimatedPromptTokens: number,
-    log: FastifyBaseLogger,
-  ): Promise<void> {
-    response.writeHead(200, {
-      ...routeHeaderList(route),
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      'x-accel-buffering': 'no',
-    });
-    response.flushHeaders();
-    const maxDuration = setTimeout(() => attempt.abort(new DOMException('stream too long', 'TimeoutError')), this.#settings.max_stream_duration_ms);
-    const boundary = new SseBoundary();
-    const firstByteAt = performance.now();
-    let events = 0;
-    let reported: { promptTokens: number; completionTokens: number } | null = null;
-    const settle = () => {
-      usage.promptTokens = reported?.promptTokens || estimatedPromptTokens;
-      usage.completionTokens = reported?.completionTokens || Math.max(0, events - 1);
-    };
-    try {
-      for await (const chunk of body) {
-        const ready = boundary.push(chunk);
-        if (ready.length === 0) continue;
-        if (events === 0) usage.ttftMs = performance.now() - usage.startedPerf;
-        events += countEvents(ready);
-        // The usage chunk (stream_options.include_usage) comes last: look only where it can be.
-        if (ready.includes('"completion_tokens"')) reported = usageIn(ready);
-        if (!response.write(ready)) await once(response, 'drain', { signal: attempt.signal });
-      }
-      const rest = boundary.flush();
-      response.end(rest ?? undefined);
-      settle();
-      // Each content event carries about one token: a cheap, parse-free measure of speed.
-      deployment.state.recordThroughput(usage.completionTokens, performance.now() - firstByteAt);
-    } catch (error) {
-      settle();
-      if (client.signal.aborted) {
-        usage.errorType = 'client_disconnected';
-        return;
-      }
-      usage.errorType = 'SY_UPSTREAM_STREAM_BROKEN';
-      const failure = toUpstreamError(error, 'stream', false);
-      deployment.state.breaker.onFailure(Date.now());
-      log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: failure.code }, 'upstream stream broke after the first byte');
-      writeStreamError(response, new UpstreamError(`The model server's stream broke off: ${failure.message.replace(/^stream: /, '')}.`, { failure: failure.failure }));
-    } finally {
-      clearTimeout(maxDuration);
     }
   }
 
