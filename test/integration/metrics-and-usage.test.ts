@@ -97,7 +97,9 @@ describe('usage records', () => {
     expect(Number(plain?.latency_ms)).toBeGreaterThan(0);
     expect(Number(plain?.ttft_ms)).toBeGreaterThan(0);
     expect(streamed).toMatchObject({ streamed: 1, status: 200 });
+    // The stream carried no usage chunk: completion tokens are counted from it, prompt tokens estimated.
     expect(Number(streamed?.completion_tokens)).toBeGreaterThan(0);
+    expect(Number(streamed?.prompt_tokens)).toBeGreaterThan(0);
     expect(unknown).toMatchObject({ requested_model: 'made-up-model-name-xyz', served_model: null, status: 404, error_type: 'model_not_found' });
     expect(rows.some((row) => Number(row.attempts) === 2 && Number(row.status) === 200)).toBe(true);
     expect(new Set(rows.map((row) => row.request_id)).size).toBe(3 + failoverRound);

@@ -278,7 +278,7 @@ export class InferenceProxy {
           attempt,
           client,
           usage,
-          estimatedPromptTokens: call.estimatedPromptTokens ?? 0,
+          estimatePromptTokens: () => call.estimatedPromptTokens ?? roughPromptTokens(call.body),
           maxDurationMs: this.#settings.max_stream_duration_ms,
           log: call.log ?? this.#log,
         });
@@ -293,7 +293,7 @@ export class InferenceProxy {
         return done;
       }
       const reported = usageIn(bytes);
-      usage.promptTokens = reported.promptTokens || (call.estimatedPromptTokens ?? 0);
+      usage.promptTokens = reported.promptTokens || (call.estimatedPromptTokens ?? roughPromptTokens(call.body));
       usage.completionTokens = reported.completionTokens;
       if (call.operation === 'chat' || call.operation === 'completion') {
         state.recordThroughput(reported.completionTokens, performance.now() - started);
@@ -324,4 +324,10 @@ export class InferenceProxy {
     log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: error.code }, 'upstream attempt failed');
     return { done: false, error, retryable: error.retryable || error.failure === 'protocol' };
   }
+}
+
+/** About four characters a token: used only when a server reports no usage. */
+function roughPromptTokens(body: Record<string, unknown>): number {
+  const text = body['messages'] ?? body['prompt'] ?? body['input'] ?? '';
+  return Math.ceil((typeof text === 'string' ? text.length : JSON.stringify(text).length) / 4);
 }

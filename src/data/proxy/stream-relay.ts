@@ -19,7 +19,8 @@ export interface StreamRelay {
   attempt: AbortController;
   client: AbortController;
   usage: RequestOutcome;
-  estimatedPromptTokens: number;
+  /** Prompt tokens when the server reports none (computed only then). */
+  estimatePromptTokens: () => number;
   maxDurationMs: number;
   log: FastifyBaseLogger;
 }
@@ -45,7 +46,7 @@ export async function relayStream(relay: StreamRelay): Promise<void> {
   let events = 0;
   let reported: { promptTokens: number; completionTokens: number } | null = null;
   const settle = () => {
-    usage.promptTokens = reported?.promptTokens || relay.estimatedPromptTokens;
+    usage.promptTokens = reported?.promptTokens || relay.estimatePromptTokens();
     usage.completionTokens = reported?.completionTokens || Math.max(0, events - 1);
   };
   try {
