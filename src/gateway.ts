@@ -104,8 +104,9 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     });
     await registry.load();
     const webhookAgent = new Agent({ connect: guardedConnector(policy, { timeout: config.webhook_timeout_ms }), connections: 16 });
+    const webhookStore = new WebhookStore(database.db);
     const webhookDispatcher = new WebhookDispatcher({
-      store: new WebhookStore(database.db),
+      store: webhookStore,
       secretBox,
       dispatcher: webhookAgent,
       log,
@@ -116,7 +117,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     await webhookDispatcher.load();
     registry.onEvent((event) => announceFleetEvent(event, webhookDispatcher));
     const webhooks = new WebhookService({
-      store: new WebhookStore(database.db),
+      store: webhookStore,
       secretBox,
       dispatcher: webhookDispatcher,
       checkUrl: (url) => assertUrlTargetAllowed(url, policy, 'url'),

@@ -94,9 +94,6 @@ export class KeyRing {
     return [...new Map([...this.#entries.values()].map((entry) => [entry.principal.keyId, entry.principal])).values()];
   }
 
-  get size(): number {
-    return this.#entries.size;
-  }
 }
 
 export function hasScope(principal: Principal, scope: Scope): boolean {

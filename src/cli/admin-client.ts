@@ -39,6 +39,9 @@ function safeParse(text: string): unknown {
   }
 }
 
+/** Flags every command takes: where Switchyard is and which key to use. */
+export const connectionOptions = { url: { type: 'string' }, key: { type: 'string' }, json: { type: 'boolean' } } as const;
+
 export type ClientFactory = (flags: { url?: string; key?: string }) => AdminClient;
 
 /** The client for a command's own --url/--key flags (the environment fills the rest). */

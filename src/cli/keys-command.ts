@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { CliError, clientFor, lineWriter, type ClientFactory } from './admin-client.ts';
+import { CliError, clientFor, connectionOptions, lineWriter, type ClientFactory } from './admin-client.ts';
 import { table } from './table.ts';
 
 interface KeyRow {
@@ -29,8 +29,7 @@ export async function keysCommand(args: string[], client: ClientFactory, out: No
     args: rest,
     allowPositionals: true,
     options: {
-      url: { type: 'string' },
-      key: { type: 'string' },
+      ...connectionOptions,
       name: { type: 'string' },
       scope: { type: 'string', multiple: true },
       model: { type: 'string', multiple: true },
@@ -38,7 +37,6 @@ export async function keysCommand(args: string[], client: ClientFactory, out: No
       tpm: { type: 'string' },
       budget: { type: 'string' },
       expires: { type: 'string' },
-      json: { type: 'boolean' },
     },
   });
   const api = clientFor(client, values);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { AdminClient, CliError, clientFor, lineWriter, type ClientFactory } from './admin-client.ts';
+import { AdminClient, CliError, clientFor, connectionOptions, lineWriter, type ClientFactory } from './admin-client.ts';
 import { table } from './table.ts';
 
 interface ServerRow {
@@ -27,8 +27,7 @@ export async function serversCommand(args: string[], client: ClientFactory, out:
     args: rest,
     allowPositionals: true,
     options: {
-      url: { type: 'string' },
-      key: { type: 'string' },
+      ...connectionOptions,
       name: { type: 'string' },
       'base-url': { type: 'string' },
       type: { type: 'string' },
@@ -36,7 +35,6 @@ export async function serversCommand(args: string[], client: ClientFactory, out:
       interval: { type: 'string' },
       model: { type: 'string', multiple: true },
       inactive: { type: 'boolean' },
-      json: { type: 'boolean' },
     },
   });
   const api = clientFor(client, values);

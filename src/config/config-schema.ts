@@ -73,6 +73,3 @@ export type Config = Static<typeof ConfigSchema>;
 export type HealthSettings = Static<typeof HealthSettingsSchema>;
 export type UpstreamSettings = Static<typeof UpstreamSettingsSchema>;
 export type RoutingStrategy = (typeof routingStrategies)[number];
-
-/** Settings that hold secrets: never printed, never logged. */
-export const secretSettings = new Set<keyof Config>(['admin_key', 'secret_key', 'database_url', 'redis_url']);

@@ -8,11 +8,3 @@ export type ModelCapability = (typeof modelCapabilities)[number];
 
 export const healthStatuses = ['online', 'degraded', 'offline', 'unknown'] as const;
 export type HealthStatus = (typeof healthStatuses)[number];
-
-export function isServerKind(value: unknown): value is ServerKind {
-  return typeof value === 'string' && (serverKinds as readonly string[]).includes(value);
-}
-
-export function isModelCapability(value: unknown): value is ModelCapability {
-  return typeof value === 'string' && (modelCapabilities as readonly string[]).includes(value);
-}

@@ -76,14 +76,6 @@ export const errors = {
       status: 502,
       type: 'server_error',
     }),
-  storageUnavailable: (cause: unknown) =>
-    new AppError('Storage is unavailable.', {
-      code: 'SY_STORAGE_UNAVAILABLE',
-      status: 503,
-      type: 'server_error',
-      retryable: true,
-      cause,
-    }),
   internal: (cause: unknown) =>
     new AppError('Internal error.', { code: 'SY_INTERNAL', status: 500, type: 'server_error', cause }),
 } as const;

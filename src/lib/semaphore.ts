@@ -18,8 +18,4 @@ export class Semaphore {
       this.#waiting.shift()?.();
     }
   }
-
-  get active(): number {
-    return this.#active;
-  }
 }

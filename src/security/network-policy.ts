@@ -31,10 +31,6 @@ export class NetworkPolicy {
     if (this.#allow !== null && !this.#allow.check(normalized, family)) return `${normalized} is outside the allowed networks`;
     return null;
   }
-
-  get deniedNets(): readonly string[] {
-    return this.#denyText;
-  }
 }
 
 /** IPv4-mapped IPv6 (::ffff:1.2.3.4, ::ffff:102:304) is checked as the IPv4 address it is. */

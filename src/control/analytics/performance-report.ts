@@ -44,9 +44,9 @@ function suggest(model: string, overall: UsageStatistics, servers: Array<{ serve
     if (ratio >= 2) suggestions.push(`p95 on ${entry.server} is ${ratio.toFixed(1)}× ${fastest.server}: lower its weight for ${model}, or use the latency strategy.`);
   }
   for (const entry of servers) {
-    const rate = entry.statistics.success_rate;
-    if (entry.statistics.requests >= minimumRequests && rate !== null && rate < 0.95) {
-      suggestions.push(`${entry.server} fails ${((1 - rate) * 100).toFixed(0)}% of ${model} requests: check its health history and logs.`);
+    const successRate = entry.statistics.success_rate;
+    if (entry.statistics.requests >= minimumRequests && successRate !== null && successRate < 0.95) {
+      suggestions.push(`${entry.server} fails ${((1 - successRate) * 100).toFixed(0)}% of ${model} requests: check its health history and logs.`);
     }
   }
   if (overall.requests >= minimumRequests && (overall.p95_latency_ms ?? 0) > 10_000) {

@@ -1,3 +1,5 @@
+import type { UsageRecordsTable } from '../../storage/database-schema.ts';
+
 /** Figures for a set of requests; latencies in ms. */
 export interface UsageStatistics {
   requests: number;
@@ -11,19 +13,11 @@ export interface UsageStatistics {
   tokens_per_second: number | null;
 }
 
-export interface UsageRow {
-  occurred_at: string;
-  key_id: string | null;
-  served_model: string | null;
-  requested_model: string | null;
-  server_id: string | null;
-  status: number;
-  error_type: string | null;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  latency_ms: number;
-  ttft_ms: number | null;
-}
+/** The columns analytics read of a usage record. */
+export type UsageRow = Pick<
+  UsageRecordsTable,
+  'occurred_at' | 'key_id' | 'served_model' | 'requested_model' | 'server_id' | 'status' | 'error_type' | 'prompt_tokens' | 'completion_tokens' | 'latency_ms' | 'ttft_ms'
+>;
 
 export function isSuccess(row: UsageRow): boolean {
   return Number(row.status) < 400 && row.error_type === null;

@@ -1,5 +1,3 @@
-import type { ServerKind } from '../../domain/server-kind.ts';
-
 export type Operation = 'chat' | 'completion' | 'embeddings' | 'rerank';
 
 /** How one request goes to one kind of server. */
@@ -19,8 +17,6 @@ export interface InferenceMapping {
   /** Whether streamed answers are OpenAI SSE that can pass through chunk by chunk. */
   readonly streamsOpenAISse: boolean;
 }
-
-export type MappingLookup = (kind: ServerKind, flavor: string | null) => InferenceMapping;
 
 export const openAIPaths: Record<Operation, string> = {
   chat: '/v1/chat/completions',
