@@ -19,7 +19,11 @@ export type Fault =
   | { kind: 'hang' }
   | { kind: 'garbage' }
   | { kind: 'drop-mid-stream'; afterChunks: number }
-  | { kind: 'malformed-chunk'; afterChunks: number };
+  | { kind: 'malformed-chunk'; afterChunks: number }
+  /** Streams: after `afterChunks` good chunks, one event (or NDJSON line) that never ends, until the client hangs up. */
+  | { kind: 'endless-event'; afterChunks: number }
+  /** Streams: sends the 200 and its headers, then nothing until the client hangs up. */
+  | { kind: 'hang-after-headers' };
 
 export interface FakeBehaviour {
   /** Delay before response headers. */

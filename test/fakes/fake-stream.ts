@@ -1,7 +1,9 @@
 // Chunked streaming writers (SSE and NDJSON) with per-chunk delays and the
-// streaming faults (drop-mid-stream, malformed-chunk) applied on the wire.
+// streaming faults (drop-mid-stream, malformed-chunk, endless-event,
+// hang-after-headers) applied on the wire.
 import type { ServerResponse } from 'node:http';
 import type { Fault } from './fake-server.ts';
+import { once } from 'node:events';
 import { sleep } from './fake-util.ts';
 
 /** Thrown inside handlers when the stream can no longer be written (client gone or fault drop). */
@@ -39,6 +41,13 @@ const MALFORMED: Record<Framing, string> = {
   ndjson: '{"model":"broken","message":{"role":"assistant","content":\n',
 };
 
+/** The start of an event that `endless-event` never finishes. */
+const ENDLESS_OPENING: Record<Framing, string> = {
+  sse: 'data: {"id":"chatcmpl-endless","choices":[{"delta":{"content":"',
+  ndjson: '{"model":"endless","message":{"role":"assistant","content":"',
+};
+const ENDLESS_PADDING = 'x'.repeat(16 * 1024);
+
 /**
  * Writes JSON chunks one by one, sleeping `tokenIntervalMs` between chunks.
  * Headers must already be sent (see RequestContext.stream).
@@ -64,6 +73,7 @@ export class ChunkStream {
   /** Sends one JSON chunk (SSE `data:` event or NDJSON line). */
   async send(payload: unknown): Promise<void> {
     if (this.sent > 0) await sleep(this.options.tokenIntervalMs, this.options.signal);
+    await this.applyStall();
     this.applyFault();
     const text = JSON.stringify(payload);
     this.write(this.framing === 'sse' ? sseEvent(text) : `${text}\n`);
@@ -72,6 +82,7 @@ export class ChunkStream {
 
   /** Ends the stream; SSE streams get `data: [DONE]` unless `withDoneMarker` is false. */
   async finish(withDoneMarker = true): Promise<void> {
+    await this.applyStall(true);
     this.applyFault(true);
     if (this.framing === 'sse' && withDoneMarker) {
       if (this.sent > 0) await sleep(this.options.tokenIntervalMs, this.options.signal);
@@ -91,6 +102,23 @@ export class ChunkStream {
     if (fault.kind === 'malformed-chunk' && !this.malformedSent && (this.sent >= fault.afterChunks || atEnd)) {
       this.malformedSent = true;
       this.write(MALFORMED[this.framing]);
+    }
+  }
+
+  /** The faults that keep the connection open without finishing: they end only when the client hangs up. */
+  private async applyStall(atEnd = false): Promise<void> {
+    const fault = this.options.fault;
+    if (fault.kind === 'hang-after-headers') {
+      if (!this.options.signal.aborted) await once(this.options.signal, 'abort');
+      throw new StreamClosedError('client left a hang-after-headers stream');
+    }
+    if (fault.kind === 'endless-event' && (this.sent >= fault.afterChunks || atEnd)) {
+      this.write(ENDLESS_OPENING[this.framing]);
+      // No event boundary ever: padding as fast as the client reads it.
+      while (!this.options.signal.aborted && !this.res.destroyed) {
+        if (!this.res.write(ENDLESS_PADDING)) await once(this.res, 'drain', { signal: this.options.signal }).catch(() => undefined);
+      }
+      throw new StreamClosedError('client left an endless event');
     }
   }
 
