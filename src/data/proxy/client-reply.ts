@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { AppError } from '../../errors/app-error.ts';
+import { headerValue } from './header-value.ts';
 
 /** Headers that say who answered; on every /v1 response. */
 export interface RouteHeaders {
@@ -15,13 +16,16 @@ export interface RouteHeaders {
   extra: Record<string, string> | null;
 }
 
+/**
+ * Model ids come from model servers, names and reasons from operators: any of
+ * them may hold what a header cannot (see headerValue), so none is written raw.
+ */
 export function routeHeaderList(route: RouteHeaders): Record<string, string> {
-  const headers: Record<string, string> = { ...route.extra, 'x-request-id': route.requestId, 'x-switchyard-attempts': String(route.attempts) };
-  if (route.server !== null) headers['x-switchyard-server'] = route.server;
-  if (route.model !== null) headers['x-switchyard-model'] = route.model;
-  if (route.route !== null) headers['x-switchyard-route'] = route.route;
-  // Header values must be printable ASCII; model ids from servers are not guaranteed to be.
-  if (route.reason !== null) headers['x-switchyard-reason'] = route.reason.replace(/[^\x20-\x7e]/g, '?');
+  const headers: Record<string, string> = { ...route.extra, 'x-request-id': headerValue(route.requestId), 'x-switchyard-attempts': String(route.attempts) };
+  if (route.server !== null) headers['x-switchyard-server'] = headerValue(route.server);
+  if (route.model !== null) headers['x-switchyard-model'] = headerValue(route.model);
+  if (route.route !== null) headers['x-switchyard-route'] = headerValue(route.route);
+  if (route.reason !== null) headers['x-switchyard-reason'] = headerValue(route.reason);
   return headers;
 }
 
@@ -41,7 +45,8 @@ export function writeError(response: ServerResponse, error: AppError, route: Rou
 
 export function writeJson(response: ServerResponse, status: number, body: Buffer | string, route: RouteHeaders, contentType = 'application/json'): void {
   if (response.destroyed) return;
-  response.writeHead(status, { ...routeHeaderList(route), 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  // The content type may be the server's own.
+  response.writeHead(status, { ...routeHeaderList(route), 'content-type': headerValue(contentType), 'content-length': Buffer.byteLength(body) });
   response.end(body);
 }
 
