@@ -16,13 +16,21 @@ export const HealthSettingsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-/** The data plane: timeouts, retries and breakers for calls to model servers. */
+/**
+ * The data plane: timeouts, retries and breakers for calls to model servers.
+ * Timeouts are chosen for a gateway (README "Timeouts"): a server that hangs
+ * costs one timeout, then the request moves on to another deployment.
+ */
 export const UpstreamSettingsSchema = Type.Object(
   {
     connect_timeout_ms: Type.Integer({ minimum: 50, maximum: 60_000, default: 5_000 }),
-    first_byte_timeout_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 120_000 }),
+    /** Streams: until the server's response headers (vLLM sends them at once; Ollama after loading the model). */
+    first_byte_timeout_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
+    /** Non-streamed requests: a server sends nothing until the whole answer is generated. */
+    non_stream_timeout_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 120_000 }),
     idle_timeout_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
-    request_deadline_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 600_000 }),
+    /** Over all attempts, until the answer starts; a stream that has started is bounded by max_stream_duration_ms. */
+    request_deadline_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 300_000 }),
     max_stream_duration_ms: Type.Integer({ minimum: 1_000, maximum: 86_400_000, default: 1_800_000 }),
     max_attempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }),
     retry_base_delay_ms: Type.Integer({ minimum: 0, maximum: 60_000, default: 50 }),
@@ -30,6 +38,8 @@ export const UpstreamSettingsSchema = Type.Object(
     breaker_failure_threshold: Type.Integer({ minimum: 1, maximum: 1_000, default: 5 }),
     breaker_cooldown_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 10_000 }),
     max_response_bytes: Type.Integer({ minimum: 1_024, default: 64 * 1024 * 1024 }),
+    /** Largest single SSE event; a server that never ends one cannot make us buffer without bound. */
+    max_event_bytes: Type.Integer({ minimum: 1_024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
   },
   { additionalProperties: false, default: {} },
 );

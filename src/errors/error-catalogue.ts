@@ -1,4 +1,5 @@
 import { AppError } from './app-error.ts';
+import { UpstreamError } from '../data/upstream/upstream-error.ts';
 
 /** Every error Switchyard raises, by stable code. Messages here are safe to show. */
 export const errors = {
@@ -76,6 +77,13 @@ export const errors = {
       status: 502,
       type: 'server_error',
     }),
+  // A model server that answers what we cannot read: SY_UPSTREAM_PROTOCOL, a failure of that server
+  // (breaker strike, retried elsewhere before the caller's first byte, a final stream event after).
+  upstreamNotJson: (cause?: unknown) => new UpstreamError('The model server answered something that is not JSON.', { failure: 'protocol', cause }),
+  upstreamMalformedEvent: () => new UpstreamError('The model server sent a stream event that is not JSON.', { failure: 'protocol' }),
+  upstreamEventTooLarge: (limitBytes: number) =>
+    new UpstreamError(`The model server sent a stream event larger than the limit of ${limitBytes} bytes.`, { failure: 'protocol' }),
+  upstreamEmptyStream: () => new UpstreamError('The model server ended its stream without sending an event.', { failure: 'protocol' }),
   internal: (cause: unknown) =>
     new AppError('Internal error.', { code: 'SY_INTERNAL', status: 500, type: 'server_error', cause }),
 } as const;

@@ -171,7 +171,7 @@ describe('timeouts and streams', () => {
   });
 
   it('bounds a server that never answers by the first-byte timeout, then tries the next', async () => {
-    const { fakes, client } = await fleet(2, { SWITCHYARD_FIRST_BYTE_TIMEOUT_MS: '300' });
+    const { fakes, client } = await fleet(2, { SWITCHYARD_NON_STREAM_TIMEOUT_MS: '300' });
     await fakes[0]?.setFault({ kind: 'hang' }, ['/v1/chat/completions']);
     await fakes[1]?.setFault({ kind: 'hang' }, ['/v1/chat/completions']);
     const started = Date.now();

@@ -2,6 +2,7 @@ import type { AutoChoice } from '../routing/auto-select.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import { pickDeployment } from '../routing/deployment-picker.ts';
 import type { CandidateGroup } from '../routing/resolve-candidates.ts';
+import { errors } from '../../errors/error-catalogue.ts';
 import { UpstreamError } from '../upstream/upstream-error.ts';
 
 // What the proxy needs to read and shape answers without parsing them where it can.
@@ -9,27 +10,42 @@ import { UpstreamError } from '../upstream/upstream-error.ts';
 /**
  * The next deployment to try: the first group (a route's targets) until each
  * of its deployments was tried, then each fallback group in turn; when every
- * one was tried, the best of them again.
+ * one was tried, the best of them again, except those in `notAgain`.
  */
-export function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<string>, now: number): Deployment | null {
+export function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<string>, now: number, notAgain: ReadonlySet<string> | null = null): Deployment | null {
   for (const group of groups) {
     const fresh = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, allowRepeat: false, weights: group.weights });
     if (fresh !== null) return fresh;
   }
   for (const group of groups) {
-    const again = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, weights: group.weights });
+    const candidates = notAgain === null ? group.deployments : group.deployments.filter((deployment) => !notAgain.has(deployment.key));
+    const again = pickDeployment(candidates, { strategy: group.strategy, now, exclude: tried, weights: group.weights });
     if (again !== null) return again;
   }
   return null;
 }
 
-/** `data:` lines at the start of a line: one per SSE event. */
-export function countEvents(bytes: Buffer): number {
-  let count = 0;
-  for (let index = bytes.indexOf('data:'); index !== -1; index = bytes.indexOf('data:', index + 5)) {
-    if (index === 0 || bytes[index - 1] === 0x0a) count++;
-  }
-  return count;
+/**
+ * Whether an answer we pass through untouched is shaped like JSON: its first
+ * and last non-blank bytes are `{…}` or `[…]`. This catches what broken
+ * servers send with a 200 (an HTML page, plain text, an empty or cut-off
+ * body) at a cost that does not grow with the answer, where parsing it would
+ * cost 2–3 µs per KiB (an embeddings answer runs to hundreds of KiB). What it
+ * lets through (`{` garbage `}`) only a full parse would catch.
+ */
+export function looksLikeJson(bytes: Buffer): boolean {
+  let first = 0;
+  while (first < bytes.length && isJsonBlank(bytes[first] as number)) first++;
+  let last = bytes.length - 1;
+  while (last > first && isJsonBlank(bytes[last] as number)) last--;
+  if (last <= first) return false;
+  const opening = bytes[first];
+  const closing = bytes[last];
+  return (opening === 0x7b && closing === 0x7d) || (opening === 0x5b && closing === 0x5d);
+}
+
+function isJsonBlank(byte: number): boolean {
+  return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
 /** `usage` of a JSON answer, found without parsing it (usage sits at the end). */
@@ -87,7 +103,7 @@ export function parseJson(bytes: Buffer): unknown {
   try {
     return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch (error) {
-    throw new UpstreamError('The model server answered something that is not JSON.', { failure: 'protocol', cause: error });
+    throw errors.upstreamNotJson(error);
   }
 }
 

@@ -27,6 +27,7 @@ import {
   contentTypeOf,
   identity,
   isEventStream,
+  looksLikeJson,
   parseJson,
   pickFromGroups,
   promptTokensOf,
@@ -150,6 +151,8 @@ export class InferenceProxy {
     const deadlineAt = startedAt + this.#settings.request_deadline_ms;
     this.#budget.onRequest(startedAt);
     const tried = new Set<string>();
+    // Deployments that hung or answered garbage are not asked again within this request, even when no other is left.
+    let notAgain: Set<string> | null = null;
     // Built only when needed: an Error captures a stack trace, which costs on every request.
     let lastError: AppError | null = null;
     for (let attempt = 1; attempt <= this.#settings.max_attempts; attempt++) {
@@ -164,7 +167,7 @@ export class InferenceProxy {
         lastError = new UpstreamError('The request deadline passed before a server answered.', { failure: 'timeout' });
         break;
       }
-      const deployment = pickFromGroups(resolution.groups, tried, Date.now());
+      const deployment = pickFromGroups(resolution.groups, tried, Date.now(), notAgain);
       if (deployment === null) break;
       tried.add(deployment.key);
       const plan = inferenceFor(deployment.server.serverType, deployment.server.detection?.flavor ?? null).plan(call.operation, call.body, deployment.model.modelId);
@@ -188,6 +191,7 @@ export class InferenceProxy {
       if (result.done) return;
       lastError = result.error;
       if (!result.retryable) break;
+      if (isNotWorthRepeating(result.error)) (notAgain ??= new Set()).add(deployment.key);
     }
     if (client.signal.aborted) {
       usage.status = 499;
@@ -233,7 +237,7 @@ export class InferenceProxy {
         requestId: call.requestId,
         controller: attempt,
         traceparent,
-        firstByteTimeoutMs: Math.max(1, Math.min(this.#settings.first_byte_timeout_ms, deadlineAt - now)),
+        firstByteTimeoutMs: Math.max(1, Math.min(call.stream ? this.#settings.first_byte_timeout_ms : this.#settings.non_stream_timeout_ms, deadlineAt - now)),
         settings: this.#settings,
         isCallerGone: () => client.signal.aborted,
       });
@@ -268,9 +272,7 @@ export class InferenceProxy {
         return { done: false, error: errors.upstreamRejectedKey(), retryable: true };
       }
       if (call.stream && status < 300 && isEventStream(headers['content-type'])) {
-        state.breaker.onSuccess();
-        usage.status = 200;
-        await relayStream({
+        const failure = await relayStream({
           deployment,
           body,
           response: call.response,
@@ -280,9 +282,12 @@ export class InferenceProxy {
           usage,
           estimatePromptTokens: () => call.estimatedPromptTokens ?? roughPromptTokens(call.body),
           maxDurationMs: this.#settings.max_stream_duration_ms,
+          maxEventBytes: this.#settings.max_event_bytes,
+          // The request deadline bounds the wait for an answer; a stream that has begun is bounded by its maximum duration.
+          onStarted: () => clearTimeout(deadline),
           log: call.log ?? this.#log,
         });
-        return done;
+        return failure === null ? done : this.#failed(call.log ?? this.#log, deployment, failure);
       }
       const bytes = await readCapped(body, this.#settings.max_response_bytes, `POST ${plan.path}`);
       if (status >= 400) {
@@ -292,13 +297,15 @@ export class InferenceProxy {
         usage.errorType = `upstream_${status}`;
         return done;
       }
+      const rewrite = plan.translate !== undefined || auto !== null;
+      // Relayed untouched, so checked here (a rewritten answer is parsed anyway): a 200 of garbage is the server's failure.
+      if (!rewrite && !looksLikeJson(bytes)) return this.#failed(call.log ?? this.#log, deployment, errors.upstreamNotJson());
       const reported = usageIn(bytes);
       usage.promptTokens = reported.promptTokens || (call.estimatedPromptTokens ?? roughPromptTokens(call.body));
       usage.completionTokens = reported.completionTokens;
       if (call.operation === 'chat' || call.operation === 'completion') {
         state.recordThroughput(reported.completionTokens, performance.now() - started);
       }
-      const rewrite = plan.translate !== undefined || auto !== null;
       const answer = rewrite ? JSON.stringify(withAutoField((plan.translate ?? identity)(parseJson(bytes)), auto)) : bytes;
       state.breaker.onSuccess();
       writeJson(call.response, status, answer, route, rewrite ? 'application/json' : contentTypeOf(headers));
@@ -324,6 +331,11 @@ export class InferenceProxy {
     log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: error.code }, 'upstream attempt failed');
     return { done: false, error, retryable: error.retryable || error.failure === 'protocol' };
   }
+}
+
+/** A server that hung or answered garbage would most likely do it again: retrying it costs the caller more of the same. */
+function isNotWorthRepeating(error: AppError): boolean {
+  return error instanceof UpstreamError && (error.failure === 'timeout' || error.failure === 'protocol');
 }
 
 /** About four characters a token: used only when a server reports no usage. */

@@ -2,13 +2,15 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
+import { errors } from '../../errors/error-catalogue.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
 import { UpstreamError } from '../upstream/upstream-error.ts';
-import { countEvents, usageIn } from './answer-bytes.ts';
+import { usageIn } from './answer-bytes.ts';
 import { routeHeaderList, writeStreamError, type RouteHeaders } from './client-reply.ts';
 import type { RequestOutcome } from './request-outcome.ts';
 import { SseBoundary } from './sse-boundary.ts';
+import { scanEvents, type EventTally } from './sse-events.ts';
 
 export interface StreamRelay {
   deployment: Deployment;
@@ -22,58 +24,101 @@ export interface StreamRelay {
   /** Prompt tokens when the server reports none (computed only then). */
   estimatePromptTokens: () => number;
   maxDurationMs: number;
+  /** Largest single event (see SseBoundary). */
+  maxEventBytes: number;
+  /** Called once, when the first bytes go to the caller: from then on the stream can no longer be retried. */
+  onStarted: () => void;
   log: FastifyBaseLogger;
 }
 
 /**
  * Passes an SSE answer through as it arrives (whole events, no re-serialising),
  * noting time to first token and tokens: the server's own usage chunk when it
- * sends one, else one token per content event. A break after the first byte
- * ends the client's stream with an error event, never a fake [DONE].
+ * sends one, else one token per content event.
+ *
+ * Nothing reaches the caller until the first whole event has passed the
+ * checks, so a server that breaks, stalls, or sends what is not SSE JSON
+ * before that is an ordinary failed attempt (returned, for a retry
+ * elsewhere). After that a break or a bad event ends the caller's stream with
+ * one error event, never a fake [DONE]. No malformed event is tolerated: the
+ * OpenAI SDKs raise on the first event they cannot parse, so relaying one
+ * would break the caller's stream anyway, only less clearly and uncounted.
  */
-export async function relayStream(relay: StreamRelay): Promise<void> {
+export async function relayStream(relay: StreamRelay): Promise<UpstreamError | null> {
   const { deployment, body, response, attempt, client, usage } = relay;
-  response.writeHead(200, {
+  const maxDuration = setTimeout(() => attempt.abort(new DOMException('stream too long', 'TimeoutError')), relay.maxDurationMs);
+  const boundary = new SseBoundary(relay.maxEventBytes);
+  const tally: EventTally = { events: 0 };
+  let isStarted = false;
+  let firstByteAt = 0;
+  let reported: { promptTokens: number; completionTokens: number } | null = null;
+  const settle = () => {
+    usage.promptTokens = reported?.promptTokens || relay.estimatePromptTokens();
+    usage.completionTokens = reported?.completionTokens || Math.max(0, tally.events - 1);
+  };
+  /** Checks and writes whole events; false when the caller's socket wants a drain first. */
+  const passOn = (ready: Buffer): boolean => {
+    const badAt = scanEvents(ready, tally);
+    if (badAt !== -1 && !isStarted) throw errors.upstreamMalformedEvent();
+    const good = badAt === -1 ? ready : ready.subarray(0, badAt);
+    let isWritable = true;
+    if (good.length > 0) {
+      if (!isStarted) {
+        isStarted = true;
+        firstByteAt = start(relay);
+      }
+      // The usage chunk (stream_options.include_usage) comes last: look only where it can be.
+      if (good.includes('"completion_tokens"')) reported = usageIn(good);
+      isWritable = response.write(good);
+    }
+    if (badAt !== -1) throw errors.upstreamMalformedEvent();
+    return isWritable;
+  };
+  try {
+    for await (const chunk of body) {
+      const ready = boundary.push(chunk);
+      if (ready.length > 0 && !passOn(ready)) await once(response, 'drain', { signal: attempt.signal });
+    }
+    const rest = boundary.flush();
+    if (rest !== null) passOn(rest);
+    if (!isStarted) throw errors.upstreamEmptyStream();
+    response.end();
+    settle();
+    deployment.state.recordThroughput(usage.completionTokens, performance.now() - firstByteAt);
+    return null;
+  } catch (error) {
+    settle();
+    if (client.signal.aborted) {
+      usage.errorType = 'client_disconnected';
+      return null;
+    }
+    const failure = toUpstreamError(error, 'stream', false);
+    // Nothing reached the caller yet: an ordinary failed attempt, which the proxy may retry elsewhere.
+    if (!isStarted) return failure;
+    usage.errorType = failure.failure === 'protocol' ? failure.code : 'SY_UPSTREAM_STREAM_BROKEN';
+    deployment.state.breaker.onFailure(Date.now());
+    relay.log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: failure.code }, 'upstream stream failed after the first byte');
+    writeStreamError(
+      response,
+      failure.failure === 'protocol' ? failure : new UpstreamError(`The model server's stream broke off: ${failure.message.replace(/^stream: /, '')}.`, { failure: failure.failure }),
+    );
+    return null;
+  } finally {
+    clearTimeout(maxDuration);
+  }
+}
+
+/** Sends the caller the 200 and headers; from here the answer is committed to this server. Returns when. */
+function start(relay: StreamRelay): number {
+  relay.response.writeHead(200, {
     ...routeHeaderList(relay.route),
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     'x-accel-buffering': 'no',
   });
-  response.flushHeaders();
-  const maxDuration = setTimeout(() => attempt.abort(new DOMException('stream too long', 'TimeoutError')), relay.maxDurationMs);
-  const boundary = new SseBoundary();
-  const firstByteAt = performance.now();
-  let events = 0;
-  let reported: { promptTokens: number; completionTokens: number } | null = null;
-  const settle = () => {
-    usage.promptTokens = reported?.promptTokens || relay.estimatePromptTokens();
-    usage.completionTokens = reported?.completionTokens || Math.max(0, events - 1);
-  };
-  try {
-    for await (const chunk of body) {
-      const ready = boundary.push(chunk);
-      if (ready.length === 0) continue;
-      if (events === 0) usage.ttftMs = performance.now() - usage.startedPerf;
-      events += countEvents(ready);
-      // The usage chunk (stream_options.include_usage) comes last: look only where it can be.
-      if (ready.includes('"completion_tokens"')) reported = usageIn(ready);
-      if (!response.write(ready)) await once(response, 'drain', { signal: attempt.signal });
-    }
-    response.end(boundary.flush() ?? undefined);
-    settle();
-    deployment.state.recordThroughput(usage.completionTokens, performance.now() - firstByteAt);
-  } catch (error) {
-    settle();
-    if (client.signal.aborted) {
-      usage.errorType = 'client_disconnected';
-      return;
-    }
-    usage.errorType = 'SY_UPSTREAM_STREAM_BROKEN';
-    const failure = toUpstreamError(error, 'stream', false);
-    deployment.state.breaker.onFailure(Date.now());
-    relay.log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: failure.code }, 'upstream stream broke after the first byte');
-    writeStreamError(response, new UpstreamError(`The model server's stream broke off: ${failure.message.replace(/^stream: /, '')}.`, { failure: failure.failure }));
-  } finally {
-    clearTimeout(maxDuration);
-  }
+  relay.usage.status = 200;
+  relay.usage.ttftMs = performance.now() - relay.usage.startedPerf;
+  relay.deployment.state.breaker.onSuccess();
+  relay.onStarted();
+  return performance.now();
 }
