@@ -202,6 +202,15 @@ describe('servers that hang', () => {
     expect([chatCalls(fakes[0]), chatCalls(fakes[1])]).toEqual([1, 1]);
   });
 
+  it('lets a stream that has started run past the request deadline (the deadline bounds the wait for an answer)', async () => {
+    const { gateway, fakes } = await fleet(1, { SWITCHYARD_REQUEST_DEADLINE_MS: '500' });
+    await fakes[0]?.setBehaviour({ tokenIntervalMs: 50 });
+    fakes[0]?.setReply('many words '.repeat(20));
+    const { text } = await streamText(gateway);
+    expect(dataLines(text).at(-1)).toBe('[DONE]');
+    expect(fakes[0]?.abortedCount()).toBe(0);
+  });
+
   it('moves a stream whose server sent headers and then nothing on to the next server', async () => {
     const { gateway, fakes } = await fleet(2, { SWITCHYARD_IDLE_TIMEOUT_MS: '300' });
     await fakes[0]?.setFault({ kind: 'hang-after-headers' });
