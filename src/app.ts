@@ -27,7 +27,8 @@ import { openAIRoutes } from './http/openai/openai-routes.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
 import type { ModelIndex } from './data/routing/model-index.ts';
 import { adminScopeFor, requireScope } from './http/plugins/authenticate.ts';
-import { registerErrorHandler } from './http/plugins/error-handler.ts';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/plugins/error-handler.ts';
+import { errors } from './errors/error-catalogue.ts';
 import { registerJsonBodyParser } from './http/plugins/json-body-parser.ts';
 import { requestIdFor } from './http/plugins/request-id.ts';
 import type { HistoryStore } from './storage/history-store.ts';
@@ -68,7 +69,10 @@ export function buildApp(services: AppServices): FastifyInstance {
     // Unknown fields are errors, not silently dropped: a typo must not pass for a setting.
     // No type coercion: "" must not quietly become null, nor "1" become true.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
-    return503OnClosing: true,
+    // Answered by the closing hook below instead, in the catalogue's shape (Fastify's own 503 body is not).
+    return503OnClosing: false,
+    frameworkErrors: frameworkErrorHandler(services.config.admin_body_limit_bytes),
+    clientErrorHandler,
     // Node's default 16 KiB header cap would answer an oversized key with a bare 431;
     // 96 KiB lets every bad key reach the one 401 (anything larger still gets 431).
     http: { maxHeaderSize: 96 * 1024 },
@@ -81,8 +85,13 @@ export function buildApp(services: AppServices): FastifyInstance {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routeTable.push({ method, url: route.url });
   });
+  let isClosing = false;
+  app.addHook('preClose', async () => {
+    isClosing = true;
+  });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (isClosing) throw errors.shuttingDown();
   });
   registerErrorHandler(app, services.config.admin_body_limit_bytes);
   registerJsonBodyParser(app);

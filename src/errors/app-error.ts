@@ -1,43 +1,43 @@
-/**
- * The one base class for errors Switchyard raises on purpose. Each carries a
- * stable code, the HTTP status it maps to, whether retrying can help, and a
- * message that is safe to show to a caller. The cause (which may hold upstream
- * detail) goes to logs only.
- */
-export type ErrorType =
-  | 'invalid_request_error'
-  | 'authentication_error'
-  | 'permission_error'
-  | 'not_found_error'
-  | 'conflict_error'
-  | 'rate_limit_error'
-  | 'upstream_error'
-  | 'server_error';
+import { catalogueEntry, type ErrorCode, type ErrorType } from './error-codes.ts';
 
-export interface AppErrorOptions {
-  code: string;
-  status: number;
-  type: ErrorType;
-  retryable?: boolean;
+export type { ErrorCode, ErrorType } from './error-codes.ts';
+
+export interface AppErrorDetails {
+  /** Replaces the catalogue's message; must be as safe to show (never an upstream 5xx body or a secret). */
+  message?: string;
   param?: string | null;
+  /** Detail for the log only. */
   cause?: unknown;
+  /** How long the caller should wait (sent as Retry-After on 429 and 503). */
+  retryAfterMs?: number | null;
+  /** The model server's own status, for the codes whose catalogue entry passes it through. */
+  status?: number;
 }
 
+/**
+ * The one base class for errors Switchyard raises on purpose. The code names
+ * a catalogue entry, which gives the HTTP status, type, whether retrying can
+ * help, and a message safe to show. The cause (which may hold upstream detail)
+ * goes to logs only.
+ */
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
   readonly type: ErrorType;
   readonly retryable: boolean;
   readonly param: string | null;
+  readonly retryAfterMs: number | null;
 
-  constructor(message: string, options: AppErrorOptions) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  constructor(code: ErrorCode, details: AppErrorDetails = {}) {
+    const entry = catalogueEntry(code);
+    super(details.message ?? entry.message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'AppError';
-    this.code = options.code;
-    this.status = options.status;
-    this.type = options.type;
-    this.retryable = options.retryable ?? false;
-    this.param = options.param ?? null;
+    this.code = code;
+    this.status = entry.passesUpstreamStatus === true && details.status !== undefined ? details.status : entry.status;
+    this.type = entry.type;
+    this.retryable = entry.retryable;
+    this.param = details.param ?? null;
+    this.retryAfterMs = details.retryAfterMs ?? null;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { AppError } from '../../errors/app-error.ts';
+import type { AppError } from '../../errors/app-error.ts';
+import { errors } from '../../errors/error-catalogue.ts';
 import type { ApiKeyStore } from '../../storage/api-key-store.ts';
 import type { Principal } from '../key-ring.ts';
 import { windowStartOf, type Admission, type QuotaBackend } from './quota-backend.ts';
@@ -71,22 +72,11 @@ export class QuotaService {
         this.#announced.add(principal.keyId);
         this.#onBudgetExceeded(principal);
       }
-      return {
-        ok: false,
-        headers,
-        error: new AppError(`This key's token budget of ${principal.budgetTokens} tokens is used up (${admission.state.usedTokens} used). Ask an administrator to raise it.`, {
-          code: 'insufficient_quota',
-          status: 429,
-          type: 'rate_limit_error',
-        }),
-      };
+      return { ok: false, headers, error: errors.budgetExhausted(principal.budgetTokens, admission.state.usedTokens) };
     }
     const what = admission.refusal === 'rpm' ? `requests per minute (limit ${principal.rpm})` : `tokens per minute (limit ${principal.tpm})`;
-    return {
-      ok: false,
-      headers: { ...headers, 'retry-after': String(retryAfter) },
-      error: new AppError(`Rate limit reached for ${what}. Retry after ${retryAfter} s.`, { code: 'rate_limit_exceeded', status: 429, type: 'rate_limit_error' }),
-    };
+    // Retry-After is written with the error, from its retryAfterMs.
+    return { ok: false, headers, error: errors.rateLimited(what, retryAfter * 1000) };
   }
 
   /** The response's real usage replaces the estimate (off the request path). */

@@ -4,6 +4,7 @@ import { pickDeployment } from '../routing/deployment-picker.ts';
 import type { CandidateGroup } from '../routing/resolve-candidates.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import { UpstreamError } from '../upstream/upstream-error.ts';
+import type { AppError } from '../../errors/app-error.ts';
 
 // What the proxy needs to read and shape answers without parsing them where it can.
 
@@ -69,7 +70,6 @@ export function busyOrFailed(status: number, retryAfterMs: number | null): Upstr
     failure: 'status',
     upstreamStatus: status,
     retryAfterMs,
-    ...(status === 429 || status === 503 ? { httpStatus: status } : {}),
   });
 }
 
@@ -107,8 +107,8 @@ export function parseJson(bytes: Buffer): unknown {
   }
 }
 
-/** A 4xx from a server, in OpenAI's error shape whatever shape the server used. */
-export function asOpenAIError(bytes: Buffer, status: number): string {
+/** A 4xx from a server: the caller's mistake, with the server's own message (capped) whatever shape it used. */
+export function upstreamRefusal(bytes: Buffer, status: number): AppError {
   let message = `The model server refused the request (HTTP ${status}).`;
   try {
     const parsed: unknown = JSON.parse(bytes.toString('utf8'));
@@ -122,5 +122,5 @@ export function asOpenAIError(bytes: Buffer, status: number): string {
   } catch {
     // Not JSON: keep the generic message rather than echo an unknown body.
   }
-  return JSON.stringify({ error: { message: message.slice(0, 2_000), type: 'invalid_request_error', param: null, code: `upstream_${status}` } });
+  return errors.upstreamRefused(status, message.slice(0, 2_000));
 }

@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import type { AppError } from '../../errors/app-error.ts';
 import { headerValue } from './header-value.ts';
 
 /** Headers that say who answered; on every /v1 response. */
@@ -29,34 +28,9 @@ export function routeHeaderList(route: RouteHeaders): Record<string, string> {
   return headers;
 }
 
-/** OpenAI's error shape; the message is the AppError's, which is safe to show. */
-export function writeError(response: ServerResponse, error: AppError, route: RouteHeaders): void {
-  if (response.headersSent || response.destroyed) return;
-  const body = JSON.stringify({ error: { message: error.message, type: error.type, param: error.param, code: error.code } });
-  const headers: Record<string, string | number> = {
-    ...routeHeaderList(route),
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  };
-  if (error.status === 429 || error.status === 503) headers['retry-after'] = String(retryAfterSeconds(error));
-  response.writeHead(error.status, headers);
-  response.end(body);
-}
-
 export function writeJson(response: ServerResponse, status: number, body: Buffer | string, route: RouteHeaders, contentType = 'application/json'): void {
   if (response.destroyed) return;
   // The content type may be the server's own.
   response.writeHead(status, { ...routeHeaderList(route), 'content-type': headerValue(contentType), 'content-length': Buffer.byteLength(body) });
   response.end(body);
-}
-
-/** After a stream has started, an error can only be the last event. The openai client raises it. */
-export function writeStreamError(response: ServerResponse, error: AppError): void {
-  if (response.destroyed || response.writableEnded) return;
-  response.end(`data: ${JSON.stringify({ error: { message: error.message, type: error.type, param: null, code: error.code } })}\n\n`);
-}
-
-function retryAfterSeconds(error: AppError): number {
-  const milliseconds = (error as { retryAfterMs?: unknown }).retryAfterMs;
-  return typeof milliseconds === 'number' && milliseconds > 0 ? Math.ceil(milliseconds / 1000) : 1;
 }

@@ -16,13 +16,13 @@ import { parseAutoModel, selectAutoModel, type AutoChoice } from '../routing/aut
 import { toUpstreamError } from '../upstream/transport-error.ts';
 import { UpstreamError } from '../upstream/upstream-error.ts';
 import { parseRetryAfter } from '../upstream/upstream-http.ts';
-import { writeError, writeJson, type RouteHeaders } from './client-reply.ts';
+import { routeHeaderList, writeJson, type RouteHeaders } from './client-reply.ts';
+import { writeError, type ErrorShape } from '../../errors/error-reply.ts';
 import { closeNames } from './close-names.ts';
 import { backoffDelay, RetryBudget } from './retry-budget.ts';
 import { newOutcome, type RequestObserver, type RequestOutcome } from './request-outcome.ts';
 import type { RequestTrace, RequestTracer } from './request-tracer.ts';
 import {
-  asOpenAIError,
   busyOrFailed,
   contentTypeOf,
   identity,
@@ -31,6 +31,7 @@ import {
   parseJson,
   pickFromGroups,
   promptTokensOf,
+  upstreamRefusal,
   usageIn,
   withAutoField,
 } from './answer-bytes.ts';
@@ -57,6 +58,8 @@ export interface InferenceCall {
   traceparent?: string | null;
   /** The request's child logger (it carries the request id). */
   log?: FastifyBaseLogger;
+  /** The API the caller speaks, for the shape of error answers (default `openai`). */
+  errorShape?: ErrorShape;
   /** Called once, when the request is over, with the tokens it really used. */
   onSettled?: (usage: { promptTokens: number; completionTokens: number }) => void;
 }
@@ -194,8 +197,7 @@ export class InferenceProxy {
       if (isNotWorthRepeating(result.error)) (notAgain ??= new Set()).add(deployment.key);
     }
     if (client.signal.aborted) {
-      usage.status = 499;
-      usage.errorType = 'client_disconnected';
+      clientGone(usage);
       return;
     }
     this.#fail(call, usage, lastError ?? errors.noHealthyDeployment(call.modelName), route);
@@ -204,7 +206,12 @@ export class InferenceProxy {
   #fail(call: InferenceCall, usage: Usage, error: AppError, route: RouteHeaders): void {
     usage.status = error.status;
     usage.errorType = error.code;
-    writeError(call.response, error, route);
+    writeError(call.response, error, { shape: call.errorShape ?? 'openai', requestId: call.requestId, headers: routeHeaderList(route) });
+  }
+
+  /** Tells the observer about a request refused before it reached the proxy (quota, bad body), as the client saw it. */
+  observe(outcome: RequestOutcome): void {
+    this.#observer(outcome);
   }
 
   async #attempt(
@@ -242,11 +249,7 @@ export class InferenceProxy {
         isCallerGone: () => client.signal.aborted,
       });
       if (outcome.kind === 'error') {
-        if (client.signal.aborted) {
-          usage.status = 499;
-          usage.errorType = 'client_disconnected';
-          return done;
-        }
+        if (client.signal.aborted) return clientGone(usage);
         return this.#failed(call.log ?? this.#log, deployment, outcome.error);
       }
       state.recordTtfb(performance.now() - started);
@@ -286,15 +289,14 @@ export class InferenceProxy {
           // The request deadline bounds the wait for an answer; a stream that has begun is bounded by its maximum duration.
           onStarted: () => clearTimeout(deadline),
           log: call.log ?? this.#log,
+          errorShape: call.errorShape ?? 'openai',
         });
         return failure === null ? done : this.#failed(call.log ?? this.#log, deployment, failure);
       }
       const bytes = await readCapped(body, this.#settings.max_response_bytes, `POST ${plan.path}`);
       if (status >= 400) {
         // The caller's mistake (bad field, context too long): its answer, and no strike against the server.
-        writeJson(call.response, status, asOpenAIError(bytes, status), route, 'application/json');
-        usage.status = status;
-        usage.errorType = `upstream_${status}`;
+        this.#fail(call, usage, upstreamRefusal(bytes, status), route);
         return done;
       }
       const rewrite = plan.translate !== undefined || auto !== null;
@@ -313,11 +315,7 @@ export class InferenceProxy {
       if (plan.translate !== undefined && reported.promptTokens === 0) usage.promptTokens = promptTokensOf(answer);
       return done;
     } catch (error) {
-      if (client.signal.aborted) {
-        usage.status = 499;
-        usage.errorType = 'client_disconnected';
-        return done;
-      }
+      if (client.signal.aborted) return clientGone(usage);
       return this.#failed(call.log ?? this.#log, deployment, toUpstreamError(error, `POST ${plan.path}`, false));
     } finally {
       clearTimeout(deadline);
@@ -336,6 +334,13 @@ export class InferenceProxy {
 /** A server that hung or answered garbage would most likely do it again: retrying it costs the caller more of the same. */
 function isNotWorthRepeating(error: AppError): boolean {
   return error instanceof UpstreamError && (error.failure === 'timeout' || error.failure === 'protocol');
+}
+
+/** The client left: nothing is written; the record says so. */
+function clientGone(usage: Usage): AttemptResult {
+  usage.status = 499;
+  usage.errorType = 'SY_CLIENT_DISCONNECTED';
+  return done;
 }
 
 /** About four characters a token: used only when a server reports no usage. */

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { ErrorCode } from '../../errors/app-error.ts';
 import type { Operation } from '../adapters/inference-mapping.ts';
 
 /** Everything known about one /v1 request when it is over: feeds metrics, usage records and traces. */
@@ -18,7 +19,8 @@ export interface RequestOutcome {
   strategy: string | null;
   attempts: number;
   status: number;
-  errorType: string | null;
+  /** The catalogue code the client received (or would have, for SY_CLIENT_DISCONNECTED); null on success. */
+  errorType: ErrorCode | null;
   promptTokens: number;
   completionTokens: number;
   latencyMs: number;

@@ -5,9 +5,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import { errors } from '../../errors/error-catalogue.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
-import { UpstreamError } from '../upstream/upstream-error.ts';
+import type { UpstreamError } from '../upstream/upstream-error.ts';
 import { usageIn } from './answer-bytes.ts';
-import { routeHeaderList, writeStreamError, type RouteHeaders } from './client-reply.ts';
+import { writeStreamError, type ErrorShape } from '../../errors/error-reply.ts';
+import { routeHeaderList, type RouteHeaders } from './client-reply.ts';
 import type { RequestOutcome } from './request-outcome.ts';
 import { SseBoundary } from './sse-boundary.ts';
 import { scanEvents, type EventTally } from './sse-events.ts';
@@ -29,6 +30,8 @@ export interface StreamRelay {
   /** Called once, when the first bytes go to the caller: from then on the stream can no longer be retried. */
   onStarted: () => void;
   log: FastifyBaseLogger;
+  /** The shape of the final error event, should the stream break. */
+  errorShape: ErrorShape;
 }
 
 /**
@@ -89,19 +92,19 @@ export async function relayStream(relay: StreamRelay): Promise<UpstreamError | n
   } catch (error) {
     settle();
     if (client.signal.aborted) {
-      usage.errorType = 'client_disconnected';
+      usage.errorType = 'SY_CLIENT_DISCONNECTED';
       return null;
     }
     const failure = toUpstreamError(error, 'stream', false);
     // Nothing reached the caller yet: an ordinary failed attempt, which the proxy may retry elsewhere.
     if (!isStarted) return failure;
-    usage.errorType = failure.failure === 'protocol' ? failure.code : 'SY_UPSTREAM_STREAM_BROKEN';
     deployment.state.breaker.onFailure(Date.now());
     relay.log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: failure.code }, 'upstream stream failed after the first byte');
-    writeStreamError(
-      response,
-      failure.failure === 'protocol' ? failure : new UpstreamError(`The model server's stream broke off: ${failure.message.replace(/^stream: /, '')}.`, { failure: failure.failure }),
-    );
+    // What the server sent wrong keeps its own code; a transport failure is a broken stream. The
+    // record carries the code of the event the client receives.
+    const final = failure.failure === 'protocol' ? failure : errors.streamBroken(failure.message.replace(/^stream: /, ''), failure);
+    usage.errorType = final.code;
+    writeStreamError(response, final, relay.errorShape);
     return null;
   } finally {
     clearTimeout(maxDuration);

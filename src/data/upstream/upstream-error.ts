@@ -1,4 +1,4 @@
-import { AppError } from '../../errors/app-error.ts';
+import { AppError, type ErrorCode } from '../../errors/app-error.ts';
 
 /**
  * What went wrong talking to a model server, classified for health accounting
@@ -11,24 +11,12 @@ export type UpstreamFailure = 'connect' | 'timeout' | 'status' | 'auth' | 'proto
 export class UpstreamError extends AppError {
   readonly failure: UpstreamFailure;
   readonly upstreamStatus: number | null;
-  readonly retryAfterMs: number | null;
 
-  constructor(
-    message: string,
-    options: { failure: UpstreamFailure; upstreamStatus?: number | null; retryAfterMs?: number | null; cause?: unknown; httpStatus?: number },
-  ) {
-    const status = options.httpStatus ?? (options.failure === 'timeout' ? 504 : options.failure === 'aborted' ? 499 : 502);
-    super(message, {
-      code: options.httpStatus === 429 ? 'SY_UPSTREAM_BUSY' : codeFor(options.failure),
-      status,
-      type: options.httpStatus === 429 ? 'rate_limit_error' : 'upstream_error',
-      retryable: options.failure === 'connect' || options.failure === 'timeout' || isRetryableStatus(options.upstreamStatus),
-      cause: options.cause,
-    });
+  constructor(message: string, options: { failure: UpstreamFailure; upstreamStatus?: number | null; retryAfterMs?: number | null; cause?: unknown }) {
+    super(codeFor(options.failure, options.upstreamStatus ?? null), { message, cause: options.cause, retryAfterMs: options.retryAfterMs ?? null });
     this.name = 'UpstreamError';
     this.failure = options.failure;
     this.upstreamStatus = options.upstreamStatus ?? null;
-    this.retryAfterMs = options.retryAfterMs ?? null;
   }
 
   /** True when the failure says the server itself is unwell (counts toward offline). */
@@ -38,23 +26,21 @@ export class UpstreamError extends AppError {
   }
 }
 
-function isRetryableStatus(status: number | null | undefined): boolean {
-  return status !== null && status !== undefined && (status >= 500 || status === 429);
-}
-
-function codeFor(failure: UpstreamFailure): string {
+/** The catalogue code a client hears for each kind of failure. */
+function codeFor(failure: UpstreamFailure, upstreamStatus: number | null): ErrorCode {
   switch (failure) {
     case 'connect':
       return 'SY_UPSTREAM_UNREACHABLE';
     case 'timeout':
       return 'SY_UPSTREAM_TIMEOUT';
     case 'status':
-      return 'SY_UPSTREAM_STATUS';
+      // A busy server (429) and one that says it is unavailable (503) pass that on, with its Retry-After.
+      return upstreamStatus === 429 ? 'SY_UPSTREAM_BUSY' : upstreamStatus === 503 ? 'SY_UPSTREAM_UNAVAILABLE' : 'SY_UPSTREAM_STATUS';
     case 'auth':
       return 'SY_UPSTREAM_AUTH';
     case 'protocol':
       return 'SY_UPSTREAM_PROTOCOL';
     case 'aborted':
-      return 'SY_UPSTREAM_ABORTED';
+      return 'SY_CLIENT_DISCONNECTED';
   }
 }

@@ -11,6 +11,15 @@ import { QuotaService, type QuotaDecision } from '../../auth/quota/quota-service
 import { parseAutoModel } from '../../data/routing/auto-select.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import { estimateTokens } from './estimate-tokens.ts';
+import type { AppError } from '../../errors/app-error.ts';
+import { newOutcome, type RequestOutcome } from '../../data/proxy/request-outcome.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Set on the inference routes: what a usage record of a refused request says was asked for. */
+    operation?: Operation;
+  }
+}
 
 export interface OpenAIRouteDependencies {
   proxy: InferenceProxy;
@@ -64,10 +73,19 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     });
   };
 
-  app.post('/chat/completions', { bodyLimit, schema: { body: ChatBody } }, forward('chat'));
-  app.post('/completions', { bodyLimit, schema: { body: CompletionBody } }, forward('completion'));
-  app.post('/embeddings', { bodyLimit, schema: { body: EmbeddingsBody } }, forward('embeddings'));
-  app.post('/rerank', { bodyLimit, schema: { body: RerankBody } }, forward('rerank'));
+  app.post('/chat/completions', { bodyLimit, schema: { body: ChatBody }, config: { operation: 'chat' } }, forward('chat'));
+  app.post('/completions', { bodyLimit, schema: { body: CompletionBody }, config: { operation: 'completion' } }, forward('completion'));
+  app.post('/embeddings', { bodyLimit, schema: { body: EmbeddingsBody }, config: { operation: 'embeddings' } }, forward('embeddings'));
+  app.post('/rerank', { bodyLimit, schema: { body: RerankBody }, config: { operation: 'rerank' } }, forward('rerank'));
+
+  // A request refused before the proxy (rate limit, budget, bad body) is still a usage record and a
+  // metric, with the code the client received. Only once a key is known: anonymous noise is not usage.
+  app.addHook('onResponse', async (request, reply) => {
+    const error = request.answeredError;
+    const operation = request.routeOptions.config.operation;
+    if (error === null || request.principal === null || operation === undefined) return;
+    proxy.observe(refusalOutcome(request, operation, error, reply.statusCode, reply.elapsedTime));
+  });
 
   app.get('/models', async (request) => {
     const principal = request.principal as Principal;
@@ -101,6 +119,16 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       })),
     };
   });
+}
+
+function refusalOutcome(request: FastifyRequest, operation: Operation, error: AppError, status: number, elapsedMs: number): RequestOutcome {
+  const model = (request.body as { model?: unknown } | undefined)?.model;
+  const outcome = newOutcome(request.id, operation, typeof model === 'string' ? model : '', request.principal?.keyId ?? null, false);
+  outcome.startedAt -= Math.round(elapsedMs);
+  outcome.status = status;
+  outcome.errorType = error.code;
+  outcome.latencyMs = elapsedMs;
+  return outcome;
 }
 
 /** Model names never go into an upstream URL, but are refused early if they could: control characters, `..`, backslashes. */

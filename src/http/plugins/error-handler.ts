@@ -1,54 +1,80 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../errors/app-error.ts';
 import { errors } from '../../errors/error-catalogue.ts';
+import { errorBody, errorHeaders, errorShapeFor, writeErrorToSocket } from '../../errors/error-reply.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The error this request was answered with, if any (so /v1 can record what the client saw). */
+    answeredError: AppError | null;
+  }
+}
 
 /**
- * The admin API's error shape: `{error: {message, type, code, param}}`.
+ * Every error Fastify's handlers, hooks, parsers and router raise is answered
+ * through the catalogue and the one serialiser, in the shape of the API the
+ * path belongs to. No `FST_*` code or Fastify message shape reaches a client.
  * A 5xx never carries upstream detail or a secret; the log gets the cause.
  */
 export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): void {
+  app.decorateRequest('answeredError', null);
   app.setErrorHandler((error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error, bodyLimit);
     if (appError.status >= 500) {
       request.log.error({ err: error, code: appError.code }, 'request failed');
     } else {
-      request.log.info({ code: appError.code, status: appError.status }, appError.message);
+      request.log.info({ code: appError.code, status: appError.status, ...(isAppError(error) ? {} : { raised: error.code }) }, appError.message);
     }
-    return reply.status(appError.status).send(errorBody(appError));
+    return sendError(request, reply, appError);
   });
 
-  app.setNotFoundHandler((request, reply) => {
-    const appError = errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/');
-    return reply.status(404).send(errorBody(appError));
-  });
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/')));
 }
 
-export function errorBody(error: AppError): { error: { message: string; type: string; code: string; param: string | null } } {
-  return { error: { message: error.message, type: error.type, code: error.code, param: error.param } };
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  request.answeredError = error;
+  return reply.status(error.status).headers(errorHeaders(error, request.id)).send(errorBody(error, errorShapeFor(request.url)));
 }
 
-function toAppError(error: FastifyError | AppError, bodyLimit: number): AppError {
+/** For Fastify's `frameworkErrors` option: bad URL encoding and over-long path parameters, before routing. */
+export function frameworkErrorHandler(bodyLimit: number) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    void sendError(request, reply, toAppError(error, bodyLimit));
+  };
+}
+
+/** For Fastify's `clientErrorHandler` option: what Node's HTTP parser refused (bad HTTP, huge headers, timeouts). */
+export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  // A reset socket has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const appError =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? errors.requestTimeout() : error.code === 'HPE_HEADER_OVERFLOW' ? errors.headersTooLarge() : errors.badHttpRequest();
+  writeErrorToSocket(socket, appError);
+  socket.destroy();
+}
+
+/** Fastify's own codes, each mapped to a catalogue entry. */
+const fastifyCodes: Record<string, (error: FastifyError, bodyLimit: number) => AppError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: (_error, bodyLimit) => errors.bodyTooLarge(bodyLimit),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => errors.unsupportedMediaType(),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => errors.invalidRequest('Request body is empty; send a JSON object.'),
+  FST_ERR_CTP_INVALID_JSON_BODY: () => errors.invalidJson(),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => errors.invalidRequest('Content-Length does not match the body.'),
+  FST_ERR_BAD_URL: () => errors.invalidUrl(),
+  FST_ERR_INVALID_URL: () => errors.invalidUrl(),
+  FST_ERR_MAX_PARAM_LENGTH: () => errors.urlTooLong(),
+  FST_ERR_VALIDATION: (error) => validationError(error),
+};
+
+export function toAppError(error: FastifyError | AppError, bodyLimit: number): AppError {
   if (isAppError(error)) return error;
-  const fastifyError = error as FastifyError;
-  if (fastifyError.validation !== undefined) return validationError(fastifyError);
-  switch (fastifyError.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.bodyTooLarge(bodyLimit);
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return errors.unsupportedMediaType();
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return errors.invalidRequest('Request body is empty; send a JSON object.');
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return errors.invalidJson();
-    default:
-      break;
-  }
-  // JSON.parse failures.
-  if (error instanceof SyntaxError || fastifyError.statusCode === 400) {
-    return errors.invalidJson();
-  }
-  if (fastifyError.statusCode !== undefined && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-    return new AppError(fastifyError.message, { code: fastifyError.code ?? 'SY_INVALID_REQUEST', status: fastifyError.statusCode, type: 'invalid_request_error' });
+  if (error.validation !== undefined) return validationError(error);
+  const mapped = error.code === undefined ? undefined : fastifyCodes[error.code];
+  if (mapped !== undefined) return mapped(error, bodyLimit);
+  // Any other 4xx a plugin raises: the caller's mistake, in our words (its own code stays in the log).
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return errors.invalidRequest('The request is invalid.');
   }
   return errors.internal(error);
 }
