@@ -77,7 +77,7 @@ export const errorCodes = {
   SY_UPSTREAM_PROTOCOL: { status: 502, type: 'upstream_error', retryable: true, message: 'The model server answered something Switchyard cannot read.' },
   SY_UPSTREAM_AUTH: {
     status: 502,
-    type: 'server_error',
+    type: 'upstream_error',
     retryable: false,
     message: "The model server rejected Switchyard's credentials for it; an operator must fix its API key.",
   },

@@ -42,6 +42,7 @@ describe('bad input on POST /api/v1/model-servers', () => {
     const response = await gateway.api('POST', '/api/v1/model-servers', body);
     expect(response.status, response.text).toBe(status);
     expect(response.body.error).toMatchObject({ code, type: expect.any(String), message: expect.any(String) });
+    expect(response.text).not.toMatch(/FST_/);
     if (param !== null) expect(response.body.error.param).toBe(param);
     expect(await serverCount()).toBe(before);
   });
@@ -55,6 +56,7 @@ describe('bad input on POST /api/v1/model-servers', () => {
   it('answers a non-JSON content type with 415', async () => {
     const response = await gateway.api('POST', '/api/v1/model-servers', 'name=x', { 'content-type': 'application/x-www-form-urlencoded' });
     expect(response.status).toBe(415);
+    expect(response.body.error.code).toBe('SY_UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('rejects a rename onto an existing name and a bad base_url on update, changing nothing', async () => {
@@ -73,6 +75,6 @@ describe('bad input on POST /api/v1/model-servers', () => {
   it('answers an unknown route with a JSON 404', async () => {
     const response = await gateway.api('GET', '/api/v1/nothing-here');
     expect(response.status).toBe(404);
-    expect(response.body.error).toMatchObject({ type: 'not_found_error' });
+    expect(response.body.error).toMatchObject({ type: 'not_found_error', code: 'SY_ROUTE_NOT_FOUND' });
   });
 });
