@@ -46,7 +46,7 @@ describe('the error catalogue', () => {
       expect(row, `${code} is missing from docs/errors.md`).toBeDefined();
       expect([Number(row?.[2]), row?.[3], row?.[4] === 'yes'], code).toEqual([entry.status, entry.type, entry.retryable]);
     }
-    expect([...rows.keys()].filter((code) => !(code in errorCodes))).toEqual([]);
+    expect([...rows.keys()].filter((code) => code === undefined || !(code in errorCodes))).toEqual([]);
   });
 
   it('builds errors whose status, type and retryable come from their entry', () => {
