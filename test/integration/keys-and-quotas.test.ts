@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 let gateway: TestGateway;
 let vllm: OpenAIFake;
@@ -42,7 +43,7 @@ describe('API keys', () => {
     const stored = await gateway.gateway.database.db.selectFrom('api_keys').selectAll().where('id', '=', created.id).executeTakeFirstOrThrow();
     expect(JSON.stringify(stored)).not.toContain(created.key);
     // Usage is written in batches; it shows within a couple of seconds.
-    await expect.poll(async () => (await gateway.api('GET', `/api/v1/keys/${created.id}`)).body.last_used_at, { timeout: 3_000 }).not.toBeNull();
+    await expect.poll(async () => (await gateway.api('GET', `/api/v1/keys/${created.id}`)).body.last_used_at, { timeout: 15_000 }).not.toBeNull();
   });
 
   it('enforces scopes: inference for /v1, read for GETs and /metrics, admin for changes', async () => {
@@ -79,9 +80,10 @@ describe('API keys', () => {
     expect(await refusal(rotating.key)).toEqual(unknown);
     expect((await chat(rotated.body.key)).status).toBe(200);
 
-    const expiring = await createKey({ name: 'expiring', scopes: ['inference'], expires_at: new Date(Date.now() + 300).toISOString() });
+    const expiresAt = Date.now() + 300;
+    const expiring = await createKey({ name: 'expiring', scopes: ['inference'], expires_at: new Date(expiresAt).toISOString() });
     expect((await chat(expiring.key)).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await waitFor(() => Date.now() > expiresAt, 'the expiry time to pass');
     expect(await refusal(expiring.key)).toEqual(unknown);
 
     for (const hostile of ['x'.repeat(64 * 1024), "' OR '1'='1", 'sk-sy-"; DROP TABLE api_keys; --']) {

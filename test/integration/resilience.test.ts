@@ -1,7 +1,8 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startOpenAIFake, waitFor, type OpenAIFake } from '../fakes/index.ts';
+import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const single = [{ id: 'yi34b', contextLength: 4096 }];
 const cleanups: Array<() => Promise<void>> = [];
@@ -60,7 +61,8 @@ describe('failover', () => {
     for (let round = 0; round < 4; round++) await ask(client);
     await fakes[0]?.restart();
     await gateway.api('POST', '/api/v1/model-servers/health-check-all');
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    // Once the breaker's cooldown has passed, the recovered server takes traffic again.
+    await waitFor(async () => (await ask(client)).response.headers.get('x-switchyard-server') === 'gpu-0', 'gpu-0 back in rotation');
     const servers = new Set<string | null>();
     for (let round = 0; round < 20; round++) servers.add((await ask(client)).response.headers.get('x-switchyard-server'));
     expect(servers).toEqual(new Set(['gpu-0', 'gpu-1']));
@@ -118,11 +120,10 @@ describe('health accounting from live traffic', () => {
     const { gateway, fakes, client } = await fleet(2);
     fakes[0]?.setApiKey('sk-upstream-now-required');
     for (let round = 0; round < 8; round++) expect((await ask(client)).response.headers.get('x-switchyard-server')).toBe('gpu-1');
-    let servers = (await gateway.api('GET', '/api/v1/model-servers')).body.data;
-    for (let poll = 0; poll < 50 && servers[0].status_reason !== 'misconfigured'; poll++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      servers = (await gateway.api('GET', '/api/v1/model-servers')).body.data;
-    }
+    const servers = await waitFor(async () => {
+      const listed = (await gateway.api('GET', '/api/v1/model-servers')).body.data;
+      return listed[0].status_reason === 'misconfigured' && listed;
+    }, 'gpu-0 marked misconfigured');
     expect(servers[0]).toMatchObject({ name: 'gpu-0', health_status: 'degraded', status_reason: 'misconfigured' });
     expect(servers[0].status_message).toMatch(/rejected the stored API key \(HTTP 401\)/);
   });
@@ -144,40 +145,40 @@ describe('timeouts and streams', () => {
     const { fakes, client } = await fleet(1, { SWITCHYARD_MAX_STREAM_DURATION_MS: '1000' });
     await fakes[0]?.setBehaviour({ tokenIntervalMs: 300 });
     fakes[0]?.setReply('many words '.repeat(40));
-    const started = Date.now();
     const stream = await client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: 'x' }], stream: true });
+    // The whole answer takes many seconds and would end cleanly: an error means the gateway cut it.
     const error = await (async () => {
       for await (const _chunk of stream) {
         // drain
       }
     })().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Error);
-    expect(Date.now() - started).toBeLessThan(2_500);
-    await waitFor(() => (fakes[0]?.abortedCount() ?? 0) === 1, 1_000, 'upstream cancelled');
+    await waitFor(() => fakes[0]?.abortedCount() === 1, 'upstream cancelled');
   });
 
   it('ends a stream whose server goes quiet for longer than the idle timeout', async () => {
     const { fakes, client } = await fleet(1, { SWITCHYARD_IDLE_TIMEOUT_MS: '200' });
     await fakes[0]?.setBehaviour({ tokenIntervalMs: 1_000 });
     const stream = await client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: 'x' }], stream: true });
-    const started = Date.now();
+    // A slow stream that is left alone ends cleanly: an error means the idle timeout cut it.
     const error = await (async () => {
       for await (const _chunk of stream) {
         // drain
       }
     })().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Error);
-    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(String((error as Error).message)).toMatch(/stream broke off/);
   });
 
   it('bounds a server that never answers by the first-byte timeout, then tries the next', async () => {
     const { fakes, client } = await fleet(2, { SWITCHYARD_NON_STREAM_TIMEOUT_MS: '300' });
     await fakes[0]?.setFault({ kind: 'hang' }, ['/v1/chat/completions']);
     await fakes[1]?.setFault({ kind: 'hang' }, ['/v1/chat/completions']);
-    const started = Date.now();
+    // The fakes hang for ever: an answer at all means the first-byte timeout fired, and both servers were tried.
     const error = await ask(client).catch((caught: unknown) => caught);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(504);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe('SY_UPSTREAM_TIMEOUT');
+    for (const fake of fakes) expect(fake.requests.filter((request) => request.path === '/v1/chat/completions').length).toBeGreaterThan(0);
   });
 
   it('ends a stream that breaks mid-way with an error event the openai client raises, never a fake [DONE]', async () => {
@@ -220,6 +221,6 @@ describe('timeouts and streams', () => {
     const reader = response.body?.getReader();
     await reader?.read();
     controller.abort();
-    await waitFor(() => (fakes[0]?.abortedCount() ?? 0) === 1, 2_000, 'upstream abort');
+    await waitFor(() => fakes[0]?.abortedCount() === 1, 'upstream abort');
   });
 });

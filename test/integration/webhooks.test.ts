@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhook } from '../../src/control/webhooks/webhook-signature.ts';
 import { startOllamaFake, startOpenAIFake, type OllamaFake } from '../fakes/index.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -10,7 +11,7 @@ interface Received {
 }
 
 /** A webhook receiver on loopback whose answers a test can script. */
-async function startReceiver(answer: (count: number) => number | 'hang' = () => 200): Promise<{ url: string; received: Received[]; server: Server }> {
+async function startReceiver(answer: (count: number) => number | 'hang' | Promise<number> = () => 200): Promise<{ url: string; received: Received[]; server: Server }> {
   const received: Received[] = [];
   const server = createServer((request, response) => {
     const parts: Buffer[] = [];
@@ -19,7 +20,7 @@ async function startReceiver(answer: (count: number) => number | 'hang' = () => 
       received.push({ headers: request.headers, body: Buffer.concat(parts).toString('utf8') });
       const status = answer(received.length);
       if (status === 'hang') return;
-      response.writeHead(status).end();
+      void Promise.resolve(status).then((settled) => response.writeHead(settled).end());
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -34,7 +35,7 @@ const servers: Server[] = [];
 
 beforeAll(async () => {
   [gateway, ollama] = await Promise.all([
-    startTestGateway({ env: { SWITCHYARD_WEBHOOK_RETRY_BASE_MS: '20', SWITCHYARD_WEBHOOK_TIMEOUT_MS: '300', SWITCHYARD_WEBHOOK_MAX_ATTEMPTS: '3' } }),
+    startTestGateway({ env: { SWITCHYARD_WEBHOOK_RETRY_BASE_MS: '20', SWITCHYARD_WEBHOOK_TIMEOUT_MS: '5000', SWITCHYARD_WEBHOOK_MAX_ATTEMPTS: '3' } }),
     startOllamaFake(),
   ]);
 });
@@ -66,7 +67,7 @@ describe('webhooks', () => {
     await ollama.restart();
     await gateway.api('POST', '/api/v1/model-servers/health-check-all');
 
-    await expect.poll(() => receiver.received.length, { timeout: 3_000 }).toBe(7);
+    await expect.poll(() => receiver.received.length, { timeout: 15_000 }).toBe(7);
     const events = receiver.received.map((delivery) => JSON.parse(delivery.body) as { id: string; type: string; created_at: string; data: Record<string, unknown> });
     expect(events.filter((event) => event.type === 'model.added')).toHaveLength(5);
     expect(events.find((event) => event.type === 'server.down')?.data).toMatchObject({ name: 'primary', from: 'degraded' });
@@ -94,33 +95,45 @@ describe('webhooks', () => {
     await gateway.api('POST', '/api/v1/model-servers/health-check-all');
     ollama.setModels(models);
 
-    await expect.poll(async () => (await gateway.api('GET', `/api/v1/webhooks/${flakyHook.id}/deliveries`)).body.data[0]?.status, { timeout: 3_000 }).toBe('delivered');
+    await expect.poll(async () => (await gateway.api('GET', `/api/v1/webhooks/${flakyHook.id}/deliveries`)).body.data[0]?.status, { timeout: 15_000 }).toBe('delivered');
     const [flakyDelivery] = (await gateway.api('GET', `/api/v1/webhooks/${flakyHook.id}/deliveries`)).body.data;
     expect(flakyDelivery).toMatchObject({ event: 'model.removed', attempts: 3, response_status: 200 });
     expect(flaky.received).toHaveLength(3);
     expect(new Set(flaky.received.map((delivery) => delivery.headers['x-switchyard-delivery'])).size).toBe(1);
 
-    await expect.poll(async () => (await gateway.api('GET', `/api/v1/webhooks/${deadHook.id}/deliveries`)).body.data[0]?.status, { timeout: 3_000 }).toBe('failed');
+    await expect.poll(async () => (await gateway.api('GET', `/api/v1/webhooks/${deadHook.id}/deliveries`)).body.data[0]?.status, { timeout: 15_000 }).toBe('failed');
     const [deadDelivery] = (await gateway.api('GET', `/api/v1/webhooks/${deadHook.id}/deliveries`)).body.data;
     expect(deadDelivery).toMatchObject({ attempts: 3, error: expect.stringMatching(/ECONNREFUSED|refused/i) });
     await gateway.api('DELETE', `/api/v1/webhooks/${flakyHook.id}`);
     await gateway.api('DELETE', `/api/v1/webhooks/${deadHook.id}`);
   });
 
-  it('never slows the gateway when the receiver hangs', async () => {
-    const hanging = await startReceiver(() => 'hang');
-    servers.push(hanging.server);
-    const hook = await subscribe(hanging.url, ['model.added', 'model.removed']);
-    const models = ollama.getModels();
-    ollama.setModels([...models, { id: 'extra-1', capabilities: ['completion'] }, { id: 'extra-2', capabilities: ['completion'] }]);
-    const started = Date.now();
-    await gateway.api('POST', '/api/v1/model-servers/health-check-all');
-    const response = await gateway.api('GET', '/api/v1/model-servers');
-    // Waiting for the hung receiver would take at least 3 attempts × 300 ms timeout plus backoff.
-    expect(Date.now() - started).toBeLessThan(900);
-    expect(response.status).toBe(200);
-    ollama.setModels(models);
-    await gateway.api('DELETE', `/api/v1/webhooks/${hook.id}`);
+  it('never makes an API call wait for a webhook receiver that has not answered', async () => {
+    // Its own gateway, with a delivery timeout longer than the test: were a delivery awaited
+    // inline, the calls below could not return before the receiver is released, and the test would time out.
+    const patient = await startTestGateway({ env: { SWITCHYARD_WEBHOOK_TIMEOUT_MS: '60000', SWITCHYARD_WEBHOOK_MAX_ATTEMPTS: '1' } });
+    const held: Array<(status: number) => void> = [];
+    const releaseAll = () => held.splice(0).forEach((release) => release(200));
+    const holding = await startReceiver(() => new Promise<number>((resolve) => held.push(resolve)));
+    servers.push(holding.server);
+    try {
+      const hook = (await patient.api('POST', '/api/v1/webhooks', { url: holding.url, events: ['model.added'], secret })).body;
+      await patient.api('POST', '/api/v1/model-servers', { name: 'local', server_type: 'ollama', base_url: ollama.url });
+      expect((await patient.api('POST', '/api/v1/model-servers/health-check-all')).status).toBe(200);
+      expect((await patient.api('GET', '/api/v1/model-servers')).status).toBe(200);
+      // The deliveries are still open at the receiver, unanswered, while the API has answered.
+      await waitFor(() => holding.received.length > 0, 'a delivery to reach the receiver');
+      const deliveries = async () => (await patient.api('GET', `/api/v1/webhooks/${hook.id}/deliveries`)).body.data as Array<{ status: string }>;
+      expect((await deliveries()).every((delivery) => delivery.status === 'pending')).toBe(true);
+      await waitFor(async () => {
+        releaseAll();
+        const listed = await deliveries();
+        return listed.length > 0 && listed.every((delivery) => delivery.status === 'delivered');
+      }, 'every delivery delivered once released');
+    } finally {
+      releaseAll();
+      await patient.stop();
+    }
   });
 
   it('announces a budget running out and a circuit opening', async () => {
@@ -137,7 +150,7 @@ describe('webhooks', () => {
     await gateway.api('POST', '/api/v1/model-servers/health-check-all');
     await vllm.setFault({ kind: 'status', status: 500 }, ['/v1/chat/completions']);
     for (let round = 0; round < 3; round++) await chat('sk-sy-test-admin-key-0123456789abcdef', 'flaky-model');
-    await expect.poll(() => receiver.received.map((delivery) => JSON.parse(delivery.body).type).sort(), { timeout: 3_000 }).toEqual(['circuit.opened', 'key.budget_exceeded']);
+    await expect.poll(() => receiver.received.map((delivery) => JSON.parse(delivery.body).type).sort(), { timeout: 15_000 }).toEqual(['circuit.opened', 'key.budget_exceeded']);
     await vllm.stop();
     await gateway.api('DELETE', `/api/v1/webhooks/${hook.id}`);
   });

@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
 import { spawnGateway } from '../support/gateway-process.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const adminKey = 'sk-sy-usage-durability-admin-key-00';
 let upstream: OpenAIFake;
@@ -48,8 +49,8 @@ describe('usage records survive the process ending', () => {
 
   it('loses at most the last flush interval on SIGKILL', async () => {
     const { gateway, dataDir } = await gatewayWithTraffic(40, '100');
-    // Everything older than one interval has been written; a crash now loses nothing of it.
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The flush timer writes everything within an interval; once it has, a crash loses nothing of it.
+    await waitFor(() => usageCount(dataDir) === 40, 'the flush timer to write the records');
     await gateway.kill('SIGKILL');
     expect(usageCount(dataDir)).toBe(40);
   });
