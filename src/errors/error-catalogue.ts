@@ -60,5 +60,6 @@ export const errors = {
     new AppError('SY_UPSTREAM_STREAM_BROKEN', { message: `The model server's stream broke off: ${detail}.`, cause }),
   clientDisconnected: () => new AppError('SY_CLIENT_DISCONNECTED'),
   shuttingDown: () => new AppError('SY_SHUTTING_DOWN'),
+  consoleNotBuilt: () => new AppError('SY_CONSOLE_NOT_BUILT'),
   internal: (cause: unknown) => new AppError('SY_INTERNAL', { cause }),
 } as const;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { errors } from '../../errors/error-catalogue.ts';
 
 export const consoleRoot = fileURLToPath(new URL('../../../ui/dist', import.meta.url));
 
@@ -9,7 +10,9 @@ export const consoleRoot = fileURLToPath(new URL('../../../ui/dist', import.meta
 export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', async (_request, reply) => reply.redirect('/ui/'));
   if (!existsSync(consoleRoot)) {
-    app.get('/ui/*', async (_request, reply) => reply.status(503).type('text/plain').send('The console is not built. Run: npm run build:ui'));
+    app.get('/ui/*', async () => {
+      throw errors.consoleNotBuilt();
+    });
     return;
   }
   await app.register(fastifyStatic, { root: consoleRoot, prefix: '/ui/', index: ['index.html'], wildcard: false });
