@@ -10,6 +10,8 @@ const faults: Record<string, Fault> = {
   'fails-500': { kind: 'status', status: 500, body: { error: { message: 'CUDA out of memory at 0x7f3a (secret internals)' } } },
   hangs: { kind: 'hang' },
   'drops-stream': { kind: 'drop-mid-stream', afterChunks: 2 },
+  garbage: { kind: 'garbage' },
+  'malformed-stream': { kind: 'malformed-chunk', afterChunks: 2 },
   'refuses-400': { kind: 'status', status: 400, body: { error: { message: 'This model maximum context length is 4096 tokens.', type: 'BadRequestError', code: 400 } } },
 };
 
@@ -18,7 +20,7 @@ let fakes: OpenAIFake[] = [];
 const keys: Record<string, string> = {};
 
 beforeAll(async () => {
-  gateway = await startTestGateway({ env: { SWITCHYARD_FIRST_BYTE_TIMEOUT_MS: '500', SWITCHYARD_MAX_ATTEMPTS: '2', SWITCHYARD_RETRY_BASE_DELAY_MS: '1' } });
+  gateway = await startTestGateway({ env: { SWITCHYARD_NON_STREAM_TIMEOUT_MS: '500', SWITCHYARD_MAX_ATTEMPTS: '2', SWITCHYARD_RETRY_BASE_DELAY_MS: '1' } });
   fakes = await Promise.all(Object.keys(faults).map((model) => startOpenAIFake({ flavor: 'vllm', models: [{ id: model, contextLength: 4096 }] })));
   for (const [index, model] of Object.keys(faults).entries()) {
     const fake = fakes[index] as OpenAIFake;
@@ -72,6 +74,8 @@ describe('the code a client receives is the code its usage record stores', () =>
     ['a body that fails validation', { body: JSON.stringify({ model: 'steady', messages: 'hi' }) }, 400, 'SY_INVALID_REQUEST'],
     ["a server's own 4xx", { model: 'refuses-400' }, 400, 'SY_UPSTREAM_INVALID_REQUEST'],
     ['a stream that breaks after the first byte', { model: 'drops-stream', stream: true }, 200, 'SY_UPSTREAM_STREAM_BROKEN'],
+    ['every server answering a 200 that is not JSON', { model: 'garbage' }, 502, 'SY_UPSTREAM_PROTOCOL'],
+    ['a malformed event after the first byte', { model: 'malformed-stream', stream: true }, 200, 'SY_UPSTREAM_PROTOCOL'],
   ] as const)('%s', async (_label, request, status, code) => {
     const key = 'key' in request ? keys[request.key] : undefined;
     let answer = await send({ ...request, key });
