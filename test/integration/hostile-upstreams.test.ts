@@ -203,8 +203,9 @@ describe('servers that hang', () => {
   });
 
   it('lets a stream that has started run past the request deadline (the deadline bounds the wait for an answer)', async () => {
-    const { gateway, fakes } = await fleet(1, { SWITCHYARD_REQUEST_DEADLINE_MS: '500' });
-    await fakes[0]?.setBehaviour({ tokenIntervalMs: 50 });
+    // The first event comes at once (well within the deadline, even under load); the whole stream takes about 4 s.
+    const { gateway, fakes } = await fleet(1, { SWITCHYARD_REQUEST_DEADLINE_MS: '1500' });
+    await fakes[0]?.setBehaviour({ tokenIntervalMs: 100 });
     fakes[0]?.setReply('many words '.repeat(20));
     const { text } = await streamText(gateway);
     expect(dataLines(text).at(-1)).toBe('[DONE]');
@@ -212,7 +213,8 @@ describe('servers that hang', () => {
   });
 
   it('moves a stream whose server sent headers and then nothing on to the next server', async () => {
-    const { gateway, fakes } = await fleet(2, { SWITCHYARD_IDLE_TIMEOUT_MS: '300' });
+    // The healthy server sends an event every 2 ms: a second of silence is the hanging one's.
+    const { gateway, fakes } = await fleet(2, { SWITCHYARD_IDLE_TIMEOUT_MS: '1000' });
     await fakes[0]?.setFault({ kind: 'hang-after-headers' });
     await askUntilTried(fakes[0], async () => {
       const { headers, text } = await streamText(gateway);
