@@ -82,6 +82,7 @@ const cases: Case[] = [
   ['broken percent-encoding in a path parameter', 'GET', '/api/v1/model-servers/%E0%A4%A', auth, undefined, 400],
   ['a 300-character path parameter', 'GET', `/api/v1/model-servers/${'a'.repeat(300)}`, auth, undefined, 414],
   ['an unknown path under /v1', 'POST', '/v1/engines/davinci/completions', json, chat({}), 404],
+  ['headers over the 96 KiB cap', 'GET', '/api/v1/model-servers', { ...auth, 'x-padding': 'p'.repeat(100 * 1024) }, undefined, 431],
 ];
 
 describe('hostile input', () => {
