@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify';
 import type { KeyRing } from './auth/key-ring.ts';
-import type { Config } from './config/config-schema.ts';
+import type { ClientSettings, Config } from './config/config-schema.ts';
 import type { HealthScheduler } from './control/health/health-scheduler.ts';
 import type { ServerChecker } from './control/health/server-checker.ts';
 import type { ServerRegistry } from './control/servers/server-registry.ts';
@@ -32,6 +32,7 @@ import { errors } from './errors/error-catalogue.ts';
 import { registerJsonBodyParser } from './http/plugins/json-body-parser.ts';
 import { requestIdFor } from './http/plugins/request-id.ts';
 import type { HistoryStore } from './storage/history-store.ts';
+import { limitConnections } from './http/plugins/connection-limits.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -75,9 +76,14 @@ export function buildApp(services: AppServices): FastifyInstance {
     clientErrorHandler,
     // Node's default 16 KiB header cap would answer an oversized key with a bare 431;
     // 96 KiB lets every bad key reach the one 401 (anything larger still gets 431).
-    http: { maxHeaderSize: 96 * 1024 },
+    http: { maxHeaderSize: 96 * 1024, ...clientTimeouts(services.config.client) },
+    requestTimeout: services.config.client.request_timeout_ms,
+    keepAliveTimeout: services.config.client.keep_alive_timeout_ms,
+    // No socket inactivity timeout: a long non-streaming generation sends nothing until it is done.
+    connectionTimeout: 0,
     forceCloseConnections: true,
   });
+  limitConnections(app.server, { maxConnections: services.config.client.max_connections, maxConnectionsPerAddress: services.config.client.max_connections_per_address }, services.metrics);
   app.decorateRequest('principal', null);
   // Every route as registered, so a test can check authentication on each one.
   const routeTable: Array<{ method: string; url: string }> = [];
@@ -124,4 +130,15 @@ export function buildApp(services: AppServices): FastifyInstance {
     { prefix: '/v1' },
   );
   return app;
+}
+
+/**
+ * Node's own client timeouts. They end once a request has been read, so a long
+ * streamed answer is never cut. Node checks them on an interval (30 s by
+ * default, which would let a silent socket live 30 s past its limit).
+ */
+function clientTimeouts(client: ClientSettings): { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } {
+  // Node refuses a head timeout longer than the whole-request one.
+  const headersTimeout = Math.min(client.headers_timeout_ms, client.request_timeout_ms);
+  return { headersTimeout, requestTimeout: client.request_timeout_ms, connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeout / 4))) };
 }

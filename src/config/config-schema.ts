@@ -44,6 +44,40 @@ export const UpstreamSettingsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/**
+ * Client connections (callers of the gateway). Silent or slow sockets cost a
+ * file descriptor each, so every phase has a bound; a streaming answer is not
+ * cut by these (they end once the request has been read).
+ */
+export const ClientSettingsSchema = Type.Object(
+  {
+    // Time to send the request head. Node checks it on its own interval (see app.ts).
+    headers_timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 15_000 }),
+    // Time to send the whole request, head and body (a 10 MiB body needs ~1.5 Mbit/s).
+    request_timeout_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000 }),
+    // Idle time between requests on a kept-alive socket. Longer than the 60 s idle
+    // timeout of common load balancers, so they never reuse a socket we are closing.
+    keep_alive_timeout_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 72_000 }),
+    // Open sockets in all; kept well below the usual file descriptor limit.
+    max_connections: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 8_192 }),
+    // Open sockets from one remote address, so one host cannot take all of them.
+    // Behind a reverse proxy every caller shares its address: raise it to max_connections.
+    max_connections_per_address: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 512 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** Rate limits and budgets per key. */
+export const QuotaSettingsSchema = Type.Object(
+  {
+    // Completion tokens reserved for a request that sets no max_tokens (capped by the model's context).
+    default_completion_tokens: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1_024 }),
+    // With Redis unreachable, keys with limits are served unchecked (open) or refused with 503 (closed).
+    on_backend_error: Type.Enum(['open', 'closed'] as const, { default: 'open' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const routingStrategies = ['least-inflight', 'latency', 'weighted', 'priority', 'round-robin'] as const;
 
 export const ConfigSchema = Type.Object(
@@ -75,6 +109,8 @@ export const ConfigSchema = Type.Object(
     deny_nets: Type.Optional(Type.String()),
     health: HealthSettingsSchema,
     upstream: UpstreamSettingsSchema,
+    client: ClientSettingsSchema,
+    quota: QuotaSettingsSchema,
   },
   { additionalProperties: false },
 );
@@ -82,4 +118,6 @@ export const ConfigSchema = Type.Object(
 export type Config = Static<typeof ConfigSchema>;
 export type HealthSettings = Static<typeof HealthSettingsSchema>;
 export type UpstreamSettings = Static<typeof UpstreamSettingsSchema>;
+export type ClientSettings = Static<typeof ClientSettingsSchema>;
+export type QuotaSettings = Static<typeof QuotaSettingsSchema>;
 export type RoutingStrategy = (typeof routingStrategies)[number];
