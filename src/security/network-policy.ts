@@ -1,16 +1,20 @@
 import { BlockList, isIP } from 'node:net';
 import { errors } from '../errors/error-catalogue.ts';
 import { ConfigError } from '../config/load-config.ts';
+import { embeddedIPv4 } from './embedded-ipv4.ts';
 
-// Link-local (where cloud metadata lives: 169.254.169.254) and the AWS IPv6 metadata address.
+// Where cloud metadata and platform agents answer. Link-local holds most of them
+// (169.254.169.254 for AWS, GCP, Azure, OCI, OpenStack; 169.254.170.2 for ECS;
+// 169.254.0.23 for Tencent), plus Alibaba's 100.100.100.200, Oracle's legacy
+// 192.0.0.192, Azure's WireServer 168.63.129.16 and AWS's IPv6 fd00:ec2::254.
 // Private ranges stay allowed: model servers live there.
-export const defaultDenyNets = ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128'];
+export const defaultDenyNets = ['169.254.0.0/16', '100.100.100.200/32', '192.0.0.192/32', '168.63.129.16/32', 'fe80::/10', 'fd00:ec2::254/128'];
 
 /**
  * Which addresses Switchyard may connect to (model servers, webhooks). Deny
  * wins; when an allow list is set, only its ranges are allowed. Checked at
  * registration and again at connect time against the address actually
- * resolved, so DNS rebinding and odd spellings (2130706433, ::ffff:a9fe:a9fe) are caught.
+ * resolved, so DNS rebinding and odd spellings (2130706433, ::ffff:a9fe:a9fe, 64:ff9b::a9fe:a9fe) are caught.
  */
 export class NetworkPolicy {
   readonly #deny: BlockList;
@@ -28,6 +32,10 @@ export class NetworkPolicy {
     const normalized = normalizeAddress(address);
     const family = isIP(normalized) === 6 ? 'ipv6' : 'ipv4';
     if (this.#deny.check(normalized, family)) return `${normalized} is in a denied network (${this.#denyText.join(', ')})`;
+    // NAT64, 6to4 and IPv4-compatible spellings reach the IPv4 address they carry.
+    for (const inner of family === 'ipv6' ? embeddedIPv4(normalized) : []) {
+      if (this.#deny.check(inner, 'ipv4')) return `${normalized} carries ${inner}, which is in a denied network (${this.#denyText.join(', ')})`;
+    }
     if (this.#allow !== null && !this.#allow.check(normalized, family)) return `${normalized} is outside the allowed networks`;
     return null;
   }

@@ -29,6 +29,11 @@ describe('server URLs and the network policy', () => {
     ['its decimal spelling', 'http://2852039166/'],
     ['the AWS IPv6 metadata address', 'http://[fd00:ec2::254]/'],
     ['an IPv6 link-local address', 'http://[fe80::1]:8080/'],
+    ['the Alibaba Cloud metadata address', 'http://100.100.100.200/latest/meta-data'],
+    ['the metadata address through NAT64', 'http://[64:ff9b::169.254.169.254]/'],
+    ['the metadata address through local-use NAT64', 'http://[64:ff9b:1::a9fe:a9fe]/'],
+    ['an IPv4-compatible spelling of it', 'http://[::169.254.169.254]/'],
+    ['a 6to4 spelling of it', 'http://[2002:a9fe:a9fe::]/'],
   ])('refuses %s by default, storing nothing', async (_label, url) => {
     const response = await gateway.api('POST', '/api/v1/model-servers', { name: 'ssrf', server_type: 'openai', base_url: url });
     expect(response.status).toBe(400);
