@@ -67,6 +67,8 @@ export interface StartOptions {
   postgresSchema?: string;
   /** Skip the health scheduler's timer (tests drive checks by hand). */
   startScheduler?: boolean;
+  /** The clock rate-limit windows follow (epoch ms); tests inject one. */
+  clock?: () => number;
 }
 
 /** Opens storage, loads the fleet, starts health checks and listens. */
@@ -141,7 +143,14 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       },
       budgets: async () => {
         const budgeted = keyRing.principals().filter((principal) => principal.budgetTokens !== null && principal.budgetTokens > 0);
-        return Promise.all(budgeted.map(async (principal) => ({ keyId: principal.keyId, usedRatio: (await quota.usedTokens(principal.keyId)) / (principal.budgetTokens as number) })));
+        // A key whose counter cannot be read (Redis down) is left out rather than shown as unused.
+        const ratios = await Promise.all(
+          budgeted.map(async (principal) => {
+            const used = await quota.usedTokens(principal.keyId);
+            return used === null ? null : { keyId: principal.keyId, usedRatio: used / (principal.budgetTokens as number) };
+          }),
+        );
+        return ratios.filter((entry) => entry !== null);
       },
     });
     registry.onEvent(serverMetricsListener(metrics));
@@ -151,6 +160,9 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       store: keyStore,
       log,
       onBudgetExceeded: (principal) => webhookDispatcher.emit('key.budget_exceeded', { key_id: principal.keyId, name: principal.name, budget_tokens: principal.budgetTokens }),
+      onBackendError: config.quota.on_backend_error,
+      metrics: metricsRegistry,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
     await quota.seed((await keyStore.listAll()).map((row) => ({ keyId: row.id, usedTokens: Number(row.used_tokens) })));
     const keyService = new KeyService(keyStore, keyRing, quota);

@@ -61,12 +61,12 @@ export class KeyService {
 
   async list(): Promise<KeyRecord[]> {
     const rows = await this.#store.listAll();
-    return Promise.all(rows.map(async (row) => toKeyRecord(row, Math.max(Number(row.used_tokens), await this.#quota.usedTokens(row.id)))));
+    return Promise.all(rows.map(async (row) => toKeyRecord(row, Math.max(Number(row.used_tokens), (await this.#quota.usedTokens(row.id)) ?? 0))));
   }
 
   async get(id: string): Promise<KeyRecord> {
     const row = await this.#require(id);
-    return toKeyRecord(row, Math.max(Number(row.used_tokens), await this.#quota.usedTokens(id)));
+    return toKeyRecord(row, Math.max(Number(row.used_tokens), (await this.#quota.usedTokens(id)) ?? 0));
   }
 
   async update(id: string, input: KeyInput, actor: Actor): Promise<KeyRecord> {

@@ -35,9 +35,11 @@ export const errors = {
   /** Requests or tokens per minute: one code, as OpenAI's; the message and x-ratelimit-* headers say which. */
   rateLimited: (what: string, retryAfterMs: number) =>
     new AppError('rate_limit_exceeded', { message: `Rate limit reached for ${what}. Retry after ${Math.ceil(retryAfterMs / 1000)} s.`, retryAfterMs }),
-  budgetExhausted: (budgetTokens: number | null, usedTokens: number) =>
+  budgetExhausted: (budgetTokens: number | null, usedTokens: number, neededTokens?: number) =>
     new AppError('insufficient_quota', {
-      message: `This key's token budget of ${budgetTokens} tokens is used up (${usedTokens} used). Ask an administrator to raise it.`,
+      message: `This key's token budget of ${budgetTokens} tokens is used up (${usedTokens} used${
+        neededTokens === undefined ? '' : `; this request needs up to ${neededTokens}, ${Math.max(0, (budgetTokens ?? 0) - usedTokens)} are left — a smaller max_tokens may fit`
+      }). Ask an administrator to raise it.`,
     }),
   noHealthyDeployment: (model: string) =>
     new AppError('SY_NO_HEALTHY_DEPLOYMENT', { message: `No healthy server can serve \`${model}\` right now. Try again shortly.` }),
@@ -49,6 +51,8 @@ export const errors = {
   upstreamRejectedKey: () => new AppError('SY_UPSTREAM_AUTH'),
   /** A model server's 4xx: the caller's mistake, answered with the server's status and (capped) message. */
   upstreamRefused: (status: number, message: string) => new AppError('SY_UPSTREAM_INVALID_REQUEST', { status, message }),
+  /** Redis unreachable and the quota policy is fail-closed. */
+  quotaUnavailable: (retryAfterMs: number) => new AppError('SY_QUOTA_UNAVAILABLE', { retryAfterMs }),
   // A model server that answers what we cannot read: SY_UPSTREAM_PROTOCOL, a failure of that server
   // (breaker strike, retried elsewhere before the caller's first byte, a final stream event after).
   upstreamNotJson: (cause?: unknown) => new UpstreamError('The model server answered something that is not JSON.', { failure: 'protocol', cause }),

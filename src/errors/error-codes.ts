@@ -70,6 +70,12 @@ export const errorCodes = {
   SY_SHUTTING_DOWN: { status: 503, type: 'server_error', retryable: true, message: 'Switchyard is shutting down; send the request again.' },
   SY_NO_HEALTHY_DEPLOYMENT: { status: 503, type: 'server_error', retryable: true, message: 'No healthy server can serve the model right now. Try again shortly.' },
   SY_NO_MODEL_FOR_AUTO: { status: 503, type: 'server_error', retryable: true, message: 'No healthy model has the capabilities this request needs.' },
+  SY_QUOTA_UNAVAILABLE: {
+    status: 503,
+    type: 'server_error',
+    retryable: true,
+    message: "Rate limits and budgets cannot be checked right now (their store is unreachable), so this key's request is refused. Try again shortly.",
+  },
   SY_CONSOLE_NOT_BUILT: { status: 503, type: 'server_error', retryable: false, message: 'The console is not built; run npm run build:ui to build it.' },
 
   // Model servers.

@@ -1,4 +1,4 @@
-import { windowMs, windowStartOf, type Admission, type QuotaBackend, type QuotaLimits } from './quota-backend.ts';
+import { windowMs, type Admission, type QuotaBackend, type QuotaLimits } from './quota-backend.ts';
 
 interface Window {
   start: number;
@@ -6,20 +6,23 @@ interface Window {
   tokens: number;
 }
 
-/** One process: counters in memory. JavaScript runs one callback at a time, so admit is atomic. */
+/**
+ * One process: counters in memory, seeded from storage at start. JavaScript
+ * runs one callback at a time, so admit is atomic. The map holds one entry per
+ * key that made a limited request (keys are created by administrators).
+ */
 export class MemoryQuota implements QuotaBackend {
   readonly #windows = new Map<string, Window>();
   readonly #used = new Map<string, number>();
 
   async admit(limits: QuotaLimits, estimatedTokens: number, now: number): Promise<Admission> {
-    const start = windowStartOf(now);
     let window = this.#windows.get(limits.keyId);
-    if (window === undefined || window.start !== start) {
-      window = { start, requests: 0, tokens: 0 };
+    if (window === undefined || now >= window.start + windowMs || now < window.start) {
+      window = { start: now, requests: 0, tokens: 0 };
       this.#windows.set(limits.keyId, window);
     }
     const used = this.#used.get(limits.keyId) ?? 0;
-    const state = { requests: window.requests, tokens: window.tokens, usedTokens: used, resetMs: start + windowMs - now };
+    const state = { requests: window.requests, tokens: window.tokens, usedTokens: used, resetMs: window.start + windowMs - now, windowStart: window.start };
     if (limits.rpm !== null && window.requests + 1 > limits.rpm) return { allowed: false, refusal: 'rpm', state };
     if (limits.tpm !== null && window.tokens + estimatedTokens > limits.tpm) return { allowed: false, refusal: 'tpm', state };
     if (limits.budgetTokens !== null && used + estimatedTokens > limits.budgetTokens) return { allowed: false, refusal: 'budget', state };
@@ -29,10 +32,12 @@ export class MemoryQuota implements QuotaBackend {
     return { allowed: true, state: { ...state, requests: window.requests, tokens: window.tokens, usedTokens: used + estimatedTokens } };
   }
 
-  async settle(keyId: string, tokenDelta: number, windowStart: number): Promise<void> {
+  async settle(keyId: string, tokenDelta: number, windowStart: number): Promise<number> {
     const window = this.#windows.get(keyId);
     if (window !== undefined && window.start === windowStart) window.tokens = Math.max(0, window.tokens + tokenDelta);
-    this.#used.set(keyId, Math.max(0, (this.#used.get(keyId) ?? 0) + tokenDelta));
+    const used = Math.max(0, (this.#used.get(keyId) ?? 0) + tokenDelta);
+    this.#used.set(keyId, used);
+    return used;
   }
 
   async seedUsed(keyId: string, usedTokens: number): Promise<void> {

@@ -14,6 +14,8 @@ export interface QuotaState {
   usedTokens: number;
   /** Milliseconds until the current minute window ends. */
   resetMs: number;
+  /** When the current window began (epoch ms on the service's clock); settlement finds the window by it. */
+  windowStart: number;
 }
 
 export type Admission = { allowed: true; state: QuotaState } | { allowed: false; refusal: QuotaRefusal; state: QuotaState };
@@ -22,11 +24,23 @@ export type Admission = { allowed: true; state: QuotaState } | { allowed: false;
  * Counts requests and tokens per key per minute and tokens against a budget.
  * `admit` is atomic: it checks every limit and, only if all allow, counts the
  * request and reserves its estimated tokens. Refused requests count nothing.
+ *
+ * A window is the minute that began with the first request after the last
+ * window ended, on the clock the caller passes as `now` (never the backend's
+ * own), so tests inject time and windows never straddle a wall-clock minute.
  */
 export interface QuotaBackend {
-  admit(limits: QuotaLimits, estimatedTokens: number, now: number): Promise<Admission>;
-  /** Replaces a reservation by what the response says was really used (delta may be negative). */
-  settle(keyId: string, tokenDelta: number, windowStart: number): Promise<void>;
+  /**
+   * `storedUsed` gives what storage says a key has used; a shared backend calls
+   * it when its counter is missing (Redis restarted empty) and seeds from it.
+   */
+  admit(limits: QuotaLimits, estimatedTokens: number, now: number, storedUsed: () => Promise<number>): Promise<Admission>;
+  /**
+   * Replaces a reservation by what the response says was really used (delta may
+   * be negative). Returns the key's used tokens afterwards, or null when the
+   * counter is gone (the next admission seeds it from storage).
+   */
+  settle(keyId: string, tokenDelta: number, windowStart: number): Promise<number | null>;
   /** Seeds a key's budget counter from storage at start (never lowers a shared counter). */
   seedUsed(keyId: string, usedTokens: number): Promise<void>;
   usedTokens(keyId: string): Promise<number>;
@@ -35,6 +49,11 @@ export interface QuotaBackend {
 
 export const windowMs = 60_000;
 
-export function windowStartOf(now: number): number {
-  return now - (now % windowMs);
+/** The backend (Redis) cannot answer: the service applies its fail-open or fail-closed policy. */
+export class QuotaBackendError extends Error {
+  readonly code = 'SY_QUOTA_BACKEND';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'QuotaBackendError';
+  }
 }

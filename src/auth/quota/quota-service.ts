@@ -1,19 +1,36 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { Counter, type Registry } from 'prom-client';
 import type { AppError } from '../../errors/app-error.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import type { ApiKeyStore } from '../../storage/api-key-store.ts';
 import type { Principal } from '../key-ring.ts';
-import { windowStartOf, type Admission, type QuotaBackend } from './quota-backend.ts';
+import type { Admission, QuotaBackend } from './quota-backend.ts';
 
 export interface QuotaTicket {
   keyId: string;
   windowStart: number;
   reserved: number;
+  budgetTokens: number | null;
 }
 
 export type QuotaDecision = { ok: true; ticket: QuotaTicket | null; headers: Record<string, string> } | { ok: false; error: AppError; headers: Record<string, string> };
 
+/** What happens to a key with limits while the backend (Redis) cannot answer. */
+export type QuotaFailurePolicy = 'open' | 'closed';
+
+export interface QuotaServiceOptions {
+  backend: QuotaBackend;
+  store: ApiKeyStore;
+  log: FastifyBaseLogger;
+  onBudgetExceeded?: (principal: Principal) => void;
+  /** Epoch milliseconds; injected by tests so windows never straddle a real minute. */
+  clock?: () => number;
+  onBackendError?: QuotaFailurePolicy;
+  metrics?: Registry;
+}
+
 const flushEveryMs = 1_000;
+const retryAfterUnavailableMs = 5_000;
 
 /**
  * Rate limits and budgets per key on top of a backend (memory, or Redis when
@@ -25,15 +42,35 @@ export class QuotaService {
   readonly #store: ApiKeyStore;
   readonly #log: FastifyBaseLogger;
   readonly #onBudgetExceeded: (principal: Principal) => void;
+  readonly #clock: () => number;
+  readonly #policy: QuotaFailurePolicy;
+  readonly #backendErrors: Counter<'operation' | 'policy'>;
+  readonly #overshoot: Counter;
   readonly #pending = new Map<string, { tokens: number; lastUsedAt: number }>();
   readonly #announced = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
+  #isBackendDown = false;
 
-  constructor(options: { backend: QuotaBackend; store: ApiKeyStore; log: FastifyBaseLogger; onBudgetExceeded?: (principal: Principal) => void }) {
+  constructor(options: QuotaServiceOptions) {
     this.#backend = options.backend;
     this.#store = options.store;
     this.#log = options.log;
     this.#onBudgetExceeded = options.onBudgetExceeded ?? (() => undefined);
+    this.#clock = options.clock ?? Date.now;
+    this.#policy = options.onBackendError ?? 'open';
+    const registers = options.metrics === undefined ? [] : [options.metrics];
+    this.#backendErrors = new Counter({
+      name: 'llm_quota_backend_errors_total',
+      help: 'Quota operations the backend (Redis) could not answer, by operation and the policy applied (open: served unchecked; closed: refused with 503).',
+      labelNames: ['operation', 'policy'],
+      registers,
+    });
+    this.#backendErrors.inc({ operation: 'admit', policy: this.#policy }, 0);
+    this.#overshoot = new Counter({
+      name: 'llm_budget_overshoot_tokens_total',
+      help: 'Tokens used past a key\'s budget: responses that used more than was reserved for them.',
+      registers,
+    });
   }
 
   start(): void {
@@ -48,31 +85,58 @@ export class QuotaService {
     await this.#backend.close();
   }
 
+  /** Seeds counters from storage at start; a backend that cannot answer seeds lazily later. */
   async seed(keys: Array<{ keyId: string; usedTokens: number }>): Promise<void> {
-    for (const key of keys) if (key.usedTokens > 0) await this.#backend.seedUsed(key.keyId, key.usedTokens);
+    for (const key of keys) {
+      if (key.usedTokens <= 0) continue;
+      try {
+        await this.#backend.seedUsed(key.keyId, key.usedTokens);
+      } catch (error) {
+        this.#backendFailed('seed', error);
+        return;
+      }
+    }
   }
 
-  usedTokens(keyId: string): Promise<number> {
-    return this.#backend.usedTokens(keyId);
+  /** The key's used tokens as the backend counts them, or null when it cannot answer. */
+  async usedTokens(keyId: string): Promise<number | null> {
+    try {
+      return await this.#backend.usedTokens(keyId);
+    } catch (error) {
+      this.#backendFailed('read', error);
+      return null;
+    }
   }
 
-  async admit(principal: Principal, estimatedTokens: number, now = Date.now()): Promise<QuotaDecision> {
+  async admit(principal: Principal, estimatedTokens: number): Promise<QuotaDecision> {
     this.touch(principal.keyId, 0);
     if (!QuotaService.isLimited(principal)) return { ok: true, ticket: null, headers: {} };
-    const admission = await this.#backend.admit(
-      { keyId: principal.keyId, rpm: principal.rpm, tpm: principal.tpm, budgetTokens: principal.budgetTokens },
-      estimatedTokens,
-      now,
-    );
+    const now = this.#clock();
+    let admission: Admission;
+    try {
+      admission = await this.#backend.admit(
+        { keyId: principal.keyId, rpm: principal.rpm, tpm: principal.tpm, budgetTokens: principal.budgetTokens },
+        estimatedTokens,
+        now,
+        () => this.#storedUsed(principal.keyId),
+      );
+      this.#backendRecovered();
+    } catch (error) {
+      this.#backendFailed('admit', error);
+      // Retry-After is written with the error, from its retryAfterMs.
+      if (this.#policy === 'closed') return { ok: false, error: errors.quotaUnavailable(retryAfterUnavailableMs), headers: {} };
+      // Served unchecked; usage is still recorded in storage, and the counter is seeded from it once the backend is back.
+      return { ok: true, ticket: null, headers: { 'x-switchyard-quota': 'unchecked' } };
+    }
     const headers = rateLimitHeaders(principal, admission);
-    if (admission.allowed) return { ok: true, ticket: { keyId: principal.keyId, windowStart: windowStartOf(now), reserved: estimatedTokens }, headers };
+    if (admission.allowed) return { ok: true, ticket: { keyId: principal.keyId, windowStart: admission.state.windowStart, reserved: estimatedTokens, budgetTokens: principal.budgetTokens }, headers };
     const retryAfter = Math.max(1, Math.ceil(admission.state.resetMs / 1000));
     if (admission.refusal === 'budget') {
       if (!this.#announced.has(principal.keyId)) {
         this.#announced.add(principal.keyId);
         this.#onBudgetExceeded(principal);
       }
-      return { ok: false, headers, error: errors.budgetExhausted(principal.budgetTokens, admission.state.usedTokens) };
+      return { ok: false, headers, error: errors.budgetExhausted(principal.budgetTokens, admission.state.usedTokens, estimatedTokens) };
     }
     const what = admission.refusal === 'rpm' ? `requests per minute (limit ${principal.rpm})` : `tokens per minute (limit ${principal.tpm})`;
     // Retry-After is written with the error, from its retryAfterMs.
@@ -84,11 +148,40 @@ export class QuotaService {
     this.touch(keyId, actualTokens);
     if (ticket === null) return;
     const delta = actualTokens - ticket.reserved;
-    if (delta !== 0) {
-      this.#backend.settle(ticket.keyId, delta, ticket.windowStart).catch((error: unknown) => {
-        this.#log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'could not settle token usage');
-      });
-    }
+    if (delta === 0) return;
+    this.#backend.settle(ticket.keyId, delta, ticket.windowStart).then(
+      (usedAfter) => this.#noteOvershoot(ticket, delta, usedAfter),
+      (error: unknown) => this.#backendFailed('settle', error),
+    );
+  }
+
+  /** A response that used more than its reservation may take a key past its budget: count and log by how much. */
+  #noteOvershoot(ticket: QuotaTicket, delta: number, usedAfter: number | null): void {
+    if (ticket.budgetTokens === null || usedAfter === null || delta <= 0) return;
+    const over = Math.max(0, usedAfter - ticket.budgetTokens) - Math.max(0, usedAfter - delta - ticket.budgetTokens);
+    if (over <= 0) return;
+    this.#overshoot.inc(over);
+    this.#log.warn({ key_id: ticket.keyId, budget_tokens: ticket.budgetTokens, used_tokens: usedAfter, overshoot_tokens: over }, 'a response took a key past its token budget');
+  }
+
+  /** What storage says a key used, plus what this process has counted but not yet written. */
+  async #storedUsed(keyId: string): Promise<number> {
+    const row = await this.#store.get(keyId);
+    return Number(row?.used_tokens ?? 0) + (this.#pending.get(keyId)?.tokens ?? 0);
+  }
+
+  #backendFailed(operation: 'admit' | 'settle' | 'seed' | 'read', error: unknown): void {
+    this.#backendErrors.inc({ operation, policy: this.#policy });
+    if (this.#isBackendDown) return;
+    this.#isBackendDown = true;
+    const consequence = this.#policy === 'open' ? 'keys with limits are served unchecked' : 'keys with limits are refused with 503';
+    this.#log.error({ err: error instanceof Error ? error.message : 'unknown', operation }, `quota backend unreachable: ${consequence} until it is back`);
+  }
+
+  #backendRecovered(): void {
+    if (!this.#isBackendDown) return;
+    this.#isBackendDown = false;
+    this.#log.info('quota backend reachable again: limits are checked');
   }
 
   async flush(): Promise<void> {

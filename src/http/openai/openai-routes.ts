@@ -10,7 +10,7 @@ import { isModelAllowed } from '../../auth/model-allow-list.ts';
 import { QuotaService, type QuotaDecision } from '../../auth/quota/quota-service.ts';
 import { parseAutoModel } from '../../data/routing/auto-select.ts';
 import { errors } from '../../errors/error-catalogue.ts';
-import { estimateTokens } from './estimate-tokens.ts';
+import { estimatePromptTokens, estimateTokens } from './estimate-tokens.ts';
 import type { AppError } from '../../errors/app-error.ts';
 import { newOutcome, type RequestOutcome } from '../../data/proxy/request-outcome.ts';
 
@@ -26,6 +26,8 @@ export interface OpenAIRouteDependencies {
   index: ModelIndex;
   quota: QuotaService;
   bodyLimit: number;
+  /** Completion tokens reserved for a request without max_tokens (see estimate-tokens.ts). */
+  defaultCompletionTokens: number;
 }
 
 const allowAll = () => true;
@@ -34,7 +36,7 @@ const unlimitedDecision: QuotaDecision = { ok: true, ticket: null, headers: {} }
 /** The OpenAI-compatible API under /v1. */
 export async function openAIRoutes(instance: FastifyInstance, dependencies: OpenAIRouteDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { proxy, index, quota, bodyLimit } = dependencies;
+  const { proxy, index, quota, bodyLimit, defaultCompletionTokens } = dependencies;
 
   const forward = (operation: Operation) => async (request: FastifyRequest, reply: FastifyReply) => {
     const body = { ...(request.body as Record<string, unknown>) };
@@ -46,7 +48,7 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     const isAllowed = allowList === null ? allowAll : (name: string) => isModelAllowed(allowList, name);
     // Most keys carry no limits: then nothing is estimated or awaited on the request path.
     const limited = QuotaService.isLimited(principal);
-    const estimate = limited ? estimateTokens(operation, body) : 0;
+    const estimate = limited ? estimateTokens(operation, body, { defaultCompletionTokens, contextLength: largestContext(index, modelName) }) : 0;
     // A model the key may not use is answered as unknown (by the proxy) and costs no quota.
     const counts = limited && (parseAutoModel(modelName, undefined) !== null || isAllowed(modelName));
     const decision = counts ? await quota.admit(principal, estimate) : unlimitedDecision;
@@ -68,7 +70,7 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       keyId: principal.keyId,
       log: request.log,
       traceparent: typeof request.headers['traceparent'] === 'string' ? request.headers['traceparent'] : null,
-      ...(limited ? { estimatedPromptTokens: estimate } : {}),
+      ...(limited ? { estimatedPromptTokens: estimatePromptTokens(operation, body) } : {}),
       onSettled: (usage) => quota.settle(decision.ticket, principal.keyId, usage.promptTokens + usage.completionTokens),
     });
   };
@@ -129,6 +131,16 @@ function refusalOutcome(request: FastifyRequest, operation: Operation, error: Ap
   outcome.errorType = error.code;
   outcome.latencyMs = elapsedMs;
   return outcome;
+}
+
+/** The largest context among a model's deployments (the most it could generate), or null when none says. */
+function largestContext(index: ModelIndex, name: string): number | null {
+  let largest: number | null = null;
+  for (const deployment of index.deploymentsOf(name)) {
+    const context = deployment.model.contextLength;
+    if (context !== null && (largest === null || context > largest)) largest = context;
+  }
+  return largest;
 }
 
 /** Model names never go into an upstream URL, but are refused early if they could: control characters, `..`, backslashes. */
