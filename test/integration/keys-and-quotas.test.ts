@@ -6,9 +6,11 @@ import { waitFor } from '../support/wait-for.ts';
 
 let gateway: TestGateway;
 let vllm: OpenAIFake;
+// Rate-limit windows follow this clock: it moves only when a test moves it.
+let now = Date.parse('2026-01-01T12:00:59.000Z');
 
 beforeAll(async () => {
-  [gateway, vllm] = await Promise.all([startTestGateway(), startOpenAIFake({ flavor: 'vllm' })]);
+  [gateway, vllm] = await Promise.all([startTestGateway({ clock: () => now }), startOpenAIFake({ flavor: 'vllm' })]);
   await gateway.api('POST', '/api/v1/model-servers', { name: 'secondary', server_type: 'vllm', base_url: vllm.url });
   await gateway.api('POST', '/api/v1/model-servers/health-check-all');
 });
@@ -130,16 +132,25 @@ describe('rate limits and budgets', () => {
       const response = await chat(key.key);
       expect(response.status).toBe(200);
       remaining.push(response.headers.get('x-ratelimit-remaining-requests'));
-      expect(response.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+s$/);
+      expect(response.headers.get('x-ratelimit-reset-requests')).toBe('60s');
     }
     expect(remaining).toEqual(['2', '1', '0']);
+    // The wall-clock minute turns (12:00:59 → 12:01:39): the key's window, begun at its first request, does not.
+    now += 40_000;
     for (let index = 0; index < 3; index++) {
       const refused = await chat(key.key);
       expect(refused.status).toBe(429);
-      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.headers.get('retry-after')).toBe('20');
       expect(refused.headers.get('x-ratelimit-remaining-requests')).toBe('0');
       expect(((await refused.json()) as { error: { message: string; type: string } }).error).toMatchObject({ type: 'rate_limit_error', message: expect.stringMatching(/requests per minute \(limit 3\)/) });
     }
+    now += 19_999;
+    expect((await chat(key.key)).status).toBe(429);
+    // A minute after the first request a new window begins, with the full allowance.
+    now += 1;
+    const renewed = await chat(key.key);
+    expect(renewed.status).toBe(200);
+    expect(renewed.headers.get('x-ratelimit-remaining-requests')).toBe('2');
   });
 
   it('refuses a request whose estimated tokens exceed the TPM limit, with the token headers', async () => {
@@ -152,12 +163,30 @@ describe('rate limits and budgets', () => {
     expect(((await big.json()) as { error: { message: string } }).error.message).toMatch(/tokens per minute/);
   });
 
-  it('lets at most one of 50 parallel requests through when one unit of budget is left', async () => {
-    const key = await createKey({ name: 'budget-1', scopes: ['inference'], budget_tokens: 1 });
-    const responses = await Promise.all(Array.from({ length: 50 }, () => chat(key.key, 'yi34b', {})));
-    const passed = responses.filter((response) => response.status === 200);
-    expect(passed.length).toBeLessThanOrEqual(1);
+  it('lets exactly one of 50 parallel requests through when the budget holds exactly one request', async () => {
+    // Each request is estimated at its prompt (32 characters of messages JSON: 8 tokens) plus max_tokens 2 = 10.
+    // The fake reports fewer prompt tokens than that, so a settled request never frees enough for a second one.
+    const key = await createKey({ name: 'budget-one-request', scopes: ['inference'], budget_tokens: 10 });
+    const responses = await Promise.all(Array.from({ length: 50 }, () => chat(key.key, 'yi34b', { max_tokens: 2 })));
+    expect(responses.filter((response) => response.status === 200)).toHaveLength(1);
+    expect(responses.filter((response) => response.status === 429)).toHaveLength(49);
     const refused = responses.find((response) => response.status === 429);
-    expect(((await refused?.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'insufficient_quota', message: expect.stringMatching(/budget of 1 tokens is used up/) });
+    expect(((await refused?.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'insufficient_quota', message: expect.stringMatching(/budget of 10 tokens is used up/) });
+  });
+
+  it('reserves a default completion for requests without max_tokens, so parallel requests cannot overshoot a budget many times over', async () => {
+    const key = await createKey({ name: 'no-max-tokens', scopes: ['inference'], budget_tokens: 2_000 });
+    // 200 words a reply: without a reservation 50 parallel requests estimated at 8 tokens each would all be admitted (10,000 tokens on a 2,000 budget).
+    vllm.setReply('word '.repeat(200).trim());
+    try {
+      const responses = await Promise.all(Array.from({ length: 50 }, () => chat(key.key, 'yi34b')));
+      // 8 + 1,024 reserved each: one fits in 2,000, a second does not.
+      expect(responses.filter((response) => response.status === 200)).toHaveLength(1);
+      const used = async () => (await gateway.api('GET', `/api/v1/keys/${key.id}`)).body.used_tokens as number;
+      await expect.poll(used, { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(await used()).toBeLessThanOrEqual(2_000);
+    } finally {
+      vllm.setReply(undefined);
+    }
   });
 });

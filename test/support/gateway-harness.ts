@@ -32,6 +32,8 @@ export interface HarnessOptions {
   postgres?: boolean;
   startScheduler?: boolean;
   dataDir?: string;
+  /** The clock rate-limit windows follow (epoch ms). */
+  clock?: () => number;
 }
 
 /** The real gateway on an ephemeral loopback port, with its logs captured. */
@@ -60,6 +62,7 @@ export async function startTestGateway(options: HarnessOptions = {}): Promise<Te
   const gateway = await startGateway(loaded, {
     logDestination,
     startScheduler: options.startScheduler ?? false,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(schema === undefined ? {} : { postgresSchema: schema }),
   });
   const url = gateway.url;
