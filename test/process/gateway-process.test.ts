@@ -87,7 +87,7 @@ describe('the gateway as a process', () => {
   it.skipIf(oldNode === null)('tells a user on an old Node which version it needs instead of a stack trace', async () => {
     const result = await run(oldNode as string, [binPath, 'serve']).catch((error: { code: number; stderr: string }) => error);
     expect(result).toMatchObject({ code: 1 });
-    expect((result as { stderr: string }).stderr).toMatch(/needs Node\.js 22\.18 or newer/);
+    expect((result as { stderr: string }).stderr).toMatch(/needs Node\.js 22\.19 or newer/);
     expect((result as { stderr: string }).stderr).not.toMatch(/at .*\.js:\d+/);
   });
 });
