@@ -3,9 +3,7 @@
 // it is missing or older than its sources, so a production install
 // (`npm ci --omit=dev`) starts with the console, and a restart does not rebuild.
 // Plain JavaScript: it runs before anything else and needs nothing but Node.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,15 +24,16 @@ if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newe
 
 let vite;
 try {
-  vite = createRequire(join(root, 'package.json')).resolve('vite/bin/vite.js');
+  vite = await import('vite');
 } catch {
   // The gateway still starts (the API does not need the console); /ui explains what is missing.
   process.stderr.write('switchyard: the console is not built and Vite is not installed; run "npm ci" (Vite is a dependency), then "npm run build:ui".\n');
   process.exit(0);
 }
 process.stdout.write('switchyard: building the console (ui/dist)…\n');
-const result = spawnSync(process.execPath, [vite, 'build', '--config', join(ui, 'vite.config.ts'), '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
-if (result.status !== 0) {
-  process.stderr.write('switchyard: the console build failed (see above); starting without it.\n');
+try {
+  await vite.build({ configFile: join(ui, 'vite.config.ts'), logLevel: 'warn' });
+} catch (error) {
+  process.stderr.write(`switchyard: the console build failed (${error instanceof Error ? error.message : error}); starting without it.\n`);
 }
 process.exit(0);
