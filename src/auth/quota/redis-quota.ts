@@ -76,10 +76,11 @@ export class RedisQuota implements QuotaBackend {
   #wasReady = false;
 
   constructor(url: string, prefix = 'switchyard') {
-    // A command that cannot be answered fails within about a second rather than
-    // queueing behind reconnects: the service then applies its fail-open or
-    // fail-closed policy instead of holding the request.
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 1_000, enableOfflineQueue: true, lazyConnect: false });
+    // A lost connection fails commands at once (see #run) rather than queueing
+    // them behind reconnects, and a hung Redis within 5 s (not less: under load an
+    // event-loop stall would fire the timer before the reply is read); the service
+    // then applies its fail-open or fail-closed policy instead of holding the request.
+    this.#redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 5_000, enableOfflineQueue: true, lazyConnect: false });
     // Connection trouble is reported by the failing command; no unhandled 'error' events.
     this.#redis.on('error', () => undefined);
     this.#firstReady = new Promise((resolve) => this.#redis.once('ready', () => resolve()));
