@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryQuota } from '../../src/auth/quota/memory-quota.ts';
 import type { QuotaBackend } from '../../src/auth/quota/quota-backend.ts';
@@ -6,12 +7,18 @@ import { RedisQuota } from '../../src/auth/quota/redis-quota.ts';
 import { redisAvailable, redisUrl } from '../support/redis.ts';
 
 const hasRedis = await redisAvailable();
+// The shared Redis, under a prefix of this run's own, removed afterwards.
+const prefix = `sy-test-quota-${randomUUID()}`;
 const backends: Array<[name: string, make: () => QuotaBackend]> = [['memory', () => new MemoryQuota()]];
-// The shared Redis, under a prefix of this run's own.
-if (hasRedis) backends.push(['redis', () => new RedisQuota(redisUrl, `sy-test-${randomUUID()}`)]);
+if (hasRedis) backends.push(['redis', () => new RedisQuota(redisUrl, prefix)]);
 const opened: QuotaBackend[] = [];
 afterAll(async () => {
   for (const backend of opened) await backend.close();
+  if (!hasRedis) return;
+  const client = new Redis(redisUrl);
+  const keys = await client.keys(`${prefix}:*`);
+  if (keys.length > 0) await client.del(...keys);
+  await client.quit();
 });
 
 const noneStored = async () => 0;
@@ -58,7 +65,7 @@ describe.each(backends)('%s quota backend', (_name, make) => {
 
 describe.skipIf(!hasRedis)('redis quota backend without a counter', () => {
   it('seeds a missing budget counter from storage before checking, once', async () => {
-    const backend = new RedisQuota(redisUrl, `sy-test-${randomUUID()}`);
+    const backend = new RedisQuota(redisUrl, prefix);
     opened.push(backend);
     const key = { keyId: randomUUID(), rpm: null, tpm: null, budgetTokens: 100 };
     let asked = 0;
