@@ -169,6 +169,39 @@ describe('faults', () => {
     expect(lines.every((l) => !l.done)).toBe(true);
   });
 
+  it('endless-event sends afterChunks good events, then one that never ends, until the client hangs up', async () => {
+    const fake = await track(startOpenAIFake());
+    await fake.setFault({ kind: 'endless-event', afterChunks: 2 });
+    const controller = new AbortController();
+    const res = await postJson(`${fake.url}/v1/chat/completions`, chat('imp', { stream: true }), { signal: controller.signal });
+    const reader = res.body?.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (text.length < 256 * 1024) {
+      const read = await reader?.read();
+      if (read === undefined || read.done) break;
+      text += decoder.decode(read.value, { stream: true });
+    }
+    controller.abort();
+    expect(text.length).toBeGreaterThanOrEqual(256 * 1024);
+    const completeEvents = text.split('\n\n').slice(0, -1);
+    expect(completeEvents).toHaveLength(2);
+    expect(text.slice(text.lastIndexOf('\n\n') + 2)).toMatch(/^data: \{"id":"chatcmpl-endless".*x{1000}$/s);
+    await waitFor(() => fake.abortedCount() === 1, 10_000, 'abort to be recorded');
+  });
+
+  it('hang-after-headers answers 200 with streaming headers, then nothing until the client hangs up', async () => {
+    const fake = await track(startOpenAIFake());
+    await fake.setFault({ kind: 'hang-after-headers' });
+    const controller = new AbortController();
+    const res = await postJson(`${fake.url}/v1/chat/completions`, chat('imp', { stream: true }), { signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await waitFor(() => fake.inflightCount() === 1, 10_000, 'request in flight');
+    controller.abort();
+    await waitFor(() => fake.abortedCount() === 1, 10_000, 'abort to be recorded');
+  });
+
   it('malformed-chunk inserts one invalid JSON event after afterChunks, then finishes normally', async () => {
     const fake = await track(startOpenAIFake());
     await fake.setFault({ kind: 'malformed-chunk', afterChunks: 2 });
