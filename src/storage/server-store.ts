@@ -76,22 +76,39 @@ export class ServerStore {
     await this.#db.transaction().execute(async (transaction) => {
       await this.updateServerStatus(write.server, transaction);
       await transaction.insertInto('health_checks').values(write.check).execute();
-      for (const modelId of write.removedModelIds) {
-        await transaction.deleteFrom('server_models').where('server_id', '=', write.server.id).where('model_id', '=', modelId).execute();
+      // Batched: a server with hundreds of models costs a few statements, not one per model.
+      for (const modelIds of chunks(write.removedModelIds)) {
+        await transaction.deleteFrom('server_models').where('server_id', '=', write.server.id).where('model_id', 'in', modelIds).execute();
       }
-      for (const model of write.upsertModels) {
-        const row = modelToRow(model);
-        const { server_id: _serverId, model_id: _modelId, first_seen_at: _firstSeen, ...changes } = row;
+      for (const models of chunks(write.upsertModels)) {
         await transaction
           .insertInto('server_models')
-          .values(row)
-          .onConflict((conflict) => conflict.columns(['server_id', 'model_id']).doUpdateSet(changes))
+          .values(models.map(modelToRow))
+          .onConflict((conflict) =>
+            conflict.columns(['server_id', 'model_id']).doUpdateSet((update) => ({
+              capabilities: update.ref('excluded.capabilities'),
+              embedding_dimension: update.ref('excluded.embedding_dimension'),
+              context_length: update.ref('excluded.context_length'),
+              status: update.ref('excluded.status'),
+              details: update.ref('excluded.details'),
+              last_seen_at: update.ref('excluded.last_seen_at'),
+            })),
+          )
           .execute();
       }
-      if (write.modelEvents.length > 0) await transaction.insertInto('model_events').values(write.modelEvents).execute();
+      for (const events of chunks(write.modelEvents)) await transaction.insertInto('model_events').values(events).execute();
       if (write.metrics !== null) await transaction.insertInto('server_metrics').values(write.metrics).execute();
     });
   }
+}
+
+// Rows per statement: well inside SQLite's and PostgreSQL's limits on bound parameters (9 columns a row).
+const batchRows = 500;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += batchRows) result.push(items.slice(start, start + batchRows));
+  return result;
 }
 
 type ServerRow = ReturnType<typeof serverToRow>;

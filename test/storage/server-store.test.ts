@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
+import { DeleteQueryNode, InsertQueryNode, sql, TableNode, type KyselyPlugin, type OperationNode, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerModel } from '../../src/domain/model-server.ts';
 import { HistoryStore } from '../../src/storage/history-store.ts';
@@ -161,6 +161,34 @@ describe.each(dialects)('storage on $name', ({ name, enabled }) => {
     expect((await store.listModels()).filter((candidate) => candidate.serverId === record.id)).toHaveLength(2);
   });
 
+  it.skipIf(!enabled)('writes a check\'s model changes in batched statements: many models cost a few statements, first_seen_at is kept', async () => {
+    const record = server();
+    await store.insertServer(record);
+    const counter = new StatementCounter();
+    const counted = new ServerStore(database.db.withPlugin(counter));
+    const first = new Date(Date.now() - 60_000).toISOString();
+    const check = (modelsFound: number, at: string) => ({ id: randomUUID(), server_id: record.id, checked_at: at, outcome: 'success', health_status: 'online', previous_status: 'online', status_reason: null, latency_ms: 1, error_message: null, models_found: modelsFound });
+    const many = Array.from({ length: 1_200 }, (_, index) => ({ ...model(record.id, `model-${String(index).padStart(4, '0')}`), firstSeenAt: first, lastSeenAt: first }));
+    await counted.recordCheck({ server: record, check: check(1_200, first), upsertModels: many, removedModelIds: [], modelEvents: [], metrics: null });
+    // 1,200 rows at up to 500 a statement.
+    expect(counter.writesTo('server_models')).toBe(3);
+    expect((await store.listModels()).filter((candidate) => candidate.serverId === record.id)).toHaveLength(1_200);
+
+    counter.reset();
+    const later = new Date().toISOString();
+    const changed = many.slice(0, 700).map((entry) => ({ ...entry, status: 'loaded' as const, contextLength: 8192, firstSeenAt: later, lastSeenAt: later }));
+    const removed = many.slice(1_000).map((entry) => entry.modelId);
+    await counted.recordCheck({ server: record, check: check(1_000, later), upsertModels: changed, removedModelIds: removed, modelEvents: [], metrics: null });
+    expect(counter.writesTo('server_models')).toBe(3);
+    const stored = (await store.listModels()).filter((candidate) => candidate.serverId === record.id);
+    expect(stored).toHaveLength(1_000);
+    const updated = stored.find((candidate) => candidate.modelId === 'model-0001');
+    // The upsert refreshes what a probe reports but never when the model was first seen.
+    expect(updated).toMatchObject({ status: 'loaded', contextLength: 8192, firstSeenAt: first, lastSeenAt: later, capabilities: ['chat', 'completion'], details: { family: 'llama' } });
+    expect(stored.find((candidate) => candidate.modelId === 'model-0900')).toMatchObject({ status: 'available', contextLength: 32768, lastSeenAt: first });
+    expect(stored.some((candidate) => candidate.modelId === 'model-1000')).toBe(false);
+  });
+
   it.skipIf(!enabled)('deletes a server with its models, history and metrics', async () => {
     const record = server();
     await store.insertServer(record);
@@ -194,3 +222,35 @@ describe.each(dialects)('storage on $name', ({ name, enabled }) => {
     expect(left.map((check) => check.checked_at)).toEqual([recent]);
   });
 });
+
+/** Counts the INSERT and DELETE statements each table receives (batching is the behaviour under test). */
+class StatementCounter implements KyselyPlugin {
+  #writes = new Map<string, number>();
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    const table = tableWritten(args.node);
+    if (table !== null) this.#writes.set(table, (this.#writes.get(table) ?? 0) + 1);
+    return args.node;
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
+
+  writesTo(table: string): number {
+    return this.#writes.get(table) ?? 0;
+  }
+
+  reset(): void {
+    this.#writes.clear();
+  }
+}
+
+function tableWritten(node: OperationNode): string | null {
+  if (InsertQueryNode.is(node)) return node.into === undefined ? null : node.into.table.identifier.name;
+  if (DeleteQueryNode.is(node)) {
+    const from = node.from.froms[0];
+    return from !== undefined && TableNode.is(from) ? from.table.identifier.name : null;
+  }
+  return null;
+}
