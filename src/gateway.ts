@@ -35,8 +35,6 @@ import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
 import { UsageStore } from './storage/usage-store.ts';
 import { OpenTelemetryTracer } from './observability/tracing.ts';
 import { SessionStore } from './auth/session-store.ts';
-
-const circuitCode = { closed: 0, open: 1, 'half-open': 2 } as const;
 import { errors } from './errors/error-catalogue.ts';
 import { createLogger } from './observability/logger.ts';
 import { loadMasterKey, type MasterKeySource } from './security/master-key.ts';
@@ -135,12 +133,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
 
     const metricsRegistry = createMetricsRegistry();
     const metrics = new GatewayMetrics(metricsRegistry, {
-      circuitStates: () => index.allDeployments().map((deployment) => ({ server: deployment.server.name, model: deployment.model.modelId, state: circuitCode[deployment.state.breaker.state] })),
-      inflight: () => {
-        const counts = new Map<string, number>();
-        for (const deployment of index.allDeployments()) counts.set(deployment.model.modelId, (counts.get(deployment.model.modelId) ?? 0) + deployment.state.inflight);
-        return counts;
-      },
+      deployments: () => index.allDeployments(),
       budgets: async () => {
         const budgeted = keyRing.principals().filter((principal) => principal.budgetTokens !== null && principal.budgetTokens > 0);
         // A key whose counter cannot be read (Redis down) is left out rather than shown as unused.

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { RequestOutcome } from '../data/proxy/request-outcome.ts';
+import { DeploymentGauges, type DeploymentReading } from './deployment-gauges.ts';
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -27,13 +28,13 @@ export class GatewayMetrics {
   constructor(
     registry: Registry,
     live: {
-      circuitStates: () => Array<{ server: string; model: string; state: number }>;
-      inflight: () => Map<string, number>;
+      /** Every deployment once (the model index's cached list). */
+      deployments: () => readonly DeploymentReading[];
       /** Keys with a token budget and the share of it used (0..1). */
       budgets?: () => Promise<Array<{ keyId: string; usedRatio: number }>>;
     },
   ) {
-    const { circuitStates, inflight } = live;
+    const gauges = new DeploymentGauges(live.deployments);
     const budgets = live.budgets ?? (async () => []);
     const registers = [registry];
     this.requests = new Counter({ name: 'llm_requests_total', help: 'Requests to /v1, by served model, server, route and HTTP status.', labelNames: ['model', 'server', 'route', 'status'], registers });
@@ -46,8 +47,7 @@ export class GatewayMetrics {
       labelNames: ['model'],
       registers,
       collect() {
-        this.reset();
-        for (const [model, count] of inflight()) this.set({ model }, count);
+        gauges.updateInflight(this);
       },
     });
     this.errors = new Counter({ name: 'llm_errors_total', help: 'Failed requests by error type.', labelNames: ['error_type'], registers });
@@ -62,8 +62,7 @@ export class GatewayMetrics {
       labelNames: ['server', 'model'],
       registers,
       collect() {
-        this.reset();
-        for (const entry of circuitStates()) this.set({ server: entry.server, model: entry.model }, entry.state);
+        gauges.updateCircuits(this);
       },
     });
     this.budgetUsed = new Gauge({

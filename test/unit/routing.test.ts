@@ -5,7 +5,7 @@ import { DeploymentState, type Deployment } from '../../src/data/routing/deploym
 import { pickDeployment } from '../../src/data/routing/deployment-picker.ts';
 import { SseBoundary } from '../../src/data/proxy/sse-boundary.ts';
 import { backoffDelay, RetryBudget } from '../../src/data/proxy/retry-budget.ts';
-import { closeNames } from '../../src/data/proxy/close-names.ts';
+import { closeNames } from '../../src/data/routing/name-suggester.ts';
 
 function deployment(name: string, overrides: { server?: Partial<ModelServer>; model?: Partial<ServerModel>; queue?: number } = {}): Deployment {
   return {

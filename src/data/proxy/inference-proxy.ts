@@ -18,7 +18,6 @@ import { UpstreamError } from '../upstream/upstream-error.ts';
 import { parseRetryAfter } from '../upstream/upstream-http.ts';
 import { routeHeaderList, writeJson, type RouteHeaders } from './client-reply.ts';
 import { writeError, type ErrorShape } from '../../errors/error-reply.ts';
-import { closeNames } from './close-names.ts';
 import { backoffDelay, RetryBudget } from './retry-budget.ts';
 import { newOutcome, type RequestObserver, type RequestOutcome } from './request-outcome.ts';
 import type { RequestTrace, RequestTracer } from './request-tracer.ts';
@@ -140,8 +139,8 @@ export class InferenceProxy {
     const resolution = auto !== null || isAllowed(call.modelName) ? resolveCandidates(auto?.model ?? call.modelName, this.#index, this.#routes, this.#strategy) : null;
     if (resolution === null) {
       // A model outside the caller's allow-list answers exactly like one that does not exist.
-      const known = [...this.#index.names(), ...(this.#routes?.list().map((candidate) => candidate.name) ?? [])].filter(isAllowed);
-      return this.#fail(call, usage, errors.unknownModel(call.modelName, closeNames(call.modelName, known)), route);
+      const suggestions = this.#index.suggest(call.modelName, { isAllowed, extra: this.#routes?.list().map((candidate) => candidate.name) ?? [] });
+      return this.#fail(call, usage, errors.unknownModel(call.modelName, suggestions), route);
     }
     route.route = resolution.route;
     usage.route = resolution.route;

@@ -73,7 +73,8 @@ function requiredCapabilities(operation: Operation, body: Record<string, unknown
 
 function collect(index: ModelIndex, now: number, required: ModelCapability[]): Candidate[] {
   const byModel = new Map<string, Candidate>();
-  for (const name of index.names()) {
+  // Only models that have what the request needs: the index keeps capability → models.
+  for (const name of index.modelsWith(required)) {
     for (const deployment of index.deploymentsOf(name)) {
       if (deployment.model.modelId !== name || !isRoutable(deployment, now)) continue;
       if (!required.every((capability) => deployment.model.capabilities.includes(capability))) continue;

@@ -29,7 +29,12 @@ export class DeploymentState {
   }
 }
 
-/** A model on a server: what routing chooses between. */
+/**
+ * A model on a server: what routing chooses between. The model index keeps
+ * one object per deployment for its whole life and refreshes `server`,
+ * `model` and `reportedQueue` in place when a health check reports, so
+ * `state` and anything holding the deployment stay current.
+ */
 export interface Deployment {
   key: string;
   server: ModelServer;

@@ -1,76 +1,221 @@
-import { modelAliases } from '../../domain/model-server.ts';
-import type { ServerRegistry } from '../../control/servers/server-registry.ts';
+import { modelAliases, type ModelServer, type ServerModel } from '../../domain/model-server.ts';
+import type { ModelCapability } from '../../domain/server-kind.ts';
+import type { LoadMetrics } from '../adapters/server-adapter.ts';
+import { CapabilityMap } from './capability-map.ts';
 import { deploymentKey, DeploymentState, type Deployment } from './deployment.ts';
+import { NameSuggester, type SuggestOptions } from './name-suggester.ts';
+
+/** What the index reads of the fleet (the server registry; a fake in tests). */
+export interface FleetView {
+  list(): readonly ModelServer[];
+  get(id: string): ModelServer | undefined;
+  modelsOf(id: string): readonly ServerModel[];
+  loadOf(id: string): LoadMetrics | undefined;
+  onEvent(listener: (event: { server: { id: string } }) => void): unknown;
+}
+
+/** Counters that let tests and the scale bench see how much work the index did. */
+export interface IndexStats {
+  /** Times pending changes were applied (one per burst of events). */
+  flushes: number;
+  /** Servers whose entries were re-read from the fleet. */
+  serverPatches: number;
+  /** Times the sorted list of names was rebuilt. */
+  nameSorts: number;
+}
 
 /**
- * Model name → deployments, rebuilt from the registry on every fleet change
- * (cheap: one pass over the models). The request path only reads the map.
+ * Model name → deployments, kept per server. A fleet event marks its server
+ * dirty; the dirty servers are patched together once per burst (at the end
+ * of the current tick, or before any read, so a reader never sees a stale
+ * index). A patch touches only that server's deployments: each keeps its
+ * object and its live state (breaker, EWMAs, in flight); its `server`,
+ * `model` and `reportedQueue` are refreshed in place, and lists by name are
+ * rebuilt only when a deployment joins or leaves them.
  */
 export class ModelIndex {
-  readonly #registry: ServerRegistry;
-  readonly #states = new Map<string, DeploymentState>();
+  readonly #fleet: FleetView;
   readonly #breakerThreshold: number;
   readonly #breakerCooldownMs: number;
-  #byName = new Map<string, Deployment[]>();
-  #modelNames: string[] = [];
-
   readonly #onCircuitOpen: (server: { id: string; name: string }, modelId: string) => void;
+  readonly #byServer = new Map<string, Map<string, Deployment>>();
+  readonly #byName = new Map<string, Map<string, Deployment>>();
+  // Arrays handed to readers, rebuilt lazily after membership changes (readers never see one mutate).
+  readonly #listsByName = new Map<string, Deployment[]>();
+  readonly #all = new Map<string, Deployment>();
+  #allList: Deployment[] | null = null;
+  #sortedNames: string[] | null = null;
+  readonly #suggester = new NameSuggester();
+  readonly #capabilities = new CapabilityMap();
+  readonly #dirty = new Set<string>();
+  #flushQueued = false;
+  readonly stats: IndexStats = { flushes: 0, serverPatches: 0, nameSorts: 0 };
 
   constructor(
-    registry: ServerRegistry,
+    fleet: FleetView,
     breaker: { threshold: number; cooldownMs: number },
     onCircuitOpen: (server: { id: string; name: string }, modelId: string) => void = () => undefined,
   ) {
-    this.#registry = registry;
+    this.#fleet = fleet;
     this.#onCircuitOpen = onCircuitOpen;
     this.#breakerThreshold = breaker.threshold;
     this.#breakerCooldownMs = breaker.cooldownMs;
-    this.rebuild();
-    registry.onEvent(() => this.rebuild());
+    for (const server of fleet.list()) this.#dirty.add(server.id);
+    this.flush();
+    fleet.onEvent((event) => this.#markDirty(event.server.id));
   }
 
-  rebuild(): void {
-    const byName = new Map<string, Deployment[]>();
-    const live = new Set<string>();
-    for (const server of this.#registry.list()) {
-      const load = this.#registry.loadOf(server.id);
-      const reportedQueue = (load?.waitingRequests ?? 0) + (server.serverType === 'openai' ? (load?.runningRequests ?? 0) : 0);
-      for (const model of this.#registry.modelsOf(server.id)) {
-        const key = deploymentKey(server.id, model.modelId);
-        live.add(key);
-        let state = this.#states.get(key);
-        if (state === undefined) {
-          const serverRef = { id: server.id, name: server.name };
-          const modelId = model.modelId;
-          state = new DeploymentState(this.#breakerThreshold, this.#breakerCooldownMs, () => this.#onCircuitOpen(serverRef, modelId));
-          this.#states.set(key, state);
-        }
-        const deployment: Deployment = { key, server, model, state, reportedQueue };
-        for (const name of [model.modelId, ...modelAliases(model.modelId)]) {
-          const list = byName.get(name);
-          if (list === undefined) byName.set(name, [deployment]);
-          else list.push(deployment);
-        }
-      }
+  /** Applies pending fleet changes now (reads do this themselves; tests and the bench call it to count work). */
+  flush(): void {
+    if (this.#dirty.size === 0) return;
+    this.stats.flushes++;
+    for (const serverId of this.#dirty) {
+      this.#patch(serverId);
+      this.#dirty.delete(serverId);
     }
-    for (const key of this.#states.keys()) if (!live.has(key)) this.#states.delete(key);
-    this.#byName = byName;
-    this.#modelNames = [...byName.keys()].sort();
   }
 
   /** Every deployment once (not once per alias). */
-  allDeployments(): Deployment[] {
-    const seen = new Map<string, Deployment>();
-    for (const list of this.#byName.values()) for (const deployment of list) seen.set(deployment.key, deployment);
-    return [...seen.values()];
+  allDeployments(): readonly Deployment[] {
+    this.flush();
+    this.#allList ??= [...this.#all.values()];
+    return this.#allList;
   }
 
-  deploymentsOf(name: string): Deployment[] {
-    return this.#byName.get(name) ?? [];
+  deploymentsOf(name: string): readonly Deployment[] {
+    this.flush();
+    const cached = this.#listsByName.get(name);
+    if (cached !== undefined) return cached;
+    const members = this.#byName.get(name);
+    if (members === undefined) return [];
+    const list = [...members.values()];
+    this.#listsByName.set(name, list);
+    return list;
   }
 
   /** Every name a model answers to, sorted. */
-  names(): string[] {
-    return this.#modelNames;
+  names(): readonly string[] {
+    this.flush();
+    if (this.#sortedNames === null) {
+      this.stats.nameSorts++;
+      this.#sortedNames = [...this.#byName.keys()].sort();
+    }
+    return this.#sortedNames;
   }
+
+  /** Model ids (not aliases) with at least one deployment that has every capability. */
+  modelsWith(required: readonly ModelCapability[]): string[] {
+    this.flush();
+    return this.#capabilities.modelsWith(required);
+  }
+
+  /** Known names near a mistyped one, at a bounded cost (see NameSuggester). */
+  suggest(wanted: string, options: SuggestOptions = {}): string[] {
+    this.flush();
+    return this.#suggester.suggest(wanted, options);
+  }
+
+  /** What the last `suggest` cost (postings visited, names compared). */
+  get lastSuggestCost() {
+    return this.#suggester.lastCost;
+  }
+
+  #markDirty(serverId: string): void {
+    this.#dirty.add(serverId);
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      this.flush();
+    });
+  }
+
+  #patch(serverId: string): void {
+    this.stats.serverPatches++;
+    const server = this.#fleet.get(serverId);
+    const current = this.#byServer.get(serverId) ?? new Map<string, Deployment>();
+    if (server === undefined) {
+      for (const deployment of current.values()) this.#remove(deployment);
+      this.#byServer.delete(serverId);
+      return;
+    }
+    const models = this.#fleet.modelsOf(serverId);
+    const reportedQueue = queueOf(server, this.#fleet.loadOf(serverId));
+    let kept = 0;
+    for (const model of models) {
+      const existing = current.get(model.modelId);
+      if (existing === undefined) {
+        const deployment = this.#create(server, model, reportedQueue);
+        current.set(model.modelId, deployment);
+        this.#add(deployment);
+        continue;
+      }
+      kept++;
+      if (existing.model !== model) {
+        this.#capabilities.remove(existing.model.modelId, existing.model.capabilities);
+        this.#capabilities.add(model.modelId, model.capabilities);
+        existing.model = model;
+      }
+      existing.server = server;
+      existing.reportedQueue = reportedQueue;
+    }
+    if (kept < current.size - (models.length - kept)) {
+      const live = new Set(models.map((model) => model.modelId));
+      for (const [modelId, deployment] of current) {
+        if (live.has(modelId)) continue;
+        current.delete(modelId);
+        this.#remove(deployment);
+      }
+    }
+    this.#byServer.set(serverId, current);
+  }
+
+  #create(server: ModelServer, model: ServerModel, reportedQueue: number): Deployment {
+    const key = deploymentKey(server.id, model.modelId);
+    // The callback reads the deployment when the circuit opens, so a renamed server is reported by its new name.
+    const state = new DeploymentState(this.#breakerThreshold, this.#breakerCooldownMs, () => this.#onCircuitOpen({ id: deployment.server.id, name: deployment.server.name }, deployment.model.modelId));
+    const deployment: Deployment = { key, server, model, state, reportedQueue };
+    return deployment;
+  }
+
+  #add(deployment: Deployment): void {
+    this.#all.set(deployment.key, deployment);
+    this.#allList = null;
+    this.#capabilities.add(deployment.model.modelId, deployment.model.capabilities);
+    for (const name of namesOf(deployment.model)) {
+      let members = this.#byName.get(name);
+      if (members === undefined) {
+        members = new Map();
+        this.#byName.set(name, members);
+        this.#suggester.add(name);
+        this.#sortedNames = null;
+      }
+      members.set(deployment.key, deployment);
+      this.#listsByName.delete(name);
+    }
+  }
+
+  #remove(deployment: Deployment): void {
+    this.#all.delete(deployment.key);
+    this.#allList = null;
+    this.#capabilities.remove(deployment.model.modelId, deployment.model.capabilities);
+    for (const name of namesOf(deployment.model)) {
+      const members = this.#byName.get(name);
+      if (members === undefined) continue;
+      members.delete(deployment.key);
+      this.#listsByName.delete(name);
+      if (members.size > 0) continue;
+      this.#byName.delete(name);
+      this.#suggester.remove(name);
+      this.#sortedNames = null;
+    }
+  }
+}
+
+function namesOf(model: ServerModel): string[] {
+  return [model.modelId, ...modelAliases(model.modelId)];
+}
+
+function queueOf(server: ModelServer, load: LoadMetrics | undefined): number {
+  return (load?.waitingRequests ?? 0) + (server.serverType === 'openai' ? (load?.runningRequests ?? 0) : 0);
 }

@@ -12,7 +12,7 @@ export interface RouteLookup {
 /** Deployments tried together, under one strategy; a route's fallbacks are later groups. */
 export interface CandidateGroup {
   model: string;
-  deployments: Deployment[];
+  deployments: readonly Deployment[];
   strategy: RoutingStrategy;
   weights: ReadonlyMap<string, { weight: number; tier: number }> | null;
 }

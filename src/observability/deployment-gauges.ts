@@ -1,0 +1,78 @@
+import type { Gauge } from 'prom-client';
+import type { CircuitState } from '../data/routing/circuit-breaker.ts';
+
+/** What the gauges read of a deployment. */
+export interface DeploymentReading {
+  key: string;
+  server: { name: string };
+  model: { modelId: string };
+  state: { inflight: number; breaker: { state: CircuitState } };
+}
+
+const circuitCode: Record<CircuitState, number> = { closed: 0, open: 1, 'half-open': 2 };
+
+/**
+ * Circuit state per deployment and requests in flight per model, brought up
+ * to date when Prometheus scrapes. A scrape reads each deployment once
+ * without allocating, and writes to prom-client only what changed since the
+ * last one (label hashing is the costly part at 10,000 deployments).
+ */
+export class DeploymentGauges {
+  readonly #deployments: () => readonly DeploymentReading[];
+  readonly #circuits = new Map<string, { server: string; model: string; value: number }>();
+  readonly #inflight = new Map<string, number>();
+  readonly #sums = new Map<string, number>();
+
+  constructor(deployments: () => readonly DeploymentReading[]) {
+    this.#deployments = deployments;
+  }
+
+  updateCircuits(gauge: Gauge<'server' | 'model'>): void {
+    const deployments = this.#deployments();
+    for (const deployment of deployments) {
+      const value = circuitCode[deployment.state.breaker.state];
+      const server = deployment.server.name;
+      const model = deployment.model.modelId;
+      const reported = this.#circuits.get(deployment.key);
+      if (reported === undefined) {
+        this.#circuits.set(deployment.key, { server, model, value });
+        gauge.set({ server, model }, value);
+        continue;
+      }
+      if (reported.value === value && reported.server === server) continue;
+      // A renamed server: its old series would otherwise stay forever.
+      if (reported.server !== server) gauge.remove({ server: reported.server, model: reported.model });
+      reported.server = server;
+      reported.value = value;
+      gauge.set({ server, model }, value);
+    }
+    // Every live deployment is reported now, so more entries means some are gone.
+    if (this.#circuits.size === deployments.length) return;
+    const live = new Set(deployments.map((deployment) => deployment.key));
+    for (const [key, reported] of this.#circuits) {
+      if (live.has(key)) continue;
+      gauge.remove({ server: reported.server, model: reported.model });
+      this.#circuits.delete(key);
+    }
+  }
+
+  updateInflight(gauge: Gauge<'model'>): void {
+    const sums = this.#sums;
+    sums.clear();
+    for (const deployment of this.#deployments()) {
+      const model = deployment.model.modelId;
+      sums.set(model, (sums.get(model) ?? 0) + deployment.state.inflight);
+    }
+    for (const [model, count] of sums) {
+      if (this.#inflight.get(model) === count) continue;
+      this.#inflight.set(model, count);
+      gauge.set({ model }, count);
+    }
+    if (this.#inflight.size === sums.size) return;
+    for (const model of this.#inflight.keys()) {
+      if (sums.has(model)) continue;
+      gauge.remove({ model });
+      this.#inflight.delete(model);
+    }
+  }
+}
