@@ -80,6 +80,8 @@ describe('the model index', () => {
     expect(after).toBe(before);
     expect(after?.server.healthStatus).toBe('degraded');
     expect(after?.state).toMatchObject({ inflight: 2, ttfbEwmaMs: 40 });
+    // The model's own numbers (what auto ranks by) are fed by its deployments.
+    expect(after?.state.model?.ttfbEwmaMs).toBe(40);
     expect(index.deploymentsOf('phi3')).toHaveLength(1);
   });
 
@@ -187,5 +189,29 @@ describe('the model index', () => {
     fleet.remove('b');
     expect(index.modelsWith(['chat', 'tools'])).toEqual([]);
     expect(index.modelsWith(['embedding'])).toEqual([]);
+  });
+
+  it('lets auto reuse what it collected only while it still holds: a server going offline or a cooldown is seen at once', () => {
+    const fleet = new FakeFleet();
+    fleet.put('a', [{ id: 'big-70b', capabilities: ['chat'] }]);
+    fleet.put('b', [{ id: 'small-7b', capabilities: ['chat'] }]);
+    const index = newIndex(fleet);
+    const chat = { messages: [{ role: 'user', content: 'hi' }] };
+    expect(selectAutoModel('chat', chat, 'quality', index, 1_000)?.model).toBe('big-70b');
+    const version = index.version;
+
+    // A check that changed nothing keeps the version (and so what auto collected).
+    fleet.put('a', [{ id: 'big-70b', capabilities: ['chat'] }]);
+    expect(index.version).toBe(version);
+
+    fleet.put('a', [{ id: 'big-70b', capabilities: ['chat'] }], 'offline');
+    expect(index.version).not.toBe(version);
+    expect(selectAutoModel('chat', chat, 'quality', index, 1_001)?.model).toBe('small-7b');
+
+    fleet.put('a', [{ id: 'big-70b', capabilities: ['chat'] }], 'online');
+    expect(selectAutoModel('chat', chat, 'quality', index, 1_002)?.model).toBe('big-70b');
+    // A 429's cooldown does not change the fleet, yet the next pick already avoids it.
+    (index.deploymentsOf('big-70b')[0] as { state: { cooldownUntil: number } }).state.cooldownUntil = 60_000;
+    expect(selectAutoModel('chat', chat, 'quality', index, 1_003)?.model).toBe('small-7b');
   });
 });

@@ -1,6 +1,6 @@
 import type { ModelCapability } from '../../domain/server-kind.ts';
 import type { Operation } from '../adapters/inference-mapping.ts';
-import type { Deployment } from './deployment.ts';
+import type { Deployment, ModelStats } from './deployment.ts';
 import { isRoutable } from './deployment-picker.ts';
 import type { ModelIndex } from './model-index.ts';
 
@@ -51,7 +51,8 @@ export function selectAutoModel(
   let candidates = collect(index, now, needs.required).filter((candidate) => isAllowed(candidate.model) && (candidate.contextLength === null || candidate.contextLength >= wanted));
   let why = needs.label;
   if (needs.preferCode) {
-    const coders = collect(index, now, [...needs.required, 'code']).filter((candidate) => candidates.some((other) => other.model === candidate.model));
+    const eligible = new Set(candidates.map((candidate) => candidate.model));
+    const coders = collect(index, now, [...needs.required, 'code']).filter((candidate) => eligible.has(candidate.model));
     if (coders.length > 0) {
       candidates = coders;
       why = 'code';
@@ -60,6 +61,11 @@ export function selectAutoModel(
   if (candidates.length === 0) return null;
   const chosen = rank(candidates, priority);
   return { model: chosen.model, priority, reason: explain(chosen, priority, why, candidates.length) };
+}
+
+function hasRoutableDeployment(deployments: readonly Deployment[], now: number): boolean {
+  for (const deployment of deployments) if (isRoutable(deployment, now)) return true;
+  return false;
 }
 
 function requiredCapabilities(operation: Operation, body: Record<string, unknown>): { required: ModelCapability[]; preferCode: boolean; label: string } {
@@ -71,25 +77,52 @@ function requiredCapabilities(operation: Operation, body: Record<string, unknown
   return { required, preferCode: codeHints.test(text), label: required.includes('tools') ? 'chat with tools' : required[0] as string };
 }
 
-function collect(index: ModelIndex, now: number, required: ModelCapability[]): Candidate[] {
-  const byModel = new Map<string, Candidate>();
+/** A model able to serve the request, and its deployments that can. */
+interface Eligible {
+  model: string;
+  deployments: Deployment[];
+  stats: ModelStats | null;
+  sizeB: number | null;
+  contextLength: number | null;
+}
+
+// Which models can serve a capability set changes only with the fleet: kept per index version.
+const eligibleCache = new WeakMap<ModelIndex, { version: number; byNeed: Map<string, Eligible[]> }>();
+
+function eligibleModels(index: ModelIndex, required: ModelCapability[]): Eligible[] {
+  const version = index.version;
+  let cached = eligibleCache.get(index);
+  if (cached === undefined || cached.version !== version) {
+    cached = { version, byNeed: new Map() };
+    eligibleCache.set(index, cached);
+  }
+  const key = required.join(',');
+  let eligible = cached.byNeed.get(key);
+  if (eligible !== undefined) return eligible;
+  eligible = [];
   // Only models that have what the request needs: the index keeps capability → models.
   for (const name of index.modelsWith(required)) {
-    for (const deployment of index.deploymentsOf(name)) {
-      if (deployment.model.modelId !== name || !isRoutable(deployment, now)) continue;
-      if (!required.every((capability) => deployment.model.capabilities.includes(capability))) continue;
-      const existing = byModel.get(name);
-      const ttfb = deployment.state.ttfbEwmaMs;
-      const rate = deployment.state.tokensPerSecondEwma;
-      if (existing === undefined) {
-        byModel.set(name, { model: name, ttfbMs: ttfb, tokensPerSecond: rate, sizeB: sizeOf(deployment), contextLength: deployment.model.contextLength });
-        continue;
-      }
-      if (ttfb !== null && (existing.ttfbMs === null || ttfb < existing.ttfbMs)) existing.ttfbMs = ttfb;
-      if (rate !== null && (existing.tokensPerSecond === null || rate > existing.tokensPerSecond)) existing.tokensPerSecond = rate;
-    }
+    const deployments = index.deploymentsOf(name).filter((deployment) => deployment.model.modelId === name && required.every((capability) => deployment.model.capabilities.includes(capability)));
+    const first = deployments[0];
+    if (first === undefined) continue;
+    eligible.push({ model: name, deployments, stats: first.state.model, sizeB: sizeOf(first), contextLength: first.model.contextLength });
   }
-  return [...byModel.values()];
+  cached.byNeed.set(key, eligible);
+  return eligible;
+}
+
+/**
+ * Models that can take the request now, with the model's measured speed
+ * (across its servers). Per request this reads each eligible model, not each
+ * deployment: a model usually has a routable deployment first in its list.
+ */
+function collect(index: ModelIndex, now: number, required: ModelCapability[]): Candidate[] {
+  const candidates: Candidate[] = [];
+  for (const entry of eligibleModels(index, required)) {
+    if (!hasRoutableDeployment(entry.deployments, now)) continue;
+    candidates.push({ model: entry.model, ttfbMs: entry.stats?.ttfbEwmaMs ?? null, tokensPerSecond: entry.stats?.tokensPerSecondEwma ?? null, sizeB: entry.sizeB, contextLength: entry.contextLength });
+  }
+  return candidates;
 }
 
 /** Billions of parameters, from what the server said (Ollama's parameter_size) or the name (yi-34b). */
@@ -101,12 +134,15 @@ function sizeOf(deployment: Deployment): number | null {
 }
 
 function rank(candidates: Candidate[], priority: AutoPriority): Candidate {
-  const latencies = candidates.map((candidate) => candidate.ttfbMs).filter((value): value is number => value !== null);
-  const sizes = candidates.map((candidate) => candidate.sizeB).filter((value): value is number => value !== null);
-  const rates = candidates.map((candidate) => candidate.tokensPerSecond).filter((value): value is number => value !== null);
-  const maxLatency = Math.max(1, ...latencies);
-  const maxRate = Math.max(1, ...rates);
-  const maxSize = Math.max(1, ...sizes);
+  // One pass for the maxima, one for the scores: a big fleet has thousands of candidate models.
+  let maxLatency = 1;
+  let maxRate = 1;
+  let maxSize = 1;
+  for (const candidate of candidates) {
+    if (candidate.ttfbMs !== null && candidate.ttfbMs > maxLatency) maxLatency = candidate.ttfbMs;
+    if (candidate.tokensPerSecond !== null && candidate.tokensPerSecond > maxRate) maxRate = candidate.tokensPerSecond;
+    if (candidate.sizeB !== null && candidate.sizeB > maxSize) maxSize = candidate.sizeB;
+  }
   // Unknowns sit in the middle: a model never measured is neither punished nor favoured.
   // Speed is half how soon the answer starts, half how fast it flows.
   const speed = (candidate: Candidate) =>
@@ -114,7 +150,16 @@ function rank(candidates: Candidate[], priority: AutoPriority): Candidate {
   const quality = (candidate: Candidate) => (candidate.sizeB ?? maxSize / 2) / maxSize;
   const score = (candidate: Candidate) =>
     priority === 'speed' ? speed(candidate) + 0.01 * quality(candidate) : priority === 'quality' ? quality(candidate) + 0.01 * speed(candidate) : 0.5 * speed(candidate) + 0.5 * quality(candidate);
-  return candidates.reduce((best, candidate) => (score(candidate) > score(best) || (score(candidate) === score(best) && candidate.model < best.model) ? candidate : best));
+  let best = candidates[0] as Candidate;
+  let bestScore = score(best);
+  for (const candidate of candidates) {
+    const value = score(candidate);
+    if (value > bestScore || (value === bestScore && candidate.model < best.model)) {
+      best = candidate;
+      bestScore = value;
+    }
+  }
+  return best;
 }
 
 function explain(chosen: Candidate, priority: AutoPriority, need: string, count: number): string {

@@ -31,10 +31,16 @@ export interface PickOptions {
  */
 export function pickDeployment(candidates: readonly Deployment[], options: PickOptions): Deployment | null {
   const random = options.random ?? Math.random;
-  const fresh = candidates.filter((deployment) => !options.exclude.has(deployment.key));
+  // A first attempt excludes nothing: skip the copy (a popular model has hundreds of deployments).
+  const fresh = options.exclude.size === 0 ? candidates : candidates.filter((deployment) => !options.exclude.has(deployment.key));
   const pool = fresh.length > 0 || options.allowRepeat === false ? fresh : candidates;
-  const routable = pool.filter((deployment) => isRoutable(deployment, options.now));
-  const admitted = routable.filter((deployment) => deployment.state.breaker.canPass(options.now));
+  const routable: Deployment[] = [];
+  const admitted: Deployment[] = [];
+  for (const deployment of pool) {
+    if (!isRoutable(deployment, options.now)) continue;
+    routable.push(deployment);
+    if (deployment.state.breaker.canPass(options.now)) admitted.push(deployment);
+  }
   let usable = admitted.length > 0 ? admitted : routable;
   if (usable.length === 0) return null;
   const weights = options.weights ?? null;

@@ -1,7 +1,17 @@
 import type { ModelServer, ServerModel } from '../../domain/model-server.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 
-/** Live numbers about one deployment (a model on a server), kept across index rebuilds. */
+/**
+ * Measurements of one model id across every server it runs on: what a
+ * request for that model can expect. `auto` ranks models by these, so it
+ * need not visit each deployment per request.
+ */
+export class ModelStats {
+  ttfbEwmaMs: number | null = null;
+  tokensPerSecondEwma: number | null = null;
+}
+
+/** Live numbers about one deployment (a model on a server), kept across index patches. */
 export class DeploymentState {
   inflight = 0;
   /** EWMA of time to first byte, ms; null until measured. */
@@ -9,9 +19,12 @@ export class DeploymentState {
   /** No traffic until this time (Retry-After from a 429/503). */
   cooldownUntil = 0;
   readonly breaker: CircuitBreaker;
+  /** The model's numbers across servers (fed by this deployment too); null when built outside an index. */
+  readonly model: ModelStats | null;
 
-  constructor(breakerThreshold: number, breakerCooldownMs: number, onCircuitOpen?: () => void) {
+  constructor(breakerThreshold: number, breakerCooldownMs: number, onCircuitOpen?: () => void, model: ModelStats | null = null) {
     this.breaker = new CircuitBreaker(breakerThreshold, breakerCooldownMs, onCircuitOpen);
+    this.model = model;
   }
 
   /** EWMA of generated tokens per second after the first byte; null until measured. */
@@ -20,13 +33,19 @@ export class DeploymentState {
   recordThroughput(tokens: number, milliseconds: number): void {
     if (tokens <= 0 || milliseconds <= 0) return;
     const rate = (tokens * 1000) / milliseconds;
-    this.tokensPerSecondEwma = this.tokensPerSecondEwma === null ? rate : this.tokensPerSecondEwma * 0.7 + rate * 0.3;
+    this.tokensPerSecondEwma = ewma(this.tokensPerSecondEwma, rate);
+    if (this.model !== null) this.model.tokensPerSecondEwma = ewma(this.model.tokensPerSecondEwma, rate);
   }
 
   recordTtfb(milliseconds: number): void {
-    // α = 0.3: follows a change within a handful of requests, smooths single outliers.
-    this.ttfbEwmaMs = this.ttfbEwmaMs === null ? milliseconds : this.ttfbEwmaMs * 0.7 + milliseconds * 0.3;
+    this.ttfbEwmaMs = ewma(this.ttfbEwmaMs, milliseconds);
+    if (this.model !== null) this.model.ttfbEwmaMs = ewma(this.model.ttfbEwmaMs, milliseconds);
   }
+}
+
+// α = 0.3: follows a change within a handful of requests, smooths single outliers.
+function ewma(previous: number | null, sample: number): number {
+  return previous === null ? sample : previous * 0.7 + sample * 0.3;
 }
 
 /**

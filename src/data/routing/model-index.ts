@@ -2,7 +2,7 @@ import { modelAliases, type ModelServer, type ServerModel } from '../../domain/m
 import type { ModelCapability } from '../../domain/server-kind.ts';
 import type { LoadMetrics } from '../adapters/server-adapter.ts';
 import { CapabilityMap } from './capability-map.ts';
-import { deploymentKey, DeploymentState, type Deployment } from './deployment.ts';
+import { deploymentKey, DeploymentState, ModelStats, type Deployment } from './deployment.ts';
 import { NameSuggester, type SuggestOptions } from './name-suggester.ts';
 
 /** What the index reads of the fleet (the server registry; a fake in tests). */
@@ -47,9 +47,12 @@ export class ModelIndex {
   #sortedNames: string[] | null = null;
   readonly #suggester = new NameSuggester();
   readonly #capabilities = new CapabilityMap();
+  // One per model id while any deployment of it exists, with how many do.
+  readonly #modelStats = new Map<string, { stats: ModelStats; deployments: number }>();
   readonly #dirty = new Set<string>();
   #flushQueued = false;
   readonly stats: IndexStats = { flushes: 0, serverPatches: 0, nameSorts: 0 };
+  #version = 0;
 
   constructor(
     fleet: FleetView,
@@ -103,6 +106,16 @@ export class ModelIndex {
     return this.#sortedNames;
   }
 
+  /**
+   * Changes whenever a deployment joins or leaves, a model's details change, or
+   * a server's routability (active, status) changes; not on a health result
+   * that changed nothing. Lets readers reuse what they derived from the index.
+   */
+  get version(): number {
+    this.flush();
+    return this.#version;
+  }
+
   /** Model ids (not aliases) with at least one deployment that has every capability. */
   modelsWith(required: readonly ModelCapability[]): string[] {
     this.flush();
@@ -141,6 +154,8 @@ export class ModelIndex {
     }
     const models = this.#fleet.modelsOf(serverId);
     const reportedQueue = queueOf(server, this.#fleet.loadOf(serverId));
+    const before = current.values().next().value?.server;
+    if (before !== undefined && !sameRoutability(before, server)) this.#version++;
     let kept = 0;
     for (const model of models) {
       const existing = current.get(model.modelId);
@@ -155,6 +170,7 @@ export class ModelIndex {
         this.#capabilities.remove(existing.model.modelId, existing.model.capabilities);
         this.#capabilities.add(model.modelId, model.capabilities);
         existing.model = model;
+        this.#version++;
       }
       existing.server = server;
       existing.reportedQueue = reportedQueue;
@@ -172,13 +188,21 @@ export class ModelIndex {
 
   #create(server: ModelServer, model: ServerModel, reportedQueue: number): Deployment {
     const key = deploymentKey(server.id, model.modelId);
+    let shared = this.#modelStats.get(model.modelId);
+    if (shared === undefined) {
+      shared = { stats: new ModelStats(), deployments: 0 };
+      this.#modelStats.set(model.modelId, shared);
+    }
     // The callback reads the deployment when the circuit opens, so a renamed server is reported by its new name.
-    const state = new DeploymentState(this.#breakerThreshold, this.#breakerCooldownMs, () => this.#onCircuitOpen({ id: deployment.server.id, name: deployment.server.name }, deployment.model.modelId));
+    const state = new DeploymentState(this.#breakerThreshold, this.#breakerCooldownMs, () => this.#onCircuitOpen({ id: deployment.server.id, name: deployment.server.name }, deployment.model.modelId), shared.stats);
     const deployment: Deployment = { key, server, model, state, reportedQueue };
     return deployment;
   }
 
   #add(deployment: Deployment): void {
+    this.#version++;
+    const shared = this.#modelStats.get(deployment.model.modelId);
+    if (shared !== undefined) shared.deployments++;
     this.#all.set(deployment.key, deployment);
     this.#allList = null;
     this.#capabilities.add(deployment.model.modelId, deployment.model.capabilities);
@@ -196,6 +220,9 @@ export class ModelIndex {
   }
 
   #remove(deployment: Deployment): void {
+    this.#version++;
+    const shared = this.#modelStats.get(deployment.model.modelId);
+    if (shared !== undefined && --shared.deployments <= 0) this.#modelStats.delete(deployment.model.modelId);
     this.#all.delete(deployment.key);
     this.#allList = null;
     this.#capabilities.remove(deployment.model.modelId, deployment.model.capabilities);
@@ -214,6 +241,10 @@ export class ModelIndex {
 
 function namesOf(model: ServerModel): string[] {
   return [model.modelId, ...modelAliases(model.modelId)];
+}
+
+function sameRoutability(before: ModelServer, after: ModelServer): boolean {
+  return before.isActive === after.isActive && before.healthStatus === after.healthStatus && before.statusReason === after.statusReason;
 }
 
 function queueOf(server: ModelServer, load: LoadMetrics | undefined): number {
