@@ -128,18 +128,17 @@ export class ModelIndex {
     return this.#suggester.suggest(wanted, options);
   }
 
-  /** What the last `suggest` cost (postings visited, names compared). */
-  get lastSuggestCost() {
-    return this.#suggester.lastCost;
-  }
-
   #markDirty(serverId: string): void {
     this.#dirty.add(serverId);
     if (this.#flushQueued) return;
     this.#flushQueued = true;
     queueMicrotask(() => {
       this.#flushQueued = false;
-      this.flush();
+      try {
+        this.flush();
+      } catch {
+        // Not here, with no caller to tell: the server stays dirty and the next read retries and throws.
+      }
     });
   }
 
