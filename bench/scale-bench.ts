@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
@@ -78,13 +78,16 @@ try {
   };
   const cycle = async () => {
     indexMs = 0;
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+    loopDelay.enable();
     const started = process.cpuUsage();
     const wall = performance.now();
     const reports = await scheduler.checkAll();
     const used = process.cpuUsage(started);
+    loopDelay.disable();
     const offline = reports.filter((report) => report.health_status !== 'online').length;
     if (offline > 0) throw new Error(`${offline} servers not online after a check`);
-    return { cpuMs: (used.user + used.system) / 1_000, wallMs: performance.now() - wall, indexMs };
+    return { cpuMs: (used.user + used.system) / 1_000, wallMs: performance.now() - wall, indexMs, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 };
   };
 
   const discovery = await cycle();
@@ -165,6 +168,7 @@ try {
     `| first health cycle (discovers ${deployments} models): CPU, wall | ${discovery.cpuMs.toFixed(0)} ms, ${discovery.wallMs.toFixed(0)} ms |`,
     `| steady health cycle: CPU (mean of ${cycles}), wall | ${cpu.toFixed(0)} ms, ${average(steady.map((entry) => entry.wallMs)).toFixed(0)} ms |`,
     `| health + indexing, share of one core at a ${intervalS} s interval | ${cpuShare(cpu)} |`,
+    `| event-loop delay during a steady cycle, p99 / max (what a request waits behind) | ${average(steady.map((entry) => entry.loopDelayP99Ms)).toFixed(1)} ms / ${Math.max(...steady.map((entry) => entry.loopDelayMaxMs)).toFixed(1)} ms |`,
     `| of which applying fleet events to the index, per cycle | ${indexing.toFixed(1)} ms (${cpuShare(indexing)}) |`,
     `| a full index build with the name index (start-up only now) | ${build.toFixed(1)} ms |`,
     `| Prometheus scrape (${deployments} deployments): first, then median | ${scrapes[0]?.toFixed(1)} ms, ${median(scrapes.slice(1)).toFixed(1)} ms |`,

@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { AuditEntry } from '../domain/audit.ts';
 import type { ServerModel } from '../domain/model-server.ts';
 import { insertAudit, withAudit } from './audit-store.ts';
+import { GroupCommit } from './group-commit.ts';
 import type { DatabaseSchema, HealthChecksTable, ModelEventsTable, ServerMetricsTable } from './database-schema.ts';
 import { modelFromRow, modelToRow, serverFromRow, serverToRow, type StoredServer } from './server-rows.ts';
 
@@ -20,9 +21,12 @@ export interface CheckWrite {
 /** Servers and the models on them. */
 export class ServerStore {
   readonly #db: Kysely<DatabaseSchema>;
+  readonly #checks: GroupCommit<CheckWrite>;
 
-  constructor(db: Kysely<DatabaseSchema>) {
+  /** `checkWindowMs`: how long a health check's write may wait to share a commit with others (0: commit alone). */
+  constructor(db: Kysely<DatabaseSchema>, options: { checkWindowMs?: number } = {}) {
     this.#db = db;
+    this.#checks = new GroupCommit((writes) => this.#recordChecks(writes), { windowMs: options.checkWindowMs ?? 100, maxBatch: 64 });
   }
 
   async listServers(): Promise<StoredServer[]> {
@@ -71,34 +75,42 @@ export class ServerStore {
     return rows.map(modelFromRow);
   }
 
-  /** A check's outcome: server status, model changes with their events, load sample. */
-  async recordCheck(write: CheckWrite): Promise<void> {
+  /** A check's outcome: server status, model changes with their events, load sample; all or nothing. */
+  recordCheck(write: CheckWrite): Promise<void> {
+    return this.#checks.add(write);
+  }
+
+  async #recordChecks(writes: CheckWrite[]): Promise<void> {
     await this.#db.transaction().execute(async (transaction) => {
-      await this.updateServerStatus(write.server, transaction);
-      await transaction.insertInto('health_checks').values(write.check).execute();
-      // Batched: a server with hundreds of models costs a few statements, not one per model.
-      for (const modelIds of chunks(write.removedModelIds)) {
-        await transaction.deleteFrom('server_models').where('server_id', '=', write.server.id).where('model_id', 'in', modelIds).execute();
-      }
-      for (const models of chunks(write.upsertModels)) {
-        await transaction
-          .insertInto('server_models')
-          .values(models.map(modelToRow))
-          .onConflict((conflict) =>
-            conflict.columns(['server_id', 'model_id']).doUpdateSet((update) => ({
-              capabilities: update.ref('excluded.capabilities'),
-              embedding_dimension: update.ref('excluded.embedding_dimension'),
-              context_length: update.ref('excluded.context_length'),
-              status: update.ref('excluded.status'),
-              details: update.ref('excluded.details'),
-              last_seen_at: update.ref('excluded.last_seen_at'),
-            })),
-          )
-          .execute();
-      }
-      for (const events of chunks(write.modelEvents)) await transaction.insertInto('model_events').values(events).execute();
-      if (write.metrics !== null) await transaction.insertInto('server_metrics').values(write.metrics).execute();
+      for (const write of writes) await this.#writeCheck(transaction, write);
     });
+  }
+
+  async #writeCheck(transaction: Transaction<DatabaseSchema>, write: CheckWrite): Promise<void> {
+    await this.updateServerStatus(write.server, transaction);
+    await transaction.insertInto('health_checks').values(write.check).execute();
+    // Batched: a server with hundreds of models costs a few statements, not one per model.
+    for (const modelIds of chunks(write.removedModelIds)) {
+      await transaction.deleteFrom('server_models').where('server_id', '=', write.server.id).where('model_id', 'in', modelIds).execute();
+    }
+    for (const models of chunks(write.upsertModels)) {
+      await transaction
+        .insertInto('server_models')
+        .values(models.map(modelToRow))
+        .onConflict((conflict) =>
+          conflict.columns(['server_id', 'model_id']).doUpdateSet((update) => ({
+            capabilities: update.ref('excluded.capabilities'),
+            embedding_dimension: update.ref('excluded.embedding_dimension'),
+            context_length: update.ref('excluded.context_length'),
+            status: update.ref('excluded.status'),
+            details: update.ref('excluded.details'),
+            last_seen_at: update.ref('excluded.last_seen_at'),
+          })),
+        )
+        .execute();
+    }
+    for (const events of chunks(write.modelEvents)) await transaction.insertInto('model_events').values(events).execute();
+    if (write.metrics !== null) await transaction.insertInto('server_metrics').values(write.metrics).execute();
   }
 }
 

@@ -189,6 +189,33 @@ describe.each(dialects)('storage on $name', ({ name, enabled }) => {
     expect(stored.some((candidate) => candidate.modelId === 'model-1000')).toBe(false);
   });
 
+  it.skipIf(!enabled)('commits checks of several servers together, and a bad one fails alone', async () => {
+    const records = [server(), server(), server()];
+    for (const record of records) await store.insertServer(record);
+    const now = new Date().toISOString();
+    const write = (record: StoredServer, events: Array<{ id: string }>) => ({
+      server: { ...record, healthStatus: 'online' as const, lastHealthCheck: now },
+      check: { id: randomUUID(), server_id: record.id, checked_at: now, outcome: 'success', health_status: 'online', previous_status: 'unknown', status_reason: null, latency_ms: 1, error_message: null, models_found: 1 },
+      upsertModels: [model(record.id, 'phi3')],
+      removedModelIds: [],
+      modelEvents: events.map((event) => ({ id: event.id, server_id: record.id, model_id: 'phi3', event: 'added', occurred_at: now })),
+      metrics: null,
+    });
+    const [first, bad, third] = records as [StoredServer, StoredServer, StoredServer];
+    const outcomes = await Promise.allSettled([
+      store.recordCheck(write(first, [{ id: randomUUID() }])),
+      store.recordCheck(write(bad, [{ id: 'twice' }, { id: 'twice' }])),
+      store.recordCheck(write(third, [{ id: randomUUID() }])),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const stored = await store.listServers();
+    expect(stored.find((candidate) => candidate.id === first.id)?.healthStatus).toBe('online');
+    expect(stored.find((candidate) => candidate.id === third.id)?.healthStatus).toBe('online');
+    // The bad write left nothing behind: not its status, not its model.
+    expect(stored.find((candidate) => candidate.id === bad.id)?.healthStatus).toBe('unknown');
+    expect((await store.listModels()).filter((candidate) => candidate.serverId === bad.id)).toEqual([]);
+  });
+
   it.skipIf(!enabled)('deletes a server with its models, history and metrics', async () => {
     const record = server();
     await store.insertServer(record);
