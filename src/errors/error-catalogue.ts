@@ -65,5 +65,6 @@ export const errors = {
   clientDisconnected: () => new AppError('SY_CLIENT_DISCONNECTED'),
   shuttingDown: () => new AppError('SY_SHUTTING_DOWN'),
   consoleNotBuilt: () => new AppError('SY_CONSOLE_NOT_BUILT'),
+  storageUnavailable: (cause: unknown) => new AppError('SY_STORAGE_UNAVAILABLE', { cause }),
   internal: (cause: unknown) => new AppError('SY_INTERNAL', { cause }),
 } as const;

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import type { DatabaseSchema } from './database-schema.ts';
+import { guardedPostgresPool, guardedSqlite } from './guarded-drivers.ts';
 import { migrationProvider } from './migrations/migration-list.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -14,6 +15,7 @@ export interface Database {
   dialect: Dialect;
   /** Human-readable location without credentials, for the start-up banner. */
   location: string;
+  /** A bounded probe: false when storage does not answer a trivial query in time. */
   isReachable(): Promise<boolean>;
   close(): Promise<void>;
   /** The raw SQLite connection, for the one bulk path that must not pay for query building (usage records). */
@@ -25,6 +27,8 @@ export interface OpenDatabaseOptions {
   databaseUrl?: string | undefined;
   /** PostgreSQL schema to use (tests isolate themselves in one each). */
   postgresSchema?: string;
+  /** Told when a pooled PostgreSQL connection fails outside a query (logged, never a crash). */
+  onConnectionError?: (error: Error) => void;
 }
 
 /** The dialect seam: SQLite under the data dir by default, PostgreSQL when a URL is given. */
@@ -32,7 +36,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const database =
     options.databaseUrl === undefined
       ? openSqlite(options.dataDir)
-      : await openPostgres(options.databaseUrl, options.postgresSchema);
+      : await openPostgres(options.databaseUrl, options.postgresSchema, options.onConnectionError ?? (() => undefined));
   await migrateToLatest(database.db, database.dialect === 'postgres' ? await currentSchema(database.db) : undefined);
   return database;
 }
@@ -48,7 +52,7 @@ function openSqlite(dataDir: string): Database {
   connection.pragma('synchronous = FULL');
   connection.pragma('foreign_keys = ON');
   connection.pragma('busy_timeout = 5000');
-  const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: connection }) });
+  const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: guardedSqlite(connection) }) });
   return {
     db,
     dialect: 'sqlite',
@@ -59,17 +63,28 @@ function openSqlite(dataDir: string): Database {
   };
 }
 
-async function openPostgres(url: string, schema: string | undefined): Promise<Database> {
+async function openPostgres(url: string, schema: string | undefined, onConnectionError: (error: Error) => void): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
     connectionTimeoutMillis: 5_000,
+    // A dead server must not hold a query (and its pooled connection) for ever.
+    query_timeout: 30_000,
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
-  // An idle client that loses its server must not crash the process.
-  pool.on('error', () => undefined);
-  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
-  if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  // An `error` event without a listener crashes the process. The pool listens on
+  // idle clients only; a checked-out client (between the statements of a
+  // transaction, say) that loses its server emits on itself, so every client
+  // gets a listener of its own for its whole life.
+  pool.on('error', onConnectionError);
+  pool.on('connect', (client) => client.on('error', onConnectionError));
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool: guardedPostgresPool(pool) }) });
+  try {
+    if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
   return {
     db,
     dialect: 'postgres',
@@ -95,12 +110,22 @@ async function currentSchema(db: Kysely<DatabaseSchema>): Promise<string> {
   return result.rows[0]?.schema ?? 'public';
 }
 
+const probeTimeoutMs = 2_000;
+
+/** `select 1`, given up after a short while: /ready must answer even when the database host black-holes packets. */
 async function probe(db: Kysely<DatabaseSchema>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), probeTimeoutMs);
+  });
+  const query = sql`select 1`.execute(db).then(
+    () => true,
+    () => false,
+  );
   try {
-    await sql`select 1`.execute(db);
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([query, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
