@@ -49,6 +49,8 @@ export interface AppServices {
   scheduler: HealthScheduler;
   history: HistoryStore;
   isStorageReachable: () => Promise<boolean>;
+  /** True once a shutdown has begun. */
+  isDraining: () => boolean;
   proxy: InferenceProxy;
   index: ModelIndex;
   routes: RouteRegistry;
@@ -81,7 +83,9 @@ export function buildApp(services: AppServices): FastifyInstance {
     keepAliveTimeout: services.config.client.keep_alive_timeout_ms,
     // No socket inactivity timeout: a long non-streaming generation sends nothing until it is done.
     connectionTimeout: 0,
-    forceCloseConnections: true,
+    // On close, only idle connections are closed: streams in flight get the
+    // shutdown grace period to finish (see close-gracefully.ts).
+    forceCloseConnections: 'idle',
   });
   limitConnections(app.server, { maxConnections: services.config.client.max_connections, maxConnectionsPerAddress: services.config.client.max_connections_per_address }, services.metrics);
   app.decorateRequest('principal', null);
@@ -103,7 +107,7 @@ export function buildApp(services: AppServices): FastifyInstance {
   registerJsonBodyParser(app);
   app.register(fastifyCookie);
 
-  app.register(healthRoutes, { isStorageReachable: services.isStorageReachable });
+  app.register(healthRoutes, { isStorageReachable: services.isStorageReachable, isDraining: services.isDraining });
   app.register(metricsRoute, { keyRing: services.keyRing, isPublic: services.config.metrics_public, registry: services.metrics, sessions: services.sessions });
   app.register(consoleRoutes);
   // Signing in to the console happens before any key is known.

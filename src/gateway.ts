@@ -35,6 +35,9 @@ import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
 import { UsageStore } from './storage/usage-store.ts';
 import { OpenTelemetryTracer } from './observability/tracing.ts';
 import { SessionStore } from './auth/session-store.ts';
+import { usageQueueMetrics } from './observability/usage-metrics.ts';
+import { closeGracefully } from './http/close-gracefully.ts';
+import { withinTime } from './lib/within-time.ts';
 import { errors } from './errors/error-catalogue.ts';
 import { createLogger } from './observability/logger.ts';
 import { loadMasterKey, type MasterKeySource } from './security/master-key.ts';
@@ -55,6 +58,9 @@ export interface Gateway {
   fleetReport: FleetApplyReport | null;
   /** Where it listens, e.g. http://127.0.0.1:8000 */
   url: string;
+  /** True from the moment a shutdown starts: /ready answers 503. */
+  isDraining(): boolean;
+  /** Drains (see closeGracefully), then stops everything, each step bounded in time. */
   close(): Promise<void>;
 }
 
@@ -77,6 +83,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     dataDir: config.data_dir,
     databaseUrl: config.database_url,
     ...(options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema }),
+    onConnectionError: (error) => log.warn({ err: error.message }, 'a database connection failed; storage writes wait until it is back'),
   });
   try {
     const { key, ...masterKey } = loadMasterKey(config.secret_key, config.data_dir);
@@ -147,7 +154,16 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       },
     });
     registry.onEvent(serverMetricsListener(metrics));
-    const usage = new UsageRecorder({ db: database.db, sqlite: database.sqlite, log, flushMs: config.usage_flush_ms, retentionDays: config.usage_retention_days });
+    const usage: UsageRecorder = new UsageRecorder({
+      db: database.db,
+      sqlite: database.sqlite,
+      log,
+      flushMs: config.usage_flush_ms,
+      retentionDays: config.usage_retention_days,
+      maxQueued: config.usage_queue_max,
+      onDropped: (count) => usageMetrics.dropped.inc(count),
+    });
+    const usageMetrics = usageQueueMetrics(metricsRegistry, () => usage.queued);
     const quota = new QuotaService({
       backend: config.redis_url === undefined ? new MemoryQuota() : new RedisQuota(config.redis_url),
       store: keyStore,
@@ -185,11 +201,12 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       },
     });
     let selfUrl = '';
+    let draining = false;
     // Our own loopback: not subject to the network policy meant for model servers.
     const selfAgent = new Agent({ connections: 16 });
     const benchmarker = new ModelBenchmarker({ db: database.db, keyRing, dispatcher: selfAgent, selfUrl: () => selfUrl });
     const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker };
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore() });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore() });
     const address = await app.listen({ port: config.port, host: config.host });
     // The benchmark calls our own /v1 on loopback, whatever address we listen on.
     const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -200,23 +217,35 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     void scheduler.pruneHistory();
 
     let closing: Promise<void> | null = null;
+    const step = async (name: string, run: () => Promise<unknown>, timeoutMs: number) => {
+      const finished = Promise.resolve()
+        .then(run)
+        .catch((error: unknown) => log.warn({ step: name, err: error instanceof Error ? error.message : 'unknown' }, 'shutdown step failed; moving on'));
+      if (!(await withinTime(finished, timeoutMs))) log.warn({ step: name, timeoutMs }, 'shutdown step timed out; moving on');
+    };
     const close = () => {
       closing ??= (async () => {
-        await app.close();
-        await usage.stop();
-        await tracer?.shutdown();
-        await scheduler.stop();
-        await quota.stop();
-        await webhookDispatcher.close();
-        await webhookAgent.close();
-        await http.close();
-        await dataPlane.close();
-        await selfAgent.close();
-        await database.close();
+        draining = true;
+        log.info({ graceMs: config.shutdown_grace_ms, delayMs: config.shutdown_delay_ms }, 'draining: /ready answers 503, in-flight requests may finish');
+        if (config.shutdown_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown_delay_ms));
+        await closeGracefully(app, { graceMs: config.shutdown_grace_ms, log });
+        // Storage and Redis may already be gone: every step is bounded, none can hold the exit.
+        await Promise.all([
+          step('usage', () => usage.stop(), 5_000),
+          step('tracing', async () => tracer?.shutdown(), 3_000),
+          step('health checks', () => scheduler.stop(), 3_000),
+          step('quota', () => quota.stop(), 3_000),
+          step('webhooks', () => webhookDispatcher.close(), 3_000),
+        ]);
+        await Promise.all(
+          [webhookAgent, dataPlane, selfAgent].map((agent) => step('upstream connections', () => withinTime(agent.close(), 2_000).then((closed) => (closed ? undefined : agent.destroy())), 3_000)),
+        );
+        await step('upstream connections', () => http.close(), 3_000);
+        await step('database', () => database.close(), 3_000);
       })();
       return closing;
     };
-    return { app, registry, scheduler, database, usage, keys, masterKey, fleetReport, url: address, close };
+    return { app, registry, scheduler, database, usage, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
   } catch (error) {
     await database.close();
     throw error;

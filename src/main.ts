@@ -27,9 +27,15 @@ export async function serve(configFile: string | undefined): Promise<void> {
   }
   printBanner(gateway, loaded.config);
 
+  // The drain is bounded (delay + grace, then each teardown step on its own
+  // timeout); this is the backstop should something still hold the process.
+  const forceAfterMs = loaded.config.shutdown_delay_ms + loaded.config.shutdown_grace_ms + 15_000;
   const shutdown = (signal: string) => {
     gateway.app.log.info({ signal }, 'shutting down: draining requests');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    const force = setTimeout(() => {
+      gateway.app.log.error({ forceAfterMs }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, forceAfterMs);
     force.unref();
     gateway.close().then(
       () => process.exit(0),

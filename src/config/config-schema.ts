@@ -102,6 +102,12 @@ export const ConfigSchema = Type.Object(
     otel_batch_delay_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 2_000 }),
     usage_flush_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
     usage_retention_days: Type.Number({ minimum: 0.01, maximum: 3_650, default: 30 }),
+    /** Usage records held while storage is away; past it the oldest are dropped (and counted). */
+    usage_queue_max: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000 }),
+    /** On SIGTERM: how long in-flight requests and streams may take to finish before they are cut. */
+    shutdown_grace_ms: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 25_000 }),
+    /** On SIGTERM: how long to keep serving (with /ready at 503) before refusing connections, for load balancers to notice. */
+    shutdown_delay_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 0 }),
     webhook_retry_base_ms: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000 }),
     webhook_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
     webhook_max_attempts: Type.Integer({ minimum: 1, maximum: 20, default: 6 }),

@@ -9,25 +9,46 @@ import type { DatabaseSchema, UsageRecordsTable } from '../storage/database-sche
  * One usage record per /v1 request, queued on the request path (a push) and
  * written in batches off it. A crash loses at most one flush interval; a clean
  * stop writes everything queued.
+ *
+ * Storage may be away (PostgreSQL restarting, SQLite busy): records then wait
+ * in the queue, retried with backoff, and are written once it is back. The
+ * queue is bounded: past `maxQueued` the oldest records are dropped (and
+ * counted), because the newest are the ones an operator looks at first and a
+ * bound must never push back on inference.
  */
 export class UsageRecorder {
   readonly #db: Kysely<DatabaseSchema>;
   readonly #log: FastifyBaseLogger;
   readonly #flushMs: number;
   readonly #retentionDays: number;
+  readonly #maxQueued: number;
+  readonly #onDropped: (count: number) => void;
   #queue: UsageRecordsTable[] = [];
+  /** While storage fails: when to try again, and how long the next wait is. */
+  #retryAt = 0;
+  #backoffMs = 0;
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
   #lastPrune = 0;
 
   readonly #sqliteInsert: ((rows: UsageRecordsTable[]) => void) | null;
 
-  constructor(options: { db: Kysely<DatabaseSchema>; sqlite: BetterSqlite3.Database | null; log: FastifyBaseLogger; flushMs: number; retentionDays: number }) {
+  constructor(options: {
+    db: Kysely<DatabaseSchema>;
+    sqlite: BetterSqlite3.Database | null;
+    log: FastifyBaseLogger;
+    flushMs: number;
+    retentionDays: number;
+    maxQueued?: number;
+    onDropped?: (count: number) => void;
+  }) {
     this.#db = options.db;
     this.#sqliteInsert = options.sqlite === null ? null : preparedInsert(options.sqlite);
     this.#log = options.log;
     this.#flushMs = options.flushMs;
     this.#retentionDays = options.retentionDays;
+    this.#maxQueued = options.maxQueued ?? 100_000;
+    this.#onDropped = options.onDropped ?? (() => undefined);
   }
 
   start(): void {
@@ -56,18 +77,20 @@ export class UsageRecorder {
       streamed: outcome.streamed ? 1 : 0,
       cache_hit: outcome.cacheHit ? 1 : 0,
     });
+    if (this.#queue.length > this.#maxQueued) this.#drop(this.#queue.length - this.#maxQueued);
   }
 
   /** Writes what is queued, one transaction per batch; flushes never overlap. */
-  flush(): Promise<void> {
-    this.#flushing = this.#flushing.then(() => this.#write());
+  flush(options: { force?: boolean } = {}): Promise<void> {
+    this.#flushing = this.#flushing.then(() => (options.force === true || Date.now() >= this.#retryAt ? this.#write() : undefined));
     return this.#flushing;
   }
 
+  /** Stops the timer and makes one last attempt at whatever is queued. */
   async stop(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
-    await this.flush();
+    await this.flush({ force: true });
   }
 
   get queued(): number {
@@ -86,14 +109,27 @@ export class UsageRecorder {
         } else {
           await this.#db.transaction().execute(async (transaction) => {
             // Chunks keep each statement under PostgreSQL's parameter limit.
+            // A commit whose answer was lost with the connection is retried: ids make that harmless.
             for (let index = 0; index < batch.length; index += 500) {
-              await transaction.insertInto('usage_records').values(batch.slice(index, index + 500)).execute();
+              await transaction
+                .insertInto('usage_records')
+                .values(batch.slice(index, index + 500))
+                .onConflict((conflict) => conflict.column('id').doNothing())
+                .execute();
             }
           });
         }
+        if (this.#backoffMs > 0) this.#log.info({ written: batch.length }, 'usage records written again after a storage failure');
+        this.#backoffMs = 0;
+        this.#retryAt = 0;
       } catch (error) {
         this.#queue = batch.concat(this.#queue);
-        this.#log.warn({ err: error instanceof Error ? error.message : 'unknown', queued: this.#queue.length }, 'could not write usage records; will retry');
+        if (this.#queue.length > this.#maxQueued) this.#drop(this.#queue.length - this.#maxQueued);
+        // One warning per outage, not one per flush interval.
+        if (this.#backoffMs === 0) this.#log.warn({ err: error instanceof Error ? error.message : 'unknown', queued: this.#queue.length }, 'could not write usage records; will retry');
+        this.#backoffMs = Math.min(Math.max(this.#flushMs, this.#backoffMs * 2), maxBackoffMs);
+        this.#retryAt = Date.now() + this.#backoffMs;
+        return;
       }
     }
     if (Date.now() - this.#lastPrune > 3_600_000) {
@@ -102,7 +138,14 @@ export class UsageRecorder {
       await this.#db.deleteFrom('usage_records').where('occurred_at', '<', before).execute().catch(() => undefined);
     }
   }
+
+  #drop(count: number): void {
+    this.#queue.splice(0, count);
+    this.#onDropped(count);
+  }
 }
+
+const maxBackoffMs = 5_000;
 
 const columns = [
   'id', 'occurred_at', 'request_id', 'key_id', 'requested_model', 'served_model', 'server_id', 'route', 'strategy', 'attempts',

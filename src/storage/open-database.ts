@@ -51,7 +51,11 @@ function openSqlite(dataDir: string): Database {
   connection.pragma('journal_mode = WAL');
   connection.pragma('synchronous = FULL');
   connection.pragma('foreign_keys = ON');
-  connection.pragma('busy_timeout = 5000');
+  // better-sqlite3 is synchronous: waiting on a lock held by another process
+  // (a backup, the sqlite3 shell) stalls the event loop, and inference with it.
+  // Give up soon instead; the write answers SY_STORAGE_UNAVAILABLE and usage
+  // records wait in their queue.
+  connection.pragma('busy_timeout = 250');
   const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: guardedSqlite(connection) }) });
   return {
     db,

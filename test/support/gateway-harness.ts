@@ -48,6 +48,8 @@ export async function startTestGateway(options: HarnessOptions = {}): Promise<Te
     SWITCHYARD_DISCOVER_LOCAL_OLLAMA: 'false',
     SWITCHYARD_LOG_LEVEL: 'info',
     SWITCHYARD_HEALTH_TIMEOUT_MS: '1000',
+    // Tests that stop with a request left hanging need not wait the production grace period.
+    SWITCHYARD_SHUTDOWN_GRACE_MS: '2000',
     ...(schema === undefined ? {} : { DATABASE_URL: postgresUrl }),
     ...options.env,
   };
