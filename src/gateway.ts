@@ -122,6 +122,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       maxAttempts: config.webhook_max_attempts,
     });
     await webhookDispatcher.load();
+    await webhookDispatcher.resume();
     registry.onEvent((event) => announceFleetEvent(event, webhookDispatcher));
     const webhooks = new WebhookService({
       store: webhookStore,

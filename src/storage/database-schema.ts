@@ -163,6 +163,8 @@ export interface WebhookDeliveriesTable {
   error: string | null;
   created_at: string;
   updated_at: string;
+  /** When a retrying delivery is next due (null: due now, or finished). */
+  next_attempt_at: string | null;
 }
 
 export interface ModelBenchmarksTable {

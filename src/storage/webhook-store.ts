@@ -40,6 +40,11 @@ export class WebhookStore {
     void id;
   }
 
+  /** Deliveries not yet delivered nor given up, oldest first: resumed on start. */
+  unfinishedDeliveries(limit: number): Promise<WebhookDeliveriesTable[]> {
+    return this.#db.selectFrom('webhook_deliveries').selectAll().where('status', 'in', ['pending', 'retrying']).orderBy('created_at').orderBy('id').limit(limit).execute();
+  }
+
   deliveries(webhookId: string, limit: number): Promise<WebhookDeliveriesTable[]> {
     return this.#db.selectFrom('webhook_deliveries').selectAll().where('webhook_id', '=', webhookId).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
   }

@@ -31,12 +31,19 @@ const maxQueue = 10_000;
  * backoff and logged. Everything happens off the request path with bounded
  * concurrency and a per-attempt timeout: a slow or dead receiver only ever
  * delays its own deliveries.
+ *
+ * Every delivery is stored with its state and, while retrying, when it is next
+ * due; a restart resumes what was unfinished (see resume()). Receivers may then
+ * see an attempt twice: the x-switchyard-delivery id makes that detectable.
  */
 export class WebhookDispatcher {
   readonly #options: Required<WebhookDispatcherOptions>;
   #hooks: WebhooksTable[] = [];
   readonly #queue: Job[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #attempts = new Set<AbortController>();
+  /** The last write queued per delivery: writes of one delivery land in order. */
+  readonly #saves = new Map<string, Promise<void>>();
   #active = 0;
   #closed = false;
 
@@ -46,6 +53,21 @@ export class WebhookDispatcher {
 
   async load(): Promise<void> {
     this.#hooks = await this.#options.store.list();
+  }
+
+  /** Once at start: picks up deliveries a previous run left pending or waiting for a retry. */
+  async resume(): Promise<number> {
+    const unfinished = await this.#options.store.unfinishedDeliveries(maxQueue);
+    let resumed = 0;
+    for (const delivery of unfinished) {
+      const hook = this.#hooks.find((candidate) => candidate.id === delivery.webhook_id && Number(candidate.is_active) === 1);
+      if (hook === undefined) continue;
+      const dueAt = delivery.next_attempt_at === null ? 0 : Date.parse(delivery.next_attempt_at);
+      this.#schedule({ hook, delivery: { ...delivery, attempts: Number(delivery.attempts) } }, Math.max(0, dueAt - Date.now()));
+      resumed++;
+    }
+    if (resumed > 0) this.#options.log.info({ resumed }, 'resumed unfinished webhook deliveries');
+    return resumed;
   }
 
   /** Queues the event for every active subscriber; returns at once. */
@@ -61,17 +83,39 @@ export class WebhookDispatcher {
         continue;
       }
       const now = new Date().toISOString();
-      const delivery: WebhookDeliveriesTable = { id: randomUUID(), webhook_id: hook.id, event: type, payload: text, status: 'pending', attempts: 0, response_status: null, error: null, created_at: now, updated_at: now };
+      const delivery: WebhookDeliveriesTable = {
+        id: randomUUID(),
+        webhook_id: hook.id,
+        event: type,
+        payload: text,
+        status: 'pending',
+        attempts: 0,
+        response_status: null,
+        error: null,
+        created_at: now,
+        updated_at: now,
+        next_attempt_at: null,
+      };
       this.#save(delivery);
       this.#queue.push({ hook, delivery });
     }
     this.#pump();
   }
 
+  /**
+   * Stops delivering: scheduled retries stay stored for the next start,
+   * attempts in flight are abandoned (and stored as retrying), and the
+   * delivery log is written before this resolves.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
+    for (const attempt of this.#attempts) attempt.abort();
+    while (this.#active > 0 || this.#saves.size > 0) {
+      await Promise.allSettled([...this.#saves.values()]);
+      if (this.#active > 0) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   #pump(): void {
@@ -89,6 +133,8 @@ export class WebhookDispatcher {
     const { hook, delivery } = job;
     delivery.attempts++;
     const timestamp = Math.floor(Date.now() / 1000);
+    const shutdown = new AbortController();
+    this.#attempts.add(shutdown);
     try {
       const secret = this.#options.secretBox.decrypt(hook.secret_ciphertext);
       const response = await request(hook.url, {
@@ -102,30 +148,38 @@ export class WebhookDispatcher {
           'x-switchyard-signature': signWebhook(secret, timestamp, delivery.payload),
         },
         body: delivery.payload,
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), shutdown.signal]),
       });
       await response.body.dump();
       delivery.response_status = response.statusCode;
       if (response.statusCode >= 200 && response.statusCode < 300) return this.#finish(delivery, 'delivered', null);
       this.#retryOrFail(job, `HTTP ${response.statusCode}`);
     } catch (error) {
-      this.#retryOrFail(job, error instanceof Error ? (error.name === 'TimeoutError' ? 'timed out' : error.message) : 'failed');
+      this.#retryOrFail(job, shutdown.signal.aborted ? 'interrupted by shutdown' : error instanceof Error ? (error.name === 'TimeoutError' ? 'timed out' : error.message) : 'failed');
+    } finally {
+      this.#attempts.delete(shutdown);
     }
   }
 
   #retryOrFail(job: Job, reason: string): void {
     const { delivery } = job;
-    if (delivery.attempts >= this.#options.maxAttempts || this.#closed) return this.#finish(delivery, 'failed', reason);
+    if (delivery.attempts >= this.#options.maxAttempts) return this.#finish(delivery, 'failed', reason);
+    const delay = this.#options.retryBaseMs * 2 ** (delivery.attempts - 1) * (0.75 + Math.random() * 0.5);
     delivery.status = 'retrying';
     delivery.error = reason;
     delivery.updated_at = new Date().toISOString();
+    delivery.next_attempt_at = new Date(Date.now() + delay).toISOString();
     this.#save(delivery);
-    const delay = this.#options.retryBaseMs * 2 ** (delivery.attempts - 1) * (0.75 + Math.random() * 0.5);
+    // Closing: the stored schedule is picked up by the next start.
+    if (!this.#closed) this.#schedule(job, delay);
+  }
+
+  #schedule(job: Job, delayMs: number): void {
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
       this.#queue.push(job);
       this.#pump();
-    }, delay);
+    }, delayMs);
     timer.unref();
     this.#timers.add(timer);
   }
@@ -134,13 +188,22 @@ export class WebhookDispatcher {
     delivery.status = status;
     delivery.error = error;
     delivery.updated_at = new Date().toISOString();
+    delivery.next_attempt_at = null;
     this.#save(delivery);
     if (status === 'failed') this.#options.log.warn({ webhook: delivery.webhook_id, event: delivery.event, attempts: delivery.attempts, reason: error }, 'webhook delivery failed');
   }
 
   #save(delivery: WebhookDeliveriesTable): void {
-    this.#options.store.saveDelivery({ ...delivery }).catch((error: unknown) => {
-      this.#options.log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'could not log a webhook delivery');
+    const row = { ...delivery };
+    const previous = this.#saves.get(row.id) ?? Promise.resolve();
+    const saving = previous.then(() =>
+      this.#options.store.saveDelivery(row).catch((error: unknown) => {
+        this.#options.log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'could not log a webhook delivery');
+      }),
+    );
+    this.#saves.set(row.id, saving);
+    void saving.then(() => {
+      if (this.#saves.get(row.id) === saving) this.#saves.delete(row.id);
     });
   }
 }

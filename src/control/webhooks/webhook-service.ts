@@ -62,6 +62,7 @@ export class WebhookService {
       payload: readJson<unknown>(row.payload, null),
       created_at: row.created_at,
       updated_at: row.updated_at,
+      next_attempt_at: row.next_attempt_at,
     }));
   }
 

@@ -3,6 +3,7 @@ import { initialSchema } from './0001-initial-schema.ts';
 import { routeOwnership } from './0002-route-ownership.ts';
 import { webhooks } from './0003-webhooks.ts';
 import { modelBenchmarks } from './0004-model-benchmarks.ts';
+import { webhookRetrySchedule } from './0005-webhook-retry-schedule.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002-route-ownership': routeOwnership,
   '0003-webhooks': webhooks,
   '0004-model-benchmarks': modelBenchmarks,
+  '0005-webhook-retry-schedule': webhookRetrySchedule,
 };
 
 export const migrationProvider: MigrationProvider = {
