@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, type Session } from './api.ts';
+import { StatusBanner } from './components/status-banner.tsx';
 import { KeysPage } from './pages/keys-page.tsx';
 import { ModelsPage } from './pages/models-page.tsx';
 import { PlaygroundPage } from './pages/playground-page.tsx';
@@ -56,6 +57,7 @@ export function App() {
           Sign out
         </button>
       </nav>
+      <StatusBanner />
       <main>
         {page === 'servers' && id === undefined && <ServersPage session={session} open={(serverId) => go(`servers/${serverId}`)} />}
         {page === 'servers' && id !== undefined && <ServerDetail id={id} back={() => go('servers')} />}
