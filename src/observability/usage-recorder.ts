@@ -91,6 +91,8 @@ export class UsageRecorder {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
     await this.flush({ force: true });
+    // The queue lives in memory: what storage would not take now is gone with the process.
+    if (this.#queue.length > 0) this.#log.error({ lost: this.#queue.length }, 'usage records could not be written before stopping (storage unavailable)');
   }
 
   get queued(): number {
