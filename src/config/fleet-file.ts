@@ -1,7 +1,8 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
-import { ModelCapabilitySchema, ServerKindOrAutoSchema } from './server-kind-schema.ts';
+import { KindConfigSchema, ModelCapabilitySchema, ServerKindOrAutoSchema } from './server-kind-schema.ts';
+import { findServerKind, serverKindIds } from '../data/adapters/server-kinds.ts';
 import { routingStrategies } from './config-schema.ts';
 
 /** One model a fleet file says a server should serve; the hints save a probe. */
@@ -19,6 +20,8 @@ export const FleetServerSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
     server_type: Type.Optional(ServerKindOrAutoSchema),
+    /** The kind's own settings (the `custom` kind's paths and fields). */
+    kind_config: Type.Optional(KindConfigSchema),
     base_url: Type.String({ minLength: 1 }),
     // May interpolate to '' (an unset optional key): that means no key.
     api_key: Type.Optional(Type.String()),
@@ -85,9 +88,10 @@ export function parseFleetFile(text: string, fileName: string, env: Record<strin
   const parsed = interpolated as Static<typeof FleetFileSchema>;
   const servers = parsed.servers ?? [];
   const seen = new Set<string>();
-  for (const server of servers) {
+  for (const [position, server] of servers.entries()) {
     if (seen.has(server.name)) throw new FleetFileError(`${fileName}: server name "${server.name}" appears twice`);
     seen.add(server.name);
+    checkServerKind(server, `${fileName}: servers.${position}`);
   }
   return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [] };
 }
@@ -97,6 +101,23 @@ export class FleetFileError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
+}
+
+/** The kind must be registered and its settings valid: start-up fails here, naming the key, not later. */
+function checkServerKind(server: FleetServer, where: string): void {
+  const kindId = server.server_type ?? 'auto';
+  if (kindId === 'auto') {
+    if (server.kind_config !== undefined && server.kind_config !== null) throw new FleetFileError(`${where}.kind_config: needs an explicit server_type`);
+    return;
+  }
+  const kind = findServerKind(kindId);
+  if (kind === undefined) throw new FleetFileError(`${where}.server_type: must be one of auto, ${serverKindIds().join(', ')}`);
+  if (kind.config === undefined) {
+    if (server.kind_config !== undefined && server.kind_config !== null) throw new FleetFileError(`${where}.kind_config: server_type ${kindId} takes no kind_config`);
+    return;
+  }
+  const checked = kind.config.check(server.kind_config ?? null);
+  if (!checked.ok) throw new FleetFileError(`${where}.kind_config${checked.field === '' ? '' : `.${checked.field}`}: ${checked.message}`);
 }
 
 /** Normalises a fleet model entry (a bare name or an object) to an object. */

@@ -33,6 +33,8 @@ export interface ModelServer {
   id: string;
   name: string;
   serverType: ServerKind;
+  /** Settings the kind takes per server (the `custom` kind's paths and fields); null for most kinds. */
+  kindConfig: Record<string, unknown> | null;
   baseUrl: string;
   /** Decrypted in memory only; the store holds ciphertext. */
   apiKey: RedactedSecret | null;

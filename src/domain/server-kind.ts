@@ -1,6 +1,8 @@
-/** The kinds of model server Switchyard speaks to; one adapter folder each. */
-export const serverKinds = ['ollama', 'vllm', 'openai', 'embedding', 'reranker'] as const;
-export type ServerKind = (typeof serverKinds)[number];
+/**
+ * The id of a kind of model server: one module per kind, listed once in
+ * data/adapters/server-kinds.ts (and kinds registered at run time).
+ */
+export type ServerKind = string;
 
 /** What a model can do; mapped from what each server reports. */
 export const modelCapabilities = ['chat', 'completion', 'embedding', 'rerank', 'code', 'vision', 'tools'] as const;

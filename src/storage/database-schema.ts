@@ -8,6 +8,8 @@ export interface ModelServersTable {
   id: string;
   name: string;
   server_type: string;
+  /** JSON: the kind's per-server settings, null for most kinds. */
+  kind_config: string | null;
   base_url: string;
   api_key_ciphertext: string | null;
   is_active: number;

@@ -130,6 +130,7 @@ type ServerColumn = keyof ServerRow;
 const settingsColumns = [
   'name',
   'server_type',
+  'kind_config',
   'base_url',
   'api_key_ciphertext',
   'is_active',

@@ -77,7 +77,7 @@ describe('registering model servers', () => {
         found.push([record.server_type, record.detection.flavor]);
       }
       expect(found).toEqual([
-        ['openai', 'llamacpp'],
+        ['llamacpp', null],
         ['openai', null],
         ['embedding', 'tei'],
         ['reranker', 'tei'],

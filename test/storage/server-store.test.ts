@@ -19,6 +19,7 @@ function server(overrides: Partial<StoredServer> = {}): StoredServer {
     id: randomUUID(),
     name: `server-${Math.random().toString(36).slice(2, 8)}`,
     serverType: 'ollama',
+    kindConfig: null,
     baseUrl: 'http://10.0.0.1:11434',
     apiKeyCiphertext: 'v1.sealed',
     isActive: true,

@@ -1,10 +1,9 @@
 import type { ServerKind } from '../../domain/server-kind.ts';
 import type { AdapterContext } from '../../data/adapters/server-adapter.ts';
 import { upstreamCall } from '../../data/adapters/server-adapter.ts';
-import { parseTeiInfo } from '../../data/adapters/tei/tei-info.ts';
-import { arrayField, isRecord, recordField, stringField } from '../../data/adapters/shared/wire-values.ts';
+import type { DetectionAnswer, DetectionRule } from '../../data/adapters/server-kind-module.ts';
+import { serverKindModules } from '../../data/adapters/server-kinds.ts';
 import { UpstreamError } from '../../data/upstream/upstream-error.ts';
-import { capabilitiesFromName } from '../../data/adapters/shared/capability-heuristics.ts';
 
 export interface Detection {
   kind: ServerKind;
@@ -14,49 +13,34 @@ export interface Detection {
   version: string | null;
 }
 
-type Answer = { ok: true; body: unknown; text: string } | { ok: false; error: UpstreamError | null; status: number | null };
+type Answer = DetectionAnswer & { error: UpstreamError | null };
 
 /**
- * Finds what kind of server answers at a URL by asking each kind's
- * signature endpoint at once (all are free: no generation), then deciding
- * by the most specific answer.
+ * Finds what kind of server answers at a URL: asks every kind's signature
+ * endpoints at once (all free: no generation), then lets the most specific
+ * rule that recognises its answers decide.
  */
 export async function detectServerKind(context: AdapterContext): Promise<Detection> {
-  const ask = async (path: string): Promise<Answer> => {
-    try {
-      const response = await context.http.text(upstreamCall(context, path, `GET ${path}`));
-      if (response.status < 200 || response.status >= 300) return { ok: false, error: null, status: response.status };
-      return { ok: true, body: tryParse(response.text), text: response.text };
-    } catch (error) {
-      return { ok: false, error: error instanceof UpstreamError ? error : null, status: null };
-    }
-  };
-  const [version, info, metrics, models, props] = await Promise.all(
-    ['/api/version', '/info', '/metrics', '/v1/models', '/props'].map(ask),
-  ) as [Answer, Answer, Answer, Answer, Answer];
+  const rules: Array<DetectionRule & { kind: string }> = serverKindModules()
+    .flatMap((module) => module.detection.map((rule) => ({ ...rule, kind: module.id, recognise: rule.recognise })))
+    .sort((a, b) => b.precedence - a.precedence);
+  const paths = [...new Set(rules.flatMap((rule) => rule.paths))];
+  const answers = new Map<string, Answer>(await Promise.all(paths.map(async (path) => [path, await ask(context, path)] as const)));
+  for (const rule of rules) {
+    const match = rule.recognise(answers);
+    if (match !== null) return { kind: rule.kind, flavor: match.flavor, detected_by: match.detectedBy, version: match.version };
+  }
+  throw new DetectionError(explainFailure([...answers.values()], paths, context.apiKey !== null));
+}
 
-  if (version.ok && isRecord(version.body) && stringField(version.body, 'version') !== null) {
-    return { kind: 'ollama', flavor: null, detected_by: 'GET /api/version', version: stringField(version.body, 'version') };
+async function ask(context: AdapterContext, path: string): Promise<Answer> {
+  try {
+    const response = await context.http.text(upstreamCall(context, path, `GET ${path}`));
+    const ok = response.status >= 200 && response.status < 300;
+    return { ok, status: response.status, body: ok ? tryParse(response.text) : null, text: ok ? response.text : '', error: null };
+  } catch (error) {
+    return { ok: false, status: null, body: null, text: '', error: error instanceof UpstreamError ? error : null };
   }
-  if (info.ok) {
-    try {
-      const tei = parseTeiInfo(info.body);
-      return { kind: tei.task === 'embedding' ? 'embedding' : 'reranker', flavor: 'tei', detected_by: 'GET /info', version: tei.version };
-    } catch {
-      // Not TEI's /info; keep looking.
-    }
-  }
-  const owners = modelOwners(models);
-  if ((metrics.ok && /^vllm:/m.test(metrics.text)) || owners.has('vllm')) {
-    return { kind: 'vllm', flavor: null, detected_by: owners.has('vllm') ? 'GET /v1/models' : 'GET /metrics', version: null };
-  }
-  if (props.ok && isRecord(props.body) && recordField(props.body, 'default_generation_settings') !== null) {
-    return { kind: 'openai', flavor: 'llamacpp', detected_by: 'GET /props', version: null };
-  }
-  if (models.ok && isRecord(models.body) && arrayField(models.body, 'data') !== null) {
-    return { kind: kindFromModelNames(models.body), flavor: owners.has('llamacpp') ? 'llamacpp' : null, detected_by: 'GET /v1/models', version: null };
-  }
-  throw new DetectionError(explainFailure([version, info, metrics, models, props], context.apiKey !== null));
 }
 
 export class DetectionError extends Error {
@@ -66,39 +50,17 @@ export class DetectionError extends Error {
   }
 }
 
-/** A server whose every model is a reranker (or an embedder) is one; otherwise it is a general OpenAI-style server. */
-function kindFromModelNames(body: Record<string, unknown>): ServerKind {
-  const ids = (arrayField(body, 'data') ?? []).flatMap((entry) => (isRecord(entry) && typeof entry['id'] === 'string' ? [entry['id']] : []));
-  if (ids.length === 0) return 'openai';
-  const kinds = new Set(ids.map((id) => capabilitiesFromName(id)[0]));
-  if (kinds.size === 1 && kinds.has('rerank')) return 'reranker';
-  if (kinds.size === 1 && kinds.has('embedding')) return 'embedding';
-  return 'openai';
-}
-
-function modelOwners(answer: Answer): Set<string> {
-  const owners = new Set<string>();
-  if (!answer.ok || !isRecord(answer.body)) return owners;
-  for (const entry of arrayField(answer.body, 'data') ?? []) {
-    if (isRecord(entry)) {
-      const owner = stringField(entry, 'owned_by');
-      if (owner !== null) owners.add(owner);
-    }
-  }
-  return owners;
-}
-
-function explainFailure(answers: Answer[], hasKey: boolean): string {
-  const failures = answers.filter((answer): answer is Extract<Answer, { ok: false }> => !answer.ok);
+function explainFailure(answers: Answer[], paths: string[], hasKey: boolean): string {
+  const failures = answers.filter((answer) => !answer.ok);
   const authStatus = failures.find((answer) => answer.status === 401 || answer.status === 403)?.status;
-  if (authStatus !== undefined) {
+  if (authStatus !== undefined && authStatus !== null) {
     return hasKey ? `the server rejected the API key (HTTP ${authStatus})` : `the server requires an API key (HTTP ${authStatus})`;
   }
   const transport = failures.find((answer) => answer.error !== null)?.error;
-  if (transport !== undefined && transport !== null && failures.every((answer) => answer.error !== null)) {
+  if (transport !== undefined && transport !== null && failures.length === answers.length && failures.every((answer) => answer.error !== null)) {
     return transport.message.replace(/^GET \S+: /, '');
   }
-  return 'no known model-server API answered (tried /api/version, /info, /metrics, /v1/models, /props)';
+  return `no known model-server API answered (tried ${paths.join(', ')})`;
 }
 
 function tryParse(text: string): unknown {

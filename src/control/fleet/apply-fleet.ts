@@ -5,6 +5,7 @@ import { systemActor } from '../../domain/audit.ts';
 import type { ServerRegistry, ServerSettingsInput } from '../servers/server-registry.ts';
 import type { RouteRegistry } from '../routes/route-registry.ts';
 import { normalizeBaseUrl } from '../servers/server-input.ts';
+import { checkKindConfig } from '../servers/kind-input.ts';
 
 const fleetActor = systemActor('fleet-file');
 
@@ -81,6 +82,7 @@ async function applyRoutes(fleet: FleetFile, routes: RouteRegistry, report: Flee
 function toSettings(entry: FleetServer): ServerSettingsInput {
   return {
     server_type: entry.server_type ?? 'auto',
+    kind_config: entry.kind_config ?? null,
     base_url: entry.base_url,
     api_key: entry.api_key === undefined || entry.api_key === '' ? null : entry.api_key,
     is_active: entry.is_active ?? true,
@@ -95,6 +97,7 @@ function differs(server: ModelServer, settings: ServerSettingsInput): boolean {
   const requestedKind = settings.server_type === 'auto' ? server.serverType : settings.server_type;
   return (
     requestedKind !== server.serverType ||
+    JSON.stringify(checkKindConfig(requestedKind, settings.kind_config)) !== JSON.stringify(server.kindConfig) ||
     normalizeBaseUrl(settings.base_url ?? server.baseUrl) !== server.baseUrl ||
     (settings.api_key ?? null) !== (server.apiKey?.reveal() ?? null) ||
     settings.is_active !== server.isActive ||

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { HealthSettings } from '../../config/config-schema.ts';
 import type { ModelServer } from '../../domain/model-server.ts';
 import type { HealthStatus } from '../../domain/server-kind.ts';
-import { adapterFor } from '../../data/adapters/adapter-registry.ts';
+import { findServerKind } from '../../data/adapters/server-kinds.ts';
 import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult } from '../../data/adapters/server-adapter.ts';
 import { sortCapabilities } from '../../data/adapters/shared/capability-heuristics.ts';
 import type { UpstreamHttp } from '../../data/upstream/upstream-http.ts';
@@ -123,8 +123,13 @@ export class ServerChecker {
     // Per-call timeouts bound each request; this bounds the whole probe (many /api/show calls).
     const deadline = AbortSignal.timeout(this.#settings.timeout_ms * 3);
     const previous = new Map(this.#registry.modelsOf(server.id).map((model) => [model.modelId, toDiscovered(model)]));
+    const kind = findServerKind(server.serverType);
+    if (kind === undefined) {
+      // A kind registered by a plugin that is not loaded now: the record stays, the server is not probed.
+      return { ok: false, outcome: { kind: 'misconfigured', message: `No server kind "${server.serverType}" is registered in this gateway.` }, latencyMs: 0 };
+    }
     try {
-      const result = await adapterFor(server.serverType).probe(this.#context(server, deadline), previous);
+      const result = await kind.probe(this.#context(server, deadline), previous);
       return { ok: true, result, latencyMs: performance.now() - started };
     } catch (error) {
       return { ok: false, outcome: classifyFailure(error, server.apiKey !== null), latencyMs: performance.now() - started };
@@ -132,9 +137,12 @@ export class ServerChecker {
   }
 
   #context(server: ModelServer, signal: AbortSignal): AdapterContext {
+    const apiKey = server.apiKey?.reveal() ?? null;
     return {
       baseUrl: server.baseUrl,
-      apiKey: server.apiKey?.reveal() ?? null,
+      apiKey,
+      authHeaders: findServerKind(server.serverType)?.authHeaders(apiKey, server) ?? {},
+      kindConfig: server.kindConfig,
       http: this.#http,
       timeoutMs: this.#settings.timeout_ms,
       signal,
@@ -150,7 +158,7 @@ export class ServerChecker {
       this.#dimensionAttempts.add(attemptKey);
       try {
         const context = this.#context(server, AbortSignal.timeout(this.#settings.timeout_ms));
-        model.embeddingDimension = await adapterFor(server.serverType).probeEmbeddingDimension(context, model.id);
+        model.embeddingDimension = (await findServerKind(server.serverType)?.probeEmbeddingDimension(context, model.id)) ?? null;
       } catch (error) {
         this.#log.warn({ server: server.name, model: model.id, err: safeError(error) }, 'embedding dimension probe failed');
       }

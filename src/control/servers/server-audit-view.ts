@@ -5,6 +5,7 @@ export function serverAuditView(server: ModelServer) {
   return {
     name: server.name,
     server_type: server.serverType,
+    kind_config: server.kindConfig,
     base_url: server.baseUrl,
     is_active: server.isActive,
     metadata: server.metadata,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ExpectedModel, ManagedBy, ModelServer, ServerDetection, ServerModel } from '../../domain/model-server.ts';
 import type { ServerKind } from '../../domain/server-kind.ts';
 import type { LoadMetrics } from '../../data/adapters/server-adapter.ts';
+import { findServerKind } from '../../data/adapters/server-kinds.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import { RedactedSecret } from '../../security/redacted-secret.ts';
 import type { SecretBox } from '../../security/secret-box.ts';
@@ -10,11 +11,14 @@ import type { CheckWrite, ServerStore } from '../../storage/server-store.ts';
 import type { FleetEvent, FleetListener } from './server-events.ts';
 import { normalizeBaseUrl, validateServerName } from './server-input.ts';
 import { serverAuditView } from './server-audit-view.ts';
+import { checkKindConfig, requestedKind } from './kind-input.ts';
 import type { Actor } from '../../domain/audit.ts';
 
 export interface ServerSettingsInput {
   name?: string;
   server_type?: ServerKind | 'auto';
+  /** The kind's per-server settings (the `custom` kind's API); undefined keeps what is stored. */
+  kind_config?: Record<string, unknown> | null;
   base_url?: string;
   /** undefined keeps the stored key, null clears it. */
   api_key?: string | null;
@@ -109,12 +113,17 @@ export class ServerRegistry {
     const baseUrl = normalizeBaseUrl(input.base_url);
     await this.#options.checkUrl?.(baseUrl);
     const apiKey = input.api_key ?? null;
-    const { kind, detection } = await this.#resolveKind(input.server_type ?? 'auto', baseUrl, apiKey);
+    const requested = requestedKind(input.server_type ?? 'auto');
+    // Settings are checked before detection: a bad kind_config needs no round trip to answer.
+    if (requested !== 'auto') checkKindConfig(requested, input.kind_config);
+    const { kind, detection } = await this.#resolveKind(requested, baseUrl, apiKey);
+    const kindConfig = checkKindConfig(kind, input.kind_config);
     const now = new Date().toISOString();
     const server: ModelServer = {
       id: randomUUID(),
       name,
       serverType: kind,
+      kindConfig,
       baseUrl,
       apiKey: apiKey === null ? null : new RedactedSecret(apiKey),
       isActive: input.is_active ?? true,
@@ -160,16 +169,23 @@ export class ServerRegistry {
     if (input.metadata !== undefined) next.metadata = input.metadata;
     if (input.health_check_interval_s !== undefined) next.healthCheckIntervalS = input.health_check_interval_s;
     if (input.expected_models !== undefined) next.expectedModels = input.expected_models;
-    const requestedKind = input.server_type;
-    if (requestedKind === 'auto' || (requestedKind !== undefined && requestedKind !== current.serverType)) {
-      const resolved = await this.#resolveKind(requestedKind, next.baseUrl, next.apiKey?.reveal() ?? null);
+    const kind = input.server_type === undefined ? undefined : requestedKind(input.server_type);
+    if (kind !== undefined && kind !== 'auto' && input.kind_config !== undefined) checkKindConfig(kind, input.kind_config);
+    if (kind === 'auto' || (kind !== undefined && kind !== current.serverType)) {
+      const resolved = await this.#resolveKind(kind, next.baseUrl, next.apiKey?.reveal() ?? null);
       next.serverType = resolved.kind;
       next.detection = resolved.detection;
+    }
+    if (input.kind_config !== undefined || next.serverType !== current.serverType) {
+      // A kind without settings drops the old kind's; one with settings must be given them.
+      const raw = input.kind_config === undefined ? (findServerKind(next.serverType)?.config === undefined ? null : current.kindConfig) : input.kind_config;
+      next.kindConfig = checkKindConfig(next.serverType, raw);
     }
     const connectionChanged =
       next.baseUrl !== current.baseUrl ||
       next.apiKey?.reveal() !== current.apiKey?.reveal() ||
-      next.serverType !== current.serverType;
+      next.serverType !== current.serverType ||
+      JSON.stringify(next.kindConfig) !== JSON.stringify(current.kindConfig);
     if (connectionChanged) {
       // What we knew about the old connection no longer holds.
       Object.assign(next, { healthStatus: 'unknown', statusReason: null, statusMessage: null, consecutiveFailures: 0 });

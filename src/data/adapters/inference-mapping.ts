@@ -1,21 +1,42 @@
 export type Operation = 'chat' | 'completion' | 'embeddings' | 'rerank';
 
-/** How one request goes to one kind of server. */
+/**
+ * Turns a server's own stream into OpenAI SSE, one event at a time. Kinds that
+ * already stream OpenAI SSE have none: their bytes are relayed untouched.
+ */
+export interface StreamTranslator {
+  /** One upstream event's `data` (lines joined); returns the OpenAI `data` payloads to send, in order. */
+  event(data: string): readonly string[];
+  /**
+   * The upstream stream ended cleanly: the closing payloads. It must end with
+   * exactly one terminal `[DONE]`; it throws when the server stopped before
+   * its own final event (then the client gets an error event instead).
+   */
+  end(): readonly string[];
+  /** Tokens as the server reported them, once it has. */
+  usage(): { promptTokens: number; completionTokens: number } | null;
+}
+
+/** How one request goes to one server. */
 export interface UpstreamPlan {
+  /** POST unless the kind says otherwise. */
+  method?: 'POST' | 'PUT';
   path: string;
+  /** The server's auth headers (the caller's own `Authorization` is never forwarded). */
+  headers: Record<string, string>;
   body: Record<string, unknown>;
   /**
    * Turns the server's JSON answer into the OpenAI (or rerank) shape. Absent
    * when the server already speaks it: then its bytes pass through untouched.
    */
   translate?: (answer: unknown) => unknown;
-}
-
-/** Per server kind: the request mapping for each operation, null where the kind cannot serve it. */
-export interface InferenceMapping {
-  plan(operation: Operation, body: Record<string, unknown>, modelId: string): UpstreamPlan | null;
-  /** Whether streamed answers are OpenAI SSE that can pass through chunk by chunk. */
-  readonly streamsOpenAISse: boolean;
+  /** For `stream: true` when the server streams its own event format. */
+  stream?: StreamTranslator;
+  /**
+   * The server cannot stream: it is asked for one JSON answer, and a caller
+   * that asked for a stream gets that answer as a well-formed OpenAI SSE stream.
+   */
+  synthesizeStream?: boolean;
 }
 
 export const openAIPaths: Record<Operation, string> = {
@@ -25,10 +46,12 @@ export const openAIPaths: Record<Operation, string> = {
   rerank: '/v1/rerank',
 };
 
-/** The OpenAI-compatible mapping: same path, same body, the served model's id. */
-export const passThroughMapping: InferenceMapping = {
-  streamsOpenAISse: true,
-  plan(operation, body, modelId) {
-    return { path: openAIPaths[operation], body: { ...body, model: modelId } };
-  },
-};
+/** `Authorization: Bearer <key>`, what OpenAI-style servers expect. */
+export function bearerHeaders(apiKey: string | null): Record<string, string> {
+  return apiKey === null ? {} : { authorization: `Bearer ${apiKey}` };
+}
+
+/** The OpenAI-compatible request: same path, same body, the served model's id. */
+export function openAIPlan(operation: Operation, body: Record<string, unknown>, modelId: string, headers: Record<string, string>): UpstreamPlan {
+  return { path: openAIPaths[operation], headers, body: { ...body, model: modelId } };
+}

@@ -1,4 +1,4 @@
-import type { ModelCapability, ServerKind } from '../../domain/server-kind.ts';
+import type { ModelCapability } from '../../domain/server-kind.ts';
 import type { UpstreamCall, UpstreamHttp } from '../upstream/upstream-http.ts';
 
 /** What an adapter needs to reach one server; passed in, never looked up. */
@@ -8,8 +8,12 @@ export interface AdapterContext {
   http: UpstreamHttp;
   timeoutMs: number;
   signal?: AbortSignal;
-  /** Sub-flavour found by detection (e.g. `llamacpp` behind the openai kind). */
+  /** Sub-flavour found by detection (e.g. `tei` behind the embedding kind). */
   flavor?: string | null;
+  /** The kind's auth headers for this server; when absent, `apiKey` goes as a Bearer token. */
+  authHeaders?: Record<string, string>;
+  /** The server's own settings for its kind (the `custom` kind's paths and fields). */
+  kindConfig?: Record<string, unknown> | null;
 }
 
 export type ModelStatus = 'loaded' | 'available';
@@ -39,22 +43,6 @@ export interface ProbeResult {
   load: LoadMetrics | null;
 }
 
-/**
- * One per server kind. Probes cost no tokens: they use listing, info and
- * metrics endpoints only, so a probe never wakes a model or bills a call.
- */
-export interface ServerAdapter {
-  readonly kind: ServerKind;
-  /**
-   * Lists the server's models and reads its load. `previous` holds what the
-   * last probe found, so details that need one call per model are fetched
-   * only for new or changed models.
-   */
-  probe(context: AdapterContext, previous: ReadonlyMap<string, DiscoveredModel>): Promise<ProbeResult>;
-  /** One real embed call to learn a dimension the server does not state. */
-  probeEmbeddingDimension(context: AdapterContext, modelId: string): Promise<number | null>;
-}
-
 export function joinUrl(baseUrl: string, path: string): string {
   return `${baseUrl.replace(/\/+$/, '')}${path}`;
 }
@@ -64,11 +52,12 @@ export function upstreamCall(
   context: AdapterContext,
   path: string,
   what: string,
-  request: { method?: 'GET' | 'POST'; body?: unknown } = {},
+  request: { method?: 'GET' | 'POST' | 'PUT'; body?: unknown } = {},
 ): UpstreamCall {
   return {
     url: joinUrl(context.baseUrl, path),
     apiKey: context.apiKey,
+    ...(context.authHeaders === undefined ? {} : { headers: context.authHeaders }),
     timeoutMs: context.timeoutMs,
     what,
     ...(request.method === undefined ? {} : { method: request.method }),

@@ -49,17 +49,8 @@ function isJsonBlank(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
-/** `usage` of a JSON answer, found without parsing it (usage sits at the end). */
-export function usageIn(bytes: Buffer): { promptTokens: number; completionTokens: number } {
-  return { promptTokens: numberAfter(bytes, '"prompt_tokens"'), completionTokens: numberAfter(bytes, '"completion_tokens"') };
-}
-
-export function numberAfter(bytes: Buffer, field: string): number {
-  const at = bytes.lastIndexOf(field);
-  if (at === -1) return 0;
-  const match = /^"[a-z_]+"\s*:\s*(\d+)/.exec(bytes.toString('latin1', at, at + 48));
-  return match === null ? 0 : Number(match[1]);
-}
+/** `usage` of an OpenAI JSON answer or SSE chunk, found without parsing it. */
+export { openAIUsage as usageIn } from '../adapters/shared/openai-usage.ts';
 
 /**
  * When every server is busy (429) or unavailable (503), the caller hears
@@ -71,15 +62,6 @@ export function busyOrFailed(status: number, retryAfterMs: number | null): Upstr
     upstreamStatus: status,
     retryAfterMs,
   });
-}
-
-/** Prompt tokens of an answer we built ourselves (translated embeddings carry `usage.prompt_tokens`). */
-export function promptTokensOf(answer: string | Buffer): number {
-  return numberAfter(typeof answer === 'string' ? Buffer.from(answer) : answer, '"prompt_tokens"');
-}
-
-export function identity(value: unknown): unknown {
-  return value;
 }
 
 /** `auto` answers say what was chosen and why, in an extra field the OpenAI clients ignore. */

@@ -6,8 +6,10 @@ import type { Dispatcher } from 'undici';
 import type { RoutingStrategy, UpstreamSettings } from '../../config/config-schema.ts';
 import type { AppError } from '../../errors/app-error.ts';
 import { errors } from '../../errors/error-catalogue.ts';
-import { inferenceFor } from '../adapters/inference-registry.ts';
 import type { Operation, UpstreamPlan } from '../adapters/inference-mapping.ts';
+import { findServerKind } from '../adapters/server-kinds.ts';
+import type { ServerKindModule, TokenUsage } from '../adapters/server-kind-module.ts';
+import { usageOfAnswer } from '../adapters/shared/openai-usage.ts';
 import { joinUrl } from '../adapters/server-adapter.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import type { ModelIndex } from '../routing/model-index.ts';
@@ -24,16 +26,14 @@ import type { RequestTrace, RequestTracer } from './request-tracer.ts';
 import {
   busyOrFailed,
   contentTypeOf,
-  identity,
   isEventStream,
   looksLikeJson,
   parseJson,
   pickFromGroups,
-  promptTokensOf,
   upstreamRefusal,
-  usageIn,
   withAutoField,
 } from './answer-bytes.ts';
+import { writeSynthesizedStream } from './synthesized-stream.ts';
 import { sendAttempt } from './upstream-attempt.ts';
 import { relayStream } from './stream-relay.ts';
 import { readCapped } from '../upstream/read-capped.ts';
@@ -172,8 +172,9 @@ export class InferenceProxy {
       const deployment = pickFromGroups(resolution.groups, tried, Date.now(), notAgain);
       if (deployment === null) break;
       tried.add(deployment.key);
-      const plan = inferenceFor(deployment.server.serverType, deployment.server.detection?.flavor ?? null).plan(call.operation, call.body, deployment.model.modelId);
-      if (plan === null) {
+      const kind = findServerKind(deployment.server.serverType);
+      const plan = kind === undefined ? null : this.#plan(kind, call, deployment);
+      if (plan === null || kind === undefined) {
         // This kind of server cannot do it (say, chat on an embedder): not an attempt; try the others.
         lastError = errors.unsupportedOperation(call.modelName, call.operation);
         if (resolution.groups.every((group) => group.deployments.every((candidate) => tried.has(candidate.key)))) break;
@@ -188,7 +189,7 @@ export class InferenceProxy {
       usage.serverId = deployment.server.id;
       usage.serverName = deployment.server.name;
       const attemptTrace = requestTrace?.attempt({ server: deployment.server.name, model: deployment.model.modelId, number: route.attempts }) ?? null;
-      const result = await this.#attempt(deployment, plan, call, route, client, deadlineAt, auto, usage, attemptTrace?.traceparent ?? null);
+      const result = await this.#attempt(deployment, kind, plan, call, route, client, deadlineAt, auto, usage, attemptTrace?.traceparent ?? null);
       attemptTrace?.end({ status: result.done ? usage.status : ((result.error as { upstreamStatus?: number | null }).upstreamStatus ?? null), error: result.done ? usage.errorType : result.error.code });
       if (result.done) return;
       lastError = result.error;
@@ -200,6 +201,16 @@ export class InferenceProxy {
       return;
     }
     this.#fail(call, usage, lastError ?? errors.noHealthyDeployment(call.modelName), route);
+  }
+
+  /** A kind that cannot plan (its settings unreadable, a plugin's bug) is treated as unable to serve, not as a crash. */
+  #plan(kind: ServerKindModule, call: InferenceCall, deployment: Deployment): UpstreamPlan | null {
+    try {
+      return kind.plan(call.operation, call.body, deployment.model.modelId, deployment.server);
+    } catch (error) {
+      (call.log ?? this.#log).error({ server: deployment.server.name, kind: kind.id, err: error instanceof Error ? error.message : 'unknown' }, 'server kind could not plan a request');
+      return null;
+    }
   }
 
   #fail(call: InferenceCall, usage: Usage, error: AppError, route: RouteHeaders): void {
@@ -215,6 +226,7 @@ export class InferenceProxy {
 
   async #attempt(
     deployment: Deployment,
+    kind: ServerKindModule,
     plan: UpstreamPlan,
     call: InferenceCall,
     route: RouteHeaders,
@@ -238,7 +250,8 @@ export class InferenceProxy {
       const outcome = await sendAttempt({
         dispatcher: this.#dispatcher,
         url: joinUrl(deployment.server.baseUrl, plan.path),
-        apiKey: deployment.server.apiKey?.reveal() ?? null,
+        method: plan.method ?? 'POST',
+        headers: plan.headers,
         body: JSON.stringify(plan.body),
         requestId: call.requestId,
         controller: attempt,
@@ -282,6 +295,7 @@ export class InferenceProxy {
           attempt,
           client,
           usage,
+          ...(plan.stream === undefined ? {} : { translator: plan.stream }),
           estimatePromptTokens: () => call.estimatedPromptTokens ?? roughPromptTokens(call.body),
           maxDurationMs: this.#settings.max_stream_duration_ms,
           maxEventBytes: this.#settings.max_event_bytes,
@@ -292,7 +306,7 @@ export class InferenceProxy {
         });
         return failure === null ? done : this.#failed(call.log ?? this.#log, deployment, failure);
       }
-      const bytes = await readCapped(body, this.#settings.max_response_bytes, `POST ${plan.path}`);
+      const bytes = await readCapped(body, this.#settings.max_response_bytes, `${plan.method ?? 'POST'} ${plan.path}`);
       if (status >= 400) {
         // The caller's mistake (bad field, context too long): its answer, and no strike against the server.
         this.#fail(call, usage, upstreamRefusal(bytes, status), route);
@@ -301,21 +315,26 @@ export class InferenceProxy {
       const rewrite = plan.translate !== undefined || auto !== null;
       // Relayed untouched, so checked here (a rewritten answer is parsed anyway): a 200 of garbage is the server's failure.
       if (!rewrite && !looksLikeJson(bytes)) return this.#failed(call.log ?? this.#log, deployment, errors.upstreamNotJson());
-      const reported = usageIn(bytes);
+      // A translated answer is ours, in OpenAI's shape; an untranslated one is read the kind's way.
+      const translated = plan.translate === undefined ? undefined : plan.translate(parseJson(bytes));
+      const reported: TokenUsage = translated === undefined ? kind.readUsage(bytes) : (usageOfAnswer(translated) ?? noUsage);
       usage.promptTokens = reported.promptTokens || (call.estimatedPromptTokens ?? roughPromptTokens(call.body));
       usage.completionTokens = reported.completionTokens;
       if (call.operation === 'chat' || call.operation === 'completion') {
         state.recordThroughput(reported.completionTokens, performance.now() - started);
       }
-      const answer = rewrite ? JSON.stringify(withAutoField((plan.translate ?? identity)(parseJson(bytes)), auto)) : bytes;
       state.breaker.onSuccess();
-      writeJson(call.response, status, answer, route, rewrite ? 'application/json' : contentTypeOf(headers));
       usage.status = status;
-      if (plan.translate !== undefined && reported.promptTokens === 0) usage.promptTokens = promptTokensOf(answer);
+      if (call.stream && plan.synthesizeStream === true) {
+        writeSynthesizedStream(call.response, route, translated ?? parseJson(bytes), includesUsage(call.body));
+        return done;
+      }
+      const answer = rewrite ? JSON.stringify(withAutoField(translated === undefined ? parseJson(bytes) : translated, auto)) : bytes;
+      writeJson(call.response, status, answer, route, rewrite ? 'application/json' : contentTypeOf(headers));
       return done;
     } catch (error) {
       if (client.signal.aborted) return clientGone(usage);
-      return this.#failed(call.log ?? this.#log, deployment, toUpstreamError(error, `POST ${plan.path}`, false));
+      return this.#failed(call.log ?? this.#log, deployment, toUpstreamError(error, `${plan.method ?? 'POST'} ${plan.path}`, false));
     } finally {
       clearTimeout(deadline);
       client.signal.removeEventListener('abort', onClientAbort);
@@ -328,6 +347,13 @@ export class InferenceProxy {
     log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: error.code }, 'upstream attempt failed');
     return { done: false, error, retryable: error.retryable || error.failure === 'protocol' };
   }
+}
+
+const noUsage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+
+function includesUsage(body: Record<string, unknown>): boolean {
+  const options = body['stream_options'];
+  return options !== null && typeof options === 'object' && (options as { include_usage?: unknown }).include_usage === true;
 }
 
 /** A server that hung or answered garbage would most likely do it again: retrying it costs the caller more of the same. */

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
+import type { StreamTranslator } from '../adapters/inference-mapping.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
@@ -12,6 +13,7 @@ import { routeHeaderList, type RouteHeaders } from './client-reply.ts';
 import type { RequestOutcome } from './request-outcome.ts';
 import { SseBoundary } from './sse-boundary.ts';
 import { scanEvents, type EventTally } from './sse-events.ts';
+import { translateEnd, translateEvents } from './translated-events.ts';
 
 export interface StreamRelay {
   deployment: Deployment;
@@ -22,6 +24,8 @@ export interface StreamRelay {
   attempt: AbortController;
   client: AbortController;
   usage: RequestOutcome;
+  /** The kind's per-event hook; absent for OpenAI SSE, which passes through uncopied. */
+  translator?: StreamTranslator;
   /** Prompt tokens when the server reports none (computed only then). */
   estimatePromptTokens: () => number;
   maxDurationMs: number;
@@ -48,7 +52,7 @@ export interface StreamRelay {
  * would break the caller's stream anyway, only less clearly and uncounted.
  */
 export async function relayStream(relay: StreamRelay): Promise<UpstreamError | null> {
-  const { deployment, body, response, attempt, client, usage } = relay;
+  const { deployment, body, response, attempt, client, usage, translator } = relay;
   const maxDuration = setTimeout(() => attempt.abort(new DOMException('stream too long', 'TimeoutError')), relay.maxDurationMs);
   const boundary = new SseBoundary(relay.maxEventBytes);
   const tally: EventTally = { events: 0 };
@@ -56,8 +60,9 @@ export async function relayStream(relay: StreamRelay): Promise<UpstreamError | n
   let firstByteAt = 0;
   let reported: { promptTokens: number; completionTokens: number } | null = null;
   const settle = () => {
-    usage.promptTokens = reported?.promptTokens || relay.estimatePromptTokens();
-    usage.completionTokens = reported?.completionTokens || Math.max(0, tally.events - 1);
+    const counted = translator?.usage() ?? reported;
+    usage.promptTokens = counted?.promptTokens || relay.estimatePromptTokens();
+    usage.completionTokens = counted?.completionTokens || Math.max(0, tally.events - 1);
   };
   /** Checks and writes whole events; false when the caller's socket wants a drain first. */
   const passOn = (ready: Buffer): boolean => {
@@ -80,10 +85,13 @@ export async function relayStream(relay: StreamRelay): Promise<UpstreamError | n
   try {
     for await (const chunk of body) {
       const ready = boundary.push(chunk);
-      if (ready.length > 0 && !passOn(ready)) await once(response, 'drain', { signal: attempt.signal });
+      // A kind's hook turns its events into OpenAI ones (a malformed one throws, as a bad event does here).
+      const out = translator === undefined || ready.length === 0 ? ready : translateEvents(ready, translator);
+      if (out.length > 0 && !passOn(out)) await once(response, 'drain', { signal: attempt.signal });
     }
     const rest = boundary.flush();
-    if (rest !== null) passOn(rest);
+    const last = translator === undefined ? rest : translateEnd(rest, translator);
+    if (last !== null && last.length > 0) passOn(last);
     if (!isStarted) throw errors.upstreamEmptyStream();
     response.end();
     settle();

@@ -9,13 +9,15 @@ export type AttemptOutcome =
 
 /**
  * One call to one server. The caller's `Authorization` is never forwarded:
- * the server's own stored key is. Connect and first-byte timeouts come from
+ * the server kind's own auth headers (its stored key) are. Connect and first-byte timeouts come from
  * undici; the idle timeout between body chunks is undici's bodyTimeout.
  */
 export async function sendAttempt(options: {
   dispatcher: Dispatcher;
   url: string;
-  apiKey: string | null;
+  method: 'POST' | 'PUT';
+  /** From the kind's plan: its auth headers. The gateway's own headers below win over them. */
+  headers: Record<string, string>;
   body: string;
   requestId: string;
   /** The attempt's controller: the first-byte timer aborts it too (one controller, no AbortSignal.any). */
@@ -27,11 +29,11 @@ export async function sendAttempt(options: {
   isCallerGone: () => boolean;
 }): Promise<AttemptOutcome> {
   const headers: Record<string, string> = {
+    ...options.headers,
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
     'x-request-id': options.requestId,
   };
-  if (options.apiKey !== null) headers['authorization'] = `Bearer ${options.apiKey}`;
   if (options.traceparent) headers['traceparent'] = options.traceparent;
   // Our own timer: undici's timeouts are coarse (hundreds of ms), and a first-byte timeout must be exact.
   let timedOut = false;
@@ -41,7 +43,7 @@ export async function sendAttempt(options: {
   }, options.firstByteTimeoutMs);
   try {
     const response = await request(options.url, {
-      method: 'POST',
+      method: options.method,
       headers,
       body: options.body,
       signal: options.controller.signal,
@@ -55,8 +57,8 @@ export async function sendAttempt(options: {
     return {
       kind: 'error',
       error: isTimeout
-        ? new UpstreamError(`POST ${new URL(options.url).pathname}: no answer within the time limit`, { failure: 'timeout', cause: error })
-        : toUpstreamError(error, `POST ${new URL(options.url).pathname}`, options.isCallerGone()),
+        ? new UpstreamError(`${options.method} ${new URL(options.url).pathname}: no answer within the time limit`, { failure: 'timeout', cause: error })
+        : toUpstreamError(error, `${options.method} ${new URL(options.url).pathname}`, options.isCallerGone()),
     };
   } finally {
     clearTimeout(timer);

@@ -1,6 +1,7 @@
 import { modelAliases, type ModelServer, type ServerModel } from '../../domain/model-server.ts';
 import type { ModelCapability } from '../../domain/server-kind.ts';
 import type { LoadMetrics } from '../adapters/server-adapter.ts';
+import { findServerKind } from '../adapters/server-kinds.ts';
 import { CapabilityMap } from './capability-map.ts';
 import { deploymentKey, DeploymentState, ModelStats, type Deployment } from './deployment.ts';
 import { NameSuggester, type SuggestOptions } from './name-suggester.ts';
@@ -246,6 +247,7 @@ function sameRoutability(before: ModelServer, after: ModelServer): boolean {
   return before.isActive === after.isActive && before.healthStatus === after.healthStatus && before.statusReason === after.statusReason;
 }
 
+/** Each kind says what its load figures mean for the queue (llama.cpp: busy slots count). */
 function queueOf(server: ModelServer, load: LoadMetrics | undefined): number {
-  return (load?.waitingRequests ?? 0) + (server.serverType === 'openai' ? (load?.runningRequests ?? 0) : 0);
+  return findServerKind(server.serverType)?.capacity(load).queue ?? (load?.waitingRequests ?? 0);
 }

@@ -12,9 +12,11 @@ export interface UpstreamHttpOptions {
 }
 
 export interface UpstreamCall {
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   apiKey?: string | null;
+  /** The server kind's own auth headers; when given, `apiKey` is not sent as a Bearer token. */
+  headers?: Record<string, string>;
   body?: unknown;
   timeoutMs: number;
   signal?: AbortSignal;
@@ -51,7 +53,8 @@ export class UpstreamHttp {
     const timeout = AbortSignal.timeout(call.timeoutMs);
     const signal = call.signal === undefined ? timeout : AbortSignal.any([timeout, call.signal]);
     const headers: Record<string, string> = { accept: 'application/json, text/plain;q=0.9, */*;q=0.8' };
-    if (call.apiKey) headers['authorization'] = `Bearer ${call.apiKey}`;
+    if (call.headers !== undefined) Object.assign(headers, call.headers);
+    else if (call.apiKey) headers['authorization'] = `Bearer ${call.apiKey}`;
     let body: string | undefined;
     if (call.body !== undefined) {
       headers['content-type'] = 'application/json';

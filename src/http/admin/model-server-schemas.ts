@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { errors } from '../../errors/error-catalogue.ts';
 import { healthStatuses } from '../../domain/server-kind.ts';
-import { ModelCapabilitySchema, ServerKindOrAutoSchema, ServerKindSchema } from '../../config/server-kind-schema.ts';
+import { KindConfigSchema, ModelCapabilitySchema, ServerKindOrAutoSchema, ServerKindSchema } from '../../config/server-kind-schema.ts';
 
 
 export const ExpectedModelSchema = Type.Union([
@@ -20,6 +20,7 @@ export const ExpectedModelSchema = Type.Union([
 const settingsFields = {
   name: Type.String({ minLength: 1, maxLength: 100 }),
   server_type: ServerKindOrAutoSchema,
+  kind_config: KindConfigSchema,
   base_url: Type.String({ minLength: 1, maxLength: 2048 }),
   api_key: Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()]),
   is_active: Type.Boolean(),
@@ -33,6 +34,7 @@ export const CreateServerBody = Type.Object(
     name: settingsFields.name,
     base_url: settingsFields.base_url,
     server_type: Type.Optional(settingsFields.server_type),
+    kind_config: Type.Optional(settingsFields.kind_config),
     api_key: Type.Optional(settingsFields.api_key),
     is_active: Type.Optional(settingsFields.is_active),
     metadata: Type.Optional(settingsFields.metadata),
@@ -63,6 +65,7 @@ export const ServerRecordSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   server_type: ServerKindSchema,
+  kind_config: nullable(Type.Record(Type.String(), Type.Unknown())),
   base_url: Type.String(),
   is_active: Type.Boolean(),
   health_status: Type.Enum(healthStatuses),

@@ -9,6 +9,7 @@ export function toServerRecord(server: ModelServer, modelsCount: number, load: L
     id: server.id,
     name: server.name,
     server_type: server.serverType,
+    kind_config: server.kindConfig,
     base_url: server.baseUrl,
     is_active: server.isActive,
     health_status: server.healthStatus,

@@ -4,6 +4,7 @@ import { routeOwnership } from './0002-route-ownership.ts';
 import { webhooks } from './0003-webhooks.ts';
 import { modelBenchmarks } from './0004-model-benchmarks.ts';
 import { webhookRetrySchedule } from './0005-webhook-retry-schedule.ts';
+import { serverKindModules } from './0006-server-kind-modules.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003-webhooks': webhooks,
   '0004-model-benchmarks': modelBenchmarks,
   '0005-webhook-retry-schedule': webhookRetrySchedule,
+  '0006-server-kind-modules': serverKindModules,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,4 +1,5 @@
-import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult, ServerAdapter } from '../server-adapter.ts';
+import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult } from '../server-adapter.ts';
+import type { KindProbe } from '../server-kind-module.ts';
 import { upstreamCall } from '../server-adapter.ts';
 import { mapWithConcurrency } from '../../../lib/map-with-concurrency.ts';
 import { isRecord, arrayField } from '../shared/wire-values.ts';
@@ -8,9 +9,7 @@ import { architectureValue, parseRunning, parseShow, parseTags, type OllamaRunni
 // /api/show is one call per model: fetch it only for new or re-pulled (new digest) models.
 const showConcurrency = 4;
 
-export const ollamaAdapter: ServerAdapter = {
-  kind: 'ollama',
-
+export const ollamaAdapter: KindProbe = {
   async probe(context, previous): Promise<ProbeResult> {
     const [tagsBody, runningBody] = await Promise.all([
       context.http.json(upstreamCall(context, '/api/tags', 'GET /api/tags')),

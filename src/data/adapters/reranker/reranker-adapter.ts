@@ -1,4 +1,5 @@
-import type { ProbeResult, ServerAdapter } from '../server-adapter.ts';
+import type { ProbeResult } from '../server-adapter.ts';
+import type { KindProbe } from '../server-kind-module.ts';
 import { probeOpenAIStyle, readInfo } from '../tei/tei-adapter.ts';
 
 /**
@@ -6,9 +7,7 @@ import { probeOpenAIStyle, readInfo } from '../tei/tei-adapter.ts';
  * Cohere/Jina-style server (Infinity, Jina, vLLM --task score) that lists its
  * models on `/v1/models`. A probe never sends a rerank request: that costs compute.
  */
-export const rerankerAdapter: ServerAdapter = {
-  kind: 'reranker',
-
+export const rerankerAdapter: KindProbe = {
   async probe(context): Promise<ProbeResult> {
     const info = await readInfo(context);
     if (info === null) return probeOpenAIStyle(context, 'rerank');

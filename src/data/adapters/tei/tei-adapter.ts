@@ -1,4 +1,5 @@
-import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult, ServerAdapter } from '../server-adapter.ts';
+import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult } from '../server-adapter.ts';
+import type { KindProbe } from '../server-kind-module.ts';
 import { upstreamCall } from '../server-adapter.ts';
 import { parseModelList } from '../openai/openai-models.ts';
 import { parsePrometheusText, sumMetric } from '../shared/prometheus-text.ts';
@@ -10,9 +11,7 @@ import { capabilitiesOfTask, parseTeiInfo } from './tei-info.ts';
  * `/info`; queue depth on `/metrics`. Servers of the `embedding` kind that are
  * not TEI (Infinity and friends) answer `/v1/models` instead.
  */
-export const teiAdapter: ServerAdapter = {
-  kind: 'embedding',
-
+export const teiAdapter: KindProbe = {
   async probe(context, previous): Promise<ProbeResult> {
     const info = await readInfo(context);
     if (info === null) return probeOpenAIStyle(context, 'embedding');

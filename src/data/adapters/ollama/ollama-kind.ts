@@ -1,0 +1,29 @@
+import { bearerHeaders } from '../inference-mapping.ts';
+import type { ServerKindModule } from '../server-kind-module.ts';
+import { kindDefaults } from '../shared/kind-defaults.ts';
+import { isRecord, stringField } from '../shared/wire-values.ts';
+import { ollamaAdapter } from './ollama-adapter.ts';
+import { planOllama } from './ollama-inference.ts';
+
+export const ollamaKind: ServerKindModule = {
+  id: 'ollama',
+  label: 'Ollama',
+  description: 'Ollama: models listed by /api/tags, chat over its /v1 API, embeddings over /api/embed.',
+  ...kindDefaults,
+  detection: [
+    {
+      paths: ['/api/version'],
+      precedence: 100,
+      recognise(answers) {
+        const answer = answers.get('/api/version');
+        const version = answer?.ok === true && isRecord(answer.body) ? stringField(answer.body, 'version') : null;
+        return version === null ? null : { flavor: null, detectedBy: 'GET /api/version', version };
+      },
+    },
+  ],
+  probe: ollamaAdapter.probe,
+  probeEmbeddingDimension: ollamaAdapter.probeEmbeddingDimension,
+  plan(operation, body, modelId, server) {
+    return planOllama(operation, body, modelId, bearerHeaders(server.apiKey?.reveal() ?? null));
+  },
+};

@@ -1,0 +1,98 @@
+import type { ModelServer } from '../../domain/model-server.ts';
+import type { Operation, UpstreamPlan } from './inference-mapping.ts';
+import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult } from './server-adapter.ts';
+
+/** One signature endpoint's answer during detection (always a GET, never a generation). */
+export interface DetectionAnswer {
+  ok: boolean;
+  status: number | null;
+  /** Parsed JSON, or null when the body is not JSON. */
+  body: unknown;
+  text: string;
+}
+
+/** Answers by path; every rule's paths are asked once, all at the same time. */
+export type DetectionAnswers = ReadonlyMap<string, DetectionAnswer>;
+
+export interface DetectionMatch {
+  flavor: string | null;
+  /** The answer that decided it, e.g. "GET /props". */
+  detectedBy: string;
+  version: string | null;
+}
+
+/** How a kind recognises itself at a URL. */
+export interface DetectionRule {
+  paths: readonly string[];
+  /**
+   * Higher is more specific and is tried first: Ollama's /api/version (100)
+   * beats vLLM's metrics (80), which beats any server that lists /v1/models (10).
+   */
+  precedence: number;
+  recognise(answers: DetectionAnswers): DetectionMatch | null;
+}
+
+/** What the server says about its own load, as far as it says anything. */
+export interface KindCapacity {
+  running: number | null;
+  waiting: number | null;
+  /** Requests it can run at once (llama.cpp slots), when known. */
+  max: number | null;
+  /** What routing counts as the server's own queue ahead of a new request. */
+  queue: number;
+}
+
+/** One per-server setting a kind takes (rendered by the console, validated by the kind). */
+export interface KindConfigField {
+  name: string;
+  label: string;
+  type: 'text' | 'list' | 'json' | 'select';
+  required: boolean;
+  placeholder?: string;
+  options?: readonly string[];
+  help?: string;
+}
+
+export type KindConfigCheck = { ok: true; value: Record<string, unknown> } | { ok: false; field: string; message: string };
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/**
+ * Everything Switchyard knows about one kind of model server. A kind is one
+ * folder exporting one of these; detection, health checks, the proxy, the
+ * model index, the CLI and the console read kinds only through this.
+ */
+export interface ServerKindModule {
+  /** Stored as the server's `server_type`; lower-case letters, digits, `-`. */
+  readonly id: string;
+  readonly label: string;
+  readonly description: string;
+  /** How auto-detection finds it; empty when it must be chosen by hand. */
+  readonly detection: readonly DetectionRule[];
+  /** Per-server settings (`kind_config`); absent when the kind takes none. */
+  readonly config?: {
+    readonly fields: readonly KindConfigField[];
+    check(raw: unknown): KindConfigCheck;
+  };
+  /** Headers that carry the server's stored key, on probes and requests alike. */
+  authHeaders(apiKey: string | null, server: Pick<ModelServer, 'kindConfig'>): Record<string, string>;
+  /**
+   * Lists models and reads load, with listing, info and metrics endpoints only:
+   * a probe never wakes a model or bills a call. `previous` holds the last
+   * probe's models, so per-model details are fetched only for new ones.
+   */
+  probe(context: AdapterContext, previous: ReadonlyMap<string, DiscoveredModel>): Promise<ProbeResult>;
+  /** One real embed call to learn a dimension the server does not state. */
+  probeEmbeddingDimension(context: AdapterContext, modelId: string): Promise<number | null>;
+  /** The request for one operation on one server; null when the kind cannot serve it. */
+  plan(operation: Operation, body: Record<string, unknown>, modelId: string, server: ModelServer): UpstreamPlan | null;
+  /** Tokens from an answer the server sent untranslated (OpenAI-shaped kinds search the bytes). */
+  readUsage(answer: Buffer): TokenUsage;
+  capacity(load: LoadMetrics | undefined): KindCapacity;
+}
+
+/** The probing half of a kind, which kinds built on the same API share. */
+export type KindProbe = Pick<ServerKindModule, 'probe' | 'probeEmbeddingDimension'>;

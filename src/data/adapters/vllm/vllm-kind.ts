@@ -1,0 +1,29 @@
+import { bearerHeaders, openAIPlan } from '../inference-mapping.ts';
+import type { ServerKindModule } from '../server-kind-module.ts';
+import { kindDefaults } from '../shared/kind-defaults.ts';
+import { modelOwners } from '../shared/model-list-signature.ts';
+import { vllmAdapter } from './vllm-adapter.ts';
+
+export const vllmKind: ServerKindModule = {
+  id: 'vllm',
+  label: 'vLLM',
+  description: 'vLLM: OpenAI API on /v1; queue and KV-cache use from /metrics.',
+  ...kindDefaults,
+  detection: [
+    {
+      paths: ['/metrics', '/v1/models'],
+      precedence: 80,
+      recognise(answers) {
+        if (modelOwners(answers.get('/v1/models')).has('vllm')) return { flavor: null, detectedBy: 'GET /v1/models', version: null };
+        const metrics = answers.get('/metrics');
+        if (metrics?.ok === true && /^vllm:/m.test(metrics.text)) return { flavor: null, detectedBy: 'GET /metrics', version: null };
+        return null;
+      },
+    },
+  ],
+  probe: vllmAdapter.probe,
+  probeEmbeddingDimension: vllmAdapter.probeEmbeddingDimension,
+  plan(operation, body, modelId, server) {
+    return openAIPlan(operation, body, modelId, bearerHeaders(server.apiKey?.reveal() ?? null));
+  },
+};
