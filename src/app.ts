@@ -4,6 +4,7 @@ import type { ClientSettings, Config } from './config/config-schema.ts';
 import type { HealthScheduler } from './control/health/health-scheduler.ts';
 import type { ServerChecker } from './control/health/server-checker.ts';
 import type { ServerRegistry } from './control/servers/server-registry.ts';
+import { serverKindsRoute } from './http/admin/server-kinds-route.ts';
 import { modelServersRoutes } from './http/admin/model-servers-routes.ts';
 import { routesRoutes } from './http/admin/routes-routes.ts';
 import type { RouteRegistry } from './control/routes/route-registry.ts';
@@ -117,6 +118,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       // onRequest: a caller without a valid key learns nothing, not even whether its body was valid.
       admin.addHook('onRequest', requireScope(services.keyRing, adminScopeFor, services.sessions));
       await admin.register(modelServersRoutes, services);
+      await admin.register(serverKindsRoute);
       await admin.register(routesRoutes, { routes: services.routes });
       await admin.register(keysRoutes, { keys: services.keys });
       await admin.register(auditRoutes, { audit: services.audit });

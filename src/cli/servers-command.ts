@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AdminClient, CliError, clientFor, connectionOptions, lineWriter, type ClientFactory } from './admin-client.ts';
 import { table } from './table.ts';
+import { serverKindIds } from '../data/adapters/server-kinds.ts';
 
 interface ServerRow {
   id: string;
@@ -12,10 +13,14 @@ interface ServerRow {
   status_message: string | null;
 }
 
+// Built-in kinds, from the one list; a gateway may register more (see `servers kinds`).
+const kindChoices = ['auto', ...serverKindIds()].join('|');
+
 const usage = `Usage:
   switchyard servers list [--json]
-  switchyard servers add --name NAME --base-url URL [--type auto|ollama|vllm|openai|embedding|reranker]
-                         [--api-key KEY] [--interval SECONDS] [--model NAME]... [--inactive]
+  switchyard servers kinds
+  switchyard servers add --name NAME --base-url URL [--type ${kindChoices}]
+                         [--kind-config JSON] [--api-key KEY] [--interval SECONDS] [--model NAME]... [--inactive]
   switchyard servers rm <id or name>
   switchyard servers test <id or name>
   switchyard servers check-all
@@ -31,6 +36,7 @@ export async function serversCommand(args: string[], client: ClientFactory, out:
       name: { type: 'string' },
       'base-url': { type: 'string' },
       type: { type: 'string' },
+      'kind-config': { type: 'string' },
       'api-key': { type: 'string' },
       interval: { type: 'string' },
       model: { type: 'string', multiple: true },
@@ -47,9 +53,15 @@ export async function serversCommand(args: string[], client: ClientFactory, out:
       write(table(['ID', 'NAME', 'TYPE', 'STATUS', 'MODELS', 'URL'], data.map((row) => [row.id, row.name, row.server_type, row.health_status, String(row.models_count), row.base_url])));
       return;
     }
+    case 'kinds': {
+      const { data } = (await api.request('GET', '/api/v1/server-kinds')) as { data: Array<{ id: string; label: string; description: string; detectable: boolean }> };
+      write(table(['KIND', 'NAME', 'AUTO-DETECTED', 'DESCRIPTION'], data.map((kind) => [kind.id, kind.label, kind.detectable ? 'yes' : 'no', kind.description])));
+      return;
+    }
     case 'add': {
       if (values.name === undefined || values['base-url'] === undefined) throw new CliError(`--name and --base-url are required.\n${usage}`);
       const body: Record<string, unknown> = { name: values.name, base_url: values['base-url'], server_type: values.type ?? 'auto' };
+      if (values['kind-config'] !== undefined) body['kind_config'] = parseKindConfig(values['kind-config']);
       if (values['api-key'] !== undefined) body['api_key'] = values['api-key'];
       if (values.interval !== undefined) body['health_check_interval_s'] = Number(values.interval);
       if (values.model !== undefined) body['expected_models'] = values.model;
@@ -77,6 +89,14 @@ export async function serversCommand(args: string[], client: ClientFactory, out:
     }
     default:
       throw new CliError(usage);
+  }
+}
+
+function parseKindConfig(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new CliError('--kind-config must be a JSON object, e.g. \'{"generate_path": "/generate", "text_field": "text", "models": ["m"]}\'.');
   }
 }
 

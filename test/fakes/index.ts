@@ -7,3 +7,4 @@ export * from './tei-fake.ts';
 export * from './reranker-fake.ts';
 export * from './wire-readers.ts';
 export { openAIError } from './openai-compat.ts';
+export * from './inhouse-fake.ts';

@@ -15,6 +15,7 @@ import {
   vllmMetrics,
 } from './openai-flavors.ts';
 import type { ModelStats, OpenAIFlavor } from './openai-flavors.ts';
+import { nativeCompletionPlan, respondNativeCompletion } from './llamacpp-native.ts';
 
 export { DEFAULT_OPENAI_MODELS } from './openai-flavors.ts';
 export type { OpenAIFlavor } from './openai-flavors.ts';
@@ -96,6 +97,7 @@ export class OpenAIFake extends FakeServer {
       if (route === 'GET /props') return ctx.json(200, llamacppProps(primary));
       if (route === 'GET /slots') return ctx.json(200, llamacppSlots(primary, this.stats(primary).running));
       if (route === 'GET /metrics') return ctx.text(200, llamacppMetrics(this.stats(primary)), 'text/plain; version=0.0.4');
+      if (route === 'POST /completion') return this.nativeCompletion(ctx, primary);
     }
     if (this.flavor === 'llamacpp') return ctx.json(404, flavorError('llamacpp', 404, 'File Not Found'));
     return ctx.json(404, flavorError('generic', 404, `Invalid URL (${ctx.method} ${ctx.path})`));
@@ -174,6 +176,22 @@ export class OpenAIFake extends FakeServer {
       totals.generation += planTokens(plan.text, request.maxTokens).tokens.length;
     }
   }
+
+  /** llama-server's own /completion: serves its loaded model whatever the request names. */
+  private async nativeCompletion(ctx: RequestContext, model: FakeModel): Promise<void> {
+    const plan = nativeCompletionPlan(bodyRecord(ctx.body), model.id, (prompt) => this.replyFor(model.id, prompt));
+    if (typeof plan === 'string') return ctx.json(400, flavorError('llamacpp', 400, plan));
+    this.nativeCompletions++;
+    this.running.set(model.id, (this.running.get(model.id) ?? 0) + 1);
+    try {
+      await respondNativeCompletion(ctx, plan);
+    } finally {
+      this.running.set(model.id, (this.running.get(model.id) ?? 1) - 1);
+    }
+  }
+
+  /** Requests answered on llama.cpp's native /completion. */
+  nativeCompletions = 0;
 
   private contextExceeded(ctx: RequestContext, model: FakeModel, promptTokens: number, maxTokens: number | undefined): boolean {
     const limit = model.contextLength ?? 4096;

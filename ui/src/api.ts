@@ -51,6 +51,7 @@ export interface ServerRecord {
   id: string;
   name: string;
   server_type: string;
+  kind_config: Record<string, unknown> | null;
   base_url: string;
   is_active: boolean;
   health_status: 'online' | 'degraded' | 'offline' | 'unknown';
@@ -62,6 +63,25 @@ export interface ServerRecord {
   last_latency_ms: number | null;
   last_health_check: string | null;
   load: ServerLoad | null;
+}
+
+export interface KindConfigField {
+  name: string;
+  label: string;
+  type: 'text' | 'list' | 'json' | 'select';
+  required: boolean;
+  placeholder?: string;
+  options?: string[];
+  help?: string;
+}
+
+/** A kind of model server this gateway speaks (GET /api/v1/server-kinds). */
+export interface ServerKindInfo {
+  id: string;
+  label: string;
+  description: string;
+  detectable: boolean;
+  config_fields: KindConfigField[];
 }
 
 export interface ServerModel {

@@ -1,9 +1,8 @@
 import { useEffect, useState } from 'react';
-import { api, ApiError, canChange, type ServerRecord, type Session } from '../api.ts';
+import { api, canChange, type ServerRecord, type Session } from '../api.ts';
 import { Sparkline } from '../components/charts.tsx';
-import { ErrorNote, Modal } from '../components/modal.tsx';
-
-const kinds = ['auto', 'ollama', 'vllm', 'openai', 'embedding', 'reranker'];
+import { ErrorNote } from '../components/modal.tsx';
+import { ServerForm } from './server-form.tsx';
 
 /** Server cards that change colour live (Server-Sent Events), with add, edit, test, check-all and delete. */
 export function ServersPage(props: { session: Session; open: (id: string) => void }) {
@@ -167,84 +166,5 @@ function ServerCard(props: { server: ServerRecord; latencies: number[]; writable
         </footer>
       )}
     </article>
-  );
-}
-
-function ServerForm(props: { server: ServerRecord | null; onClose: () => void; onSaved: (server: ServerRecord) => void }) {
-  const editing = props.server;
-  const [name, setName] = useState(editing?.name ?? '');
-  const [kind, setKind] = useState(editing?.server_type ?? 'auto');
-  const [url, setUrl] = useState(editing?.base_url ?? '');
-  const [key, setKey] = useState('');
-  const [interval, setInterval] = useState(String(editing?.health_check_interval_s ?? 30));
-  const [error, setError] = useState<{ message: string; param: string | null } | null>(null);
-  const [saving, setSaving] = useState(false);
-
-  const save = async () => {
-    setSaving(true);
-    setError(null);
-    const body: Record<string, unknown> = { name, server_type: kind, base_url: url, health_check_interval_s: Number(interval) };
-    if (key !== '') body['api_key'] = key;
-    try {
-      const server = editing === null ? await api<ServerRecord>('POST', '/api/v1/model-servers', body) : await api<ServerRecord>('PUT', `/api/v1/model-servers/${editing.id}`, body);
-      props.onSaved(server);
-    } catch (caught) {
-      setError(caught instanceof ApiError ? { message: caught.message, param: caught.param } : { message: 'Saving failed.', param: null });
-    } finally {
-      setSaving(false);
-    }
-  };
-  const fieldError = (param: string) => (error?.param === param ? <span className="field-error">{error.message}</span> : null);
-  return (
-    <Modal title={editing === null ? 'Add a model server' : `Edit ${editing.name}`} onClose={props.onClose}>
-      <form
-        onSubmit={(event) => {
-          event.preventDefault();
-          void save();
-        }}
-      >
-        <label>
-          Name
-          <input name="name" value={name} onChange={(event) => setName(event.target.value)} placeholder="gpu-1" required />
-          {fieldError('name')}
-        </label>
-        <label>
-          Kind
-          <select name="server_type" value={kind} onChange={(event) => setKind(event.target.value)}>
-            {kinds.map((option) => (
-              <option key={option} value={option}>
-                {option === 'auto' ? 'detect automatically' : option}
-              </option>
-            ))}
-          </select>
-          {fieldError('server_type')}
-        </label>
-        <label>
-          URL
-          <input name="base_url" value={url} onChange={(event) => setUrl(event.target.value)} placeholder="http://10.0.0.12:8000" required />
-          {fieldError('base_url')}
-        </label>
-        <label>
-          API key {editing?.has_api_key === true && <span className="muted">(stored; leave empty to keep it)</span>}
-          <input name="api_key" type="password" value={key} onChange={(event) => setKey(event.target.value)} autoComplete="off" />
-          {fieldError('api_key')}
-        </label>
-        <label>
-          Health check every (seconds)
-          <input name="interval" type="number" min={1} value={interval} onChange={(event) => setInterval(event.target.value)} />
-          {fieldError('health_check_interval_s')}
-        </label>
-        {error !== null && error.param === null && <p className="error">{error.message}</p>}
-        {error !== null && error.param !== null && !['name', 'server_type', 'base_url', 'api_key', 'health_check_interval_s'].includes(error.param) && <p className="error">{error.message}</p>}
-        <div className="actions">
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button className="primary" type="submit" disabled={saving}>
-            {saving ? 'Saving…' : 'Save'}
-          </button>
-        </div>
-      </form>
-    </Modal>
   );
 }

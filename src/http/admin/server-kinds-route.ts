@@ -1,0 +1,18 @@
+import type { FastifyInstance } from 'fastify';
+import { serverKindModules } from '../../data/adapters/server-kinds.ts';
+
+/**
+ * `GET /api/v1/server-kinds`: the kinds this gateway speaks, with the
+ * settings each takes, so the console and the CLI need no list of their own.
+ */
+export async function serverKindsRoute(app: FastifyInstance): Promise<void> {
+  app.get('/server-kinds', async () => ({
+    data: serverKindModules().map((kind) => ({
+      id: kind.id,
+      label: kind.label,
+      description: kind.description,
+      detectable: kind.detection.length > 0,
+      config_fields: kind.config?.fields ?? [],
+    })),
+  }));
+}
