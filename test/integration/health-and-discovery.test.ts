@@ -32,7 +32,7 @@ async function checkAll() {
   return response.body.data as Array<{ id: string; name: string; health_status: string; latency_ms: number; models_found: number | null; error?: string }>;
 }
 
-const generationPaths = ['/api/chat', '/api/generate', '/v1/chat/completions', '/v1/completions'];
+const generationPaths = ['/api/chat', '/api/generate', '/v1/chat/completions', '/v1/completions', '/completion'];
 
 describe('model discovery', () => {
   it("lists an Ollama server's models with capabilities, sizes, context and loaded state", async () => {
