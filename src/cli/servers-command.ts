@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { AdminClient, CliError, clientFor, connectionOptions, lineWriter, type ClientFactory } from './admin-client.ts';
 import { table } from './table.ts';
-import { serverKindIds } from '../data/adapters/server-kinds.ts';
 
 interface ServerRow {
   id: string;
@@ -13,13 +12,12 @@ interface ServerRow {
   status_message: string | null;
 }
 
-// Built-in kinds, from the one list; a gateway may register more (see `servers kinds`).
-const kindChoices = ['auto', ...serverKindIds()].join('|');
-
+// The gateway is the authority on kinds (it may register more than are built in):
+// `servers kinds` asks it, and it answers an unknown --type with the list.
 const usage = `Usage:
   switchyard servers list [--json]
   switchyard servers kinds
-  switchyard servers add --name NAME --base-url URL [--type ${kindChoices}]
+  switchyard servers add --name NAME --base-url URL [--type auto|KIND (see: servers kinds)]
                          [--kind-config JSON] [--api-key KEY] [--interval SECONDS] [--model NAME]... [--inactive]
   switchyard servers rm <id or name>
   switchyard servers test <id or name>
