@@ -22,7 +22,7 @@ type Answer = DetectionAnswer & { error: UpstreamError | null };
  */
 export async function detectServerKind(context: AdapterContext): Promise<Detection> {
   const rules: Array<DetectionRule & { kind: string }> = serverKindModules()
-    .flatMap((module) => module.detection.map((rule) => ({ ...rule, kind: module.id, recognise: rule.recognise })))
+    .flatMap((module) => module.detection.map((rule) => ({ ...rule, kind: module.id })))
     .sort((a, b) => b.precedence - a.precedence);
   const paths = [...new Set(rules.flatMap((rule) => rule.paths))];
   const answers = new Map<string, Answer>(await Promise.all(paths.map(async (path) => [path, await ask(context, path)] as const)));
