@@ -256,7 +256,8 @@ export class InferenceProxy {
         requestId: call.requestId,
         controller: attempt,
         traceparent,
-        firstByteTimeoutMs: Math.max(1, Math.min(call.stream ? this.#settings.first_byte_timeout_ms : this.#settings.non_stream_timeout_ms, deadlineAt - now)),
+        // A server that cannot stream sends nothing until its whole answer is ready, even for a caller's stream.
+        firstByteTimeoutMs: Math.max(1, Math.min(call.stream && plan.synthesizeStream !== true ? this.#settings.first_byte_timeout_ms : this.#settings.non_stream_timeout_ms, deadlineAt - now)),
         settings: this.#settings,
         isCallerGone: () => client.signal.aborted,
       });
