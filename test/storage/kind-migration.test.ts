@@ -51,9 +51,9 @@ const before = [
 ];
 
 /** A database at the last migration before kinds became modules, holding `before`. */
-async function seedAtVersion4(db: Kysely<unknown>, schema?: string): Promise<void> {
+async function seedBeforeKindModules(db: Kysely<unknown>, schema?: string): Promise<void> {
   const migrator = new Migrator({ db, provider: migrationProvider, ...(schema === undefined ? {} : { migrationTableSchema: schema }) });
-  const { error } = await migrator.migrateTo('0004-model-benchmarks');
+  const { error } = await migrator.migrateTo('0005-webhook-retry-schedule');
   expect(error).toBeUndefined();
   for (const server of before) {
     const { kind_config: _dropped, ...row } = serverToRow(server);
@@ -74,12 +74,12 @@ afterAll(async () => {
   for (const cleanup of cleanups) await cleanup();
 });
 
-describe('migration 0005: llama.cpp servers stored as openai become llamacpp', () => {
+describe('migration 0006: llama.cpp servers stored as openai become llamacpp', () => {
   it('on SQLite', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sy-kinds-migration-'));
     const connection = new BetterSqlite3(join(dataDir, 'switchyard.db'));
     const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database: connection }) });
-    await seedAtVersion4(old);
+    await seedBeforeKindModules(old);
     await old.destroy();
     const database = await openDatabase({ dataDir });
     cleanups.push(() => database.close());
@@ -91,7 +91,7 @@ describe('migration 0005: llama.cpp servers stored as openai become llamacpp', (
     cleanups.push(() => dropSchema(schema));
     const old = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: postgresUrl, max: 1, options: `-c search_path=${schema}` }) }) });
     await sql`create schema if not exists ${sql.id(schema)}`.execute(old);
-    await seedAtVersion4(old, schema);
+    await seedBeforeKindModules(old, schema);
     await old.destroy();
     const database = await openDatabase({ dataDir: '/nonexistent', databaseUrl: postgresUrl, postgresSchema: schema });
     cleanups.unshift(() => database.close());

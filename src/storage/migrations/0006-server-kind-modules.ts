@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Migration } from 'kysely/migration';
 
 /**
- * Server kinds became one module each (docs/decisions/0005): a server may
+ * Server kinds became one module each (docs/decisions/0009): a server may
  * carry settings for its kind (`kind_config`, the `custom` kind's API), and
  * llama.cpp is its own kind. Servers stored as `openai` that detection found
  * to be llama.cpp move to `llamacpp`; the flavour found them, so it goes.
