@@ -38,6 +38,25 @@ describe('failover', () => {
     }
   });
 
+  it('retries a refused connection even when the retry budget is spent (it never reached a server), but not a 500', async () => {
+    const { fakes, client } = await fleet(2, { SWITCHYARD_RETRY_BUDGET_RATIO: '0', SWITCHYARD_ROUTING_STRATEGY: 'round-robin', SWITCHYARD_BREAKER_FAILURE_THRESHOLD: '100' });
+    await fakes[0]?.stop();
+    // Round-robin sends every other request to the dead server first: 5 retries, beyond the budget's floor of 3.
+    const attempts: Array<string | null> = [];
+    for (let round = 0; round < 10; round++) {
+      const { response } = await ask(client);
+      expect(response.headers.get('x-switchyard-server')).toBe('gpu-1');
+      attempts.push(response.headers.get('x-switchyard-attempts'));
+    }
+    expect(attempts.filter((count) => count === '2').length).toBeGreaterThanOrEqual(4);
+    // A 500 did reach a server: once the floor is spent, it is not retried.
+    await fakes[0]?.restart();
+    await fakes[0]?.setFault({ kind: 'status', status: 500 });
+    const statuses: number[] = [];
+    for (let round = 0; round < 10; round++) statuses.push(await ask(client).then(() => 200, (error: unknown) => (error as InstanceType<typeof OpenAI.APIError>).status ?? 0));
+    expect(statuses.filter((status) => status === 502).length).toBeGreaterThan(0);
+  });
+
   it('loses no request that had not started streaming when a server dies under load, then skips it', async () => {
     const { fakes, client } = await fleet(3);
     const results = await Promise.all(

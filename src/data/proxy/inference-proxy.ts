@@ -160,7 +160,8 @@ export class InferenceProxy {
     for (let attempt = 1; attempt <= this.#settings.max_attempts; attempt++) {
       if (client.signal.aborted) return;
       if (attempt > 1) {
-        if (!this.#budget.tryRetry(Date.now())) break;
+        // The budget guards servers against retry storms; a request that never reached one (refused, no route) added no load.
+        if (!isNeverSent(lastError) && !this.#budget.tryRetry(Date.now())) break;
         const wait = Math.min(backoffDelay(attempt - 1, this.#settings.retry_base_delay_ms), deadlineAt - Date.now());
         if (wait > 0) await sleep(wait, undefined, { signal: client.signal }).catch(() => undefined);
         if (client.signal.aborted) return;
@@ -358,6 +359,10 @@ function includesUsage(body: Record<string, unknown>): boolean {
 }
 
 /** A server that hung or answered garbage would most likely do it again: retrying it costs the caller more of the same. */
+function isNeverSent(error: AppError | null): boolean {
+  return error instanceof UpstreamError && error.neverSent;
+}
+
 function isNotWorthRepeating(error: AppError): boolean {
   return error instanceof UpstreamError && (error.failure === 'timeout' || error.failure === 'protocol');
 }

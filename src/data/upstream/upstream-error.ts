@@ -11,12 +11,15 @@ export type UpstreamFailure = 'connect' | 'timeout' | 'status' | 'auth' | 'proto
 export class UpstreamError extends AppError {
   readonly failure: UpstreamFailure;
   readonly upstreamStatus: number | null;
+  /** True when the request provably never reached the server (refused, no route, no name): retrying it adds no load there. */
+  readonly neverSent: boolean;
 
-  constructor(message: string, options: { failure: UpstreamFailure; upstreamStatus?: number | null; retryAfterMs?: number | null; cause?: unknown }) {
+  constructor(message: string, options: { failure: UpstreamFailure; upstreamStatus?: number | null; retryAfterMs?: number | null; cause?: unknown; neverSent?: boolean }) {
     super(codeFor(options.failure, options.upstreamStatus ?? null), { message, cause: options.cause, retryAfterMs: options.retryAfterMs ?? null });
     this.name = 'UpstreamError';
     this.failure = options.failure;
     this.upstreamStatus = options.upstreamStatus ?? null;
+    this.neverSent = options.neverSent ?? false;
   }
 
   /** True when the failure says the server itself is unwell (counts toward offline). */
