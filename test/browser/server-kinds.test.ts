@@ -1,32 +1,20 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInhouseFake, type InhouseFake } from '../fakes/index.ts';
+import { hasChromium, openBrowser } from '../support/browser.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 
-const chromiumPath = '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium) {
-  if (process.env['CI'] === 'true') throw new Error('Chromium (/usr/bin/chromium) is missing and CI=true: .ci/run installs it');
-  process.stderr.write('\n*** Chromium not installed (apt-get install chromium): browser tests are SKIPPED ***\n\n');
-}
-const shots = fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url));
 
 let gateway: TestGateway;
 let house: InhouseFake;
 let browser: Browser;
 let page: Page;
+let shot: (name: string) => Promise<Buffer>;
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  mkdirSync(shots, { recursive: true });
   [gateway, house] = await Promise.all([startTestGateway({ startScheduler: true, env: { SWITCHYARD_HEALTH_TIMEOUT_MS: '300' } }), startInhouseFake({ models: ['house-model'] })]);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'],
-  });
-  page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
+  ({ browser, page, shot } = await openBrowser({ width: 1280, height: 1100 }));
 }, 60_000);
 
 afterAll(async () => {
@@ -35,7 +23,6 @@ afterAll(async () => {
   await Promise.all([gateway?.stop(), house?.stop()]);
 });
 
-const shot = (name: string) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true });
 
 describe.skipIf(!hasChromium)('server kinds in the console', () => {
   it('lists the kinds the gateway reports, and shows a kind’s own settings only when it is chosen', async () => {
