@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.ts';
 import { startOwnPostgres, type OwnPostgres } from '../support/own-postgres.ts';
-import { startOwnRedis, type OwnRedis } from '../support/own-redis.ts';
+import { startOwnRedisServer, type OwnRedisServer } from '../support/own-redis-server.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
 const adminKey = 'sk-sy-graceful-shutdown-admin-key-0';
@@ -136,14 +136,14 @@ describe('SIGTERM drains instead of cutting', () => {
 
 describe('SIGTERM when the dependencies are already gone', () => {
   let database: OwnPostgres;
-  let redis: OwnRedis;
+  let redis: OwnRedisServer;
 
   beforeAll(async () => {
-    [database, redis] = await Promise.all([startOwnPostgres(), startOwnRedis()]);
+    [database, redis] = await Promise.all([startOwnPostgres(), startOwnRedisServer()]);
   });
 
   afterAll(async () => {
-    await redis?.kill();
+    await redis?.stop();
     await database?.destroy();
   });
 

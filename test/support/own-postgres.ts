@@ -41,9 +41,12 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+// util-linux's runuser lives in sbin, which a CI shell's PATH may lack: look it up by path.
+const runuser = ['/usr/sbin/runuser', '/sbin/runuser', '/usr/bin/runuser'].find((path) => existsSync(path)) ?? 'runuser';
+
 /** PostgreSQL refuses to run as root: run its binaries as the `postgres` user then. */
 function asServerUser(binary: string, args: string[]): [string, string[]] {
-  return process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', binary, ...args]] : [binary, args];
+  return process.getuid?.() === 0 ? [runuser, ['-u', 'postgres', '--', binary, ...args]] : [binary, args];
 }
 
 async function ownerIds(): Promise<{ uid: number; gid: number } | null> {

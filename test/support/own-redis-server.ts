@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from './own-postgres.ts';
+import { waitFor } from './wait-for.ts';
 
 /**
  * A redis-server of the test's own, on a free loopback port, in memory only:
@@ -11,6 +12,8 @@ import { Redis } from 'ioredis';
  */
 export interface OwnRedisServer {
   url: string;
+  /** SIGSTOP: connections stay open but nothing answers, like a hung host. */
+  pause(): void;
   /** Kills the server (SIGKILL): everything in it is gone. */
   kill(): Promise<void>;
   /** Starts it again, empty, on the same port. */
@@ -43,6 +46,7 @@ export async function startOwnRedisServer(): Promise<OwnRedisServer> {
   await start();
   return {
     url,
+    pause: () => void child?.kill('SIGSTOP'),
     kill,
     start,
     stop: async () => {
@@ -53,29 +57,16 @@ export async function startOwnRedisServer(): Promise<OwnRedisServer> {
 }
 
 async function waitForPing(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  await waitFor(async () => {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => undefined);
     try {
       await client.connect();
-      await client.ping();
-      return;
+      return (await client.ping()) === 'PONG';
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      return false;
     } finally {
       client.disconnect();
     }
-  }
-  throw new Error(`redis-server at ${url} did not answer`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+  }, `redis-server at ${url}`, 10_000);
 }
