@@ -1,37 +1,13 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startOpenAIFake, waitFor, type FakeModel, type OpenAIFake } from '../fakes/index.ts';
-import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { waitFor, type FakeModel, type OpenAIFake } from '../fakes/index.ts';
+import { adminKey, type TestGateway } from '../support/gateway-harness.ts';
+import { startVllmFleet as fleet, stopVllmFleets } from '../support/vllm-fleet.ts';
 
 // Model servers that answer what they should not: the gateway must count it as
 // their failure, retry while nothing reached the caller, and never hand it on.
 
-const single: FakeModel[] = [{ id: 'yi34b', contextLength: 4096 }];
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-interface Fleet {
-  gateway: TestGateway;
-  fakes: OpenAIFake[];
-  client: OpenAI;
-}
-
-/** A gateway with `count` vLLM fakes serving `models`, checked once. */
-async function fleet(count: number, env: Record<string, string> = {}, models: FakeModel[] = single): Promise<Fleet> {
-  const fakes = await Promise.all(Array.from({ length: count }, () => startOpenAIFake({ flavor: 'vllm', models })));
-  const gateway = await startTestGateway({ env: { SWITCHYARD_RETRY_BASE_DELAY_MS: '5', ...env } });
-  cleanups.push(async () => {
-    await gateway.stop();
-    await Promise.all(fakes.map((fake) => fake.stop()));
-  });
-  for (const [index, fake] of fakes.entries()) {
-    expect((await gateway.api('POST', '/api/v1/model-servers', { name: `gpu-${index}`, server_type: 'vllm', base_url: fake.url })).status).toBe(201);
-  }
-  await gateway.api('POST', '/api/v1/model-servers/health-check-all');
-  return { gateway, fakes, client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: adminKey, maxRetries: 0 }) };
-}
+afterEach(stopVllmFleets);
 
 const ask = (client: OpenAI, model = 'yi34b') => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
 

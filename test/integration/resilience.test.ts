@@ -1,29 +1,10 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
-import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { adminKey } from '../support/gateway-harness.ts';
+import { startVllmFleet as fleet, stopVllmFleets } from '../support/vllm-fleet.ts';
 import { waitFor } from '../support/wait-for.ts';
 
-const single = [{ id: 'yi34b', contextLength: 4096 }];
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-/** A gateway with `count` vLLM fakes all serving yi34b, checked once. */
-async function fleet(count: number, env: Record<string, string> = {}): Promise<{ gateway: TestGateway; fakes: OpenAIFake[]; client: OpenAI }> {
-  const fakes = await Promise.all(Array.from({ length: count }, () => startOpenAIFake({ flavor: 'vllm', models: single })));
-  const gateway = await startTestGateway({ env: { SWITCHYARD_RETRY_BASE_DELAY_MS: '5', ...env } });
-  cleanups.push(async () => {
-    await gateway.stop();
-    await Promise.all(fakes.map((fake) => fake.stop()));
-  });
-  for (const [index, fake] of fakes.entries()) {
-    expect((await gateway.api('POST', '/api/v1/model-servers', { name: `gpu-${index}`, server_type: 'vllm', base_url: fake.url })).status).toBe(201);
-  }
-  await gateway.api('POST', '/api/v1/model-servers/health-check-all');
-  return { gateway, fakes, client: new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: adminKey, maxRetries: 0 }) };
-}
+afterEach(stopVllmFleets);
 
 const ask = (client: OpenAI) => client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
 
