@@ -16,7 +16,11 @@ export interface CompletionEstimate {
  * overshoot its budget many times over.
  */
 export function estimateTokens(operation: Operation, body: Record<string, unknown>, completion: CompletionEstimate): number {
-  const prompt = estimatePromptTokens(operation, body);
+  return addCompletionTokens(operation, body, estimatePromptTokens(operation, body), completion);
+}
+
+/** The whole estimate from a prompt estimate already made (the request path needs both, and measures the prompt once). */
+export function addCompletionTokens(operation: Operation, body: Record<string, unknown>, prompt: number, completion: CompletionEstimate): number {
   if (operation !== 'chat' && operation !== 'completion') return Math.max(1, prompt);
   return Math.max(1, prompt + completionTokens(body, prompt, completion));
 }

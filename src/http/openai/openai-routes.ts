@@ -10,7 +10,7 @@ import { isModelAllowed } from '../../auth/model-allow-list.ts';
 import { QuotaService, type QuotaDecision } from '../../auth/quota/quota-service.ts';
 import { parseAutoModel } from '../../data/routing/auto-select.ts';
 import { errors } from '../../errors/error-catalogue.ts';
-import { estimatePromptTokens, estimateTokens } from './estimate-tokens.ts';
+import { addCompletionTokens, estimatePromptTokens } from './estimate-tokens.ts';
 import type { AppError } from '../../errors/app-error.ts';
 import { newOutcome, type RequestOutcome } from '../../data/proxy/request-outcome.ts';
 
@@ -48,7 +48,8 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     const isAllowed = allowList === null ? allowAll : (name: string) => isModelAllowed(allowList, name);
     // Most keys carry no limits: then nothing is estimated or awaited on the request path.
     const limited = QuotaService.isLimited(principal);
-    const estimate = limited ? estimateTokens(operation, body, { defaultCompletionTokens, contextLength: largestContext(index, modelName) }) : 0;
+    const promptEstimate = limited ? estimatePromptTokens(operation, body) : 0;
+    const estimate = limited ? addCompletionTokens(operation, body, promptEstimate, { defaultCompletionTokens, contextLength: largestContext(index, modelName) }) : 0;
     // A model the key may not use is answered as unknown (by the proxy) and costs no quota.
     const counts = limited && (parseAutoModel(modelName, undefined) !== null || isAllowed(modelName));
     const decision = counts ? await quota.admit(principal, estimate) : unlimitedDecision;
@@ -70,7 +71,7 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       keyId: principal.keyId,
       log: request.log,
       traceparent: typeof request.headers['traceparent'] === 'string' ? request.headers['traceparent'] : null,
-      ...(limited ? { estimatedPromptTokens: estimatePromptTokens(operation, body) } : {}),
+      ...(limited ? { estimatedPromptTokens: promptEstimate } : {}),
       onSettled: (usage) => quota.settle(decision.ticket, principal.keyId, usage.promptTokens + usage.completionTokens),
     });
   };
