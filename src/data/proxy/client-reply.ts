@@ -28,6 +28,11 @@ export function routeHeaderList(route: RouteHeaders): Record<string, string> {
   return headers;
 }
 
+/** The head of an SSE answer to the caller: who answered, and no buffering on the way (nginx honours x-accel-buffering). */
+export function eventStreamHeaders(route: RouteHeaders): Record<string, string> {
+  return { ...routeHeaderList(route), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
+}
+
 export function writeJson(response: ServerResponse, status: number, body: Buffer | string, route: RouteHeaders, contentType = 'application/json'): void {
   if (response.destroyed) return;
   // The content type may be the server's own.

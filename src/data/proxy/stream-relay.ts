@@ -9,7 +9,7 @@ import { toUpstreamError } from '../upstream/transport-error.ts';
 import type { UpstreamError } from '../upstream/upstream-error.ts';
 import { usageIn } from './answer-bytes.ts';
 import { writeStreamError, type ErrorShape } from '../../errors/error-reply.ts';
-import { routeHeaderList, type RouteHeaders } from './client-reply.ts';
+import { eventStreamHeaders, type RouteHeaders } from './client-reply.ts';
 import type { RequestOutcome } from './request-outcome.ts';
 import { SseBoundary } from './sse-boundary.ts';
 import { scanEvents, type EventTally } from './sse-events.ts';
@@ -121,12 +121,7 @@ export async function relayStream(relay: StreamRelay): Promise<UpstreamError | n
 
 /** Sends the caller the 200 and headers; from here the answer is committed to this server. Returns when. */
 function start(relay: StreamRelay): number {
-  relay.response.writeHead(200, {
-    ...routeHeaderList(relay.route),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-  });
+  relay.response.writeHead(200, eventStreamHeaders(relay.route));
   relay.usage.status = 200;
   relay.usage.ttftMs = performance.now() - relay.usage.startedPerf;
   relay.deployment.state.breaker.onSuccess();

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { routeHeaderList, type RouteHeaders } from './client-reply.ts';
+import { eventStreamHeaders, type RouteHeaders } from './client-reply.ts';
 
 type Json = Record<string, unknown>;
 
@@ -41,11 +41,6 @@ export function synthesizeEvents(answer: unknown, includeUsage: boolean): string
 
 export function writeSynthesizedStream(response: ServerResponse, route: RouteHeaders, answer: unknown, includeUsage: boolean): void {
   if (response.destroyed) return;
-  response.writeHead(200, {
-    ...routeHeaderList(route),
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-  });
+  response.writeHead(200, eventStreamHeaders(route));
   response.end(synthesizeEvents(answer, includeUsage).map((data) => `data: ${data}\n\n`).join(''));
 }
