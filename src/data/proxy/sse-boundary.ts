@@ -88,7 +88,7 @@ const lfBlankLine = Buffer.from('\n\n');
 const crlfBlankLine = Buffer.from('\r\n\r\n');
 
 /** Index just past the last blank line (`\n\n` or `\r\n\r\n`) in `data`, 0 if none. */
-function lastEventEnd(data: Buffer): number {
+export function lastEventEnd(data: Buffer): number {
   const length = data.length;
   // Nearly every chunk from an OpenAI-style server ends exactly on `\n\n`: two byte reads instead of two searches.
   if (length >= 2 && data[length - 1] === LF && data[length - 2] === LF) return length;

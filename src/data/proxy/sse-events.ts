@@ -1,3 +1,5 @@
+import { lastEventEnd } from './sse-boundary.ts';
+
 const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
@@ -37,7 +39,7 @@ export function scanEvents(bytes: Buffer, tally: EventTally): number {
     }
     const closing = lastPayloadByte(bytes, index + dataField.length, lineEnd);
     if (opening !== -1 || closing !== -1) {
-      if (!((opening === 0x7b && closing === 0x7d) || (opening === 0x5b && closing === 0x5d))) return eventStart(bytes, eventData);
+      if (!((opening === 0x7b && closing === 0x7d) || (opening === 0x5b && closing === 0x5d))) return lastEventEnd(bytes.subarray(0, eventData)); // where the bad event starts
       tally.events++;
     }
     index = bytes.indexOf(dataField, lineEnd);
@@ -70,11 +72,4 @@ function lastPayloadByte(bytes: Buffer, from: number, end: number): number {
   let at = end - 1;
   while (at >= from && isBlank(bytes[at])) at--;
   return at >= from ? (bytes[at] as number) : -1;
-}
-
-/** Start of the event whose data line starts at `dataAt`: just past the blank line before it. */
-function eventStart(bytes: Buffer, dataAt: number): number {
-  const lf = dataAt >= 2 ? bytes.lastIndexOf('\n\n', dataAt - 2) : -1;
-  const crlf = dataAt >= 4 ? bytes.lastIndexOf('\r\n\r\n', dataAt - 4) : -1;
-  return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 4);
 }
