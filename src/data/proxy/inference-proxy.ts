@@ -358,11 +358,12 @@ function includesUsage(body: Record<string, unknown>): boolean {
   return options !== null && typeof options === 'object' && (options as { include_usage?: unknown }).include_usage === true;
 }
 
-/** A server that hung or answered garbage would most likely do it again: retrying it costs the caller more of the same. */
+/** The request never reached a server (refused, no route): a retry adds no load there. */
 function isNeverSent(error: AppError | null): boolean {
   return error instanceof UpstreamError && error.neverSent;
 }
 
+/** A server that hung or answered garbage would most likely do it again: retrying it costs the caller more of the same. */
 function isNotWorthRepeating(error: AppError): boolean {
   return error instanceof UpstreamError && (error.failure === 'timeout' || error.failure === 'protocol');
 }
