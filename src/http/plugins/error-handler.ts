@@ -32,7 +32,7 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
   app.setNotFoundHandler((request, reply) => sendError(request, reply, errors.routeNotFound(request.method, request.url.split('?')[0] ?? '/')));
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   request.answeredError = error;
   return reply.status(error.status).headers(errorHeaders(error, request.id)).send(errorBody(error, errorShapeFor(request.url)));
 }

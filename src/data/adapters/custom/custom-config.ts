@@ -19,7 +19,7 @@ export interface CustomConfig {
   capabilities: ModelCapability[];
 }
 
-export const templatePlaceholders = ['prompt', 'messages', 'max_tokens', 'temperature', 'model'] as const;
+const templatePlaceholders = ['prompt', 'messages', 'max_tokens', 'temperature', 'model'] as const;
 
 export const customConfigFields: readonly KindConfigField[] = [
   { name: 'generate_path', label: 'Generate path', type: 'text', required: true, placeholder: '/api/v1/models/{model}/generate', help: '{model} is replaced by the model id.' },

@@ -43,7 +43,7 @@ function usageOf(answer: Record<string, unknown>) {
 }
 
 /** `{content, stop_type, tokens_*}` → OpenAI's `text_completion`. */
-export function toTextCompletion(answer: unknown, modelId: string): unknown {
+function toTextCompletion(answer: unknown, modelId: string): unknown {
   if (!isRecord(answer) || typeof answer['content'] !== 'string') throw protocolError('POST /completion', 'answer has no "content"');
   return {
     id: `cmpl-${randomUUID()}`,
