@@ -37,6 +37,7 @@ import { OpenTelemetryTracer } from './observability/tracing.ts';
 import { SessionStore } from './auth/session-store.ts';
 import { usageQueueMetrics } from './observability/usage-metrics.ts';
 import { closeGracefully } from './http/close-gracefully.ts';
+import { assertPortFree, toPortError } from './http/assert-port-free.ts';
 import { withinTime } from './lib/within-time.ts';
 import { errors } from './errors/error-catalogue.ts';
 import { createLogger } from './observability/logger.ts';
@@ -78,6 +79,8 @@ export interface StartOptions {
 /** Opens storage, loads the fleet, starts health checks and listens. */
 export async function startGateway(loaded: LoadedConfig, options: StartOptions = {}): Promise<Gateway> {
   const { config } = loaded;
+  // Before storage is opened: a taken port must leave nothing written behind it.
+  await assertPortFree(config.host, config.port);
   const log: Logger = createLogger(config.log_level, options.logDestination);
   const database = await openDatabase({
     dataDir: config.data_dir,
@@ -208,7 +211,9 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const benchmarker = new ModelBenchmarker({ db: database.db, keyRing, dispatcher: selfAgent, selfUrl: () => selfUrl });
     const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker };
     const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore() });
-    const address = await app.listen({ port: config.port, host: config.host });
+    const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
+      throw toPortError(error, config.host, config.port);
+    });
     // The benchmark calls our own /v1 on loopback, whatever address we listen on.
     const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
     selfUrl = `http://${selfHost}:${new URL(address).port}`;
