@@ -131,7 +131,7 @@ export function buildApp(services: AppServices): FastifyInstance {
   app.register(
     async (inference) => {
       inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference', services.sessions));
-      await inference.register(openAIRoutes, { proxy: services.proxy, index: services.index, quota: services.quota, bodyLimit: services.config.inference_body_limit_bytes, defaultCompletionTokens: services.config.quota.default_completion_tokens });
+      await inference.register(openAIRoutes, { proxy: services.proxy, index: services.index, routes: services.routes, quota: services.quota, bodyLimit: services.config.inference_body_limit_bytes, defaultCompletionTokens: services.config.quota.default_completion_tokens });
     },
     { prefix: '/v1' },
   );

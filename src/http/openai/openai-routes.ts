@@ -2,8 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Operation } from '../../data/adapters/inference-mapping.ts';
 import type { InferenceProxy } from '../../data/proxy/inference-proxy.ts';
-import { isRoutable } from '../../data/routing/deployment-picker.ts';
 import type { ModelIndex } from '../../data/routing/model-index.ts';
+import type { RouteLookup } from '../../data/routing/resolve-candidates.ts';
+import { findModelCard, listModelCards } from './model-cards.ts';
 import { ChatBody, CompletionBody, EmbeddingsBody, RerankBody, steeringFields } from './openai-schemas.ts';
 import type { Principal } from '../../auth/key-ring.ts';
 import { isModelAllowed } from '../../auth/model-allow-list.ts';
@@ -24,6 +25,8 @@ declare module 'fastify' {
 export interface OpenAIRouteDependencies {
   proxy: InferenceProxy;
   index: ModelIndex;
+  /** Route names are model names too (`GET /v1/models/{route}`). */
+  routes: RouteLookup | null;
   quota: QuotaService;
   bodyLimit: number;
   /** Completion tokens reserved for a request without max_tokens (see estimate-tokens.ts). */
@@ -36,7 +39,7 @@ const unlimitedDecision: QuotaDecision = { ok: true, ticket: null, headers: {} }
 /** The OpenAI-compatible API under /v1. */
 export async function openAIRoutes(instance: FastifyInstance, dependencies: OpenAIRouteDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { proxy, index, quota, bodyLimit, defaultCompletionTokens } = dependencies;
+  const { proxy, index, routes, quota, bodyLimit, defaultCompletionTokens } = dependencies;
 
   const forward = (operation: Operation) => async (request: FastifyRequest, reply: FastifyReply) => {
     const body = { ...(request.body as Record<string, unknown>) };
@@ -90,37 +93,19 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     proxy.observe(refusalOutcome(request, operation, error, reply.statusCode, reply.elapsedTime));
   });
 
-  app.get('/models', async (request) => {
-    const principal = request.principal as Principal;
-    const now = Date.now();
-    const models = new Map<string, { id: string; created: number; servers: string[]; capabilities: Set<string>; embedding_dimension: number | null; context_length: number | null; owned_by: string }>();
-    for (const name of index.names()) {
-      for (const deployment of index.deploymentsOf(name)) {
-        if (deployment.model.modelId !== name || !isRoutable(deployment, now) || !isModelAllowed(principal.models, name)) continue;
-        const entry = models.get(name) ?? {
-          id: name,
-          created: Math.floor(Date.parse(deployment.model.firstSeenAt) / 1000),
-          servers: [],
-          capabilities: new Set<string>(),
-          embedding_dimension: deployment.model.embeddingDimension,
-          context_length: deployment.model.contextLength,
-          owned_by: deployment.server.serverType,
-        };
-        entry.servers.push(deployment.server.name);
-        for (const capability of deployment.model.capabilities) entry.capabilities.add(capability);
-        models.set(name, entry);
-      }
-    }
-    return {
-      object: 'list',
-      data: [...models.values()].map((entry) => ({
-        id: entry.id,
-        object: 'model',
-        created: entry.created,
-        owned_by: entry.owned_by,
-        switchyard: { servers: entry.servers, capabilities: [...entry.capabilities], embedding_dimension: entry.embedding_dimension, context_length: entry.context_length },
-      })),
-    };
+  const isAllowedFor = (principal: Principal) => (principal.models === null ? allowAll : (name: string) => isModelAllowed(principal.models, name));
+
+  app.get('/models', async (request) => ({ object: 'list', data: listModelCards(index, isAllowedFor(request.principal as Principal), Date.now()) }));
+
+  // The `openai` client's models.retrieve sends `org/model` as `org%2Fmodel`; other clients send the slash as it is.
+  // The wildcard takes both (decoded), and ids with `:` (`llama3:8b`).
+  app.get('/models/*', async (request) => {
+    const name = (request.params as { '*': string })['*'];
+    const isAllowed = isAllowedFor(request.principal as Principal);
+    const card = findModelCard(name, index, routes, isAllowed, Date.now());
+    // A model outside the key's allow-list answers exactly like one that does not exist (as the list and inference do).
+    if (card === null) throw errors.unknownModel(name, index.suggest(name, { isAllowed, extra: routes?.list().map((route) => route.name) ?? [] }));
+    return card;
   });
 }
 
