@@ -7,6 +7,7 @@ import type { ServerRegistry } from './control/servers/server-registry.ts';
 import { serverKindsRoute } from './http/admin/server-kinds-route.ts';
 import { modelServersRoutes } from './http/admin/model-servers-routes.ts';
 import { routesRoutes } from './http/admin/routes-routes.ts';
+import { FleetOwnership } from './control/fleet/fleet-ownership.ts';
 import type { RouteRegistry } from './control/routes/route-registry.ts';
 import { keysRoutes } from './http/admin/keys-routes.ts';
 import { auditRoutes } from './http/admin/audit-routes.ts';
@@ -66,6 +67,7 @@ export interface AppServices {
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
 export function buildApp(services: AppServices): FastifyInstance {
+  const ownership = new FleetOwnership(services.config.config_file ?? null);
   const app = Fastify({
     loggerInstance: services.log,
     genReqId: requestIdFor,
@@ -117,14 +119,14 @@ export function buildApp(services: AppServices): FastifyInstance {
     async (admin) => {
       // onRequest: a caller without a valid key learns nothing, not even whether its body was valid.
       admin.addHook('onRequest', requireScope(services.keyRing, adminScopeFor, services.sessions));
-      await admin.register(modelServersRoutes, services);
+      await admin.register(modelServersRoutes, { ...services, ownership });
       await admin.register(serverKindsRoute);
-      await admin.register(routesRoutes, { routes: services.routes });
+      await admin.register(routesRoutes, { routes: services.routes, index: services.index, ownership });
       await admin.register(keysRoutes, { keys: services.keys });
       await admin.register(auditRoutes, { audit: services.audit });
       await admin.register(webhooksRoutes, { webhooks: services.webhooks });
       await admin.register(analyticsRoutes, services.analytics);
-      await admin.register(eventsRoute, { registry: services.registry });
+      await admin.register(eventsRoute, { registry: services.registry, ownership });
     },
     { prefix: '/api/v1' },
   );

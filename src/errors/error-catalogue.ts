@@ -20,6 +20,10 @@ export const errors = {
   notFound: (what: string) => new AppError('SY_NOT_FOUND', { message: `${what} not found.` }),
   routeNotFound: (method: string, url: string) => new AppError('SY_ROUTE_NOT_FOUND', { message: `No route for ${method} ${url}.` }),
   conflict: (message: string, param: string | null = null) => new AppError('SY_CONFLICT', { message, param }),
+  managedByFleetFile: (what: string, fleetFile: string) =>
+    new AppError('SY_MANAGED_BY_FLEET_FILE', {
+      message: `${what} is managed by the fleet file ${fleetFile} (the config_file setting, SWITCHYARD_CONFIG), which is applied at every start: edit it there and restart Switchyard. A change made here would be undone at the next start.`,
+    }),
   detectionFailed: (detail: string) =>
     new AppError('SY_DETECTION_FAILED', {
       message: `Could not detect the server type: ${detail}. Check the URL, or pass server_type explicitly.`,

@@ -51,6 +51,12 @@ export const errorCodes = {
   model_not_found: { status: 404, type: 'not_found_error', retryable: false, message: 'The model does not exist or is not served by any registered server.' },
   SY_REQUEST_TIMEOUT: { status: 408, type: 'invalid_request_error', retryable: true, message: 'The request did not arrive in time.' },
   SY_CONFLICT: { status: 409, type: 'conflict_error', retryable: false, message: 'The request conflicts with the current state.' },
+  SY_MANAGED_BY_FLEET_FILE: {
+    status: 409,
+    type: 'conflict_error',
+    retryable: false,
+    message: 'The fleet file manages this record: edit the file and restart Switchyard.',
+  },
   SY_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', retryable: false, message: 'Request body is larger than the limit.' },
   SY_URL_TOO_LONG: { status: 414, type: 'invalid_request_error', retryable: false, message: 'A part of the request URL is too long.' },
   SY_UNSUPPORTED_MEDIA_TYPE: {

@@ -61,9 +61,9 @@ describe('the YAML fleet file', () => {
 
     const servers = (await first.api('GET', '/api/v1/model-servers')).body.data;
     const byName = Object.fromEntries(servers.map((server: { name: string }) => [server.name, server]));
-    expect(byName['orchestration']).toMatchObject({ server_type: 'embedding', managed_by: 'fleet', models_count: 1 });
-    expect(byName['secondary-llm']).toMatchObject({ has_api_key: true, managed_by: 'fleet' });
-    expect(byName['added-by-hand']).toMatchObject({ managed_by: 'api' });
+    expect(byName['orchestration']).toMatchObject({ server_type: 'embedding', managed_by: 'fleet_file', models_count: 1 });
+    expect(byName['secondary-llm']).toMatchObject({ has_api_key: true, managed_by: 'fleet_file' });
+    expect(byName['added-by-hand']).toMatchObject({ managed_by: null });
     const models = [];
     for (const name of ['primary-llm', 'secondary-llm', 'orchestration']) {
       const list = (await first.api('GET', `/api/v1/model-servers/${byName[name].id}/models`)).body.data;
@@ -102,7 +102,7 @@ describe('local Ollama discovery', () => {
   it('registers an Ollama found at the local address once, and is quiet when none answers', async () => {
     const found = await startTestGateway({ env: { SWITCHYARD_DISCOVER_LOCAL_OLLAMA: 'true', SWITCHYARD_LOCAL_OLLAMA_URL: ollama.url } });
     const servers = (await found.api('GET', '/api/v1/model-servers')).body.data;
-    expect(servers).toEqual([expect.objectContaining({ name: 'local-ollama', server_type: 'ollama', base_url: ollama.url, managed_by: 'discovery' })]);
+    expect(servers).toEqual([expect.objectContaining({ name: 'local-ollama', server_type: 'ollama', base_url: ollama.url, managed_by: null })]);
     await found.stop();
 
     const dir = mkdtempSync(join(tmpdir(), 'sy-local-'));

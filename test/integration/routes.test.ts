@@ -36,7 +36,7 @@ describe('/api/v1/routes', () => {
   it('creates, lists, reads, updates and deletes a route; refuses duplicates and empty targets', async () => {
     const created = await gateway.api('POST', '/api/v1/routes', { name: 'gpt-4o', targets: ['mixtral'], fallbacks: ['yi34b'] });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: 'gpt-4o', strategy: null, targets: [{ model: 'mixtral', weight: 1, tier: 1 }], fallbacks: ['yi34b'], managed_by: 'api' });
+    expect(created.body).toMatchObject({ name: 'gpt-4o', strategy: null, targets: [{ model: 'mixtral', weight: 1, tier: 1 }], fallbacks: ['yi34b'], managed_by: null });
     expect((await gateway.api('GET', '/api/v1/routes')).body.data).toHaveLength(1);
     expect((await gateway.api('GET', `/api/v1/routes/${created.body.id}`)).body.name).toBe('gpt-4o');
     const updated = await gateway.api('PUT', `/api/v1/routes/${created.body.id}`, { strategy: 'priority' });
@@ -113,7 +113,7 @@ describe('routes in the fleet file', () => {
     const withRoutes = await startTestGateway({ dataDir: join(dir, 'data'), configFile: file });
     try {
       const routes = (await withRoutes.api('GET', '/api/v1/routes')).body.data;
-      expect(routes.map((route: { name: string; managed_by: string }) => `${route.name}:${route.managed_by}`)).toEqual(['gpt-4o:fleet', 'tiers:fleet']);
+      expect(routes.map((route: { name: string; managed_by: string }) => `${route.name}:${route.managed_by}`)).toEqual(['gpt-4o:fleet_file', 'tiers:fleet_file']);
     } finally {
       await withRoutes.stop();
     }

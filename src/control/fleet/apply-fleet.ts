@@ -36,7 +36,8 @@ export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, rou
         await registry.create({ ...settings, name: entry.name, base_url: entry.base_url, managed_by: 'fleet' }, fleetActor);
         report.created.push(entry.name);
       } else if (differs(existing, settings)) {
-        await registry.update(existing.id, settings, fleetActor);
+        // A server of the same name made over the API becomes the file's: the file wins at every start anyway.
+        await registry.update(existing.id, settings, fleetActor, 'fleet');
         report.updated.push(entry.name);
       } else {
         report.unchanged.push(entry.name);
@@ -66,7 +67,7 @@ async function applyRoutes(fleet: FleetFile, routes: RouteRegistry, report: Flee
     try {
       const existing = routes.byName(entry.name);
       if (existing === undefined) await routes.create({ ...input, name: entry.name }, 'fleet', fleetActor);
-      else await routes.update(existing.id, input, fleetActor);
+      else await routes.update(existing.id, input, fleetActor, 'fleet');
       report.routes.push(entry.name);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

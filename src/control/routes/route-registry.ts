@@ -53,9 +53,10 @@ export class RouteRegistry {
     return route;
   }
 
-  async update(id: string, input: RouteInput, actor?: Actor): Promise<Route> {
+  /** `managedBy` is for the fleet file taking over a route of the same name; the API never passes it. */
+  async update(id: string, input: RouteInput, actor?: Actor, managedBy?: ManagedBy): Promise<Route> {
     const current = this.require(id);
-    const route = validate({ ...current, updatedAt: new Date().toISOString() }, input);
+    const route = validate({ ...current, ...(managedBy === undefined ? {} : { managedBy }), updatedAt: new Date().toISOString() }, input);
     const clash = this.#byName.get(route.name);
     if (clash !== undefined && clash.id !== id) throw errors.conflict(`A route named "${route.name}" already exists.`, 'name');
     await this.#store.update(route, actor === undefined ? undefined : { actor, action: 'route.update', targetType: 'route', targetId: id, before: current, after: route });

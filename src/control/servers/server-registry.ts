@@ -150,9 +150,11 @@ export class ServerRegistry {
     return server;
   }
 
-  async update(id: string, input: ServerSettingsInput, actor?: Actor): Promise<ModelServer> {
+  /** `managedBy` is for the fleet file taking over a server of the same name; the API never passes it. */
+  async update(id: string, input: ServerSettingsInput, actor?: Actor, managedBy?: ManagedBy): Promise<ModelServer> {
     const current = this.require(id);
     const next: ModelServer = { ...current };
+    if (managedBy !== undefined) next.managedBy = managedBy;
     if (input.name !== undefined) {
       next.name = validateServerName(input.name);
       this.#assertNameFree(next.name, id);

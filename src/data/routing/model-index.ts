@@ -1,4 +1,4 @@
-import { modelAliases, type ModelServer, type ServerModel } from '../../domain/model-server.ts';
+import { modelAliases, modelMatches, type ModelServer, type ServerModel } from '../../domain/model-server.ts';
 import type { ModelCapability } from '../../domain/server-kind.ts';
 import type { LoadMetrics } from '../adapters/server-adapter.ts';
 import { findServerKind } from '../adapters/server-kinds.ts';
@@ -115,6 +115,18 @@ export class ModelIndex {
   get version(): number {
     this.flush();
     return this.#version;
+  }
+
+  /**
+   * Whether any registered server serves `name` (found by a probe, and still
+   * remembered while that server is down) or is declared to (its expected
+   * models). A name nobody knows can never be served, a known one waits for a
+   * server: routing answers the first 404 and the second 503.
+   */
+  isKnown(name: string): boolean {
+    if (this.deploymentsOf(name).length > 0) return true;
+    // Rare path (a name with no deployment): a scan of the fleet is fine here.
+    return this.#fleet.list().some((server) => server.expectedModels.some((model) => modelMatches(model.name, name)));
   }
 
   /** Model ids (not aliases) with at least one deployment that has every capability. */

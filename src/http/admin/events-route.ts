@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { FleetEvent } from '../../control/servers/server-events.ts';
 import type { ServerRegistry } from '../../control/servers/server-registry.ts';
+import type { FleetOwnership } from '../../control/fleet/fleet-ownership.ts';
 import { toServerRecord } from './server-record.ts';
 
 const heartbeatMs = 15_000;
@@ -9,8 +10,8 @@ const heartbeatMs = 15_000;
  * `GET /api/v1/events`: fleet changes as Server-Sent Events, so the console's
  * cards change colour as servers come and go, without polling or reloading.
  */
-export async function eventsRoute(app: FastifyInstance, dependencies: { registry: ServerRegistry }): Promise<void> {
-  const { registry } = dependencies;
+export async function eventsRoute(app: FastifyInstance, dependencies: { registry: ServerRegistry; ownership: FleetOwnership }): Promise<void> {
+  const { registry, ownership } = dependencies;
   app.get('/events', async (request, reply) => {
     reply.hijack();
     const response = reply.raw;
@@ -25,7 +26,7 @@ export async function eventsRoute(app: FastifyInstance, dependencies: { registry
       }
       const server = registry.get(event.server.id);
       if (server === undefined) return;
-      response.write(`event: server\ndata: ${JSON.stringify({ type: event.type, server: toServerRecord(server, registry.modelsOf(server.id).length, registry.loadOf(server.id) ?? null) })}\n\n`);
+      response.write(`event: server\ndata: ${JSON.stringify({ type: event.type, server: toServerRecord(server, registry.modelsOf(server.id).length, registry.loadOf(server.id) ?? null, ownership) })}\n\n`);
     };
     const unsubscribe = registry.onEvent(send);
     const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), heartbeatMs);

@@ -77,7 +77,7 @@ export const ServerRecordSchema = Type.Object({
   expected_models: Type.Array(Type.Unknown()),
   detection: nullable(Type.Record(Type.String(), Type.Unknown())),
   health_check_interval_s: Type.Integer(),
-  managed_by: Type.String(),
+  managed_by: Type.Union([Type.Literal('fleet_file'), Type.Null()]),
   has_api_key: Type.Boolean(),
   models_count: Type.Integer(),
   last_health_check: nullable(Type.String()),

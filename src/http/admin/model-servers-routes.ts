@@ -8,6 +8,7 @@ import type { ServerChecker } from '../../control/health/server-checker.ts';
 import type { HealthScheduler } from '../../control/health/health-scheduler.ts';
 import type { ServerRegistry } from '../../control/servers/server-registry.ts';
 import type { HistoryStore } from '../../storage/history-store.ts';
+import type { FleetOwnership } from '../../control/fleet/fleet-ownership.ts';
 import {
   CheckReportSchema,
   CreateServerBody,
@@ -34,16 +35,22 @@ export interface ModelServerRouteDependencies {
   checker: ServerChecker;
   scheduler: HealthScheduler;
   history: HistoryStore;
+  ownership: FleetOwnership;
 }
 
 /** `/api/v1/model-servers`: the fleet registry over REST. */
 export async function modelServersRoutes(instance: FastifyInstance, dependencies: ModelServerRouteDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { registry, checker, scheduler, history } = dependencies;
-  const record = (id: string) => toServerRecord(registry.require(id), registry.modelsOf(id).length, registry.loadOf(id) ?? null);
+  const { registry, checker, scheduler, history, ownership } = dependencies;
+  const record = (id: string) => toServerRecord(registry.require(id), registry.modelsOf(id).length, registry.loadOf(id) ?? null, ownership);
+  // Checks and tests stay open on a managed server: they change nothing the file sets.
+  const requireEditable = (id: string) => {
+    const server = registry.require(id);
+    ownership.assertEditable(server, `Model server "${server.name}"`);
+  };
 
   app.get('/model-servers', { schema: { response: { 200: Type.Object({ data: Type.Array(ServerRecordSchema) }) } } }, async () => ({
-    data: registry.list().map((server) => toServerRecord(server, registry.modelsOf(server.id).length, registry.loadOf(server.id) ?? null)),
+    data: registry.list().map((server) => toServerRecord(server, registry.modelsOf(server.id).length, registry.loadOf(server.id) ?? null, ownership)),
   }));
 
   app.post('/model-servers', { schema: { body: CreateServerBody, response: { 201: ServerRecordSchema } } }, async (request, reply) => {
@@ -64,6 +71,7 @@ export async function modelServersRoutes(instance: FastifyInstance, dependencies
     '/model-servers/:id',
     { schema: { params: ServerIdParams, body: UpdateServerBody, response: { 200: ServerRecordSchema } } },
     async (request) => {
+      requireEditable(request.params.id);
       const { expected_models, ...rest } = request.body;
       const expected = toExpectedModels(expected_models);
       await registry.update(request.params.id, expected === undefined ? rest : { ...rest, expected_models: expected }, actorOf(request));
@@ -72,6 +80,7 @@ export async function modelServersRoutes(instance: FastifyInstance, dependencies
   );
 
   app.delete('/model-servers/:id', { schema: { params: ServerIdParams } }, async (request, reply) => {
+    requireEditable(request.params.id);
     await registry.remove(request.params.id, actorOf(request));
     return reply.status(204).send();
   });

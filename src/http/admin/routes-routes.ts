@@ -4,6 +4,9 @@ import { Type } from 'typebox';
 import { routingStrategies } from '../../config/config-schema.ts';
 import type { RouteRegistry } from '../../control/routes/route-registry.ts';
 import type { Route } from '../../domain/route.ts';
+import type { FleetOwnership } from '../../control/fleet/fleet-ownership.ts';
+import { resolveRoute } from '../../control/routes/route-resolution.ts';
+import type { ModelIndex } from '../../data/routing/model-index.ts';
 import { actorOf } from '../plugins/authenticate.ts';
 
 const modelName = Type.String({ minLength: 1, maxLength: 256 });
@@ -25,7 +28,8 @@ const CreateRouteBody = Type.Object(
 const UpdateRouteBody = Type.Partial(CreateRouteBody, { additionalProperties: false });
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 
-export function toRouteRecord(route: Route) {
+export function toRouteRecord(route: Route, index: ModelIndex, ownership: FleetOwnership) {
+  const resolution = resolveRoute(route, (model) => index.isKnown(model));
   return {
     id: route.id,
     name: route.name,
@@ -33,21 +37,32 @@ export function toRouteRecord(route: Route) {
     targets: route.targets,
     fallbacks: route.fallbacks,
     metadata: route.metadata,
-    managed_by: route.managedBy,
+    managed_by: ownership.view(route),
+    status: resolution.status,
+    unresolved_targets: resolution.unresolvedTargets,
     created_at: route.createdAt,
     updated_at: route.updatedAt,
   };
 }
 
 /** `/api/v1/routes`: aliases, weights, tiers and fallback chains. */
-export async function routesRoutes(instance: FastifyInstance, dependencies: { routes: RouteRegistry }): Promise<void> {
+export async function routesRoutes(instance: FastifyInstance, dependencies: { routes: RouteRegistry; index: ModelIndex; ownership: FleetOwnership }): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { routes } = dependencies;
-  app.get('/routes', async () => ({ data: routes.list().map(toRouteRecord) }));
-  app.post('/routes', { schema: { body: CreateRouteBody } }, async (request, reply) => reply.status(201).send(toRouteRecord(await routes.create(request.body, 'api', actorOf(request)))));
-  app.get('/routes/:id', { schema: { params: IdParams } }, async (request) => toRouteRecord(routes.require(request.params.id)));
-  app.put('/routes/:id', { schema: { params: IdParams, body: UpdateRouteBody } }, async (request) => toRouteRecord(await routes.update(request.params.id, request.body, actorOf(request))));
+  const { routes, index, ownership } = dependencies;
+  const record = (route: Route) => toRouteRecord(route, index, ownership);
+  const requireEditable = (id: string) => {
+    const route = routes.require(id);
+    ownership.assertEditable(route, `Route "${route.name}"`);
+  };
+  app.get('/routes', async () => ({ data: routes.list().map(record) }));
+  app.post('/routes', { schema: { body: CreateRouteBody } }, async (request, reply) => reply.status(201).send(record(await routes.create(request.body, 'api', actorOf(request)))));
+  app.get('/routes/:id', { schema: { params: IdParams } }, async (request) => record(routes.require(request.params.id)));
+  app.put('/routes/:id', { schema: { params: IdParams, body: UpdateRouteBody } }, async (request) => {
+    requireEditable(request.params.id);
+    return record(await routes.update(request.params.id, request.body, actorOf(request)));
+  });
   app.delete('/routes/:id', { schema: { params: IdParams } }, async (request, reply) => {
+    requireEditable(request.params.id);
     await routes.remove(request.params.id, actorOf(request));
     return reply.status(204).send();
   });

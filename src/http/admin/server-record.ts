@@ -2,9 +2,10 @@ import { modelAliases, type ExpectedModel, type ModelServer, type ServerModel } 
 import type { HealthChecksTable, ModelEventsTable, ServerMetricsTable } from '../../storage/database-schema.ts';
 import type { LoadMetrics } from '../../data/adapters/server-adapter.ts';
 import { readJson } from '../../storage/json-column.ts';
+import type { FleetOwnership } from '../../control/fleet/fleet-ownership.ts';
 
 /** The API's view of a server. The API key is write-only: only whether one is set shows. */
-export function toServerRecord(server: ModelServer, modelsCount: number, load: LoadMetrics | null = null) {
+export function toServerRecord(server: ModelServer, modelsCount: number, load: LoadMetrics | null, ownership: FleetOwnership) {
   return {
     id: server.id,
     name: server.name,
@@ -21,7 +22,7 @@ export function toServerRecord(server: ModelServer, modelsCount: number, load: L
     expected_models: server.expectedModels,
     detection: server.detection === null ? null : { ...server.detection },
     health_check_interval_s: server.healthCheckIntervalS,
-    managed_by: server.managedBy,
+    managed_by: ownership.view(server),
     has_api_key: server.apiKey !== null,
     models_count: modelsCount,
     last_health_check: server.lastHealthCheck,
