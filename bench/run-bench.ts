@@ -20,11 +20,16 @@ function start(args: string[], env: Record<string, string>, ready: RegExp): Prom
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (data: Buffer) => {
+    const onData = (data: Buffer) => {
       output += data.toString();
       const match = ready.exec(output);
-      if (match !== null) resolve({ child, match });
-    });
+      if (match === null) return;
+      // From here on its output is drained, not kept: logs at info would otherwise grow a string for the whole run.
+      child.stdout?.off('data', onData);
+      child.stdout?.resume();
+      resolve({ child, match });
+    };
+    child.stdout?.on('data', onData);
     child.on('exit', (code) => reject(new Error(`process exited (${code}) before it was ready:\n${output}`)));
   });
 }
@@ -63,7 +68,8 @@ const gateway = await start([join(root, 'bin/switchyard.js'), 'serve'], {
   SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchyard-bench-')),
   SWITCHYARD_ADMIN_KEY: key,
   SWITCHYARD_DISCOVER_LOCAL_OLLAMA: 'false',
-  SWITCHYARD_LOG_LEVEL: 'warn',
+  // BENCH_LOG_LEVEL=info measures the cost of per-request log lines too.
+  SWITCHYARD_LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
 }, /listening on [^\s:]+:(\d+)/);
 const gatewayUrl = `http://127.0.0.1:${gateway.match[1]}`;
 const auth = { authorization: `Bearer ${key}` };
