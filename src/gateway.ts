@@ -157,7 +157,10 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         return ratios.filter((entry) => entry !== null);
       },
     });
-    registry.onEvent(serverMetricsListener(metrics));
+    const serverMetrics = serverMetricsListener(metrics);
+    registry.onEvent(serverMetrics);
+    // Servers loaded from storage show their last known status before their first probe.
+    for (const server of registry.list()) serverMetrics({ type: 'server.created', server });
     const usage: UsageRecorder = new UsageRecorder({
       db: database.db,
       sqlite: database.sqlite,

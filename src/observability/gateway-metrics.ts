@@ -20,6 +20,8 @@ export class GatewayMetrics {
   readonly failovers: Counter<'model'>;
   readonly retries: Counter<'model'>;
   readonly serverUp: Gauge<'server'>;
+  readonly serverUsable: Gauge<'server'>;
+  readonly serverStatus: Gauge<'server' | 'status'>;
   readonly healthCheckDuration: Histogram<'server'>;
   readonly circuitState: Gauge<'server' | 'model'>;
   readonly cacheRequests: Counter<'result'>;
@@ -54,7 +56,14 @@ export class GatewayMetrics {
     this.routingDecisions = new Counter({ name: 'llm_routing_decisions_total', help: 'Routing decisions by strategy.', labelNames: ['strategy'], registers });
     this.failovers = new Counter({ name: 'llm_failover_events_total', help: 'Requests answered by another deployment after one failed.', labelNames: ['model'], registers });
     this.retries = new Counter({ name: 'llm_retries_total', help: 'Extra attempts made before the first byte.', labelNames: ['model'], registers });
-    this.serverUp = new Gauge({ name: 'model_server_up', help: '1 when the server is online or degraded, 0 when offline or unknown.', labelNames: ['server'], registers });
+    this.serverUp = new Gauge({ name: 'model_server_up', help: '1 when the server answers (online or degraded, misconfigured included), 0 when offline or unknown.', labelNames: ['server'], registers });
+    this.serverUsable = new Gauge({
+      name: 'model_server_usable',
+      help: '1 when requests can be sent to the server: active, answering, its key accepted and serving models. 0 for a server that answers but is unusable (misconfigured, no models) or is down.',
+      labelNames: ['server'],
+      registers,
+    });
+    this.serverStatus = new Gauge({ name: 'model_server_status', help: 'The server\'s status, one series per status, 1 for the current one.', labelNames: ['server', 'status'], registers });
     this.healthCheckDuration = new Histogram({ name: 'model_server_health_check_duration_seconds', help: 'Duration of health probes.', labelNames: ['server'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
     this.circuitState = new Gauge({
       name: 'llm_circuit_state',
@@ -96,18 +105,44 @@ export class GatewayMetrics {
   }
 }
 
-/** Keeps model_server_up and the probe-duration histogram current from fleet events. */
+/** What model_server_status reports: the health status, with a rejected key told apart from other degradations. */
+export const serverStatuses = ['online', 'degraded', 'misconfigured', 'offline', 'unknown'] as const;
+type ServerStatus = (typeof serverStatuses)[number];
+
+interface ServerReading {
+  name: string;
+  isActive: boolean;
+  healthStatus: string;
+  statusReason: string | null;
+  lastLatencyMs: number | null;
+}
+
+function statusOf(server: ServerReading): ServerStatus {
+  if (server.statusReason === 'misconfigured') return 'misconfigured';
+  return (serverStatuses as readonly string[]).includes(server.healthStatus) ? (server.healthStatus as ServerStatus) : 'unknown';
+}
+
+/** Keeps model_server_up, _usable, _status and the probe-duration histogram current from fleet events. */
 export function serverMetricsListener(metrics: GatewayMetrics) {
-  return (event: { type: string; server: { name: string; healthStatus: string; lastLatencyMs: number | null } }): void => {
+  return (event: { type: string; server: ServerReading }): void => {
+    const server = event.server.name;
     if (event.type === 'server.deleted') {
-      metrics.serverUp.remove({ server: event.server.name });
+      metrics.serverUp.remove({ server });
+      metrics.serverUsable.remove({ server });
+      metrics.healthCheckDuration.remove({ server });
+      for (const status of serverStatuses) metrics.serverStatus.remove({ server, status });
       return;
     }
-    if (event.type === 'server.checked' || event.type === 'server.status_changed' || event.type === 'server.created') {
-      const up = event.server.healthStatus === 'online' || event.server.healthStatus === 'degraded' ? 1 : 0;
-      metrics.serverUp.set({ server: event.server.name }, up);
+    if (event.type === 'server.checked' || event.type === 'server.status_changed' || event.type === 'server.created' || event.type === 'server.updated') {
+      const status = statusOf(event.server);
+      const answers = event.server.healthStatus === 'online' || event.server.healthStatus === 'degraded';
+      metrics.serverUp.set({ server }, answers ? 1 : 0);
+      // A server with no models answers but can serve nothing; a paused (inactive) one gets no traffic.
+      const usable = answers && status !== 'misconfigured' && event.server.statusReason !== 'no_models' && event.server.isActive;
+      metrics.serverUsable.set({ server }, usable ? 1 : 0);
+      for (const each of serverStatuses) metrics.serverStatus.set({ server, status: each }, each === status ? 1 : 0);
       if (event.type === 'server.checked' && event.server.lastLatencyMs !== null) {
-        metrics.healthCheckDuration.observe({ server: event.server.name }, event.server.lastLatencyMs / 1000);
+        metrics.healthCheckDuration.observe({ server }, event.server.lastLatencyMs / 1000);
       }
     }
   };

@@ -41,14 +41,14 @@ afterAll(async () => {
 function metricNames(expression: string): string[] {
   const withoutStrings = expression.replace(/"[^"]*"/g, '""').replace(/\{[^}]*\}/g, '').replace(/\[[^\]]*\]/g, '');
   const words = withoutStrings.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? [];
-  const notMetrics = new Set(['sum', 'rate', 'by', 'le', 'histogram_quantile', 'clamp_min', 'max', 'model', 'server', 'strategy', 'direction', 'error_type', 'result', 'key_id', 'e', 'without', 'avg', 'count', 'on', 'ignoring']);
+  const notMetrics = new Set(['sum', 'rate', 'by', 'le', 'histogram_quantile', 'clamp_min', 'max', 'model', 'server', 'strategy', 'direction', 'error_type', 'result', 'key_id', 'e', 'without', 'avg', 'count', 'on', 'ignoring', 'and', 'limit', 'topk', 'status']);
   return words.filter((word) => !notMetrics.has(word) && !/^\d/.test(word));
 }
 
 describe('shipped Prometheus alert rules', () => {
   it.skipIf(promtool === null)('pass promtool check rules', async () => {
     const { stdout } = await run(promtool as string, ['check', 'rules', rulesFile]);
-    expect(stdout).toMatch(/SUCCESS: 5 rules found/);
+    expect(stdout).toMatch(/SUCCESS: 6 rules found/);
   });
 
   it('cover server down, error rate over 10 % for 5 min, p95 over 10 s and budgets near exhaustion, using metrics that exist', () => {
@@ -56,6 +56,7 @@ describe('shipped Prometheus alert rules', () => {
     const rules = document.groups.flatMap((group) => group.rules);
     const byName = Object.fromEntries(rules.map((rule) => [rule.alert, rule]));
     expect(byName['SwitchyardModelServerDown']?.expr).toMatch(/model_server_up == 0/);
+    expect(byName['SwitchyardModelServerUnusable']?.expr).toMatch(/model_server_up == 1 and on \(server\) model_server_usable == 0/);
     expect(byName['SwitchyardHighErrorRate']).toMatchObject({ for: '5m', expr: expect.stringMatching(/> 0\.10/) });
     expect(byName['SwitchyardHighP95Latency']).toMatchObject({ for: '5m', expr: expect.stringMatching(/histogram_quantile\(0\.95[\s\S]*> 10/) });
     expect(byName['SwitchyardKeyBudgetNearlyExhausted']?.expr).toMatch(/llm_key_budget_used_ratio > 0\.9/);
@@ -76,6 +77,6 @@ describe('shipped Grafana dashboard', () => {
         }
       }
     }
-    for (const core of ['llm_requests_total', 'llm_request_duration_seconds_bucket', 'llm_time_to_first_token_seconds_bucket', 'llm_tokens_total', 'model_server_up', 'llm_circuit_state']) expect(used).toContain(core);
+    for (const core of ['llm_requests_total', 'llm_request_duration_seconds_bucket', 'llm_time_to_first_token_seconds_bucket', 'llm_tokens_total', 'model_server_up', 'model_server_usable', 'model_server_status', 'llm_rate_limited_total', 'llm_circuit_state']) expect(used).toContain(core);
   });
 });

@@ -46,6 +46,7 @@ export class QuotaService {
   readonly #policy: QuotaFailurePolicy;
   readonly #backendErrors: Counter<'operation' | 'policy'>;
   readonly #overshoot: Counter;
+  readonly #refused: Counter<'key_id' | 'limit'>;
   readonly #pending = new Map<string, { tokens: number; lastUsedAt: number }>();
   readonly #announced = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
@@ -69,6 +70,14 @@ export class QuotaService {
     this.#overshoot = new Counter({
       name: 'llm_budget_overshoot_tokens_total',
       help: 'Tokens used past a key\'s budget: responses that used more than was reserved for them.',
+      registers,
+    });
+    // key_id as in llm_key_budget_used_ratio: only admins create keys, so the label stays bounded.
+    // The limit kind is what a client's 429 cannot say (rpm and tpm share one error code).
+    this.#refused = new Counter({
+      name: 'llm_rate_limited_total',
+      help: 'Requests refused with 429 by a key\'s own limit: rpm, tpm (per minute) or budget (tokens in all).',
+      labelNames: ['key_id', 'limit'],
       registers,
     });
   }
@@ -131,6 +140,7 @@ export class QuotaService {
     const headers = rateLimitHeaders(principal, admission);
     if (admission.allowed) return { ok: true, ticket: { keyId: principal.keyId, windowStart: admission.state.windowStart, reserved: estimatedTokens, budgetTokens: principal.budgetTokens }, headers };
     const retryAfter = Math.max(1, Math.ceil(admission.state.resetMs / 1000));
+    this.#refused.inc({ key_id: principal.keyId, limit: admission.refusal });
     if (admission.refusal === 'budget') {
       if (!this.#announced.has(principal.keyId)) {
         this.#announced.add(principal.keyId);
