@@ -212,7 +212,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     // Our own loopback: not subject to the network policy meant for model servers.
     const selfAgent = new Agent({ connections: 16 });
     const benchmarker = new ModelBenchmarker({ db: database.db, keyRing, dispatcher: selfAgent, selfUrl: () => selfUrl });
-    const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker };
+    const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker, keyNames: () => keyStore.names() };
     const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore() });
     const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw toPortError(error, config.host, config.port);

@@ -4,6 +4,9 @@ import { displayPrefix, generateApiKey } from './api-key-hash.ts';
 import { unlimited, type KeyRing, type Principal } from './key-ring.ts';
 import { parseScopes, principalOf } from './key-record.ts';
 
+/** The key set by SWITCHYARD_ADMIN_KEY has no stored record; it goes by this id (and the variable's name). */
+export const environmentAdminKeyId = 'env-admin';
+
 export interface BootstrapResult {
   /** Set only when a key was generated now: shown once on the console, never logged. */
   generatedKey: string | null;
@@ -20,7 +23,7 @@ export async function bootstrapKeys(store: ApiKeyStore, ring: KeyRing, environme
   const rows = await store.listActive(now);
   ring.replace(rows.map((row) => ({ hash: row.key_hash, principal: principalOf(row) })));
   if (environmentKey !== undefined) {
-    ring.add(ring.hash(environmentKey), unlimited('env-admin', 'SWITCHYARD_ADMIN_KEY', ['admin']));
+    ring.add(ring.hash(environmentKey), unlimited(environmentAdminKeyId, 'SWITCHYARD_ADMIN_KEY', ['admin']));
     return { generatedKey: null, source: 'SWITCHYARD_ADMIN_KEY' };
   }
   if (rows.some((row) => parseScopes(row.scopes).includes('admin'))) return { generatedKey: null, source: 'stored' };

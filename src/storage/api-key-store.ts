@@ -24,6 +24,12 @@ export class ApiKeyStore {
     return this.#db.selectFrom('api_keys').selectAll().orderBy('created_at').execute();
   }
 
+  /** Every key's name by id, revoked ones included (their usage history still needs a name). */
+  async names(): Promise<Map<string, string>> {
+    const rows = await this.#db.selectFrom('api_keys').select(['id', 'name']).execute();
+    return new Map(rows.map((row) => [row.id, row.name]));
+  }
+
   async get(id: string): Promise<ApiKeysTable | undefined> {
     return this.#db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
   }

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheusText, type PrometheusSample } from '../../src/data/adapters/shared/prometheus-text.ts';
 import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 
 let gateway: TestGateway;
 let healthy: OpenAIFake;
@@ -67,6 +67,30 @@ describe('requests refused by a key limit', () => {
       { key_id: rpm.id, status: 429, error_type: 'rate_limit_exceeded', requested_model: 'yi34b' },
       { key_id: rpm.id, status: 429, error_type: 'rate_limit_exceeded', requested_model: 'yi34b' },
     ]);
+  });
+
+  it('show in analytics by key, under the key name, with an error breakdown', async () => {
+    await gateway.gateway.usage.flush({ force: true });
+    const byKey = (await gateway.api('GET', '/api/v1/analytics/usage?group_by=key')).body;
+    const chatbot = byKey.data.find((group: { key_name: string }) => group.key_name === 'chatbot');
+    expect(chatbot).toMatchObject({ key_name: 'chatbot', internal: false, requests: 3, successes: 1, errors: { rate_limit_exceeded: 2 } });
+    expect(chatbot.group).toBe(chatbot.key_id);
+    expect(byKey.data.find((group: { key_name: string }) => group.key_name === 'trial')).toMatchObject({ errors: { insufficient_quota: 1 } });
+    expect(byKey.total.errors).toMatchObject({ rate_limit_exceeded: 3, insufficient_quota: 1 });
+  });
+});
+
+describe('benchmark traffic in analytics by key', () => {
+  it('is one group labelled "benchmark (internal)", not one raw key id per run', async () => {
+    await ask(new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: adminKey, maxRetries: 0 }));
+    for (let run = 0; run < 2; run++) expect((await gateway.api('POST', '/api/v1/models/yi34b/benchmark', { runs: 2, max_tokens: 4 })).status).toBe(200);
+    await gateway.gateway.usage.flush({ force: true });
+    const groups = (await gateway.api('GET', '/api/v1/analytics/usage?group_by=key')).body.data as Array<{ group: string; key_name: string | null; internal: boolean; requests: number }>;
+    const internal = groups.filter((group) => group.internal);
+    expect(internal).toHaveLength(1);
+    expect(internal[0]).toMatchObject({ group: 'benchmark', key_name: 'benchmark (internal)', key_id: null, requests: 4 });
+    expect(groups.some((group) => group.group.startsWith('benchmark-'))).toBe(false);
+    expect(groups.find((group) => group.group === 'env-admin')).toMatchObject({ key_name: 'SWITCHYARD_ADMIN_KEY' });
   });
 });
 

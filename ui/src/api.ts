@@ -115,6 +115,12 @@ export interface UsageGroup {
   prompt_tokens: number;
   completion_tokens: number;
   tokens_per_second: number | null;
+  /** Failed requests by error code. */
+  errors?: Record<string, number>;
+  /** Grouped by key: whose key, and whether Switchyard made the traffic itself (benchmarks). */
+  key_id?: string | null;
+  key_name?: string | null;
+  internal?: boolean;
 }
 
 export function canChange(session: Session): boolean {

@@ -35,6 +35,13 @@ export interface BenchmarkSummary {
   mean_tokens_per_second: number | null;
 }
 
+/** Benchmark runs use a key of their own, made for the run; usage records carry its id. */
+const benchmarkKeyPrefix = 'benchmark-';
+
+export function isBenchmarkKey(keyId: string): boolean {
+  return keyId.startsWith(benchmarkKeyPrefix);
+}
+
 const defaultPrompts = ['Explain in two sentences why the sky is blue.', 'Write a haiku about a train yard.', 'List three prime numbers and say why they are prime.'];
 
 /**
@@ -62,7 +69,7 @@ export class ModelBenchmarker {
       runs: input.runs ?? 3,
       concurrency: input.concurrency ?? 1,
     };
-    const keyId = `benchmark-${sortableId()}`;
+    const keyId = `${benchmarkKeyPrefix}${sortableId()}`;
     const key = generateApiKey();
     this.#keyRing.add(this.#keyRing.hash(key), unlimited(keyId, 'benchmark', ['inference']));
     const runs: BenchmarkRun[] = [];

@@ -43,6 +43,13 @@ export function summarize(rows: readonly UsageRow[]): UsageStatistics {
   };
 }
 
+/** Failed requests by the error code the client received (rate limits and budgets included). */
+export function errorBreakdown(rows: readonly UsageRow[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const row of rows) if (row.error_type !== null) counts[row.error_type] = (counts[row.error_type] ?? 0) + 1;
+  return counts;
+}
+
 export function percentile(sorted: readonly number[], quantile: number): number | null {
   if (sorted.length === 0) return null;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(quantile * sorted.length) - 1));

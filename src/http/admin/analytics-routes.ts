@@ -4,7 +4,8 @@ import { Type } from 'typebox';
 import type { ModelBenchmarker } from '../../control/analytics/model-benchmark.ts';
 import { categorize, parameterBillions } from '../../control/analytics/model-category.ts';
 import { performanceReport, rate } from '../../control/analytics/performance-report.ts';
-import { groupBy, summarize, type UsageRow } from '../../control/analytics/usage-statistics.ts';
+import { errorBreakdown, groupBy, summarize, type UsageRow } from '../../control/analytics/usage-statistics.ts';
+import { keyGroup, keyGroupId } from '../../control/analytics/key-group.ts';
 import type { ServerRegistry } from '../../control/servers/server-registry.ts';
 import { modelAliases } from '../../domain/model-server.ts';
 import type { ModelCapability } from '../../domain/server-kind.ts';
@@ -17,6 +18,8 @@ export interface AnalyticsDependencies {
   registry: ServerRegistry;
   index: ModelIndex;
   benchmarker: ModelBenchmarker;
+  /** Every key's name by id, revoked keys included. */
+  keyNames: () => Promise<ReadonlyMap<string, string>>;
 }
 
 const UsageQuery = Type.Object(
@@ -38,7 +41,7 @@ const BenchmarkBody = Type.Object(
 /** Usage analytics, per-model performance, the model registry, real benchmarks and per-model status. */
 export async function analyticsRoutes(instance: FastifyInstance, dependencies: AnalyticsDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { usage, registry, index, benchmarker } = dependencies;
+  const { usage, registry, index, benchmarker, keyNames } = dependencies;
   const serverName = (id: string) => registry.get(id)?.name ?? `deleted server ${id.slice(0, 8)}`;
 
   app.get('/analytics/usage', { schema: { querystring: UsageQuery } }, async (request) => {
@@ -47,6 +50,7 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
     if (from >= to) throw errors.invalidRequest('from must be before to.', 'from');
     const groupByField = request.query.group_by ?? 'model';
     const rows = await usage.between(from.toISOString(), to.toISOString());
+    const names = groupByField === 'key' ? await keyNames() : new Map<string, string>();
     const key = (row: UsageRow): string => {
       switch (groupByField) {
         case 'model':
@@ -54,13 +58,20 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
         case 'server':
           return row.server_id === null ? 'none' : serverName(row.server_id);
         case 'key':
-          return row.key_id ?? 'none';
+          return keyGroupId(row.key_id);
         case 'hour':
           return `${row.occurred_at.slice(0, 13)}:00:00Z`;
       }
     };
-    const data = [...groupBy(rows, key).entries()].map(([group, groupRows]) => ({ group, ...summarize(groupRows) })).sort((a, b) => (groupByField === 'hour' ? a.group.localeCompare(b.group) : b.requests - a.requests));
-    return { from: from.toISOString(), to: to.toISOString(), group_by: groupByField, truncated: rows.length >= usageRowLimit, total: summarize(rows), data };
+    const data = [...groupBy(rows, key).entries()]
+      .map(([group, groupRows]) => ({
+        // By key, a group also says whose it is: the key's name, and whether Switchyard itself made the traffic.
+        ...(groupByField === 'key' ? keyGroup(groupRows[0]?.key_id ?? null, names) : { group }),
+        ...summarize(groupRows),
+        errors: errorBreakdown(groupRows),
+      }))
+      .sort((a, b) => (groupByField === 'hour' ? a.group.localeCompare(b.group) : b.requests - a.requests));
+    return { from: from.toISOString(), to: to.toISOString(), group_by: groupByField, truncated: rows.length >= usageRowLimit, total: { ...summarize(rows), errors: errorBreakdown(rows) }, data };
   });
 
   app.get('/models/performance', { schema: { querystring: HoursQuery } }, async (request) => {

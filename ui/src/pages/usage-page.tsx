@@ -57,24 +57,37 @@ export function UsagePage() {
             <th>p95</th>
             <th>Tokens</th>
             <th>Tokens/s</th>
+            <th title="Refused by a key's rate limit or budget (429)">Rate-limited</th>
           </tr>
         </thead>
         <tbody>
           {groups.map((group) => (
             <tr key={group.group}>
-              <td>{group.group}</td>
+              <td>{groupBy === 'key' ? <KeyLabel group={group} /> : group.group}</td>
               <td>{group.requests}</td>
               <td>{group.success_rate === null ? '—' : `${Math.round(group.success_rate * 100)}%`}</td>
               <td>{group.p50_latency_ms === null ? '—' : `${Math.round(group.p50_latency_ms)} ms`}</td>
               <td>{group.p95_latency_ms === null ? '—' : `${Math.round(group.p95_latency_ms)} ms`}</td>
               <td>{group.prompt_tokens + group.completion_tokens}</td>
               <td>{group.tokens_per_second ?? '—'}</td>
+              <td>{rateLimited(group)}</td>
             </tr>
           ))}
         </tbody>
       </table>
     </section>
   );
+}
+
+/** A key by its name (its id on hover); a deleted key by a short id; Switchyard's own traffic marked as such. */
+function KeyLabel({ group }: { group: UsageGroup }) {
+  if (group.internal === true) return <span className="muted">{group.key_name}</span>;
+  if (group.key_id === null || group.key_id === undefined) return <span className="muted">no key</span>;
+  return <span title={group.key_id}>{group.key_name ?? `deleted key ${group.key_id.slice(0, 8)}`}</span>;
+}
+
+function rateLimited(group: UsageGroup): number {
+  return (group.errors?.['rate_limit_exceeded'] ?? 0) + (group.errors?.['insufficient_quota'] ?? 0);
 }
 
 function lastHours(count: number): string[] {
