@@ -155,6 +155,38 @@ describe('webhooks', () => {
     await gateway.api('DELETE', `/api/v1/webhooks/${hook.id}`);
   });
 
+  it('sends a signed webhook.test to one receiver on request, answers with what it said, and logs the delivery', async () => {
+    const receiver = await startReceiver((count) => (count === 1 ? 200 : 503));
+    const other = await startReceiver();
+    servers.push(receiver.server, other.server);
+    const hook = await subscribe(receiver.url, ['server.down']);
+    const bystander = await subscribe(other.url, ['*']);
+
+    const tested = await gateway.api('POST', `/api/v1/webhooks/${hook.id}/test`);
+    expect(tested.status, tested.text).toBe(200);
+    expect(tested.body).toMatchObject({ event: 'webhook.test', status: 'delivered', attempts: 1, response_status: 200, error: null });
+    expect(receiver.received).toHaveLength(1);
+    const [arrived] = receiver.received;
+    const payload = JSON.parse(arrived?.body ?? '{}');
+    expect(payload).toMatchObject({ type: 'webhook.test', data: { webhook_id: hook.id } });
+    expect(arrived?.headers['x-switchyard-event']).toBe('webhook.test');
+    expect(arrived?.headers['x-switchyard-delivery']).toBe(tested.body.id);
+    expect(verifyWebhook(secret, arrived?.headers['x-switchyard-signature'] as string, arrived?.body ?? '')).toBe(true);
+    const [logged] = (await gateway.api('GET', `/api/v1/webhooks/${hook.id}/deliveries`)).body.data;
+    expect(logged).toMatchObject({ id: tested.body.id, event: 'webhook.test', status: 'delivered', response_status: 200 });
+
+    // A receiver that refuses: the answer says so at once, and the normal retries carry on.
+    const refused = (await gateway.api('POST', `/api/v1/webhooks/${hook.id}/test`)).body;
+    expect(refused).toMatchObject({ event: 'webhook.test', status: 'retrying', attempts: 1, response_status: 503, error: 'HTTP 503' });
+    await waitFor(async () => (await gateway.api('GET', `/api/v1/webhooks/${hook.id}/deliveries`)).body.data[0]?.status === 'failed', 'the refused test delivery to fail after its retries');
+    expect(receiver.received).toHaveLength(4);
+    // Only the receiver asked about hears the test, even one subscribed to everything does not.
+    expect(other.received).toHaveLength(0);
+    expect((await gateway.api('POST', '/api/v1/webhooks/no-such-hook/test')).status).toBe(404);
+    await gateway.api('DELETE', `/api/v1/webhooks/${hook.id}`);
+    await gateway.api('DELETE', `/api/v1/webhooks/${bystander.id}`);
+  });
+
   it('refuses receiver URLs in denied networks and unknown events', async () => {
     expect((await gateway.api('POST', '/api/v1/webhooks', { url: 'http://169.254.169.254/hook', events: ['server.down'], secret })).status).toBe(400);
     expect((await gateway.api('POST', '/api/v1/webhooks', { url: 'http://10.0.0.1/hook', events: ['server.exploded'], secret })).status).toBe(400);

@@ -5,7 +5,8 @@ import type { SecretBox } from '../../security/secret-box.ts';
 import type { WebhookDeliveriesTable, WebhooksTable } from '../../storage/database-schema.ts';
 import { readJson } from '../../storage/json-column.ts';
 import type { WebhookStore } from '../../storage/webhook-store.ts';
-import type { WebhookEvent, WebhookPayload } from './webhook-events.ts';
+import { errors } from '../../errors/error-catalogue.ts';
+import type { WebhookDeliveryEvent, WebhookEvent, WebhookPayload } from './webhook-events.ts';
 import { signWebhook } from './webhook-signature.ts';
 
 export interface WebhookDispatcherOptions {
@@ -22,6 +23,8 @@ export interface WebhookDispatcherOptions {
 interface Job {
   hook: WebhooksTable;
   delivery: WebhookDeliveriesTable;
+  /** Called once, after the first attempt's outcome is stored (a test delivery's caller waits for it). */
+  afterFirstAttempt?: () => void;
 }
 
 const maxQueue = 10_000;
@@ -75,31 +78,52 @@ export class WebhookDispatcher {
     if (this.#closed) return;
     const subscribers = this.#hooks.filter((hook) => Number(hook.is_active) === 1 && readJson<string[]>(hook.events, []).some((event) => event === type || event === '*'));
     if (subscribers.length === 0) return;
-    const payload: WebhookPayload = { id: randomUUID(), type, created_at: new Date().toISOString(), data };
-    const text = JSON.stringify(payload);
+    const text = payloadText(type, data);
     for (const hook of subscribers) {
       if (this.#queue.length >= maxQueue) {
         this.#options.log.warn({ webhook: hook.id, event: type }, 'webhook queue full; delivery dropped');
         continue;
       }
-      const now = new Date().toISOString();
-      const delivery: WebhookDeliveriesTable = {
-        id: randomUUID(),
-        webhook_id: hook.id,
-        event: type,
-        payload: text,
-        status: 'pending',
-        attempts: 0,
-        response_status: null,
-        error: null,
-        created_at: now,
-        updated_at: now,
-        next_attempt_at: null,
-      };
-      this.#save(delivery);
-      this.#queue.push({ hook, delivery });
+      this.#queue.push({ hook, delivery: this.#newDelivery(hook, type, text) });
     }
     this.#pump();
+  }
+
+  /**
+   * Sends a `webhook.test` event to one subscriber through the same queue,
+   * signing, retries and delivery log as any event, and resolves once its
+   * first attempt is stored: the operator sees at once what the receiver
+   * answered, and later attempts (if it failed) in the delivery log.
+   */
+  async sendTest(webhookId: string): Promise<WebhookDeliveriesTable> {
+    if (this.#closed) throw errors.shuttingDown();
+    const hook = this.#hooks.find((candidate) => candidate.id === webhookId);
+    if (hook === undefined) throw errors.notFound(`Webhook ${webhookId}`);
+    if (this.#queue.length >= maxQueue) throw errors.conflict(`The webhook queue is full (${maxQueue} deliveries waiting); send the test again once it has drained.`);
+    const delivery = this.#newDelivery(hook, 'webhook.test', payloadText('webhook.test', { webhook_id: hook.id, message: 'A test delivery sent from Switchyard on request.' }));
+    const attempted = new Promise<void>((resolve) => this.#queue.push({ hook, delivery, afterFirstAttempt: resolve }));
+    this.#pump();
+    await attempted;
+    return { ...delivery };
+  }
+
+  #newDelivery(hook: WebhooksTable, event: WebhookDeliveryEvent, payload: string): WebhookDeliveriesTable {
+    const now = new Date().toISOString();
+    const delivery: WebhookDeliveriesTable = {
+      id: randomUUID(),
+      webhook_id: hook.id,
+      event,
+      payload,
+      status: 'pending',
+      attempts: 0,
+      response_status: null,
+      error: null,
+      created_at: now,
+      updated_at: now,
+      next_attempt_at: null,
+    };
+    this.#save(delivery);
+    return delivery;
   }
 
   /**
@@ -112,6 +136,8 @@ export class WebhookDispatcher {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();
     for (const attempt of this.#attempts) attempt.abort();
+    // A test delivery still queued is never attempted now: its caller gets it back as it stands (pending).
+    for (const job of this.#queue) job.afterFirstAttempt?.();
     while (this.#active > 0 || this.#saves.size > 0) {
       await Promise.allSettled([...this.#saves.values()]);
       if (this.#active > 0) await new Promise((resolve) => setImmediate(resolve));
@@ -124,6 +150,11 @@ export class WebhookDispatcher {
       this.#active++;
       void this.#attempt(job).finally(() => {
         this.#active--;
+        const notify = job.afterFirstAttempt;
+        if (notify !== undefined) {
+          delete job.afterFirstAttempt;
+          void this.#saved(job.delivery.id).then(notify);
+        }
         this.#pump();
       });
     }
@@ -193,6 +224,11 @@ export class WebhookDispatcher {
     if (status === 'failed') this.#options.log.warn({ webhook: delivery.webhook_id, event: delivery.event, attempts: delivery.attempts, reason: error }, 'webhook delivery failed');
   }
 
+  /** Resolves when every write queued so far for this delivery has landed (or failed and been logged). */
+  #saved(deliveryId: string): Promise<void> {
+    return this.#saves.get(deliveryId) ?? Promise.resolve();
+  }
+
   #save(delivery: WebhookDeliveriesTable): void {
     const row = { ...delivery };
     const previous = this.#saves.get(row.id) ?? Promise.resolve();
@@ -206,4 +242,9 @@ export class WebhookDispatcher {
       if (this.#saves.get(row.id) === saving) this.#saves.delete(row.id);
     });
   }
+}
+
+function payloadText(type: WebhookDeliveryEvent, data: Record<string, unknown>): string {
+  const payload: WebhookPayload = { id: randomUUID(), type, created_at: new Date().toISOString(), data };
+  return JSON.stringify(payload);
 }

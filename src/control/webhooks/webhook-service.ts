@@ -2,13 +2,28 @@ import { randomUUID } from 'node:crypto';
 import type { Actor } from '../../domain/audit.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import type { SecretBox } from '../../security/secret-box.ts';
-import type { WebhooksTable } from '../../storage/database-schema.ts';
+import type { WebhookDeliveriesTable, WebhooksTable } from '../../storage/database-schema.ts';
 import { readJson } from '../../storage/json-column.ts';
 import type { WebhookStore } from '../../storage/webhook-store.ts';
 import type { WebhookDispatcher } from './webhook-dispatcher.ts';
 
 export function toWebhookRecord(row: WebhooksTable) {
   return { id: row.id, url: row.url, events: readJson<string[]>(row.events, []), is_active: Number(row.is_active) === 1, has_secret: true, created_at: row.created_at, updated_at: row.updated_at };
+}
+
+function toDeliveryRecord(row: WebhookDeliveriesTable) {
+  return {
+    id: row.id,
+    event: row.event,
+    status: row.status,
+    attempts: Number(row.attempts),
+    response_status: row.response_status === null ? null : Number(row.response_status),
+    error: row.error,
+    payload: readJson<unknown>(row.payload, null),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    next_attempt_at: row.next_attempt_at,
+  };
 }
 
 /** Subscriptions: the secret is write-only and stored encrypted. */
@@ -52,18 +67,13 @@ export class WebhookService {
 
   async deliveries(id: string, limit: number) {
     await this.#require(id);
-    return (await this.#store.deliveries(id, limit)).map((row) => ({
-      id: row.id,
-      event: row.event,
-      status: row.status,
-      attempts: Number(row.attempts),
-      response_status: row.response_status === null ? null : Number(row.response_status),
-      error: row.error,
-      payload: readJson<unknown>(row.payload, null),
-      created_at: row.created_at,
-      updated_at: row.updated_at,
-      next_attempt_at: row.next_attempt_at,
-    }));
+    return (await this.#store.deliveries(id, limit)).map(toDeliveryRecord);
+  }
+
+  /** A `webhook.test` delivery to this subscriber, answered with its first attempt's outcome. */
+  async sendTest(id: string) {
+    await this.#require(id);
+    return toDeliveryRecord(await this.#dispatcher.sendTest(id));
   }
 
   async #require(id: string): Promise<WebhooksTable> {

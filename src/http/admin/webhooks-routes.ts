@@ -27,6 +27,7 @@ export async function webhooksRoutes(instance: FastifyInstance, dependencies: { 
     await webhooks.remove(request.params.id, actorOf(request));
     return reply.status(204).send();
   });
+  app.post('/webhooks/:id/test', { schema: { params: IdParams } }, async (request) => webhooks.sendTest(request.params.id));
   app.get('/webhooks/:id/deliveries', { schema: { params: IdParams, querystring: HistoryQuery } }, async (request) => ({
     data: await webhooks.deliveries(request.params.id, limitOf(request.query, 50)),
   }));
