@@ -23,3 +23,11 @@ export async function openBrowser(viewport: { width: number; height: number }): 
   const page = await browser.newPage({ viewport });
   return { browser, page, shot: (name) => page.screenshot({ path: `${shots}${name}.png`, fullPage: true }) };
 }
+
+/** Opens the console at `hash` (e.g. `#/routes`) and signs in with `key`; resolves once the nav is shown. */
+export async function signIn(page: Page, gatewayUrl: string, key: string, hash = ''): Promise<void> {
+  await page.goto(`${gatewayUrl}/ui/${hash}`);
+  await page.fill('input[name=key]', key);
+  await page.click('button[type=submit]');
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}

@@ -126,3 +126,75 @@ export interface UsageGroup {
 export function canChange(session: Session): boolean {
   return session.scopes.includes('admin');
 }
+
+/** The gateway's routing strategies (src/config/config-schema.ts `routingStrategies`); null on a route means the gateway's default. */
+export const routingStrategies = ['least-inflight', 'latency', 'weighted', 'priority', 'round-robin'] as const;
+
+export interface RouteTargetRecord {
+  model: string;
+  weight: number;
+  tier: number;
+}
+
+export interface RouteRecord {
+  id: string;
+  name: string;
+  strategy: string | null;
+  targets: RouteTargetRecord[];
+  fallbacks: string[];
+  metadata: Record<string, unknown>;
+  managed_by: string | null;
+  /** Absent from gateways older than issue 10; "unresolved" when a target names no model any server serves. */
+  status?: 'resolved' | 'unresolved';
+  unresolved_targets?: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+/** The API answers 409 to changes of these: the fleet file is their source of truth. */
+export function isManagedByFleetFile(record: { managed_by: string | null }): boolean {
+  return record.managed_by === 'fleet_file';
+}
+
+export interface AuditRecord {
+  id: string;
+  at: string;
+  actor_key_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  before: unknown;
+  after: unknown;
+  request_id: string | null;
+  source_ip: string | null;
+}
+
+/** The events a webhook can subscribe to (src/control/webhooks/webhook-events.ts); `*` is all of them. */
+export const webhookEvents = ['server.down', 'server.up', 'model.added', 'model.removed', 'key.budget_exceeded', 'circuit.opened'] as const;
+
+export interface WebhookRecord {
+  id: string;
+  url: string;
+  events: string[];
+  is_active: boolean;
+  has_secret: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  event: string;
+  status: 'pending' | 'retrying' | 'delivered' | 'failed';
+  attempts: number;
+  response_status: number | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+  next_attempt_at: string | null;
+}
+
+/** What went wrong, as a sentence the page can show. */
+export function messageOf(caught: unknown, fallback: string): string {
+  return caught instanceof Error ? caught.message : fallback;
+}

@@ -2,19 +2,25 @@ import { useEffect, useState } from 'react';
 import { api, type Session } from './api.ts';
 import { StatusBanner } from './components/status-banner.tsx';
 import { KeysPage } from './pages/keys-page.tsx';
+import { AuditPage } from './pages/audit-page.tsx';
 import { ModelsPage } from './pages/models-page.tsx';
 import { PlaygroundPage } from './pages/playground-page.tsx';
+import { RoutesPage } from './pages/routes-page.tsx';
 import { ServerDetail } from './pages/server-detail.tsx';
 import { ServersPage } from './pages/servers-page.tsx';
 import { SignIn } from './pages/sign-in.tsx';
 import { UsagePage } from './pages/usage-page.tsx';
+import { WebhooksPage } from './pages/webhooks-page.tsx';
 
 const pages = [
   ['servers', 'Servers'],
   ['models', 'Models'],
+  ['routes', 'Routes'],
   ['playground', 'Playground'],
   ['keys', 'Keys'],
+  ['webhooks', 'Webhooks'],
   ['usage', 'Usage'],
+  ['audit', 'Audit log'],
 ] as const;
 
 function currentRoute(): string[] {
@@ -65,6 +71,9 @@ export function App() {
         {page === 'playground' && <PlaygroundPage />}
         {page === 'keys' && <KeysPage session={session} />}
         {page === 'usage' && <UsagePage />}
+        {page === 'routes' && <RoutesPage session={session} />}
+        {page === 'webhooks' && <WebhooksPage session={session} />}
+        {page === 'audit' && <AuditPage />}
         {!pages.some(([path]) => path === page) && <p className="error">There is no page “{page}”. Pick one above.</p>}
       </main>
     </div>
