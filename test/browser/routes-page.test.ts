@@ -103,4 +103,25 @@ describe.skipIf(!hasChromium)('the routes page', () => {
     await row.waitFor({ state: 'detached' });
     expect(await routeRecord('chat-default')).toBeUndefined();
   });
+
+  it('flags a route whose target no server serves, naming that target', async () => {
+    await page.getByRole('button', { name: 'Add route' }).click();
+    await page.fill('input[name=route-name]', 'future-model');
+    await page.fill('input[name=target-model-0]', 'llama-9-400b');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const row = page.getByTestId('route-row-future-model');
+    await expect.poll(() => row.getAttribute('data-status')).toBe('unresolved');
+    expect(await row.textContent()).toContain('unresolved: no server serves llama-9-400b');
+    expect(await page.getByTestId('route-row-fleet-chat').getAttribute('data-status')).toBe('resolved');
+    await shot('routes-02-unresolved');
+  });
+
+  it('shows a fleet-file route as managed by the fleet file, with no way to edit or delete it', async () => {
+    const row = page.getByTestId('route-row-fleet-chat');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('managed by fleet file');
+    expect(await row.getByRole('button').count()).toBe(0);
+    // The editable route beside it keeps its buttons.
+    expect(await page.getByTestId('route-row-future-model').getByRole('button', { name: 'Edit' }).count()).toBe(1);
+  });
 });
