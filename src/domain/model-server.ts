@@ -67,6 +67,23 @@ export interface ServerModel {
   lastSeenAt: string;
 }
 
+/**
+ * Where a model's capabilities come from, kept in its `details` under
+ * `capabilities_from` (so the API shows it and storage keeps it): the server
+ * said (`server`: Ollama's /api/show, TEI's /info), the operator configured
+ * them (`declared`), the kind serves nothing else (`kind`: embedding and
+ * reranker servers), or they were guessed from the name (`name`). Requests a
+ * model cannot serve are refused before they are sent only when this is known.
+ */
+export type CapabilitySource = 'server' | 'declared' | 'kind' | 'name';
+
+export const capabilitySourceDetail = 'capabilities_from';
+
+export function capabilitySourceOf(model: Pick<ServerModel, 'details'>): CapabilitySource | null {
+  const source = model.details[capabilitySourceDetail];
+  return source === 'server' || source === 'declared' || source === 'kind' || source === 'name' ? source : null;
+}
+
 /** Other names a model answers to: Ollama's `name:latest` is also `name`. */
 export function modelAliases(modelId: string): string[] {
   return modelId.endsWith(':latest') ? [modelId.slice(0, -':latest'.length)] : [];

@@ -77,6 +77,13 @@ export interface ServerKindModule {
     readonly fields: readonly KindConfigField[];
     check(raw: unknown): KindConfigCheck;
   };
+  /**
+   * True when a capability guessed from a model's name may refuse a request
+   * before it is sent (vLLM runs one task per served model, and the families
+   * served for embeddings or rerank are named so). Absent: a guess never
+   * refuses; the server is asked and answers for itself.
+   */
+  readonly namesTellCapabilities?: boolean;
   /** Headers that carry the server's stored key, on probes and requests alike. */
   authHeaders(apiKey: string | null, server: Pick<ModelServer, 'kindConfig'>): Record<string, string>;
   /**

@@ -1,3 +1,4 @@
+import { capabilitySourceDetail } from '../../../domain/model-server.ts';
 import type { DiscoveredModel, ProbeResult } from '../server-adapter.ts';
 import { upstreamCall } from '../server-adapter.ts';
 import type { ServerKindModule } from '../server-kind-module.ts';
@@ -57,7 +58,7 @@ export const customKind: ServerKindModule = {
         if (name !== null && name !== '') names.add(name);
       }
     }
-    const models: DiscoveredModel[] = [...names].map((id) => ({ id, capabilities: [...config.capabilities], embeddingDimension: null, contextLength: null, status: 'loaded', details: {} }));
+    const models: DiscoveredModel[] = [...names].map((id) => ({ id, capabilities: [...config.capabilities], embeddingDimension: null, contextLength: null, status: 'loaded', details: { [capabilitySourceDetail]: 'declared' } }));
     return { models, load: null };
   },
 

@@ -1,3 +1,4 @@
+import { capabilitySourceDetail, type CapabilitySource } from '../../../domain/model-server.ts';
 import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult } from '../server-adapter.ts';
 import type { KindProbe } from '../server-kind-module.ts';
 import { upstreamCall } from '../server-adapter.ts';
@@ -22,7 +23,8 @@ export const ollamaAdapter: KindProbe = {
 
     const models = await mapWithConcurrency(tags, showConcurrency, async (tag) => {
       const known = previous.get(tag.name);
-      if (known !== undefined && known.details['digest'] === tag.digest) {
+      // A model stored before its capabilities' source was recorded is described once more.
+      if (known !== undefined && known.details['digest'] === tag.digest && known.details[capabilitySourceDetail] !== undefined) {
         return { ...known, status: loadedNames.has(tag.name) ? 'loaded' : 'available' } satisfies DiscoveredModel;
       }
       return describeModel(context, tag, loadedNames.has(tag.name));
@@ -59,6 +61,8 @@ async function describeModel(context: AdapterContext, tag: OllamaTag, isLoaded: 
     contextLength: architectureValue(modelInfo, 'context_length'),
     status: isLoaded ? 'loaded' : 'available',
     details: compact({
+      // Ollama ≥ 0.6 says what a model does; older servers (or a failed /api/show) leave the name to decide.
+      [capabilitySourceDetail]: (reported === null || reported.length === 0 ? 'name' : 'server') satisfies CapabilitySource,
       digest: tag.digest,
       size_bytes: tag.sizeBytes,
       family: tag.family,

@@ -1,3 +1,4 @@
+import { capabilitySourceDetail, type CapabilitySource } from '../../../domain/model-server.ts';
 import { capabilitiesFromName } from '../shared/capability-heuristics.ts';
 import type { DiscoveredModel } from '../server-adapter.ts';
 import { arrayField, isRecord, positiveInteger, protocolError, recordField, stringField } from '../shared/wire-values.ts';
@@ -16,7 +17,8 @@ export function parseModelList(body: unknown): DiscoveredModel[] {
     const id = stringField(entry, 'id');
     if (id === null || id === '') continue;
     const meta = recordField(entry, 'meta') ?? {};
-    const details: Record<string, unknown> = {};
+    // An OpenAI-style list says nothing of what a model does: the name decides (see capabilitiesFromName).
+    const details: Record<string, unknown> = { [capabilitySourceDetail]: 'name' satisfies CapabilitySource };
     const ownedBy = stringField(entry, 'owned_by');
     if (ownedBy !== null) details['owned_by'] = ownedBy;
     const root = stringField(entry, 'root');

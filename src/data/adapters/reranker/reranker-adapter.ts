@@ -1,3 +1,4 @@
+import { capabilitySourceDetail, type CapabilitySource } from '../../../domain/model-server.ts';
 import type { ProbeResult } from '../server-adapter.ts';
 import type { KindProbe } from '../server-kind-module.ts';
 import { probeOpenAIStyle, readInfo } from '../tei/tei-adapter.ts';
@@ -19,7 +20,7 @@ export const rerankerAdapter: KindProbe = {
           embeddingDimension: null,
           contextLength: info.maxInputLength,
           status: 'loaded',
-          details: { task: info.task, ...(info.version === null ? {} : { server_version: info.version }) },
+          details: { task: info.task, [capabilitySourceDetail]: 'server' satisfies CapabilitySource, ...(info.version === null ? {} : { server_version: info.version }) },
         },
       ],
       load: null,

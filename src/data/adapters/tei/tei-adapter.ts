@@ -1,3 +1,4 @@
+import { capabilitySourceDetail, type CapabilitySource } from '../../../domain/model-server.ts';
 import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult } from '../server-adapter.ts';
 import type { KindProbe } from '../server-kind-module.ts';
 import { upstreamCall } from '../server-adapter.ts';
@@ -22,7 +23,7 @@ export const teiAdapter: KindProbe = {
       embeddingDimension: known?.embeddingDimension ?? null,
       contextLength: info.maxInputLength,
       status: 'loaded',
-      details: { task: info.task, ...(info.version === null ? {} : { server_version: info.version }) },
+      details: { task: info.task, [capabilitySourceDetail]: 'server' satisfies CapabilitySource, ...(info.version === null ? {} : { server_version: info.version }) },
     };
     return { models: [model], load: await readTeiLoad(context, [info.modelId]) };
   },
@@ -48,7 +49,10 @@ export async function readInfo(context: AdapterContext) {
 
 export async function probeOpenAIStyle(context: AdapterContext, capability: 'embedding' | 'rerank'): Promise<ProbeResult> {
   const models = parseModelList(await context.http.json(upstreamCall(context, '/v1/models', 'GET /v1/models')));
-  for (const model of models) model.capabilities = [capability];
+  for (const model of models) {
+    model.capabilities = [capability];
+    model.details[capabilitySourceDetail] = 'kind' satisfies CapabilitySource;
+  }
   return { models, load: null };
 }
 

@@ -9,6 +9,8 @@ export const vllmKind: ServerKindModule = {
   label: 'vLLM',
   description: 'vLLM: OpenAI API on /v1; queue and KV-cache use from /metrics.',
   ...kindDefaults,
+  // `vllm serve` runs one task (generate, embed, score): a chat model answers embeddings with a 404, never with vectors.
+  namesTellCapabilities: true,
   detection: [
     {
       paths: ['/metrics', '/v1/models'],
