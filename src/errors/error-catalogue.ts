@@ -1,6 +1,13 @@
 import { AppError } from './app-error.ts';
 import { UpstreamError } from '../data/upstream/upstream-error.ts';
 
+const operationNoun = { chat: 'chat', completion: 'completions', embeddings: 'embeddings', rerank: 'rerank' } as const;
+
+/** `a`, `a and b`, `a, b and c`. */
+function spokenList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
 /**
  * Constructors for the catalogue's errors (src/errors/error-codes.ts), with
  * the detail each one adds to its message. Messages here are safe to show.
@@ -34,8 +41,15 @@ export const errors = {
       message: `The model \`${name}\` does not exist or is not served by any registered server.${suggestions.length > 0 ? ` Did you mean: ${suggestions.join(', ')}?` : ''}`,
       param: 'model',
     }),
-  unsupportedOperation: (model: string, operation: string) =>
-    new AppError('SY_UNSUPPORTED_OPERATION', { message: `The model \`${model}\` cannot serve ${operation} requests.`, param: 'model' }),
+  /** `serves`: what the model can do instead (`general` serves embedding only, not chat). */
+  unsupportedOperation: (model: string, operation: 'chat' | 'completion' | 'embeddings' | 'rerank', serves: readonly string[]) =>
+    new AppError('SY_UNSUPPORTED_OPERATION', {
+      message:
+        serves.length === 0
+          ? `The model \`${model}\` serves none of chat, completion, embedding or rerank, so not ${operationNoun[operation]}.`
+          : `The model \`${model}\` serves ${spokenList(serves)} only, not ${operationNoun[operation]}.`,
+      param: 'model',
+    }),
   /** Requests or tokens per minute: one code, as OpenAI's; the message and x-ratelimit-* headers say which. */
   rateLimited: (what: string, retryAfterMs: number) =>
     new AppError('rate_limit_exceeded', { message: `Rate limit reached for ${what}. Retry after ${Math.ceil(retryAfterMs / 1000)} s.`, retryAfterMs }),

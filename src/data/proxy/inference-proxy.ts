@@ -14,6 +14,7 @@ import { joinUrl } from '../adapters/server-adapter.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import type { ModelIndex } from '../routing/model-index.ts';
 import { resolveCandidates, type RouteLookup } from '../routing/resolve-candidates.ts';
+import { cannotServe, capabilityRefusal, unsupported } from '../routing/capability-check.ts';
 import { parseAutoModel, selectAutoModel, type AutoChoice } from '../routing/auto-select.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
 import { UpstreamError } from '../upstream/upstream-error.ts';
@@ -145,6 +146,9 @@ export class InferenceProxy {
     route.route = resolution.route;
     usage.route = resolution.route;
     usage.strategy = resolution.groups[0]?.strategy ?? null;
+    // A model known not to do this (chat on an embedder) is refused before any server is asked.
+    const refusal = capabilityRefusal(call.modelName, call.operation, resolution.groups);
+    if (refusal !== null) return this.#fail(call, usage, refusal, route);
     const client = new AbortController();
     call.response.on('close', () => {
       if (!call.response.writableFinished) client.abort();
@@ -174,10 +178,10 @@ export class InferenceProxy {
       if (deployment === null) break;
       tried.add(deployment.key);
       const kind = findServerKind(deployment.server.serverType);
-      const plan = kind === undefined ? null : this.#plan(kind, call, deployment);
+      const plan = kind === undefined || cannotServe(deployment, call.operation) ? null : this.#plan(kind, call, deployment);
       if (plan === null || kind === undefined) {
-        // This kind of server cannot do it (say, chat on an embedder): not an attempt; try the others.
-        lastError = errors.unsupportedOperation(call.modelName, call.operation);
+        // This model or kind of server cannot do it (say, rerank on Ollama): not an attempt; try the others.
+        lastError = unsupported(call.modelName, call.operation, resolution.groups);
         if (resolution.groups.every((group) => group.deployments.every((candidate) => tried.has(candidate.key)))) break;
         attempt--;
         continue;
