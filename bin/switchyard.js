@@ -11,4 +11,4 @@ if (major < 22 || (major === 22 && minor < 19) || (major === 23 && minor < 6)) {
   process.exit(1);
 }
 const { runCli } = await import('../src/cli/main.ts');
-await runCli(process.argv.slice(2));
+process.exitCode = await runCli(process.argv.slice(2));

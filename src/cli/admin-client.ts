@@ -1,3 +1,5 @@
+import { CliError } from './cli-error.ts';
+
 /** A small client for the admin API; errors come back as the API's message. */
 export class AdminClient {
   readonly #url: string;
@@ -29,8 +31,6 @@ export class AdminClient {
   }
 }
 
-export class CliError extends Error {}
-
 function safeParse(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -39,18 +39,5 @@ function safeParse(text: string): unknown {
   }
 }
 
-/** Flags every command takes: where Switchyard is and which key to use. */
-export const connectionOptions = { url: { type: 'string' }, key: { type: 'string' }, json: { type: 'boolean' } } as const;
-
+/** Makes the client for a call's --url/--key (the environment fills in the rest). */
 export type ClientFactory = (flags: { url?: string; key?: string }) => AdminClient;
-
-/** The client for a command's own --url/--key flags (the environment fills the rest). */
-export function clientFor(factory: ClientFactory, values: { url?: string | undefined; key?: string | undefined }): AdminClient {
-  return factory({ ...(values.url === undefined ? {} : { url: values.url }), ...(values.key === undefined ? {} : { key: values.key }) });
-}
-
-export function lineWriter(out: NodeJS.WritableStream): (text: string) => void {
-  return (text) => {
-    out.write(`${text}\n`);
-  };
-}

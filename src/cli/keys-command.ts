@@ -1,5 +1,6 @@
-import { parseArgs } from 'node:util';
-import { CliError, clientFor, connectionOptions, lineWriter, type ClientFactory } from './admin-client.ts';
+import { CliError } from './cli-error.ts';
+import type { CommandSpec } from './command-spec.ts';
+import { connectionOptions, jsonOption } from './connection-options.ts';
 import { table } from './table.ts';
 
 interface KeyRow {
@@ -16,82 +17,88 @@ interface KeyRow {
   last_used_at: string | null;
 }
 
-const usage = `Usage:
-  switchyard keys create --name NAME [--scope inference|read|admin]... [--model NAME_OR_GLOB]...
-                         [--rpm N] [--tpm N] [--budget TOKENS] [--expires ISO_TIME]
-  switchyard keys list [--json]
-  switchyard keys revoke <id or name>
-Common: --url http://host:8000 (or SWITCHYARD_URL), --key ADMIN_KEY (or SWITCHYARD_ADMIN_KEY)`;
+const limits = [
+  ['rpm', 'rpm'],
+  ['tpm', 'tpm'],
+  ['budget', 'budget_tokens'],
+] as const;
 
-export async function keysCommand(args: string[], client: ClientFactory, out: NodeJS.WritableStream): Promise<void> {
-  const [action, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      name: { type: 'string' },
-      scope: { type: 'string', multiple: true },
-      model: { type: 'string', multiple: true },
-      rpm: { type: 'string' },
-      tpm: { type: 'string' },
-      budget: { type: 'string' },
-      expires: { type: 'string' },
+export const keysCommand: CommandSpec = {
+  name: 'keys',
+  summary: "manage Switchyard's API keys",
+  description: "Manage Switchyard's own API keys (sk-sy-…), through the admin API.",
+  subcommands: [
+    {
+      name: 'create',
+      summary: 'create a key; its secret is shown once',
+      options: [
+        { name: 'name', type: 'string', value: 'NAME', required: true, description: "the key's name, e.g. the application that uses it" },
+        { name: 'scope', type: 'string', value: 'inference|read|admin', multiple: true, description: 'what it may do', default: 'inference' },
+        { name: 'model', type: 'string', value: 'NAME_OR_GLOB', multiple: true, description: "a model it may use, e.g. 'mixtral*'", default: 'every model' },
+        { name: 'rpm', type: 'string', value: 'N', description: 'requests per minute', default: 'no limit' },
+        { name: 'tpm', type: 'string', value: 'N', description: 'tokens per minute', default: 'no limit' },
+        { name: 'budget', type: 'string', value: 'TOKENS', description: 'tokens in all, then it is refused', default: 'no budget' },
+        { name: 'expires', type: 'string', value: 'ISO_TIME', description: 'when it stops working, e.g. 2027-01-31T00:00:00Z', default: 'never' },
+        ...connectionOptions,
+      ],
+      async run({ options, client, write }) {
+        const body: Record<string, unknown> = { name: options.string('name'), scopes: options.strings('scope') ?? ['inference'] };
+        const models = options.strings('model');
+        if (models !== undefined) body['models'] = models;
+        for (const [flag, field] of limits) {
+          const value = options.string(flag);
+          if (value === undefined) continue;
+          if (!/^\d+$/.test(value)) throw new CliError(`--${flag} must be a whole number.`);
+          body[field] = Number(value);
+        }
+        const expires = options.string('expires');
+        if (expires !== undefined) body['expires_at'] = expires;
+        const created = (await client().request('POST', '/api/v1/keys', body)) as KeyRow & { key: string };
+        write(`Created key ${created.name} (${created.id}) with scopes ${created.scopes.join(', ')}.`);
+        write('Its secret is shown ONCE; store it now:');
+        write('');
+        write(`    ${created.key}`);
+      },
     },
-  });
-  const api = clientFor(client, values);
-  const write = lineWriter(out);
-  switch (action) {
-    case 'create': {
-      if (values.name === undefined) throw new CliError(`--name is required.\n${usage}`);
-      const body: Record<string, unknown> = { name: values.name, scopes: values.scope ?? ['inference'] };
-      if (values.model !== undefined) body['models'] = values.model;
-      for (const [flag, field] of [['rpm', 'rpm'], ['tpm', 'tpm'], ['budget', 'budget_tokens']] as const) {
-        const value = values[flag];
-        if (value === undefined) continue;
-        if (!/^\d+$/.test(value)) throw new CliError(`--${flag} must be a whole number.`);
-        body[field] = Number(value);
-      }
-      if (values.expires !== undefined) body['expires_at'] = values.expires;
-      const created = (await api.request('POST', '/api/v1/keys', body)) as KeyRow & { key: string };
-      write(`Created key ${created.name} (${created.id}) with scopes ${created.scopes.join(', ')}.`);
-      write('Its secret is shown ONCE; store it now:');
-      write('');
-      write(`    ${created.key}`);
-      return;
-    }
-    case 'list': {
-      const { data } = (await api.request('GET', '/api/v1/keys')) as { data: KeyRow[] };
-      if (values.json === true) return write(JSON.stringify(data, null, 2));
-      write(
-        table(
-          ['ID', 'NAME', 'PREFIX', 'SCOPES', 'MODELS', 'RPM', 'TPM', 'USED/BUDGET', 'STATE'],
-          data.map((row) => [
-            row.id,
-            row.name,
-            `${row.prefix}…`,
-            row.scopes.join(','),
-            row.models === null ? 'all' : row.models.join(','),
-            row.rpm === null ? '-' : String(row.rpm),
-            row.tpm === null ? '-' : String(row.tpm),
-            `${row.used_tokens}/${row.budget_tokens ?? '∞'}`,
-            row.revoked_at === null ? 'active' : 'revoked',
-          ]),
-        ),
-      );
-      return;
-    }
-    case 'revoke': {
-      const wanted = positionals[0];
-      if (wanted === undefined) throw new CliError(`Which key? Give its id or name.\n${usage}`);
-      const { data } = (await api.request('GET', '/api/v1/keys')) as { data: KeyRow[] };
-      const matches = data.filter((row) => (row.id === wanted || row.name === wanted) && row.revoked_at === null);
-      if (matches.length === 0) throw new CliError(`No active key with id or name "${wanted}".`);
-      if (matches.length > 1) throw new CliError(`Several active keys are named "${wanted}"; give the id.`);
-      await api.request('DELETE', `/api/v1/keys/${matches[0]?.id}`);
-      return write(`Revoked ${matches[0]?.name} (${matches[0]?.id})`);
-    }
-    default:
-      throw new CliError(usage);
-  }
-}
+    {
+      name: 'list',
+      summary: 'list keys with their limits and usage (never their secrets)',
+      options: [jsonOption, ...connectionOptions],
+      async run({ options, client, write }) {
+        const { data } = (await client().request('GET', '/api/v1/keys')) as { data: KeyRow[] };
+        if (options.isSet('json')) return write(JSON.stringify(data, null, 2));
+        write(
+          table(
+            ['ID', 'NAME', 'PREFIX', 'SCOPES', 'MODELS', 'RPM', 'TPM', 'USED/BUDGET', 'STATE'],
+            data.map((row) => [
+              row.id,
+              row.name,
+              `${row.prefix}…`,
+              row.scopes.join(','),
+              row.models === null ? 'all' : row.models.join(','),
+              row.rpm === null ? '-' : String(row.rpm),
+              row.tpm === null ? '-' : String(row.tpm),
+              `${row.used_tokens}/${row.budget_tokens ?? '∞'}`,
+              row.revoked_at === null ? 'active' : 'revoked',
+            ]),
+          ),
+        );
+      },
+    },
+    {
+      name: 'revoke',
+      summary: 'revoke a key; it stops working at once',
+      argument: { name: 'key', description: 'id or name (see: switchyard keys list)' },
+      options: connectionOptions,
+      async run({ argument, client, write }) {
+        const api = client();
+        const { data } = (await api.request('GET', '/api/v1/keys')) as { data: KeyRow[] };
+        const matches = data.filter((row) => (row.id === argument || row.name === argument) && row.revoked_at === null);
+        if (matches.length === 0) throw new CliError(`No active key with id or name "${argument}".`);
+        if (matches.length > 1) throw new CliError(`Several active keys are named "${argument}"; give the id.`);
+        await api.request('DELETE', `/api/v1/keys/${matches[0]?.id}`);
+        write(`Revoked ${matches[0]?.name} (${matches[0]?.id})`);
+      },
+    },
+  ],
+};

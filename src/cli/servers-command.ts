@@ -1,5 +1,7 @@
-import { parseArgs } from 'node:util';
-import { AdminClient, CliError, clientFor, connectionOptions, lineWriter, type ClientFactory } from './admin-client.ts';
+import type { AdminClient } from './admin-client.ts';
+import { CliError } from './cli-error.ts';
+import type { CommandSpec } from './command-spec.ts';
+import { connectionOptions, jsonOption } from './connection-options.ts';
 import { table } from './table.ts';
 
 interface ServerRow {
@@ -12,83 +14,106 @@ interface ServerRow {
   status_message: string | null;
 }
 
+const server = { name: 'server', description: 'id or name (see: switchyard servers list)' };
+
 // The gateway is the authority on kinds (it may register more than are built in):
 // `servers kinds` asks it, and it answers an unknown --type with the list.
-const usage = `Usage:
-  switchyard servers list [--json]
-  switchyard servers kinds
-  switchyard servers add --name NAME --base-url URL [--type auto|KIND (see: servers kinds)]
-                         [--kind-config JSON] [--api-key KEY] [--interval SECONDS] [--model NAME]... [--inactive]
-  switchyard servers rm <id or name>
-  switchyard servers test <id or name>
-  switchyard servers check-all
-Common: --url http://host:8000 (or SWITCHYARD_URL), --key ADMIN_KEY (or SWITCHYARD_ADMIN_KEY)`;
-
-export async function serversCommand(args: string[], client: ClientFactory, out: NodeJS.WritableStream): Promise<void> {
-  const [action, ...rest] = args;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      ...connectionOptions,
-      name: { type: 'string' },
-      'base-url': { type: 'string' },
-      type: { type: 'string' },
-      'kind-config': { type: 'string' },
-      'api-key': { type: 'string' },
-      interval: { type: 'string' },
-      model: { type: 'string', multiple: true },
-      inactive: { type: 'boolean' },
+export const serversCommand: CommandSpec = {
+  name: 'servers',
+  summary: 'manage the model servers behind the gateway',
+  description: 'Manage the model servers behind the gateway, through its admin API.',
+  subcommands: [
+    {
+      name: 'list',
+      summary: 'list model servers with their status',
+      options: [jsonOption, ...connectionOptions],
+      async run({ options, client, write }) {
+        const { data } = (await client().request('GET', '/api/v1/model-servers')) as { data: ServerRow[] };
+        if (options.isSet('json')) return write(JSON.stringify(data, null, 2));
+        if (data.length === 0) return write('No model servers yet. Add one: switchyard servers add --name NAME --base-url URL');
+        write(table(['ID', 'NAME', 'TYPE', 'STATUS', 'MODELS', 'URL'], data.map((row) => [row.id, row.name, row.server_type, row.health_status, String(row.models_count), row.base_url])));
+      },
     },
-  });
-  const api = clientFor(client, values);
-  const write = lineWriter(out);
-  switch (action) {
-    case 'list': {
-      const { data } = (await api.request('GET', '/api/v1/model-servers')) as { data: ServerRow[] };
-      if (values.json === true) return write(JSON.stringify(data, null, 2));
-      if (data.length === 0) return write('No model servers yet. Add one: switchyard servers add --name NAME --base-url URL');
-      write(table(['ID', 'NAME', 'TYPE', 'STATUS', 'MODELS', 'URL'], data.map((row) => [row.id, row.name, row.server_type, row.health_status, String(row.models_count), row.base_url])));
-      return;
-    }
-    case 'kinds': {
-      const { data } = (await api.request('GET', '/api/v1/server-kinds')) as { data: Array<{ id: string; label: string; description: string; detectable: boolean }> };
-      write(table(['KIND', 'NAME', 'AUTO-DETECTED', 'DESCRIPTION'], data.map((kind) => [kind.id, kind.label, kind.detectable ? 'yes' : 'no', kind.description])));
-      return;
-    }
-    case 'add': {
-      if (values.name === undefined || values['base-url'] === undefined) throw new CliError(`--name and --base-url are required.\n${usage}`);
-      const body: Record<string, unknown> = { name: values.name, base_url: values['base-url'], server_type: values.type ?? 'auto' };
-      if (values['kind-config'] !== undefined) body['kind_config'] = parseKindConfig(values['kind-config']);
-      if (values['api-key'] !== undefined) body['api_key'] = values['api-key'];
-      if (values.interval !== undefined) body['health_check_interval_s'] = Number(values.interval);
-      if (values.model !== undefined) body['expected_models'] = values.model;
-      if (values.inactive === true) body['is_active'] = false;
-      const created = (await api.request('POST', '/api/v1/model-servers', body)) as ServerRow;
-      return write(`Added ${created.name} (${created.server_type}) with id ${created.id}`);
-    }
-    case 'rm':
-    case 'remove': {
-      const server = await resolve(api, positionals[0]);
-      await api.request('DELETE', `/api/v1/model-servers/${server.id}`);
-      return write(`Removed ${server.name}`);
-    }
-    case 'test': {
-      const server = await resolve(api, positionals[0]);
-      const report = (await api.request('POST', `/api/v1/model-servers/${server.id}/test`)) as { ok: boolean; latency_ms: number; models_found: number; error?: string };
-      write(report.ok ? `OK: ${server.name} answered in ${report.latency_ms} ms with ${report.models_found} model(s)` : `FAILED: ${server.name}: ${report.error ?? 'unknown error'}`);
-      if (!report.ok) process.exitCode = 1;
-      return;
-    }
-    case 'check-all': {
-      const { data } = (await api.request('POST', '/api/v1/model-servers/health-check-all')) as { data: Array<{ name: string; health_status: string; latency_ms: number; error?: string }> };
-      write(table(['NAME', 'STATUS', 'LATENCY', 'ERROR'], data.map((row) => [row.name, row.health_status, `${row.latency_ms} ms`, row.error ?? ''])));
-      return;
-    }
-    default:
-      throw new CliError(usage);
-  }
-}
+    {
+      name: 'kinds',
+      summary: 'list the server kinds the gateway speaks (values for add --type)',
+      options: [jsonOption, ...connectionOptions],
+      async run({ options, client, write }) {
+        const { data } = (await client().request('GET', '/api/v1/server-kinds')) as { data: Array<{ id: string; label: string; description: string; detectable: boolean }> };
+        if (options.isSet('json')) return write(JSON.stringify(data, null, 2));
+        write(table(['KIND', 'NAME', 'AUTO-DETECTED', 'DESCRIPTION'], data.map((kind) => [kind.id, kind.label, kind.detectable ? 'yes' : 'no', kind.description])));
+      },
+    },
+    {
+      name: 'add',
+      summary: 'register a model server (its kind is detected unless --type names it)',
+      description: 'Register a model server. Switchyard asks it what it is unless --type names the kind, then probes it and lists its models.',
+      options: [
+        { name: 'name', type: 'string', value: 'NAME', required: true, description: "the server's name in Switchyard" },
+        { name: 'base-url', type: 'string', value: 'URL', required: true, description: 'where the server answers, e.g. http://10.0.0.12:8000' },
+        { name: 'type', type: 'string', value: 'KIND', description: 'its kind (see: switchyard servers kinds), or auto to detect it', default: 'auto' },
+        { name: 'kind-config', type: 'string', value: 'JSON', description: "the kind's settings, a JSON object (a custom server needs them)", default: 'none' },
+        { name: 'api-key', type: 'string', value: 'KEY', description: 'the key the server expects (stored encrypted, never shown again)', default: 'none' },
+        { name: 'interval', type: 'string', value: 'SECONDS', description: 'seconds between health probes', default: "the gateway's SWITCHYARD_HEALTH_INTERVAL_S, 30" },
+        { name: 'model', type: 'string', value: 'NAME', multiple: true, description: 'a model it should serve (a missing one is reported)', default: 'none' },
+        { name: 'inactive', type: 'boolean', description: 'register it switched off: not probed, not routed to', default: 'off' },
+        ...connectionOptions,
+      ],
+      async run({ options, client, write }) {
+        const body: Record<string, unknown> = { name: options.string('name'), base_url: options.string('base-url'), server_type: options.string('type') ?? 'auto' };
+        const kindConfig = options.string('kind-config');
+        if (kindConfig !== undefined) body['kind_config'] = parseKindConfig(kindConfig);
+        const apiKey = options.string('api-key');
+        if (apiKey !== undefined) body['api_key'] = apiKey;
+        const interval = options.string('interval');
+        if (interval !== undefined) body['health_check_interval_s'] = Number(interval);
+        const models = options.strings('model');
+        if (models !== undefined) body['expected_models'] = models;
+        if (options.isSet('inactive')) body['is_active'] = false;
+        const created = (await client().request('POST', '/api/v1/model-servers', body)) as ServerRow;
+        write(`Added ${created.name} (${created.server_type}) with id ${created.id}`);
+      },
+    },
+    {
+      name: 'rm',
+      aliases: ['remove'],
+      summary: 'remove a model server, with its models and history',
+      argument: server,
+      options: connectionOptions,
+      async run({ argument, client, write }) {
+        const api = client();
+        const found = await resolve(api, argument);
+        await api.request('DELETE', `/api/v1/model-servers/${found.id}`);
+        write(`Removed ${found.name}`);
+      },
+    },
+    {
+      name: 'test',
+      summary: 'test the connection to a model server now (exit 1 when it fails)',
+      argument: server,
+      options: connectionOptions,
+      async run({ argument, client, write }) {
+        const api = client();
+        const found = await resolve(api, argument);
+        const report = (await api.request('POST', `/api/v1/model-servers/${found.id}/test`)) as { ok: boolean; latency_ms: number; models_found: number; error?: string };
+        write(report.ok ? `OK: ${found.name} answered in ${report.latency_ms} ms with ${report.models_found} model(s)` : `FAILED: ${found.name}: ${report.error ?? 'unknown error'}`);
+        return report.ok ? 0 : 1;
+      },
+    },
+    {
+      name: 'check-all',
+      summary: 'probe every model server now and show the results',
+      options: [jsonOption, ...connectionOptions],
+      async run({ options, client, write }) {
+        const { data } = (await client().request('POST', '/api/v1/model-servers/health-check-all')) as {
+          data: Array<{ name: string; health_status: string; latency_ms: number; error?: string }>;
+        };
+        if (options.isSet('json')) return write(JSON.stringify(data, null, 2));
+        write(table(['NAME', 'STATUS', 'LATENCY', 'ERROR'], data.map((row) => [row.name, row.health_status, `${row.latency_ms} ms`, row.error ?? ''])));
+      },
+    },
+  ],
+};
 
 function parseKindConfig(text: string): unknown {
   try {
@@ -99,7 +124,6 @@ function parseKindConfig(text: string): unknown {
 }
 
 async function resolve(api: AdminClient, idOrName: string | undefined): Promise<ServerRow> {
-  if (idOrName === undefined) throw new CliError(`Which server? Give its id or name.\n${usage}`);
   const { data } = (await api.request('GET', '/api/v1/model-servers')) as { data: ServerRow[] };
   const found = data.find((row) => row.id === idOrName || row.name === idOrName);
   if (found === undefined) throw new CliError(`No model server with id or name "${idOrName}".`);

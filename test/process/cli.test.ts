@@ -1,4 +1,8 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOllamaFake, type OllamaFake } from '../fakes/index.ts';
@@ -73,5 +77,54 @@ describe('switchyard keys (CLI)', () => {
     expect((await keys('revoke', 'cli-app')).stdout).toMatch(/Revoked cli-app/);
     expect((await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
     expect((await keys('list')).stdout).toMatch(/cli-app.*revoked/);
+  });
+});
+
+describe('switchyard as a command', () => {
+  // Everything a gateway would need to start, so that a command that wrongly serves does start (and the
+  // kill timeout, a guard and not an expectation, ends it and fails the test) instead of failing to.
+  const serveable = () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-cli-'));
+    return {
+      dataDir,
+      env: { PATH: process.env['PATH'] ?? '', SWITCHYARD_PORT: '0', SWITCHYARD_HOST: '127.0.0.1', SWITCHYARD_DATA_DIR: dataDir, SWITCHYARD_DISCOVER_LOCAL_OLLAMA: 'false' },
+    };
+  };
+
+  it.each([[[]], [['serve', '--help']], [['servers', 'add', '--help']]])('switchyard %j prints help and exits 0 without starting a gateway', async (args) => {
+    const { dataDir, env } = serveable();
+    try {
+      const result = await run(process.execPath, [binPath, ...args], { env, timeout: 30_000, killSignal: 'SIGKILL' });
+      expect(result.stdout).toMatch(/^Usage: switchyard /);
+      expect(result.stdout).not.toContain('listening');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('prints its version', async () => {
+    const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
+    expect((await run(process.execPath, [binPath, '--version'])).stdout).toBe(`${version}\n`);
+  });
+
+  it('refuses an unknown command with exit 2, one line and a hint', async () => {
+    const result = await run(process.execPath, [binPath, 'frobnicate']).catch((error: { code: number; stderr: string }) => error);
+    expect(result).toMatchObject({ code: 2, stderr: 'switchyard: unknown command "frobnicate".\nRun "switchyard --help" for usage.\n' });
+  });
+
+  // The client commands start fast because they load only the CLI: a gateway module imported on their
+  // path (Fastify, storage, the adapters) costs every call hundreds of milliseconds.
+  it.each([[['servers', 'list']], [['keys', 'list']], [[]]])('switchyard %j loads the CLI and nothing of the gateway', async (args) => {
+    const hook = fileURLToPath(new URL('../support/record-loaded-modules.ts', import.meta.url));
+    const { dataDir, env } = serveable();
+    try {
+      const result = await run(process.execPath, ['--import', hook, binPath, ...args], { env: { ...env, SWITCHYARD_URL: gateway.url, SWITCHYARD_ADMIN_KEY: adminKey }, timeout: 30_000, killSignal: 'SIGKILL' });
+      const root = fileURLToPath(new URL('../..', import.meta.url));
+      const loaded = [...result.stderr.matchAll(/^loaded-module: (file:\S+)$/gm)].map((match) => relative(root, fileURLToPath(match[1] as string)));
+      expect(loaded).toContain('src/cli/main.ts');
+      expect(loaded.filter((path) => !/^(bin\/switchyard\.js|src\/cli\/[\w-]+\.ts|src\/config\/cli-settings\.ts|test\/support\/record-loaded-modules\.ts)$/.test(path))).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
