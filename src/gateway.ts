@@ -7,6 +7,7 @@ import type { LoadedConfig } from './config/load-config.ts';
 import { detectServerKind } from './control/discovery/detect-server-kind.ts';
 import { discoverLocalOllama } from './control/discovery/local-ollama.ts';
 import { applyFleet, type FleetApplyReport } from './control/fleet/apply-fleet.ts';
+import { warnUnresolvedRoutes } from './control/fleet/warn-unresolved-routes.ts';
 import { HealthScheduler } from './control/health/health-scheduler.ts';
 import { ServerChecker } from './control/health/server-checker.ts';
 import { ServerRegistry, type KindDetector } from './control/servers/server-registry.ts';
@@ -102,7 +103,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         const found = await detectServerKind({ baseUrl, apiKey, http, timeoutMs: config.health.timeout_ms });
         return { kind: found.kind, detection: { requested: 'auto', detected_by: found.detected_by, flavor: found.flavor, version: found.version } };
       } catch (error) {
-        throw errors.detectionFailed(error instanceof Error ? error.message : 'no answer');
+        throw errors.detectionFailed(error instanceof Error ? error.message : 'no answer', error);
       }
     };
     const registry = new ServerRegistry({
@@ -186,6 +187,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       log.warn({ server: server.name, model: modelId }, 'circuit opened');
       webhookDispatcher.emit('circuit.opened', { server_id: server.id, server: server.name, model: modelId });
     });
+    // Subscribed after the index, so the index has seen a check before this reads it.
+    const stopRouteWarning = loaded.fleet === null ? () => undefined : warnUnresolvedRoutes({ fleet: loaded.fleet, registry, routes, isKnown: (model) => index.isKnown(model), log });
     // The data plane has its own pool: long streams must not starve health probes, nor the reverse.
     const dataPlane = new Agent({ connect: guardedConnector(policy, { timeout: config.upstream.connect_timeout_ms }), keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
     const tracer = config.otel_endpoint === undefined ? null : new OpenTelemetryTracer({ endpoint: config.otel_endpoint, serviceName: config.otel_service_name, batchDelayMs: config.otel_batch_delay_ms });
@@ -235,6 +238,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const close = () => {
       closing ??= (async () => {
         draining = true;
+        stopRouteWarning();
         log.info({ graceMs: config.shutdown_grace_ms, delayMs: config.shutdown_delay_ms }, 'draining: /ready answers 503, in-flight requests may finish');
         if (config.shutdown_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown_delay_ms));
         await closeGracefully(app, { graceMs: config.shutdown_grace_ms, log });

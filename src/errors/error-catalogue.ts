@@ -31,9 +31,10 @@ export const errors = {
     new AppError('SY_MANAGED_BY_FLEET_FILE', {
       message: `${what} is managed by the fleet file ${fleetFile} (the config_file setting, SWITCHYARD_CONFIG), which is applied at every start: edit it there and restart Switchyard. A change made here would be undone at the next start.`,
     }),
-  detectionFailed: (detail: string) =>
+  detectionFailed: (detail: string, cause?: unknown) =>
     new AppError('SY_DETECTION_FAILED', {
       message: `Could not detect the server type: ${detail}. Check the URL, or pass server_type explicitly.`,
+      cause,
       param: 'base_url',
     }),
   unknownModel: (name: string, suggestions: string[]) =>
@@ -58,6 +59,11 @@ export const errors = {
       message: `This key's token budget of ${budgetTokens} tokens is used up (${usedTokens} used${
         neededTokens === undefined ? '' : `; this request needs up to ${neededTokens}, ${Math.max(0, (budgetTokens ?? 0) - usedTokens)} are left — a smaller max_tokens may fit`
       }). Ask an administrator to raise it.`,
+    }),
+  routeUnresolved: (route: string, targets: string[], fallbacks: string[]) =>
+    new AppError('SY_ROUTE_UNRESOLVED', {
+      message: `The route \`${route}\` cannot be served: its targets (${targets.join(', ')})${fallbacks.length > 0 ? ` and fallbacks (${fallbacks.join(', ')})` : ''} name no model that any registered server serves or declares. Fix the route, or add a server with one of those models.`,
+      param: 'model',
     }),
   noHealthyDeployment: (model: string) =>
     new AppError('SY_NO_HEALTHY_DEPLOYMENT', { message: `No healthy server can serve \`${model}\` right now. Try again shortly.` }),

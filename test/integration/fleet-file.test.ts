@@ -88,12 +88,18 @@ describe('the YAML fleet file', () => {
     await second.stop();
   });
 
-  it('skips a server it cannot apply and still applies the rest', async () => {
+  it('registers a server it cannot detect (kind unknown, offline, saying why) and applies the rest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-fleet-'));
     const file = fleetFile(dir, `  - name: unreachable\n    base_url: http://127.0.0.1:9\n  - name: primary\n    server_type: ollama\n    base_url: ${ollama.url}\n`);
     const gateway = await startTestGateway({ dataDir: join(dir, 'data'), configFile: file });
-    expect(gateway.gateway.fleetReport?.created).toEqual(['primary']);
-    expect(gateway.gateway.fleetReport?.failed[0]).toMatchObject({ name: 'unreachable', error: expect.stringMatching(/connection refused/) });
+    expect(gateway.gateway.fleetReport).toMatchObject({ created: ['unreachable', 'primary'], undetected: ['unreachable'], failed: [] });
+    const servers = (await gateway.api('GET', '/api/v1/model-servers')).body.data;
+    expect(servers.find((server: { name: string }) => server.name === 'unreachable')).toMatchObject({
+      server_type: 'unknown',
+      health_status: 'offline',
+      status_reason: 'unreachable',
+      status_message: expect.stringMatching(/connection refused/),
+    });
     await gateway.stop();
   });
 });

@@ -30,7 +30,8 @@ export async function detectServerKind(context: AdapterContext): Promise<Detecti
     const match = rule.recognise(answers);
     if (match !== null) return { kind: rule.kind, flavor: match.flavor, detected_by: match.detectedBy, version: match.version };
   }
-  throw new DetectionError(explainFailure([...answers.values()], paths, context.apiKey !== null));
+  const all = [...answers.values()];
+  throw new DetectionError(explainFailure(all, paths, context.apiKey !== null), { transport: transportFailure(all), authStatus: authFailure(all) });
 }
 
 async function ask(context: AdapterContext, path: string): Promise<Answer> {
@@ -44,22 +45,34 @@ async function ask(context: AdapterContext, path: string): Promise<Answer> {
 }
 
 export class DetectionError extends Error {
-  constructor(message: string) {
+  /** The transport error when nothing answered at all (refused, timed out); null when something answered. */
+  readonly transport: UpstreamError | null;
+  /** 401 or 403 when a signature endpoint refused the key. */
+  readonly authStatus: number | null;
+
+  constructor(message: string, details: { transport?: UpstreamError | null; authStatus?: number | null } = {}) {
     super(message);
     this.name = 'DetectionError';
+    this.transport = details.transport ?? null;
+    this.authStatus = details.authStatus ?? null;
   }
 }
 
+function authFailure(answers: Answer[]): number | null {
+  return answers.find((answer) => !answer.ok && (answer.status === 401 || answer.status === 403))?.status ?? null;
+}
+
+function transportFailure(answers: Answer[]): UpstreamError | null {
+  return answers.every((answer) => !answer.ok && answer.error !== null) ? (answers[0]?.error ?? null) : null;
+}
+
 function explainFailure(answers: Answer[], paths: string[], hasKey: boolean): string {
-  const failures = answers.filter((answer) => !answer.ok);
-  const authStatus = failures.find((answer) => answer.status === 401 || answer.status === 403)?.status;
-  if (authStatus !== undefined && authStatus !== null) {
+  const authStatus = authFailure(answers);
+  if (authStatus !== null) {
     return hasKey ? `the server rejected the API key (HTTP ${authStatus})` : `the server requires an API key (HTTP ${authStatus})`;
   }
-  const transport = failures.find((answer) => answer.error !== null)?.error;
-  if (transport !== undefined && transport !== null && failures.length === answers.length && failures.every((answer) => answer.error !== null)) {
-    return transport.message.replace(/^GET \S+: /, '');
-  }
+  const transport = transportFailure(answers);
+  if (transport !== null) return transport.message.replace(/^GET \S+: /, '');
   return `no known model-server API answered (tried ${paths.join(', ')})`;
 }
 

@@ -2,7 +2,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import { toFleetModel, type FleetFile, type FleetServer } from '../../config/fleet-file.ts';
 import type { ModelServer } from '../../domain/model-server.ts';
 import { systemActor } from '../../domain/audit.ts';
-import type { ServerRegistry, ServerSettingsInput } from '../servers/server-registry.ts';
+import type { ServerRegistry, ServerSettingsInput, UndetectedState } from '../servers/server-registry.ts';
+import { undetectedKind } from '../../domain/server-kind.ts';
+import { classifyDetectionFailure } from '../health/classify-failure.ts';
+import { nextHealthState } from '../health/health-transition.ts';
 import type { RouteRegistry } from '../routes/route-registry.ts';
 import { normalizeBaseUrl } from '../servers/server-input.ts';
 import { checkKindConfig } from '../servers/kind-input.ts';
@@ -15,6 +18,8 @@ export interface FleetApplyReport {
   removed: string[];
   unchanged: string[];
   failed: Array<{ name: string; error: string }>;
+  /** Created without `server_type` while not answering: kind `unknown` until the health loop detects it. */
+  undetected: string[];
   routes: string[];
 }
 
@@ -22,19 +27,25 @@ export interface FleetApplyReport {
  * Makes the registry match a declarative fleet file: servers in the file are
  * created or updated by name; servers the file created earlier and no longer
  * lists are removed. Servers added over the API or found by discovery are
- * left alone. A server that cannot be applied (say, `auto` against a server
- * that is down) is reported and skipped; the rest still apply.
+ * left alone. A server that does not answer is registered all the same (as
+ * kind `unknown` when the file names no `server_type`) and shown offline, so
+ * the operator sees it; the health loop brings it online. A server that
+ * cannot be applied (a bad setting) is reported and skipped; the rest still apply.
  */
 export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, routes: RouteRegistry, log: FastifyBaseLogger): Promise<FleetApplyReport> {
-  const report: FleetApplyReport = { created: [], updated: [], removed: [], unchanged: [], failed: [], routes: [] };
+  const report: FleetApplyReport = { created: [], updated: [], removed: [], unchanged: [], failed: [], undetected: [], routes: [] };
   const names = new Set(fleet.servers.map((server) => server.name));
   for (const entry of fleet.servers) {
     try {
       const existing = registry.getByName(entry.name);
       const settings = toSettings(entry);
       if (existing === undefined) {
-        await registry.create({ ...settings, name: entry.name, base_url: entry.base_url, managed_by: 'fleet' }, fleetActor);
+        const created = await registry.create({ ...settings, name: entry.name, base_url: entry.base_url, managed_by: 'fleet' }, fleetActor, { onDetectionFailure: (error) => undetectedState(error, settings.api_key !== null) });
         report.created.push(entry.name);
+        if (created.serverType === undetectedKind) {
+          report.undetected.push(entry.name);
+          log.warn({ server: entry.name, status: created.healthStatus, reason: created.statusMessage }, 'fleet file: server not answering; registered, and it comes online when it answers');
+        }
       } else if (differs(existing, settings)) {
         // A server of the same name made over the API becomes the file's: the file wins at every start anyway.
         await registry.update(existing.id, settings, fleetActor, 'fleet');
@@ -78,6 +89,13 @@ async function applyRoutes(fleet: FleetFile, routes: RouteRegistry, report: Flee
   for (const route of routes.list()) {
     if (route.managedBy === 'fleet' && !names.has(route.name)) await routes.remove(route.id, fleetActor);
   }
+}
+
+/** The status of a server whose detection failed at start: what a failed first check would give it, offline at once. */
+function undetectedState(error: unknown, hasApiKey: boolean): UndetectedState | null {
+  const outcome = classifyDetectionFailure(error, hasApiKey);
+  if (outcome === null) return null;
+  return nextHealthState({ healthStatus: 'unknown', statusReason: null, statusMessage: null, consecutiveFailures: 0 }, outcome, 1);
 }
 
 function toSettings(entry: FleetServer): ServerSettingsInput {

@@ -16,7 +16,7 @@ export interface HealthState {
 
 /**
  * Hysteresis: one failed probe makes a server `degraded`, `failuresToOffline`
- * in a row make it `offline`, one good probe brings it back `online`. A
+ * in a row make it `offline` (and it stays so while probes fail), one good probe brings it back `online`. A
  * rejected key is a configuration problem: the server answers, so it is not
  * counted as down, but it is not usable either.
  */
@@ -25,7 +25,8 @@ export function nextHealthState(current: HealthState, outcome: CheckOutcome, fai
     case 'failure': {
       const failures = current.consecutiveFailures + 1;
       return {
-        healthStatus: failures >= failuresToOffline ? 'offline' : 'degraded',
+        // Offline stays offline until a probe succeeds (a server registered offline at start has no count yet).
+        healthStatus: failures >= failuresToOffline || current.healthStatus === 'offline' ? 'offline' : 'degraded',
         statusReason: outcome.reason,
         statusMessage: outcome.message,
         consecutiveFailures: failures,

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { HealthSettings } from '../../config/config-schema.ts';
 import type { ModelServer } from '../../domain/model-server.ts';
-import type { HealthStatus } from '../../domain/server-kind.ts';
+import { undetectedKind, type HealthStatus } from '../../domain/server-kind.ts';
 import { findServerKind } from '../../data/adapters/server-kinds.ts';
 import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult } from '../../data/adapters/server-adapter.ts';
 import { sortCapabilities } from '../../data/adapters/shared/capability-heuristics.ts';
@@ -11,7 +11,7 @@ import type { UpstreamHttp } from '../../data/upstream/upstream-http.ts';
 import type { ServerMetricsTable } from '../../storage/database-schema.ts';
 import { applyExpectedHints, diffModels, missingExpectedModels, toDiscovered } from '../discovery/model-diff.ts';
 import type { ServerRegistry } from '../servers/server-registry.ts';
-import { classifyFailure } from './classify-failure.ts';
+import { classifyDetectionFailure, classifyFailure } from './classify-failure.ts';
 import { nextHealthState, type CheckOutcome } from './health-transition.ts';
 
 export interface CheckReport {
@@ -52,9 +52,7 @@ export class ServerChecker {
   }
 
   async check(serverId: string): Promise<CheckReport> {
-    const server = this.#registry.require(serverId);
-    const revision = this.#registry.revisionOf(serverId);
-    const attempt = await this.#probe(server);
+    const { server, revision, attempt } = await this.#detectThenProbe(serverId);
     const now = new Date().toISOString();
     const previousModels = this.#registry.modelsOf(serverId);
     let discovered: DiscoveredModel[] | null = null;
@@ -111,11 +109,30 @@ export class ServerChecker {
 
   /** Probes without changing the server's status; records only the time of the check. */
   async test(serverId: string): Promise<TestReport> {
-    const server = this.#registry.require(serverId);
-    const attempt = await this.#probe(server);
+    const { attempt } = await this.#detectThenProbe(serverId);
     await this.#registry.recordTest(serverId, new Date().toISOString(), round(attempt.latencyMs));
     if (!attempt.ok) return { ok: false, latency_ms: round(attempt.latencyMs), models_found: 0, error: attempt.outcome.message };
     return { ok: true, latency_ms: round(attempt.latencyMs), models_found: attempt.result.models.length };
+  }
+
+  /**
+   * A server registered before its kind could be detected is detected first
+   * (and its kind stored), then probed like any other; until it answers, the
+   * failed detection counts as a failed probe.
+   */
+  async #detectThenProbe(serverId: string): Promise<{ server: ModelServer; revision: number; attempt: ProbeAttempt }> {
+    const server = this.#registry.require(serverId);
+    if (server.serverType !== undetectedKind) return { server, revision: this.#registry.revisionOf(serverId), attempt: await this.#probe(server) };
+    const revision = this.#registry.revisionOf(serverId);
+    const started = performance.now();
+    try {
+      const settled = await this.#registry.settleKind(serverId);
+      return { server: settled, revision: this.#registry.revisionOf(serverId), attempt: await this.#probe(settled) };
+    } catch (error) {
+      const outcome = classifyDetectionFailure(error, server.apiKey !== null);
+      if (outcome === null) throw error;
+      return { server, revision, attempt: { ok: false, outcome, latencyMs: performance.now() - started } };
+    }
   }
 
   async #probe(server: ModelServer): Promise<ProbeAttempt> {

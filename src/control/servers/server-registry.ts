@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ExpectedModel, ManagedBy, ModelServer, ServerDetection, ServerModel } from '../../domain/model-server.ts';
-import type { ServerKind } from '../../domain/server-kind.ts';
+import { undetectedKind, type ServerKind } from '../../domain/server-kind.ts';
 import type { LoadMetrics } from '../../data/adapters/server-adapter.ts';
 import { findServerKind } from '../../data/adapters/server-kinds.ts';
 import { errors } from '../../errors/error-catalogue.ts';
@@ -29,6 +29,18 @@ export interface ServerSettingsInput {
 }
 
 export type CreateServerInput = ServerSettingsInput & { name: string; base_url: string; managed_by?: ManagedBy };
+
+/** The status a server starts with when it was registered although detection failed. */
+export type UndetectedState = Pick<ModelServer, 'healthStatus' | 'statusReason' | 'statusMessage' | 'consecutiveFailures'>;
+
+export interface CreateOptions {
+  /**
+   * For `auto`: when detection fails, register the server anyway as kind
+   * `unknown` with the state this returns (for the error), instead of
+   * failing; the health loop detects the kind when the server answers.
+   */
+  onDetectionFailure?: (error: unknown) => UndetectedState | null;
+}
 
 /** Finds the kind of server at a URL (for `server_type: auto`). */
 export type KindDetector = (baseUrl: string, apiKey: string | null) => Promise<{ kind: ServerKind; detection: ServerDetection }>;
@@ -107,7 +119,7 @@ export class ServerRegistry {
     return () => this.#listeners.delete(listener);
   }
 
-  async create(input: CreateServerInput, actor?: Actor): Promise<ModelServer> {
+  async create(input: CreateServerInput, actor?: Actor, options: CreateOptions = {}): Promise<ModelServer> {
     const name = validateServerName(input.name);
     this.#assertNameFree(name, null);
     const baseUrl = normalizeBaseUrl(input.base_url);
@@ -116,8 +128,13 @@ export class ServerRegistry {
     const requested = requestedKind(input.server_type ?? 'auto');
     // Settings are checked before detection: a bad kind_config needs no round trip to answer.
     if (requested !== 'auto') checkKindConfig(requested, input.kind_config);
-    const { kind, detection } = await this.#resolveKind(requested, baseUrl, apiKey);
-    const kindConfig = checkKindConfig(kind, input.kind_config);
+    let undetected: UndetectedState | null = null;
+    const { kind, detection } = await this.#resolveKind(requested, baseUrl, apiKey).catch((error: unknown) => {
+      undetected = options.onDetectionFailure?.(error) ?? null;
+      if (undetected === null) throw error;
+      return { kind: undetectedKind, detection: null };
+    });
+    const kindConfig = kind === undetectedKind ? (input.kind_config ?? null) : checkKindConfig(kind, input.kind_config);
     const now = new Date().toISOString();
     const server: ModelServer = {
       id: randomUUID(),
@@ -141,6 +158,7 @@ export class ServerRegistry {
       lastLatencyMs: null,
       createdAt: now,
       updatedAt: now,
+      ...(undetected ?? {}),
     };
     const audit = actor === undefined ? undefined : { actor, action: 'server.create', targetType: 'server' as const, targetId: server.id, before: null, after: serverAuditView(server) };
     await this.#guardUnique(name, () => this.#options.store.insertServer(this.#seal(server), audit));
@@ -199,6 +217,26 @@ export class ServerRegistry {
     await this.#guardUnique(next.name, () => this.#options.store.updateServerSettings(this.#seal(next), connectionChanged, audit));
     this.#servers.set(id, next);
     this.#emit({ type: 'server.updated', server: next, connectionChanged });
+    return next;
+  }
+
+  /**
+   * Detects the kind of a server registered as `unknown` and stores it (a
+   * detection failure throws, and the server stays as it was). Announced as a
+   * connection change, so what is known about it is read afresh.
+   */
+  async settleKind(id: string): Promise<ModelServer> {
+    const current = this.require(id);
+    if (current.serverType !== undetectedKind) return current;
+    const { kind, detection } = await this.#options.detectKind(current.baseUrl, current.apiKey?.reveal() ?? null);
+    const latest = this.require(id);
+    // Changed while detecting (an edit, a removal, a second detection): that change wins.
+    if (latest !== current) return latest;
+    const next: ModelServer = { ...current, serverType: kind, detection, kindConfig: checkKindConfig(kind, current.kindConfig), updatedAt: new Date().toISOString() };
+    this.#revisions.set(id, this.revisionOf(id) + 1);
+    await this.#options.store.updateServerSettings(this.#seal(next), false);
+    this.#servers.set(id, next);
+    this.#emit({ type: 'server.updated', server: next, connectionChanged: true });
     return next;
   }
 

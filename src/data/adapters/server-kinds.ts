@@ -6,6 +6,7 @@ import { rerankerKind } from './reranker/reranker-kind.ts';
 import type { ServerKindModule } from './server-kind-module.ts';
 import { embeddingKind } from './tei/embedding-kind.ts';
 import { vllmKind } from './vllm/vllm-kind.ts';
+import { undetectedKind } from '../../domain/server-kind.ts';
 
 /** The built-in kinds, one line each; everything else iterates this registry. */
 const builtIn: readonly ServerKindModule[] = [ollamaKind, vllmKind, llamaCppKind, openAIKind, embeddingKind, rerankerKind, customKind];
@@ -18,7 +19,9 @@ const idPattern = /^[a-z][a-z0-9-]{0,31}$/;
  * before the gateway starts: its API schemas and detection read the list then.
  */
 export function registerServerKind(module: ServerKindModule): () => void {
-  if (!idPattern.test(module.id) || module.id === 'auto') throw new Error(`server kind id "${module.id}" must be lower-case letters, digits and "-" (and not "auto")`);
+  if (!idPattern.test(module.id) || module.id === 'auto' || module.id === undetectedKind) {
+    throw new Error(`server kind id "${module.id}" must be lower-case letters, digits and "-" (and not "auto" or "${undetectedKind}")`);
+  }
   if (kinds.has(module.id)) throw new Error(`server kind "${module.id}" is already registered`);
   kinds.set(module.id, module);
   return () => {

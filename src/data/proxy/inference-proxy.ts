@@ -13,7 +13,7 @@ import { usageOfAnswer } from '../adapters/shared/openai-usage.ts';
 import { joinUrl } from '../adapters/server-adapter.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import type { ModelIndex } from '../routing/model-index.ts';
-import { resolveCandidates, type RouteLookup } from '../routing/resolve-candidates.ts';
+import { resolveCandidates, unresolvableRoute, type RouteLookup } from '../routing/resolve-candidates.ts';
 import { cannotServe, capabilityRefusal, unsupported } from '../routing/capability-check.ts';
 import { parseAutoModel, selectAutoModel, type AutoChoice } from '../routing/auto-select.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
@@ -139,6 +139,8 @@ export class InferenceProxy {
     }
     const resolution = auto !== null || isAllowed(call.modelName) ? resolveCandidates(auto?.model ?? call.modelName, this.#index, this.#routes, this.#strategy) : null;
     if (resolution === null) {
+      // Declared on a server (its expected models) but not found there yet: that server is down, not the name wrong.
+      if (auto === null && isAllowed(call.modelName) && this.#index.isKnown(call.modelName)) return this.#fail(call, usage, errors.noHealthyDeployment(call.modelName), route);
       // A model outside the caller's allow-list answers exactly like one that does not exist.
       const suggestions = this.#index.suggest(call.modelName, { isAllowed, extra: this.#routes?.list().map((candidate) => candidate.name) ?? [] });
       return this.#fail(call, usage, errors.unknownModel(call.modelName, suggestions), route);
@@ -146,6 +148,8 @@ export class InferenceProxy {
     route.route = resolution.route;
     usage.route = resolution.route;
     usage.strategy = resolution.groups[0]?.strategy ?? null;
+    const unresolvable = unresolvableRoute(resolution, this.#routes, this.#index);
+    if (unresolvable !== null) return this.#fail(call, usage, errors.routeUnresolved(unresolvable.name, unresolvable.targets, unresolvable.fallbacks), route);
     // A model known not to do this (chat on an embedder) is refused before any server is asked.
     const refusal = capabilityRefusal(call.modelName, call.operation, resolution.groups);
     if (refusal !== null) return this.#fail(call, usage, refusal, route);

@@ -22,6 +22,22 @@ export interface Resolution {
   groups: CandidateGroup[];
 }
 
+/**
+ * The route's models (targets, then fallbacks) when none of them names a model
+ * any server serves or declares: such a route can never answer, which is not
+ * the same as its servers being down for now. Null otherwise, and for a
+ * resolution that has any deployment at all (checked first: the usual case
+ * costs nothing).
+ */
+export function unresolvableRoute(resolution: Resolution, routes: RouteLookup | null, index: ModelIndex): { name: string; targets: string[]; fallbacks: string[] } | null {
+  if (resolution.route === null || resolution.groups.some((group) => group.deployments.length > 0)) return null;
+  const route = routes?.byName(resolution.route);
+  if (route === undefined) return null;
+  const targets = [...new Set(route.targets.map((target) => target.model))];
+  if ([...targets, ...route.fallbacks].some((model) => index.isKnown(model))) return null;
+  return { name: route.name, targets, fallbacks: route.fallbacks };
+}
+
 /** A name resolves through a route (alias) when one exists, else straight to the model's deployments. */
 export function resolveCandidates(name: string, index: ModelIndex, routes: RouteLookup | null, defaultStrategy: RoutingStrategy): Resolution | null {
   const route = routes?.byName(name);
