@@ -10,6 +10,7 @@ interface ServerRow {
   server_type: string;
   base_url: string;
   health_status: string;
+  status_reason: string | null;
   models_count: number;
   status_message: string | null;
 }
@@ -31,7 +32,7 @@ export const serversCommand: CommandSpec = {
         const { data } = (await client().request('GET', '/api/v1/model-servers')) as { data: ServerRow[] };
         if (options.isSet('json')) return write(JSON.stringify(data, null, 2));
         if (data.length === 0) return write('No model servers yet. Add one: switchyard servers add --name NAME --base-url URL');
-        write(table(['ID', 'NAME', 'TYPE', 'STATUS', 'MODELS', 'URL'], data.map((row) => [row.id, row.name, row.server_type, row.health_status, String(row.models_count), row.base_url])));
+        write(table(['ID', 'NAME', 'TYPE', 'STATUS', 'MODELS', 'URL'], data.map((row) => [row.id, row.name, row.server_type, statusOf(row), String(row.models_count), row.base_url])));
       },
     },
     {
@@ -114,6 +115,11 @@ export const serversCommand: CommandSpec = {
     },
   ],
 };
+
+/** "degraded" alone hides what to do: a rejected key reads "degraded (misconfigured)". */
+function statusOf(row: ServerRow): string {
+  return row.status_reason === null ? row.health_status : `${row.health_status} (${row.status_reason})`;
+}
 
 function parseKindConfig(text: string): unknown {
   try {

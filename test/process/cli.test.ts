@@ -45,11 +45,14 @@ describe('switchyard servers (CLI)', () => {
     expect((await cli('list')).stdout).toMatch(/No model servers yet/);
   });
 
-  it('reports a failed connection test with a non-zero exit', async () => {
+  it('reports a failed connection test with a non-zero exit, and the list says why the server is not online', async () => {
     await cli('add', '--name', 'gone', '--type', 'ollama', '--base-url', 'http://127.0.0.1:9');
     const result = await cli('test', 'gone').catch((error: { code: number; stdout: string }) => error);
     expect(result).toMatchObject({ code: 1 });
     expect((result as { stdout: string }).stdout).toMatch(/FAILED: gone: .*connection refused/);
+    // The list says why a server is not plainly online, not just "degraded".
+    await cli('check-all');
+    expect((await cli('list')).stdout).toMatch(/gone\s+ollama\s+degraded \(unreachable\)/);
     await cli('rm', 'gone');
   });
 
