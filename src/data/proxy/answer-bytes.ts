@@ -8,20 +8,29 @@ import type { AppError } from '../../errors/app-error.ts';
 
 // What the proxy needs to read and shape answers without parsing them where it can.
 
+/** A deployment to try, and which group (0: a route's targets, then each fallback) it is in. */
+export interface GroupPick {
+  deployment: Deployment;
+  group: number;
+}
+
 /**
  * The next deployment to try: the first group (a route's targets) until each
  * of its deployments was tried, then each fallback group in turn; when every
- * one was tried, the best of them again, except those in `notAgain`.
+ * one was tried, the best of them again, except those in `notAgain`. Groups
+ * before `firstGroup` are closed (their model is not to be asked again).
  */
-export function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<string>, now: number, notAgain: ReadonlySet<string> | null = null): Deployment | null {
-  for (const group of groups) {
+export function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<string>, now: number, notAgain: ReadonlySet<string> | null = null, firstGroup = 0): GroupPick | null {
+  for (let index = firstGroup; index < groups.length; index++) {
+    const group = groups[index] as CandidateGroup;
     const fresh = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, allowRepeat: false, weights: group.weights });
-    if (fresh !== null) return fresh;
+    if (fresh !== null) return { deployment: fresh, group: index };
   }
-  for (const group of groups) {
+  for (let index = firstGroup; index < groups.length; index++) {
+    const group = groups[index] as CandidateGroup;
     const candidates = notAgain === null ? group.deployments : group.deployments.filter((deployment) => !notAgain.has(deployment.key));
     const again = pickDeployment(candidates, { strategy: group.strategy, now, exclude: tried, weights: group.weights });
-    if (again !== null) return again;
+    if (again !== null) return { deployment: again, group: index };
   }
   return null;
 }

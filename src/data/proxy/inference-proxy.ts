@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type { RoutingStrategy, UpstreamSettings } from '../../config/config-schema.ts';
-import type { AppError } from '../../errors/app-error.ts';
+import { AppError } from '../../errors/app-error.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import type { Operation, UpstreamPlan } from '../adapters/inference-mapping.ts';
 import { findServerKind } from '../adapters/server-kinds.ts';
@@ -22,6 +22,7 @@ import { parseRetryAfter } from '../upstream/upstream-http.ts';
 import { routeHeaderList, writeJson, type RouteHeaders } from './client-reply.ts';
 import { writeError, type ErrorShape } from '../../errors/error-reply.ts';
 import { backoffDelay, RetryBudget } from './retry-budget.ts';
+import { RequestRetries } from './request-retries.ts';
 import { newOutcome, type RequestObserver, type RequestOutcome } from './request-outcome.ts';
 import type { RequestTrace, RequestTracer } from './request-tracer.ts';
 import {
@@ -161,16 +162,31 @@ export class InferenceProxy {
     const deadlineAt = startedAt + this.#settings.request_deadline_ms;
     this.#budget.onRequest(startedAt);
     const tried = new Set<string>();
-    // Deployments that hung or answered garbage are not asked again within this request, even when no other is left.
+    // Deployments that hung, answered garbage or cannot serve this are not asked again within this request, even when no other is left.
     let notAgain: Set<string> | null = null;
     // Built only when needed: an Error captures a stack trace, which costs on every request.
     let lastError: AppError | null = null;
-    for (let attempt = 1; attempt <= this.#settings.max_attempts; attempt++) {
+    const retries = new RequestRetries(this.#budget, this.#settings.max_attempts);
+    for (;;) {
       if (client.signal.aborted) return;
-      if (attempt > 1) {
-        // The budget guards servers against retry storms; a request that never reached one (refused, no route) added no load.
-        if (!isNeverSent(lastError) && !this.#budget.tryRetry(Date.now())) break;
-        const wait = Math.min(backoffDelay(attempt - 1, this.#settings.retry_base_delay_ms), deadlineAt - Date.now());
+      const pick = pickFromGroups(resolution.groups, tried, Date.now(), notAgain, retries.firstOpenGroup);
+      if (pick === null) break;
+      const { deployment } = pick;
+      const kind = findServerKind(deployment.server.serverType);
+      const plan = kind === undefined || cannotServe(deployment, call.operation) ? null : this.#plan(kind, call, deployment);
+      if (plan === null || kind === undefined) {
+        // This model or kind of server cannot do it (say, rerank on Ollama): not an attempt; try the others.
+        lastError = unsupported(call.modelName, call.operation, resolution.groups);
+        tried.add(deployment.key);
+        (notAgain ??= new Set()).add(deployment.key);
+        continue;
+      }
+      // A retry on the same model that may not be made moves the request on to its next model, if it has one.
+      // The budget guards servers against retry storms; a request that never reached one (refused, no route) added no load.
+      const admitted = retries.admit(pick.group, !isNeverSent(lastError), Date.now());
+      if (admitted === null) continue;
+      if (admitted === 'retry') {
+        const wait = Math.min(backoffDelay(retries.retries, this.#settings.retry_base_delay_ms), deadlineAt - Date.now());
         if (wait > 0) await sleep(wait, undefined, { signal: client.signal }).catch(() => undefined);
         if (client.signal.aborted) return;
       }
@@ -178,18 +194,7 @@ export class InferenceProxy {
         lastError = new UpstreamError('The request deadline passed before a server answered.', { failure: 'timeout' });
         break;
       }
-      const deployment = pickFromGroups(resolution.groups, tried, Date.now(), notAgain);
-      if (deployment === null) break;
       tried.add(deployment.key);
-      const kind = findServerKind(deployment.server.serverType);
-      const plan = kind === undefined || cannotServe(deployment, call.operation) ? null : this.#plan(kind, call, deployment);
-      if (plan === null || kind === undefined) {
-        // This model or kind of server cannot do it (say, rerank on Ollama): not an attempt; try the others.
-        lastError = unsupported(call.modelName, call.operation, resolution.groups);
-        if (resolution.groups.every((group) => group.deployments.every((candidate) => tried.has(candidate.key)))) break;
-        attempt--;
-        continue;
-      }
       route.attempts++;
       route.server = deployment.server.name;
       route.model = deployment.model.modelId;
@@ -205,6 +210,7 @@ export class InferenceProxy {
       if (!result.retryable) break;
       if (isNotWorthRepeating(result.error)) (notAgain ??= new Set()).add(deployment.key);
     }
+    if (retries.budgetStopped && lastError !== null) lastError = withBudgetNote(lastError);
     if (client.signal.aborted) {
       clientGone(usage);
       return;
@@ -364,6 +370,15 @@ const noUsage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
 function includesUsage(body: Record<string, unknown>): boolean {
   const options = body['stream_options'];
   return options !== null && typeof options === 'object' && (options as { include_usage?: unknown }).include_usage === true;
+}
+
+/** The same failure, saying that the retry budget (not the lack of another server) kept it from being retried. */
+function withBudgetNote(error: AppError): AppError {
+  const message = `${error.message} The gateway's retry budget is exhausted (too many retries in the last seconds), so the request was not retried.`;
+  if (error instanceof UpstreamError) {
+    return new UpstreamError(message, { failure: error.failure, upstreamStatus: error.upstreamStatus, retryAfterMs: error.retryAfterMs, cause: error.cause, neverSent: error.neverSent });
+  }
+  return new AppError(error.code, { message, param: error.param, retryAfterMs: error.retryAfterMs, status: error.status, cause: error.cause });
 }
 
 /** The request never reached a server (refused, no route): a retry adds no load there. */
