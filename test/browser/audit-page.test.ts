@@ -64,6 +64,8 @@ describe.skipIf(!hasChromium)('the audit log page', () => {
     expect(await newest.getAttribute('data-action')).toBe('route.update');
     expect(await newest.textContent()).toContain('ops-bot');
     expect(await newest.textContent()).toContain('changed strategy');
+    // The environment's admin key has no record: it goes by its variable's name, as in the session and usage.
+    expect(await rows().nth(2).textContent()).toMatch(/SWITCHYARD_ADMIN_KEY.*route\.create.*route-30/);
     await shot('audit-01-first-page');
 
     await page.getByRole('button', { name: 'Load older' }).click();

@@ -6,8 +6,8 @@ const pageSize = 25;
 const targetTypes = ['server', 'route', 'key', 'webhook', 'setting'];
 /** Suggestions for the action filter, which takes any action name. */
 const actions = ['server.create', 'server.update', 'server.delete', 'route.create', 'route.update', 'route.delete', 'key.create', 'key.update', 'key.rotate', 'key.revoke', 'webhook.create', 'webhook.delete'];
-/** Actors that are not keys: the admin key from the environment, and the gateway's own changes. */
-const systemActors: Record<string, string> = { 'env-admin': 'admin key (environment)', 'fleet-file': 'fleet file', discovery: 'discovery', gateway: 'gateway' };
+/** Actors with no key record: the admin key from the environment (named as the session and usage name it), and the gateway's own changes. */
+const systemActors: Record<string, string> = { 'env-admin': 'SWITCHYARD_ADMIN_KEY', 'fleet-file': 'fleet file', discovery: 'discovery', gateway: 'gateway' };
 
 interface Filters {
   actor: string;
