@@ -106,7 +106,7 @@ export function RouteForm(props: { route: RouteRecord | null; onClose: () => voi
               </option>
             ))}
           </select>
-          <span className="muted">Within a tier; tier 1 is tried first, tier 2 only when tier 1 cannot serve. Weights count for the weighted strategy.</span>
+          <span className="muted">How traffic is spread within a tier (weights count for weighted). Tier 1 is tried first, tier 2 only when tier 1 cannot serve.</span>
           {fieldError('strategy')}
         </label>
         <fieldset className="targets" data-testid="route-targets">
