@@ -4,6 +4,9 @@ import { sortableId } from '../../src/lib/sortable-id.ts';
 import { hasChromium, openBrowser, signIn } from '../support/browser.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 
+/** Page updates wait on the gateway and the browser, both slow on a loaded machine: a generous cap, not an expectation. */
+const settles = { timeout: 15_000 };
+
 let gateway: TestGateway;
 let browser: Browser;
 let page: Page;
@@ -58,7 +61,7 @@ describe.skipIf(!hasChromium)('the audit log page', () => {
   it('shows the newest 25 changes, names the key that made each, and loads older pages to the end', async () => {
     const everything = (await gateway.api('GET', '/api/v1/audit?limit=500')).body.data as Array<{ id: string }>;
     expect(everything).toHaveLength(35);
-    await expect.poll(count).toBe('Showing the newest 25 entries');
+    await expect.poll(count, settles).toBe('Showing the newest 25 entries');
     expect(await shownIds()).toEqual(everything.slice(0, 25).map((entry) => entry.id));
     const newest = rows().first();
     expect(await newest.getAttribute('data-action')).toBe('route.update');
@@ -69,7 +72,7 @@ describe.skipIf(!hasChromium)('the audit log page', () => {
     await shot('audit-01-first-page');
 
     await page.getByRole('button', { name: 'Load older' }).click();
-    await expect.poll(count).toBe('Showing all 35 entries');
+    await expect.poll(count, settles).toBe('Showing all 35 entries');
     expect(await shownIds()).toEqual(everything.map((entry) => entry.id));
     expect(await page.getByRole('button', { name: 'Load older' }).count()).toBe(0);
   });
@@ -77,40 +80,40 @@ describe.skipIf(!hasChromium)('the audit log page', () => {
   it('filters by actor, target type and time range', async () => {
     await page.selectOption('select[name=actor]', botKeyId);
     await applyFilter();
-    await expect.poll(count).toBe('Showing all 2 entries');
+    await expect.poll(count, settles).toBe('Showing all 2 entries');
     expect(await shownActions()).toEqual(['route.update', 'server.create']);
 
     await page.selectOption('select[name=actor]', '');
     await page.selectOption('select[name=target_type]', 'server');
     await applyFilter();
-    await expect.poll(count).toBe('Showing all 1 entry');
+    await expect.poll(count, settles).toBe('Showing all 1 entry');
     expect(await rows().first().textContent()).toContain('edge');
 
     await page.selectOption('select[name=target_type]', '');
     await page.fill('input[name=from]', localInput(new Date(tenDaysAgo.getTime() - 86_400_000)));
     await page.fill('input[name=to]', localInput(new Date(tenDaysAgo.getTime() + 86_400_000)));
     await applyFilter();
-    await expect.poll(count).toBe('Showing all 2 entries');
+    await expect.poll(count, settles).toBe('Showing all 2 entries');
     expect(await rows().evaluateAll((elements) => elements.map((element) => element.textContent ?? ''))).toEqual([expect.stringContaining('old-b'), expect.stringContaining('old-a')]);
     await shot('audit-02-time-range');
 
     await page.getByRole('button', { name: 'Clear' }).click();
-    await expect.poll(count).toBe('Showing the newest 25 entries');
+    await expect.poll(count, settles).toBe('Showing the newest 25 entries');
   });
 
   it('keeps a filter across pages and shows an entry’s before and after', async () => {
     await page.fill('input[name=action]', 'route.create');
     await applyFilter();
-    await expect.poll(count).toBe('Showing the newest 25 entries');
+    await expect.poll(count, settles).toBe('Showing the newest 25 entries');
     await page.getByRole('button', { name: 'Load older' }).click();
-    await expect.poll(count).toBe('Showing all 30 entries');
+    await expect.poll(count, settles).toBe('Showing all 30 entries');
     expect(await shownActions()).toEqual(['route.create']);
     expect(await rows().last().textContent()).toContain('route-01');
 
     await page.getByRole('button', { name: 'Clear' }).click();
-    await expect.poll(count).toBe('Showing the newest 25 entries');
+    await expect.poll(count, settles).toBe('Showing the newest 25 entries');
     await rows().first().getByRole('button', { name: 'Details' }).click();
     const detail = page.locator('.audit-detail');
-    await expect.poll(async () => (await detail.textContent()) ?? '').toMatch(/Before.*"strategy": null.*After.*"strategy": "priority"/s);
+    await expect.poll(async () => (await detail.textContent()) ?? '', settles).toMatch(/Before.*"strategy": null.*After.*"strategy": "priority"/s);
   });
 });

@@ -7,6 +7,9 @@ import { startOllamaFake, type OllamaFake } from '../fakes/index.ts';
 import { hasChromium, openBrowser, signIn } from '../support/browser.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 
+/** Page updates wait on the gateway and the browser, both slow on a loaded machine: a generous cap, not an expectation. */
+const settles = { timeout: 15_000 };
+
 let dir: string;
 let gateway: TestGateway;
 let ollama: OllamaFake;
@@ -94,7 +97,7 @@ describe.skipIf(!hasChromium)('the routes page', () => {
     await page.getByRole('button', { name: 'Remove target 2' }).click();
     await page.selectOption('select[name=strategy]', 'priority');
     await page.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(async () => (await row.textContent()) ?? '').toContain('priority');
+    await expect.poll(async () => (await row.textContent()) ?? '', settles).toContain('priority');
     expect(await row.textContent()).not.toContain('hermes');
     expect(await routeRecord('chat-default')).toMatchObject({ strategy: 'priority', targets: [{ model: 'mixtral:latest' }, { model: 'phi3:latest', tier: 2 }] });
 
@@ -110,7 +113,7 @@ describe.skipIf(!hasChromium)('the routes page', () => {
     await page.fill('input[name=target-model-0]', 'llama-9-400b');
     await page.getByRole('button', { name: 'Save' }).click();
     const row = page.getByTestId('route-row-future-model');
-    await expect.poll(() => row.getAttribute('data-status')).toBe('unresolved');
+    await expect.poll(() => row.getAttribute('data-status'), settles).toBe('unresolved');
     expect(await row.textContent()).toContain('unresolved: no server serves llama-9-400b');
     expect(await page.getByTestId('route-row-fleet-chat').getAttribute('data-status')).toBe('resolved');
     await shot('routes-02-unresolved');

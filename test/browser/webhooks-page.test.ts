@@ -26,6 +26,9 @@ async function startReceiver(status: number): Promise<Receiver> {
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`, received, server };
 }
 
+/** Page updates wait on the gateway and the browser, both slow on a loaded machine: a generous cap, not an expectation. */
+const settles = { timeout: 15_000 };
+
 let gateway: TestGateway;
 let accepting: Receiver;
 let refusing: Receiver;
@@ -89,13 +92,13 @@ describe.skipIf(!hasChromium)('the webhooks page', () => {
   it('sends a test event signed with the secret it showed, and lists the delivery', async () => {
     const card = page.getByTestId(`webhook-${accepting.url}`);
     await card.getByRole('button', { name: 'Send test event' }).click();
-    await expect.poll(async () => (await page.getByTestId('webhook-notice').textContent()) ?? '').toBe(`Test event to ${accepting.url}: receiver answered HTTP 204.`);
+    await expect.poll(async () => (await page.getByTestId('webhook-notice').textContent()) ?? '', settles).toBe(`Test event to ${accepting.url}: receiver answered HTTP 204.`);
     expect(accepting.received).toHaveLength(1);
     const [delivery] = accepting.received;
     expect(JSON.parse(delivery?.body ?? '{}')).toMatchObject({ type: 'webhook.test' });
     expect(verifyWebhook(shownSecret, delivery?.headers['x-switchyard-signature'] as string, delivery?.body ?? '')).toBe(true);
     const row = card.getByTestId('delivery-row').first();
-    await expect.poll(() => row.getAttribute('data-status')).toBe('delivered');
+    await expect.poll(() => row.getAttribute('data-status'), settles).toBe('delivered');
     expect((await row.locator('td').allTextContents()).slice(1)).toEqual(['webhook.test', 'delivered', '204', '1', 'receiver answered HTTP 204']);
     await shot('webhooks-02-test-delivered');
   });
@@ -105,10 +108,10 @@ describe.skipIf(!hasChromium)('the webhooks page', () => {
     await page.getByRole('button', { name: 'Done' }).click();
     const card = page.getByTestId(`webhook-${refusing.url}`);
     await card.getByRole('button', { name: 'Send test event' }).click();
-    await expect.poll(async () => (await page.getByTestId('webhook-notice').textContent()) ?? '').toBe(`Test event to ${refusing.url}: HTTP 500; gave up.`);
+    await expect.poll(async () => (await page.getByTestId('webhook-notice').textContent()) ?? '', settles).toBe(`Test event to ${refusing.url}: HTTP 500; gave up.`);
     expect(refusing.received).toHaveLength(1);
     const row = card.getByTestId('delivery-row').first();
-    await expect.poll(() => row.getAttribute('data-status')).toBe('failed');
+    await expect.poll(() => row.getAttribute('data-status'), settles).toBe('failed');
     expect((await row.locator('td').allTextContents()).slice(1)).toEqual(['webhook.test', 'failed', '500', '1', 'HTTP 500; gave up']);
   });
 
