@@ -20,6 +20,8 @@ afterAll(async () => {
 
 interface ServerRecord {
   id: string;
+  base_url: string;
+  expected_models: Array<{ name: string }>;
   name: string;
   server_type: string;
   health_status: string;
@@ -78,6 +80,34 @@ routes:
     } finally {
       await ollama.stop();
       await gateway.stop();
+    }
+  });
+});
+
+describe('a fleet file changed while its server is down', () => {
+  it('applies the change without detecting the server again, and a new address that does not answer leaves it offline, not dropped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-fleet-change-'));
+    const dataDir = join(dir, 'data');
+    const file = join(dir, 'fleet.yaml');
+    writeFileSync(file, `servers:\n  - {name: later, base_url: "${ollama.url}"}\n`);
+    await (await startTestGateway({ dataDir, configFile: file })).stop();
+
+    writeFileSync(file, `servers:\n  - {name: later, base_url: "${ollama.url}", models: [mixtral]}\n`);
+    const changed = await startTestGateway({ dataDir, configFile: file });
+    try {
+      expect(changed.gateway.fleetReport).toMatchObject({ updated: ['later'], failed: [] });
+      expect(await server(changed, 'later')).toMatchObject({ server_type: 'unknown', health_status: 'offline', expected_models: [{ name: 'mixtral' }] });
+    } finally {
+      await changed.stop();
+    }
+
+    writeFileSync(file, `servers:\n  - {name: later, base_url: "http://127.0.0.1:9", models: [mixtral]}\n`);
+    const moved = await startTestGateway({ dataDir, configFile: file });
+    try {
+      expect(moved.gateway.fleetReport).toMatchObject({ updated: ['later'], failed: [] });
+      expect(await server(moved, 'later')).toMatchObject({ server_type: 'unknown', health_status: 'offline', status_reason: 'unreachable', base_url: 'http://127.0.0.1:9' });
+    } finally {
+      await moved.stop();
     }
   });
 });

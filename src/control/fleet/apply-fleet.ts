@@ -39,8 +39,9 @@ export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, rou
     try {
       const existing = registry.getByName(entry.name);
       const settings = toSettings(entry);
+      const onDetectionFailure = (error: unknown) => undetectedState(error, settings.api_key !== null);
       if (existing === undefined) {
-        const created = await registry.create({ ...settings, name: entry.name, base_url: entry.base_url, managed_by: 'fleet' }, fleetActor, { onDetectionFailure: (error) => undetectedState(error, settings.api_key !== null) });
+        const created = await registry.create({ ...settings, name: entry.name, base_url: entry.base_url, managed_by: 'fleet' }, fleetActor, { onDetectionFailure });
         report.created.push(entry.name);
         if (created.serverType === undetectedKind) {
           report.undetected.push(entry.name);
@@ -48,7 +49,7 @@ export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, rou
         }
       } else if (differs(existing, settings)) {
         // A server of the same name made over the API becomes the file's: the file wins at every start anyway.
-        await registry.update(existing.id, settings, fleetActor, 'fleet');
+        await registry.update(existing.id, keepKnownKind(existing, settings), fleetActor, { managedBy: 'fleet', onDetectionFailure });
         report.updated.push(entry.name);
       } else {
         report.unchanged.push(entry.name);
@@ -96,6 +97,18 @@ function undetectedState(error: unknown, hasApiKey: boolean): UndetectedState | 
   const outcome = classifyDetectionFailure(error, hasApiKey);
   if (outcome === null) return null;
   return nextHealthState({ healthStatus: 'unknown', statusReason: null, statusMessage: null, consecutiveFailures: 0 }, outcome, 1);
+}
+
+/**
+ * `auto` asks for detection only when the connection changed: a new `models:`
+ * list for a server that is down must not fail on detecting it again.
+ */
+function keepKnownKind(server: ModelServer, settings: ServerSettingsInput): ServerSettingsInput {
+  if (settings.server_type !== 'auto') return settings;
+  const sameConnection = normalizeBaseUrl(settings.base_url ?? server.baseUrl) === server.baseUrl && (settings.api_key ?? null) === (server.apiKey?.reveal() ?? null);
+  if (!sameConnection) return settings;
+  const { server_type: _detectAgain, ...rest } = settings;
+  return rest;
 }
 
 function toSettings(entry: FleetServer): ServerSettingsInput {

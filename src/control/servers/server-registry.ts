@@ -42,6 +42,11 @@ export interface CreateOptions {
   onDetectionFailure?: (error: unknown) => UndetectedState | null;
 }
 
+export interface UpdateOptions extends CreateOptions {
+  /** For the fleet file taking over a server of the same name; the API never passes it. */
+  managedBy?: ManagedBy;
+}
+
 /** Finds the kind of server at a URL (for `server_type: auto`). */
 export type KindDetector = (baseUrl: string, apiKey: string | null) => Promise<{ kind: ServerKind; detection: ServerDetection }>;
 
@@ -168,11 +173,10 @@ export class ServerRegistry {
     return server;
   }
 
-  /** `managedBy` is for the fleet file taking over a server of the same name; the API never passes it. */
-  async update(id: string, input: ServerSettingsInput, actor?: Actor, managedBy?: ManagedBy): Promise<ModelServer> {
+  async update(id: string, input: ServerSettingsInput, actor?: Actor, options: UpdateOptions = {}): Promise<ModelServer> {
     const current = this.require(id);
     const next: ModelServer = { ...current };
-    if (managedBy !== undefined) next.managedBy = managedBy;
+    if (options.managedBy !== undefined) next.managedBy = options.managedBy;
     if (input.name !== undefined) {
       next.name = validateServerName(input.name);
       this.#assertNameFree(next.name, id);
@@ -191,15 +195,21 @@ export class ServerRegistry {
     if (input.expected_models !== undefined) next.expectedModels = input.expected_models;
     const kind = input.server_type === undefined ? undefined : requestedKind(input.server_type);
     if (kind !== undefined && kind !== 'auto' && input.kind_config !== undefined) checkKindConfig(kind, input.kind_config);
+    let undetected: UndetectedState | null = null;
     if (kind === 'auto' || (kind !== undefined && kind !== current.serverType)) {
-      const resolved = await this.#resolveKind(kind, next.baseUrl, next.apiKey?.reveal() ?? null);
+      const resolved = await this.#resolveKind(kind, next.baseUrl, next.apiKey?.reveal() ?? null).catch((error: unknown) => {
+        undetected = options.onDetectionFailure?.(error) ?? null;
+        if (undetected === null) throw error;
+        return { kind: undetectedKind, detection: null };
+      });
       next.serverType = resolved.kind;
       next.detection = resolved.detection;
     }
     if (input.kind_config !== undefined || next.serverType !== current.serverType) {
       // A kind without settings drops the old kind's; one with settings must be given them.
       const raw = input.kind_config === undefined ? (findServerKind(next.serverType)?.config === undefined ? null : current.kindConfig) : input.kind_config;
-      next.kindConfig = checkKindConfig(next.serverType, raw);
+      // An undetected server's settings wait, unchecked, for its kind to judge them.
+      next.kindConfig = next.serverType === undetectedKind ? (raw ?? null) : checkKindConfig(next.serverType, raw);
     }
     const connectionChanged =
       next.baseUrl !== current.baseUrl ||
@@ -208,7 +218,7 @@ export class ServerRegistry {
       JSON.stringify(next.kindConfig) !== JSON.stringify(current.kindConfig);
     if (connectionChanged) {
       // What we knew about the old connection no longer holds.
-      Object.assign(next, { healthStatus: 'unknown', statusReason: null, statusMessage: null, consecutiveFailures: 0 });
+      Object.assign(next, { healthStatus: 'unknown', statusReason: null, statusMessage: null, consecutiveFailures: 0 }, undetected ?? {});
     }
     next.updatedAt = new Date().toISOString();
     // Bump first: a check already running must not write the old connection's status after this.
