@@ -21,8 +21,27 @@ export function principalOf(row: ApiKeysTable): Principal {
   };
 }
 
-/** The API's view of a key: never the hash, never the key (only its first characters). */
-export function toKeyRecord(row: ApiKeysTable, liveUsedTokens?: number) {
+export type KeyStatus = 'active' | 'revoked' | 'expired' | 'budget_exhausted';
+
+/**
+ * Whether a key can be used now, in the order an operator must act on it. A
+ * budget is exhausted when what was used reaches it; a key with a few tokens
+ * left still serves requests small enough to fit, so it stays active.
+ */
+export function keyStatus(key: { revokedAt: string | null; expiresAt: string | null; budgetTokens: number | null; usedTokens: number }, now: number): KeyStatus {
+  if (key.revokedAt !== null) return 'revoked';
+  if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now) return 'expired';
+  if (key.budgetTokens !== null && key.usedTokens >= key.budgetTokens) return 'budget_exhausted';
+  return 'active';
+}
+
+/**
+ * The API's view of a key: never the hash, never the key (only its first
+ * characters). `liveUsedTokens` is the quota backend's count, ahead of storage's.
+ */
+export function toKeyRecord(row: ApiKeysTable, liveUsedTokens?: number, now = Date.now()) {
+  const budgetTokens = row.budget_tokens === null ? null : Number(row.budget_tokens);
+  const usedTokens = liveUsedTokens ?? Number(row.used_tokens);
   return {
     id: row.id,
     name: row.name,
@@ -31,8 +50,9 @@ export function toKeyRecord(row: ApiKeysTable, liveUsedTokens?: number) {
     models: row.models === null ? null : readJson<string[]>(row.models, []),
     rpm: row.rpm === null ? null : Number(row.rpm),
     tpm: row.tpm === null ? null : Number(row.tpm),
-    budget_tokens: row.budget_tokens === null ? null : Number(row.budget_tokens),
-    used_tokens: liveUsedTokens ?? Number(row.used_tokens),
+    budget_tokens: budgetTokens,
+    used_tokens: usedTokens,
+    status: keyStatus({ revokedAt: row.revoked_at, expiresAt: row.expires_at, budgetTokens, usedTokens }, now),
     expires_at: row.expires_at,
     revoked_at: row.revoked_at,
     last_used_at: row.last_used_at,

@@ -61,12 +61,12 @@ export class KeyService {
 
   async list(): Promise<KeyRecord[]> {
     const rows = await this.#store.listAll();
-    return Promise.all(rows.map(async (row) => toKeyRecord(row, Math.max(Number(row.used_tokens), (await this.#quota.usedTokens(row.id)) ?? 0))));
+    return Promise.all(rows.map(async (row) => toKeyRecord(row, await this.#usedTokens(row))));
   }
 
   async get(id: string): Promise<KeyRecord> {
     const row = await this.#require(id);
-    return toKeyRecord(row, Math.max(Number(row.used_tokens), (await this.#quota.usedTokens(id)) ?? 0));
+    return toKeyRecord(row, await this.#usedTokens(row));
   }
 
   async update(id: string, input: KeyInput, actor: Actor): Promise<KeyRecord> {
@@ -83,7 +83,8 @@ export class KeyService {
     if (input.metadata !== undefined) next.metadata = JSON.stringify(input.metadata);
     await this.#store.update(next, { actor, action: 'key.update', targetType: 'key', targetId: id, before: toKeyRecord(current), after: toKeyRecord(next) });
     this.#ring.updatePrincipal(principalOf(next));
-    return toKeyRecord(next);
+    // A changed budget answers with the status it gives now (the quota backend counts ahead of storage).
+    return toKeyRecord(next, await this.#usedTokens(next));
   }
 
   async revoke(id: string, actor: Actor): Promise<void> {
@@ -104,6 +105,11 @@ export class KeyService {
     this.#ring.removeKey(id);
     this.#ring.add(next.key_hash, principalOf(next));
     return { record: toKeyRecord(next), key };
+  }
+
+  /** Storage lags the quota backend by a flush; the backend may have restarted empty: the larger is right. */
+  async #usedTokens(row: ApiKeysTable): Promise<number> {
+    return Math.max(Number(row.used_tokens), (await this.#quota.usedTokens(row.id)) ?? 0);
   }
 
   async #require(id: string): Promise<ApiKeysTable> {

@@ -88,6 +88,9 @@ describe('API keys', () => {
     await waitFor(() => Date.now() > expiresAt, 'the expiry time to pass');
     expect(await refusal(expiring.key)).toEqual(unknown);
 
+    const statusOf = async (id: string) => (await gateway.api('GET', `/api/v1/keys/${id}`)).body.status;
+    expect([await statusOf(doomed.id), await statusOf(expiring.id), await statusOf(rotating.id)]).toEqual(['revoked', 'expired', 'active']);
+
     for (const hostile of ['x'.repeat(64 * 1024), "' OR '1'='1", 'sk-sy-"; DROP TABLE api_keys; --']) {
       expect(await refusal(hostile)).toEqual(unknown);
     }
@@ -172,6 +175,24 @@ describe('rate limits and budgets', () => {
     expect(responses.filter((response) => response.status === 429)).toHaveLength(49);
     const refused = responses.find((response) => response.status === 429);
     expect(((await refused?.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'insufficient_quota', message: expect.stringMatching(/budget of 10 tokens is used up/) });
+  });
+
+  it('lists a key as budget_exhausted once its used tokens reach its budget, and active again when the budget is raised', async () => {
+    // No max_tokens: 8 prompt + 1,024 default completion reserved fits in 1,040; the answer's 1,100 words take the key past it.
+    const key = await createKey({ name: 'spender', scopes: ['inference'], budget_tokens: 1_040 });
+    expect(key['status']).toBe('active');
+    vllm.setReply('word '.repeat(1_100).trim());
+    try {
+      expect((await chat(key.key)).status).toBe(200);
+    } finally {
+      vllm.setReply(undefined);
+    }
+    const listed = async () => (await gateway.api('GET', '/api/v1/keys')).body.data.find((entry: { id: string }) => entry.id === key.id);
+    await expect.poll(listed, { timeout: 10_000 }).toMatchObject({ status: 'budget_exhausted', budget_tokens: 1_040, used_tokens: expect.toSatisfy((used: number) => used >= 1_040) });
+    expect((await chat(key.key)).status).toBe(429);
+    const raised = await gateway.api('PATCH', `/api/v1/keys/${key.id}`, { budget_tokens: 1_000_000 });
+    expect(raised.body).toMatchObject({ status: 'active', budget_tokens: 1_000_000 });
+    expect((await chat(key.key)).status).toBe(200);
   });
 
   it('reserves a default completion for requests without max_tokens, so parallel requests cannot overshoot a budget many times over', async () => {
