@@ -105,6 +105,7 @@ describe.skipIf(!hasChromium)('the console in a real browser', () => {
 
   it('creates a key shown once with a copy button, and revokes it', async () => {
     await page.goto(`${gateway.url}/ui/#/keys`);
+    await page.getByRole('button', { name: 'New key' }).click();
     await page.fill('input[name=key-name]', 'browser-app');
     await page.getByRole('button', { name: 'Create key' }).click();
     const secret = (await page.getByTestId('new-key').textContent()) ?? '';

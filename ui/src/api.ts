@@ -60,6 +60,8 @@ export interface ServerRecord {
   models_count: number;
   health_check_interval_s: number;
   has_api_key: boolean;
+  /** Set for servers the fleet file declares: change them there, not here. */
+  managed_by: 'fleet_file' | null;
   last_latency_ms: number | null;
   last_health_check: string | null;
   load: ServerLoad | null;
@@ -102,8 +104,11 @@ export interface KeyRecord {
   tpm: number | null;
   budget_tokens: number | null;
   used_tokens: number;
+  status: 'active' | 'revoked' | 'expired' | 'budget_exhausted';
+  expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  metadata: Record<string, unknown>;
 }
 
 export interface UsageGroup {

@@ -1,63 +1,48 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, canChange, type KeyRecord, type Session } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
+import { KeyForm } from './key-form.tsx';
 
-/** Switchyard keys: create (the secret is shown once, with a copy button), see limits and usage, revoke. */
+const statusLabels: Record<KeyRecord['status'], string> = { active: 'active', revoked: 'revoked', expired: 'expired', budget_exhausted: 'budget exhausted' };
+
+function limitsOf(key: KeyRecord): string {
+  return [key.rpm === null ? null : `${key.rpm} rpm`, key.tpm === null ? null : `${key.tpm} tpm`].filter(Boolean).join(' · ') || '—';
+}
+
+/** Switchyard keys: create and edit (every field the API has), see limits and usage, revoke. The secret is shown once. */
 export function KeysPage(props: { session: Session }) {
   const [keys, setKeys] = useState<KeyRecord[] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [name, setName] = useState('');
-  const [scope, setScope] = useState('inference');
-  const [rpm, setRpm] = useState('');
+  const [editing, setEditing] = useState<KeyRecord | 'new' | null>(null);
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
   const [copied, setCopied] = useState(false);
 
   const load = () => api<{ data: KeyRecord[] }>('GET', '/api/v1/keys').then((answer) => setKeys(answer.data), (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load keys.'));
   useEffect(() => void load(), []);
 
-  const create = async () => {
+  const revoke = async (key: KeyRecord) => {
     setError(null);
     try {
-      const body: Record<string, unknown> = { name, scopes: [scope] };
-      if (rpm !== '') body['rpm'] = Number(rpm);
-      const answer = await api<KeyRecord & { key: string }>('POST', '/api/v1/keys', body);
-      setCreated({ name: answer.name, key: answer.key });
-      setCopied(false);
-      setName('');
-      await load();
+      await api('DELETE', `/api/v1/keys/${key.id}`);
     } catch (caught) {
-      setError(caught instanceof ApiError ? caught.message : 'Could not create the key.');
+      setError(caught instanceof ApiError ? caught.message : 'Could not revoke the key.');
     }
-  };
-  const revoke = async (key: KeyRecord) => {
-    await api('DELETE', `/api/v1/keys/${key.id}`);
     await load();
   };
   const writable = canChange(props.session);
   return (
     <section>
-      <h1>API keys</h1>
+      <header className="page-header">
+        <h1>API keys</h1>
+        {writable && (
+          <div className="actions">
+            <button className="primary" onClick={() => setEditing('new')}>
+              New key
+            </button>
+          </div>
+        )}
+      </header>
       <ErrorNote error={error} />
-      {writable && (
-        <form
-          className="inline-form"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void create();
-          }}
-        >
-          <input name="key-name" placeholder="Name, e.g. search-app" value={name} onChange={(event) => setName(event.target.value)} required />
-          <select name="key-scope" value={scope} onChange={(event) => setScope(event.target.value)}>
-            <option value="inference">inference (/v1 only)</option>
-            <option value="read">read (view everything)</option>
-            <option value="admin">admin (everything)</option>
-          </select>
-          <input name="key-rpm" placeholder="Requests/minute (optional)" value={rpm} onChange={(event) => setRpm(event.target.value)} inputMode="numeric" />
-          <button className="primary" type="submit">
-            Create key
-          </button>
-        </form>
-      )}
       {created !== null && (
         <div className="secret" role="status">
           <p>
@@ -84,8 +69,10 @@ export function KeysPage(props: { session: Session }) {
               <th>Name</th>
               <th>Key</th>
               <th>Scopes</th>
+              <th>Models</th>
               <th>Limits</th>
-              <th>Used tokens</th>
+              <th>Used / budget</th>
+              <th>Expires</th>
               <th>Last used</th>
               <th>State</th>
               <th />
@@ -99,21 +86,45 @@ export function KeysPage(props: { session: Session }) {
                   <code>{key.prefix}…</code>
                 </td>
                 <td>{key.scopes.join(', ')}</td>
-                <td>{[key.rpm === null ? null : `${key.rpm} rpm`, key.tpm === null ? null : `${key.tpm} tpm`, key.budget_tokens === null ? null : `budget ${key.budget_tokens}`].filter(Boolean).join(' · ') || '—'}</td>
-                <td>{key.used_tokens}</td>
-                <td>{key.last_used_at === null ? 'never' : new Date(key.last_used_at).toLocaleString()}</td>
-                <td>{key.revoked_at === null ? 'active' : 'revoked'}</td>
+                <td data-testid="key-models">{key.models === null ? <span className="muted">all</span> : key.models.join(', ')}</td>
+                <td>{limitsOf(key)}</td>
                 <td>
+                  {key.used_tokens}
+                  {key.budget_tokens === null ? '' : ` / ${key.budget_tokens}`}
+                </td>
+                <td>{key.expires_at === null ? 'never' : new Date(key.expires_at).toLocaleString()}</td>
+                <td>{key.last_used_at === null ? 'never' : new Date(key.last_used_at).toLocaleString()}</td>
+                <td data-testid="key-status">
+                  <span className={`state ${key.status}`}>{statusLabels[key.status]}</span>
+                </td>
+                <td className="row-actions">
                   {writable && key.revoked_at === null && (
-                    <button className="danger" onClick={() => void revoke(key)}>
-                      Revoke
-                    </button>
+                    <>
+                      <button onClick={() => setEditing(key)}>Edit</button>
+                      <button className="danger" onClick={() => void revoke(key)}>
+                        Revoke
+                      </button>
+                    </>
                   )}
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
+      )}
+      {editing !== null && (
+        <KeyForm
+          keyRecord={editing === 'new' ? null : editing}
+          onClose={() => setEditing(null)}
+          onSaved={(saved) => {
+            if (saved.key !== undefined) {
+              setCreated({ name: saved.name, key: saved.key });
+              setCopied(false);
+            }
+            setEditing(null);
+            void load();
+          }}
+        />
       )}
     </section>
   );
