@@ -66,7 +66,7 @@ export function App() {
       <StatusBanner />
       <main>
         {page === 'servers' && id === undefined && <ServersPage session={session} open={(serverId) => go(`servers/${serverId}`)} />}
-        {page === 'servers' && id !== undefined && <ServerDetail id={id} back={() => go('servers')} />}
+        {page === 'servers' && id !== undefined && <ServerDetail id={id} session={session} back={() => go('servers')} />}
         {page === 'models' && <ModelsPage session={session} />}
         {page === 'playground' && <PlaygroundPage />}
         {page === 'keys' && <KeysPage session={session} />}

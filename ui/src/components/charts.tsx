@@ -6,15 +6,22 @@ export interface Series {
   points: Array<number | null>;
 }
 
-export function LineChart(props: { title: string; labels: string[]; series: Series[]; unit?: string; height?: number }) {
+/**
+ * A line chart with both axes labelled: `yLabel` names the measure and its unit
+ * ("ms", "requests per hour"), `xLabel` what the points are ("hour (UTC)").
+ */
+export function LineChart(props: { title: string; labels: string[]; series: Series[]; xLabel: string; yLabel: string; unit?: string; height?: number }) {
   const width = 640;
-  const height = props.height ?? 180;
-  const pad = 32;
+  const height = props.height ?? 200;
+  const left = 56;
+  const right = 16;
+  const top = 16;
+  const bottom = 44;
   const values = props.series.flatMap((series) => series.points.filter((point): point is number => point !== null));
   const max = Math.max(1, ...values);
   const count = Math.max(1, props.labels.length - 1);
-  const x = (index: number) => pad + (index * (width - 2 * pad)) / count;
-  const y = (value: number) => height - pad - (value / max) * (height - 2 * pad);
+  const x = (index: number) => left + (index * (width - left - right)) / count;
+  const y = (value: number) => height - bottom - (value / max) * (height - top - bottom);
   return (
     <figure className="chart" data-testid={`chart-${props.title}`}>
       <figcaption>
@@ -25,11 +32,21 @@ export function LineChart(props: { title: string; labels: string[]; series: Seri
           </span>
         ))}
       </figcaption>
-      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={props.title}>
-        <line x1={pad} y1={height - pad} x2={width - pad} y2={height - pad} className="axis" />
-        <text x={4} y={pad} className="tick">
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${props.title}: ${props.yLabel} by ${props.xLabel}`}>
+        <line x1={left} y1={height - bottom} x2={width - right} y2={height - bottom} className="axis" />
+        <line x1={left} y1={top} x2={left} y2={height - bottom} className="axis" />
+        <text x={left - 4} y={top + 4} className="tick" textAnchor="end">
           {formatNumber(max)}
           {props.unit ?? ''}
+        </text>
+        <text x={left - 4} y={height - bottom} className="tick" textAnchor="end">
+          0
+        </text>
+        <text className="axis-label" data-axis="y" textAnchor="middle" transform={`translate(14 ${(top + height - bottom) / 2}) rotate(-90)`}>
+          {props.yLabel}
+        </text>
+        <text className="axis-label" data-axis="x" x={(left + width - right) / 2} y={height - 4} textAnchor="middle">
+          {props.xLabel}
         </text>
         {props.series.map((series) => {
           const path = series.points
@@ -45,7 +62,7 @@ export function LineChart(props: { title: string; labels: string[]; series: Seri
         })}
         {props.labels.map((label, index) =>
           index % Math.ceil(props.labels.length / 6) === 0 ? (
-            <text key={label} x={x(index)} y={height - 8} className="tick" textAnchor="middle">
+            <text key={`${label}-${index}`} x={x(index)} y={height - bottom + 14} className="tick" textAnchor="middle">
               {label}
             </text>
           ) : null,

@@ -1,7 +1,10 @@
 import { useEffect, useState } from 'react';
-import { api, type ServerModel, type ServerRecord } from '../api.ts';
+import { api, canChange, isManagedByFleetFile, type ServerModel, type ServerRecord, type Session } from '../api.ts';
 import { LineChart } from '../components/charts.tsx';
 import { ErrorNote } from '../components/modal.tsx';
+import { ServerForm } from './server-form.tsx';
+import { probeLatency } from './servers-page.tsx';
+import { testConnection } from './server-test.ts';
 
 interface Health {
   history: Array<{ checked_at: string; health_status: string; latency_ms: number | null; error: string | null }>;
@@ -12,13 +15,16 @@ interface Metrics {
   history: Array<{ recorded_at: string; running_requests: number | null; waiting_requests: number | null; kv_cache_usage: number | null }>;
 }
 
-/** One server: its models, its health over time, its load. */
-export function ServerDetail(props: { id: string; back: () => void }) {
+/** One server: its models, its health over time, its load; edit it (unless the fleet file manages it) and test it. */
+export function ServerDetail(props: { id: string; session: Session; back: () => void }) {
   const [server, setServer] = useState<ServerRecord | null>(null);
   const [models, setModels] = useState<ServerModel[]>([]);
   const [health, setHealth] = useState<Health | null>(null);
   const [metrics, setMetrics] = useState<Metrics | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
+  const [testing, setTesting] = useState(false);
+  const [tested, setTested] = useState<{ ok: boolean; text: string } | null>(null);
   useEffect(() => {
     Promise.all([
       api<ServerRecord>('GET', `/api/v1/model-servers/${props.id}`),
@@ -35,6 +41,17 @@ export function ServerDetail(props: { id: string; back: () => void }) {
       (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load this server.'),
     );
   }, [props.id]);
+  const test = async () => {
+    if (server === null) return;
+    setTesting(true);
+    setTested(null);
+    setTested(await testConnection(server));
+    setTesting(false);
+    // The test updated the server's last probe time and latency.
+    api<ServerRecord>('GET', `/api/v1/model-servers/${server.id}`).then(setServer, () => undefined);
+  };
+  const writable = canChange(props.session);
+  const managed = server !== null && isManagedByFleetFile(server);
   const samples = [...(metrics?.history ?? [])].reverse();
   const checks = [...(health?.history ?? [])].reverse();
   return (
@@ -45,13 +62,34 @@ export function ServerDetail(props: { id: string; back: () => void }) {
       <ErrorNote error={error} />
       {server !== null && (
         <>
-          <h1>
-            <span className={`dot ${server.health_status}`} /> {server.name} <span className="badge">{server.server_type}</span>
-          </h1>
-          <p className="muted">
+          <header className="page-header">
+            <h1>
+              <span className={`dot ${server.health_status}`} /> {server.name} <span className="badge">{server.server_type}</span>
+              {managed && <span className="badge managed">managed by fleet file</span>}
+            </h1>
+            {writable && (
+              <div className="actions">
+                <button onClick={() => void test()} disabled={testing}>
+                  {testing ? 'Testing…' : 'Test'}
+                </button>
+                {!managed && (
+                  <button className="primary" onClick={() => setEditing(true)}>
+                    Edit
+                  </button>
+                )}
+              </div>
+            )}
+          </header>
+          <p className="muted url">
             {server.base_url} · {server.health_status}
-            {server.status_message !== null ? ` · ${server.status_message}` : ''}
+            {server.status_message !== null ? ` · ${server.status_message}` : ''} · last probe <span data-testid="probe-latency">{probeLatency(server)}</span>
           </p>
+          {managed && <p className="muted small">The fleet file declares this server: change it there; the gateway applies the file at start.</p>}
+          {tested !== null && (
+            <p className={tested.ok ? 'notice' : 'notice error'} role="status" data-testid="test-result">
+              {tested.text}
+            </p>
+          )}
           <h2>Models</h2>
           {models.length === 0 ? (
             <p className="empty">No models discovered yet. They appear after the first successful health check.</p>
@@ -93,10 +131,12 @@ export function ServerDetail(props: { id: string; back: () => void }) {
               </li>
             ))}
           </ul>
-          <LineChart title="Probe latency (ms)" labels={checks.map((check) => new Date(check.checked_at).toLocaleTimeString())} series={[{ label: 'latency', color: '#2563eb', points: checks.map((check) => check.latency_ms) }]} />
+          <LineChart title="Probe latency (ms)" xLabel="time of check" yLabel="latency (ms)" unit=" ms" labels={checks.map((check) => new Date(check.checked_at).toLocaleTimeString())} series={[{ label: 'latency', color: '#2563eb', points: checks.map((check) => check.latency_ms) }]} />
           {samples.length > 0 && (
             <LineChart
               title="Load"
+              xLabel="time of sample"
+              yLabel="requests"
               labels={samples.map((sample) => new Date(sample.recorded_at).toLocaleTimeString())}
               series={[
                 { label: 'running', color: '#16a34a', points: samples.map((sample) => sample.running_requests) },
@@ -105,6 +145,16 @@ export function ServerDetail(props: { id: string; back: () => void }) {
             />
           )}
         </>
+      )}
+      {editing && server !== null && (
+        <ServerForm
+          server={server}
+          onClose={() => setEditing(false)}
+          onSaved={(saved) => {
+            setServer(saved);
+            setEditing(false);
+          }}
+        />
       )}
     </section>
   );

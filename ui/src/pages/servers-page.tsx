@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'react';
-import { api, canChange, type ServerRecord, type Session } from '../api.ts';
+import { api, canChange, isManagedByFleetFile, type ServerRecord, type Session } from '../api.ts';
 import { Sparkline } from '../components/charts.tsx';
 import { ErrorNote } from '../components/modal.tsx';
 import { ServerForm } from './server-form.tsx';
+import { testConnection } from './server-test.ts';
 
 /** Server cards that change colour live (Server-Sent Events), with add, edit, test, check-all and delete. */
 export function ServersPage(props: { session: Session; open: (id: string) => void }) {
@@ -104,10 +105,10 @@ export function ServersPage(props: { session: Session; open: (id: string) => voi
 function ServerCard(props: { server: ServerRecord; latencies: number[]; writable: boolean; onOpen: () => void; onEdit: () => void; onNotice: (text: string) => void }) {
   const { server } = props;
   const [confirming, setConfirming] = useState(false);
-  const test = async () => {
-    const report = await api<{ ok: boolean; latency_ms: number; models_found: number; error?: string }>('POST', `/api/v1/model-servers/${server.id}/test`);
-    props.onNotice(report.ok ? `${server.name} answered in ${report.latency_ms} ms with ${report.models_found} model(s).` : `${server.name}: ${report.error ?? 'the test failed'}`);
-  };
+  const managed = isManagedByFleetFile(server);
+  // An offline server's last load figures describe a server that no longer answers: show none rather than stale ones.
+  const load = server.health_status === 'offline' ? null : server.load;
+  const test = async () => props.onNotice((await testConnection(server)).text);
   const remove = async () => {
     await api('DELETE', `/api/v1/model-servers/${server.id}`);
     props.onNotice(`${server.name} was removed.`);
@@ -120,6 +121,7 @@ function ServerCard(props: { server: ServerRecord; latencies: number[]; writable
           {server.name}
         </button>
         <span className="badge">{server.server_type}</span>
+        {managed && <span className="badge managed">managed by fleet file</span>}
       </header>
       <p className="url">{server.base_url}</p>
       <p className="status-line">
@@ -133,25 +135,25 @@ function ServerCard(props: { server: ServerRecord; latencies: number[]; writable
         </div>
         <div>
           <dt>Running</dt>
-          <dd>{server.load?.running_requests ?? '—'}</dd>
+          <dd data-testid="load-running">{load?.running_requests ?? '—'}</dd>
         </div>
         <div>
           <dt>Waiting</dt>
-          <dd>{server.load?.waiting_requests ?? '—'}</dd>
+          <dd data-testid="load-waiting">{load?.waiting_requests ?? '—'}</dd>
         </div>
         <div>
           <dt>KV cache</dt>
-          <dd>{server.load?.kv_cache_usage == null ? '—' : `${Math.round(server.load.kv_cache_usage * 100)}%`}</dd>
+          <dd data-testid="load-kv-cache">{load?.kv_cache_usage == null ? '—' : `${Math.round(load.kv_cache_usage * 100)}%`}</dd>
         </div>
       </dl>
       <div className="latency">
-        <span className="muted">Probe latency</span> <Sparkline points={props.latencies} />
+        <span className="muted">Probe latency</span> <strong data-testid="probe-latency">{probeLatency(server)}</strong> <Sparkline points={props.latencies} />
       </div>
       {props.writable && (
         <footer>
           <button onClick={() => void test()}>Test connection</button>
-          <button onClick={props.onEdit}>Edit</button>
-          {confirming ? (
+          {!managed && <button onClick={props.onEdit}>Edit</button>}
+          {managed ? null : confirming ? (
             <>
               <button className="danger" onClick={() => void remove()}>
                 Delete {server.name}?
@@ -167,4 +169,10 @@ function ServerCard(props: { server: ServerRecord; latencies: number[]; writable
       )}
     </article>
   );
+}
+
+/** The last probe's round trip; an offline server's last probe failed, so it has none worth showing. */
+export function probeLatency(server: ServerRecord): string {
+  if (server.health_status === 'offline' || server.last_latency_ms === null) return '—';
+  return server.last_latency_ms < 1 ? '<1 ms' : `${Math.round(server.last_latency_ms)} ms`;
 }

@@ -25,9 +25,11 @@ export function UsagePage() {
       {hours !== null && hours.length === 0 && <p className="empty">No requests yet. Send one from the Playground, or point an application at /v1 with a key.</p>}
       {hours !== null && hours.length > 0 && (
         <div className="charts">
-          <LineChart title="Requests" labels={labels} series={[{ label: 'requests', color: '#2563eb', points: series.map((hour) => hour.requests) }]} />
+          <LineChart title="Requests" xLabel="hour (UTC)" yLabel="requests per hour" labels={labels} series={[{ label: 'requests', color: '#2563eb', points: series.map((hour) => hour.requests) }]} />
           <LineChart
             title="Latency"
+            xLabel="hour (UTC)"
+            yLabel="latency (ms)"
             unit=" ms"
             labels={labels}
             series={[
@@ -35,8 +37,8 @@ export function UsagePage() {
               { label: 'p95', color: '#d97706', points: series.map((hour) => hour.p95_latency_ms) },
             ]}
           />
-          <LineChart title="Tokens" labels={labels} series={[{ label: 'prompt', color: '#7c3aed', points: series.map((hour) => hour.prompt_tokens) }, { label: 'completion', color: '#db2777', points: series.map((hour) => hour.completion_tokens) }]} />
-          <LineChart title="Errors" labels={labels} series={[{ label: 'failed', color: '#dc2626', points: series.map((hour) => Math.round(hour.requests * (1 - (hour.success_rate ?? 1)))) }]} />
+          <LineChart title="Tokens" xLabel="hour (UTC)" yLabel="tokens per hour" labels={labels} series={[{ label: 'prompt', color: '#7c3aed', points: series.map((hour) => hour.prompt_tokens) }, { label: 'completion', color: '#db2777', points: series.map((hour) => hour.completion_tokens) }]} />
+          <LineChart title="Errors" xLabel="hour (UTC)" yLabel="failed requests per hour" labels={labels} series={[{ label: 'failed', color: '#dc2626', points: series.map((hour) => Math.round(hour.requests * (1 - (hour.success_rate ?? 1)))) }]} />
         </div>
       )}
       <h2>
