@@ -19,7 +19,7 @@ function newestChange(path) {
   return newest;
 }
 
-const sources = [join(ui, 'src'), join(ui, 'index.html'), join(ui, 'vite.config.ts')].filter((path) => existsSync(path));
+const sources = [join(ui, 'src'), join(ui, 'public'), join(ui, 'index.html'), join(ui, 'vite.config.ts')].filter((path) => existsSync(path));
 if (existsSync(built) && statSync(built).mtimeMs >= Math.max(...sources.map(newestChange))) process.exit(0);
 
 let vite;

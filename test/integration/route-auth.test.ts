@@ -17,7 +17,8 @@ afterAll(async () => {
 });
 
 const headerStyles = [(key: string) => ({ authorization: `Bearer ${key}` }), (key: string) => ({ 'x-api-key': key }), (key: string) => ({ 'api-key': key })];
-const open = new Set(['/health', '/ready', '/']);
+// /favicon.ico redirects to the console's icon, which is as open as the console.
+const open = new Set(['/health', '/ready', '/', '/favicon.ico']);
 
 /** The scope a route needs, by the rules in the README; null for open routes. */
 function needed(method: string, url: string): 'inference' | 'read' | 'admin' | null | 'session' {

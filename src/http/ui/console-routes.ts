@@ -9,6 +9,8 @@ export const consoleRoot = fileURLToPath(new URL('../../../ui/dist', import.meta
 /** The built console at /ui (same origin as the API); any unknown /ui path is the app's own route. */
 export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   app.get('/', async (_request, reply) => reply.redirect('/ui/'));
+  // Browsers ask for /favicon.ico on any page without an icon link (the API's JSON, /metrics): the console's icon answers.
+  app.get('/favicon.ico', async (_request, reply) => reply.redirect('/ui/favicon.svg'));
   if (!existsSync(consoleRoot)) {
     app.get('/ui/*', async () => {
       throw errors.consoleNotBuilt();
