@@ -63,7 +63,7 @@ export function KeysPage(props: { session: Session }) {
       )}
       {keys !== null && keys.length === 0 && <p className="empty">No keys yet. Create one per application so each can be limited and revoked on its own.</p>}
       {keys !== null && keys.length > 0 && (
-        <table>
+        <table className="keys">
           <thead>
             <tr>
               <th>Name</th>
