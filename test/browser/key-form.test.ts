@@ -4,6 +4,8 @@ import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
 import { hasChromium, openBrowser } from '../support/browser.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 
+// A cap, not a wait: a loaded machine slows these polls rather than failing them (vitest's default is 1 s).
+const poll = { timeout: 15_000 };
 let gateway: TestGateway;
 let vllm: OpenAIFake;
 let browser: Browser;
@@ -60,7 +62,7 @@ describe.skipIf(!hasChromium)('the key form', () => {
       status: 'active',
     });
     const row = page.getByTestId('key-row-full-form');
-    await expect.poll(async () => (await row.getByTestId('key-models').textContent()) ?? '').toBe('yi*, deepseek');
+    await expect.poll(async () => (await row.getByTestId('key-models').textContent()) ?? '', poll).toBe('yi*, deepseek');
     expect(await row.textContent()).toContain('60 rpm · 20000 tpm');
     expect(await row.textContent()).not.toContain(secret);
     await shot('30-key-full-form');
@@ -79,7 +81,7 @@ describe.skipIf(!hasChromium)('the key form', () => {
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
     expect(await keyNamed('full-form')).toMatchObject({ scopes: ['inference'], models: ['yi34b'], rpm: 120, tpm: null, budget_tokens: 1_000_000, metadata: { team: 'search' } });
-    await expect.poll(async () => (await page.getByTestId('key-row-full-form').getByTestId('key-models').textContent()) ?? '').toBe('yi34b');
+    await expect.poll(async () => (await page.getByTestId('key-row-full-form').getByTestId('key-models').textContent()) ?? '', poll).toBe('yi34b');
   });
 
   it('refuses a limit that is not a whole number beside its field, without calling the API', async () => {
@@ -110,7 +112,7 @@ describe.skipIf(!hasChromium)('the key form', () => {
     } finally {
       vllm.setReply(undefined);
     }
-    await expect.poll(async () => (await keyNamed('spent'))?.['status'], { timeout: 10_000 }).toBe('budget_exhausted');
+    await expect.poll(async () => (await keyNamed('spent'))?.['status'], poll).toBe('budget_exhausted');
     await page.reload();
     const row = page.getByTestId('key-row-spent');
     expect(await row.getByTestId('key-status').textContent()).toBe('budget exhausted');

@@ -7,6 +7,8 @@ import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
 import { hasChromium, openBrowser } from '../support/browser.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 
+// A cap, not a wait: a loaded machine slows these polls rather than failing them (vitest's default is 1 s).
+const poll = { timeout: 15_000 };
 let gateway: TestGateway;
 let vllm: OpenAIFake;
 let browser: Browser;
@@ -65,8 +67,8 @@ const figure = (card: ReturnType<Page['getByTestId']>, name: string) => card.get
 describe.skipIf(!hasChromium)('server cards and the server page', () => {
   it('shows the last probe latency as a number, with the load figures of an online server', async () => {
     const card = page.getByTestId('server-card-gpu');
-    await expect.poll(() => card.getAttribute('data-status'), { timeout: 10_000 }).toBe('online');
-    await expect.poll(() => figure(card, 'load-running'), { timeout: 10_000 }).toBe('3');
+    await expect.poll(() => card.getAttribute('data-status'), poll).toBe('online');
+    await expect.poll(() => figure(card, 'load-running'), poll).toBe('3');
     expect(await figure(card, 'probe-latency')).toMatch(/^(\d+|<1) ms$/);
     expect([await figure(card, 'load-waiting'), await figure(card, 'load-kv-cache')]).toEqual(['2', '25%']);
   });
@@ -89,7 +91,7 @@ describe.skipIf(!hasChromium)('server cards and the server page', () => {
   it('tests a server from its page and shows the result', async () => {
     await page.goto(`${gateway.url}/ui/#/servers/${serverId}`);
     await page.getByRole('button', { name: 'Test', exact: true }).click();
-    await expect.poll(async () => (await page.getByTestId('test-result').textContent()) ?? '').toMatch(/^gpu answered in \d+ ms with 1 model\(s\)\.$/);
+    await expect.poll(async () => (await page.getByTestId('test-result').textContent()) ?? '', poll).toMatch(/^gpu answered in \d+ ms with 1 model\(s\)\.$/);
   });
 
   it('edits a server from its page with the server form, filled in, saved with PUT', async () => {
@@ -133,7 +135,7 @@ describe.skipIf(!hasChromium)('server cards and the server page', () => {
     for (const path of [...paths, `#/servers/${serverId}`]) {
       await page.goto(`${gateway.url}/ui/${path}`);
       await page.locator('main h1').first().waitFor();
-      await expect.poll(() => inFlight.size).toBe(0);
+      await expect.poll(() => inFlight.size, poll).toBe(0);
       // Measured after the next frame, once the data that arrived is laid out.
       widths[path] = await page.evaluate<number>('new Promise((resolve) => requestAnimationFrame(() => resolve(document.scrollingElement.scrollWidth)))');
       await shot(`42-narrow-${path === `#/servers/${serverId}` ? 'server-detail' : path.replace(/\W+/g, '')}`);
@@ -145,9 +147,9 @@ describe.skipIf(!hasChromium)('server cards and the server page', () => {
   it('shows no load figures for an offline server, only dashes', async () => {
     await page.goto(`${gateway.url}/ui/#/servers`);
     const card = page.getByTestId('server-card-gpu-main');
-    await expect.poll(() => figure(card, 'load-running'), { timeout: 10_000 }).toBe('3');
+    await expect.poll(() => figure(card, 'load-running'), poll).toBe('3');
     await vllm.stop();
-    await expect.poll(() => card.getAttribute('data-status'), { timeout: 15_000 }).toBe('offline');
+    await expect.poll(() => card.getAttribute('data-status'), poll).toBe('offline');
     // The API keeps the last load it saw; the card must not present it as current.
     expect((await gateway.api('GET', `/api/v1/model-servers/${serverId}`)).body.load?.running_requests).toBe(3);
     expect([await figure(card, 'load-running'), await figure(card, 'load-waiting'), await figure(card, 'load-kv-cache'), await figure(card, 'probe-latency')]).toEqual(['—', '—', '—', '—']);
