@@ -46,7 +46,7 @@ const upstreamUrl = await new Promise<string>((resolve, reject) => {
 });
 
 const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-const log = createLogger('error', quiet);
+const log = createLogger({ level: 'error', format: 'json' }, quiet);
 const database = await openDatabase({ dataDir: mkdtempSync(join(tmpdir(), 'switchyard-scale-')) });
 const http = new UpstreamHttp();
 

@@ -82,7 +82,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
   const { config } = loaded;
   // Before storage is opened: a taken port must leave nothing written behind it.
   await assertPortFree(config.host, config.port);
-  const log: Logger = createLogger(config.log_level, options.logDestination);
+  const log: Logger = createLogger({ level: config.log_level, format: config.log_format }, options.logDestination);
   const database = await openDatabase({
     dataDir: config.data_dir,
     databaseUrl: config.database_url,

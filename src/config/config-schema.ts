@@ -93,6 +93,10 @@ export const ConfigSchema = Type.Object(
     admin_key: Type.Optional(Type.String({ minLength: 16 })),
     secret_key: Type.Optional(Type.String({ minLength: 16 })),
     log_level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
+    /** auto: readable lines when stdout is a terminal, JSON otherwise (a file, a pipe, a log collector). */
+    log_format: Type.Enum(['auto', 'json', 'pretty'] as const, { default: 'auto' }),
+    /** Fastify's own two lines per request (arrival, completion) for every path; off, each /v1 request gets one summary line instead. */
+    log_requests: Type.Boolean({ default: false }),
     admin_body_limit_bytes: Type.Integer({ minimum: 1024, default: 1_048_576 }),
     inference_body_limit_bytes: Type.Integer({ minimum: 1024, default: 10 * 1_048_576 }),
     routing_strategy: Type.Enum(routingStrategies, { default: 'least-inflight' }),

@@ -14,6 +14,8 @@ export const environmentVariables: ReadonlyArray<{ names: string[]; path: string
   { names: ['SWITCHYARD_ADMIN_KEY'], path: ['admin_key'] },
   { names: ['SWITCHYARD_SECRET_KEY'], path: ['secret_key'] },
   { names: ['SWITCHYARD_LOG_LEVEL', 'LOG_LEVEL'], path: ['log_level'] },
+  { names: ['SWITCHYARD_LOG_FORMAT'], path: ['log_format'] },
+  { names: ['SWITCHYARD_LOG_REQUESTS'], path: ['log_requests'] },
   { names: ['SWITCHYARD_ADMIN_BODY_LIMIT_BYTES'], path: ['admin_body_limit_bytes'] },
   { names: ['SWITCHYARD_INFERENCE_BODY_LIMIT_BYTES'], path: ['inference_body_limit_bytes'] },
   { names: ['SWITCHYARD_METRICS_PUBLIC'], path: ['metrics_public'] },

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { pino, type Logger } from 'pino';
+import { prettyLogStream } from './pretty-log-stream.ts';
 import { redactUrl } from './redact-url.ts';
 
 /** Fastify's request serializer, with the query string's values redacted. */
@@ -15,16 +16,26 @@ function serializeRequest(request: IncomingMessage & { ip?: string; host?: strin
 
 const redactUrlField = (value: unknown) => (typeof value === 'string' ? redactUrl(value) : value);
 
+export interface LogSettings {
+  level: string;
+  /** auto: readable lines on a terminal, JSON otherwise. */
+  format: 'auto' | 'json' | 'pretty';
+}
+
 /**
- * JSON logs via pino. Credentials are redacted wherever they might appear;
- * prompts and completions are never logged at all.
+ * Logs via pino: JSON, or readable lines for a person at a terminal.
+ * Credentials are redacted wherever they might appear; prompts and
+ * completions are never logged at all.
  */
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export function createLogger(settings: LogSettings, destination?: NodeJS.WritableStream): Logger {
+  const isTerminal = destination === undefined && process.stdout.isTTY === true;
+  const target = destination ?? process.stdout;
+  const isPretty = settings.format === 'pretty' || (settings.format === 'auto' && isTerminal);
   return pino(
     {
-      level,
-      // Any field named url or base_url goes through the same redaction (webhook and server addresses may carry tokens).
-      serializers: { req: serializeRequest, url: redactUrlField, base_url: redactUrlField },
+      level: settings.level,
+      // Any field named url, base_url or path goes through the same redaction (webhook and server addresses may carry tokens).
+      serializers: { req: serializeRequest, url: redactUrlField, base_url: redactUrlField, path: redactUrlField },
       redact: {
         paths: [
           'req.headers.authorization',
@@ -37,6 +48,6 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
         censor: '[redacted]',
       },
     },
-    destination ?? process.stdout,
+    isPretty ? prettyLogStream(target, { colours: isTerminal }) : target,
   );
 }

@@ -44,6 +44,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { PORT: '70000' } })).toThrow(/PORT/);
     expect(() => loadConfig({ env: { DATABASE_URL: 'mysql://x' } })).toThrow(/DATABASE_URL/);
     expect(() => loadConfig({ env: { SWITCHYARD_LOG_LEVEL: 'loud' } })).toThrow(/SWITCHYARD_LOG_LEVEL/);
+    expect(() => loadConfig({ env: { SWITCHYARD_LOG_FORMAT: 'xml' } })).toThrow(/SWITCHYARD_LOG_FORMAT/);
+  });
+
+  it('logs readable lines on a terminal and JSON elsewhere unless told, without Fastify\'s per-request lines', () => {
+    expect(loadConfig({ env: {} }).config).toMatchObject({ log_format: 'auto', log_requests: false });
+    expect(loadConfig({ env: { SWITCHYARD_LOG_FORMAT: 'json', SWITCHYARD_LOG_REQUESTS: 'true' } }).config).toMatchObject({ log_format: 'json', log_requests: true });
   });
 
   it('takes settings from the fleet file, with the environment winning', () => {
