@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify';
 import type { KeyRing } from './auth/key-ring.ts';
 import type { ClientSettings, Config } from './config/config-schema.ts';
 import type { HealthScheduler } from './control/health/health-scheduler.ts';
@@ -35,6 +35,7 @@ import { registerJsonBodyParser } from './http/plugins/json-body-parser.ts';
 import { requestIdFor } from './http/plugins/request-id.ts';
 import type { HistoryStore } from './storage/history-store.ts';
 import { limitConnections } from './http/plugins/connection-limits.ts';
+import { registerRequestLog } from './http/plugins/request-log.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -71,6 +72,8 @@ export function buildApp(services: AppServices): FastifyInstance {
   const app = Fastify({
     loggerInstance: services.log,
     genReqId: requestIdFor,
+    // Replaced by one summary line per request (request-log.ts); SWITCHYARD_LOG_REQUESTS brings Fastify's back.
+    logController: new LogController({ disableRequestLogging: !services.config.log_requests }),
     bodyLimit: services.config.admin_body_limit_bytes,
     // Unknown fields are errors, not silently dropped: a typo must not pass for a setting.
     // No type coercion: "" must not quietly become null, nor "1" become true.
@@ -107,6 +110,7 @@ export function buildApp(services: AppServices): FastifyInstance {
     if (isClosing) throw errors.shuttingDown();
   });
   registerErrorHandler(app, services.config.admin_body_limit_bytes);
+  registerRequestLog(app);
   registerJsonBodyParser(app);
   app.register(fastifyCookie);
 

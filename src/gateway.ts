@@ -205,7 +205,11 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         usage.record(outcome);
       },
       onRejectedKey: (serverId, status) => {
-        registry.markMisconfigured(serverId, `The server rejected the stored API key (HTTP ${status}) on a live request. Check the server's api_key.`).catch((error: unknown) => {
+        const message = `The server rejected the stored API key (HTTP ${status}) on a live request. Check the server's api_key.`;
+        registry.markMisconfigured(serverId, message).then((marked) => {
+          // The same line a probe would write for this change (server-checker.ts), once.
+          if (marked !== null) log.warn({ server: marked.name, server_id: marked.id, to: marked.healthStatus, status_reason: 'misconfigured', reason: message }, 'model server status changed');
+        }, (error: unknown) => {
           log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'could not record a misconfigured server');
         });
       },

@@ -12,7 +12,7 @@ import type { ServerMetricsTable } from '../../storage/database-schema.ts';
 import { applyExpectedHints, diffModels, missingExpectedModels, toDiscovered } from '../discovery/model-diff.ts';
 import type { ServerRegistry } from '../servers/server-registry.ts';
 import { classifyDetectionFailure, classifyFailure } from './classify-failure.ts';
-import { nextHealthState, type CheckOutcome } from './health-transition.ts';
+import { nextHealthState, type CheckOutcome, type HealthState } from './health-transition.ts';
 
 export interface CheckReport {
   id: string;
@@ -95,7 +95,7 @@ export class ServerChecker {
       metrics: attempt.ok && attempt.result.load !== null ? metricsRow(serverId, now, attempt.result.load) : null,
       load: attempt.ok ? attempt.result.load : null,
     });
-    if (applied) this.#logTransition(server, state.healthStatus, state.statusMessage, diff.events.length);
+    if (applied) this.#logTransition(server, state, diff.events.length);
     const report: CheckReport = {
       id: serverId,
       name: server.name,
@@ -182,10 +182,17 @@ export class ServerChecker {
     }
   }
 
-  #logTransition(before: ModelServer, to: HealthStatus, message: string | null, modelEvents: number): void {
-    if (before.healthStatus !== to) {
+  /**
+   * Probes are logged only when something changed: a stable fleet writes
+   * nothing, a change writes one line (info when a server is back, warn when
+   * it degrades or starts rejecting its key, error when it is offline).
+   */
+  #logTransition(before: ModelServer, after: HealthState, modelEvents: number): void {
+    const to = after.healthStatus;
+    const isMisconfigured = after.statusReason === 'misconfigured';
+    if (before.healthStatus !== to || (before.statusReason === 'misconfigured') !== isMisconfigured) {
       const level = to === 'offline' ? 'error' : to === 'online' ? 'info' : 'warn';
-      this.#log[level]({ server: before.name, server_id: before.id, from: before.healthStatus, to, reason: message }, 'model server status changed');
+      this.#log[level]({ server: before.name, server_id: before.id, from: before.healthStatus, to, status_reason: after.statusReason, reason: after.statusMessage }, 'model server status changed');
     }
     if (modelEvents > 0) this.#log.info({ server: before.name, changes: modelEvents }, 'model list changed');
   }

@@ -296,14 +296,16 @@ export class ServerRegistry {
    * Live traffic found the stored key rejected (401/403): show it on the
    * server now rather than at the next probe, and keep it out of routing.
    */
-  async markMisconfigured(id: string, message: string): Promise<void> {
+  /** Returns the server it marked, or null when there was nothing to change (unknown, or already marked). */
+  async markMisconfigured(id: string, message: string): Promise<ModelServer | null> {
     const current = this.#servers.get(id);
-    if (current === undefined || current.statusReason === 'misconfigured') return;
+    if (current === undefined || current.statusReason === 'misconfigured') return null;
     const server: ModelServer = { ...current, healthStatus: 'degraded', statusReason: 'misconfigured', statusMessage: message, consecutiveFailures: 0 };
     await this.#options.store.updateServerStatus(this.#seal(server));
-    if (this.#servers.get(id) !== current) return;
+    if (this.#servers.get(id) !== current) return null;
     this.#servers.set(id, server);
     this.#emit({ type: 'server.status_changed', server, from: current.healthStatus, to: server.healthStatus });
+    return server;
   }
 
   /** A connection test touches only the time (and latency) of the last check. */

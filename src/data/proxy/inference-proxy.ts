@@ -61,8 +61,8 @@ export interface InferenceCall {
   log?: FastifyBaseLogger;
   /** The API the caller speaks, for the shape of error answers (default `openai`). */
   errorShape?: ErrorShape;
-  /** Called once, when the request is over, with the tokens it really used. */
-  onSettled?: (usage: { promptTokens: number; completionTokens: number }) => void;
+  /** Called once, when the request is over, with its outcome (the tokens it really used, status, timings). */
+  onSettled?: (outcome: RequestOutcome) => void;
 }
 
 type Usage = RequestOutcome;

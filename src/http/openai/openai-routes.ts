@@ -14,6 +14,7 @@ import { errors } from '../../errors/error-catalogue.ts';
 import { addCompletionTokens, estimatePromptTokens } from './estimate-tokens.ts';
 import type { AppError } from '../../errors/app-error.ts';
 import { newOutcome, type RequestOutcome } from '../../data/proxy/request-outcome.ts';
+import { logRequestSummary } from '../../observability/request-summary.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -75,7 +76,10 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       log: request.log,
       traceparent: typeof request.headers['traceparent'] === 'string' ? request.headers['traceparent'] : null,
       ...(limited ? { estimatedPromptTokens: promptEstimate } : {}),
-      onSettled: (usage) => quota.settle(decision.ticket, principal.keyId, usage.promptTokens + usage.completionTokens),
+      onSettled: (outcome) => {
+        quota.settle(decision.ticket, principal.keyId, outcome.promptTokens + outcome.completionTokens);
+        logRequestSummary(request.log, request, outcome, principal.name);
+      },
     });
   };
 
@@ -90,7 +94,9 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     const error = request.answeredError;
     const operation = request.routeOptions.config.operation;
     if (error === null || request.principal === null || operation === undefined) return;
-    proxy.observe(refusalOutcome(request, operation, error, reply.statusCode, reply.elapsedTime));
+    const outcome = refusalOutcome(request, operation, error, reply.statusCode, reply.elapsedTime);
+    proxy.observe(outcome);
+    logRequestSummary(request.log, request, outcome, request.principal.name);
   });
 
   const isAllowedFor = (principal: Principal) => (principal.models === null ? allowAll : (name: string) => isModelAllowed(principal.models, name));

@@ -24,7 +24,8 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
     if (appError.status >= 500) {
       request.log.error({ err: error, code: appError.code }, 'request failed');
     } else {
-      request.log.info({ code: appError.code, status: appError.status, ...(isAppError(error) ? {} : { raised: error.code }) }, appError.message);
+      // Debug: the request's summary line already carries the code (request-log.ts).
+      request.log.debug({ code: appError.code, status: appError.status, ...(isAppError(error) ? {} : { raised: error.code }) }, appError.message);
     }
     return sendError(request, reply, appError);
   });
