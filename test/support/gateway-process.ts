@@ -11,6 +11,11 @@ export interface GatewayProcess {
   kill: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Runs `switchyard serve` as a real process (the way `npm start` does) and waits for its banner. */
 export async function spawnGateway(env: Record<string, string>, args: string[] = []): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [binPath, 'serve', ...args], {
@@ -21,20 +26,18 @@ export async function spawnGateway(env: Record<string, string>, args: string[] =
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  running.add(child);
+  void exited.then(() => running.delete(child));
+  // No start-up timer of our own: a loaded machine can take well over 15 s to start Node and strip the
+  // app's TypeScript, and the test's own timeout already bounds the wait. A child still running when
+  // the test worker exits (a failed or timed-out test) is killed by the exit hook below.
   const port = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${output}`)), 15_000);
     const onData = () => {
       const match = /Switchyard is listening on [^\s:]+:(\d+)/.exec(output);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve(match[1] as string);
-      }
+      if (match !== null) resolve(match[1] as string);
     };
     child.stdout?.on('data', onData);
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`gateway exited early:\n${output}`));
-    });
+    void exited.then(() => reject(new Error(`gateway exited early:\n${output}`)));
   });
   return {
     child,
