@@ -21,6 +21,7 @@ beforeAll(async () => {
   expect((await gateway.api('POST', '/api/v1/model-servers', { name: 'box', server_type: 'ollama', base_url: ollama.url })).status).toBe(201);
   await gateway.api('POST', '/api/v1/model-servers/health-check-all');
   expect((await gateway.api('POST', '/api/v1/routes', { name: 'gpt-4o', targets: ['llama3:8b'], fallbacks: ['mixtral'] })).status).toBe(201);
+  expect((await gateway.api('POST', '/api/v1/routes', { name: 'nowhere', targets: ['not-served:1b'] })).status).toBe(201);
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: adminKey, maxRetries: 0 });
 });
 
@@ -34,9 +35,11 @@ const get = async (path: string, key = adminKey) => {
 };
 
 describe('GET /v1/models/{id} (models.retrieve)', () => {
-  it('answers each listed model exactly as the list shows it, ids with ":" and "/" included', async () => {
+  it('answers each listed model and route exactly as the list shows it, ids with ":" and "/" included', async () => {
     const listed = (await client.models.list()).data;
-    expect(listed.map((model) => model.id).sort()).toEqual(['llama3:8b', 'mixtral:latest', 'org/model:q4']);
+    // A route that no server can serve is in neither the list nor retrieve.
+    expect(listed.map((model) => model.id).sort()).toEqual(['gpt-4o', 'llama3:8b', 'mixtral:latest', 'org/model:q4']);
+    expect((await get('/v1/models/nowhere')).status).toBe(404);
     for (const entry of listed) expect(await client.models.retrieve(entry.id)).toEqual(entry);
     expect(await client.models.retrieve('llama3:8b')).toMatchObject({
       id: 'llama3:8b',

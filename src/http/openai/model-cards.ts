@@ -20,15 +20,23 @@ export interface ModelCard {
   };
 }
 
-/** Every model a caller may use that some routable server serves now, by id (aliases are not listed twice). */
-export function listModelCards(index: ModelIndex, isAllowed: (name: string) => boolean, now: number): ModelCard[] {
-  const cards: ModelCard[] = [];
+/**
+ * Every model and route a caller may use now, by id (aliases are not listed twice): each entry is what
+ * `/v1/models/{id}` answers for it, and a route none of whose models any routable server serves is left out
+ * there as here. A route named like a model is listed once, as the route, since requests resolve the route.
+ */
+export function listModelCards(index: ModelIndex, routes: RouteLookup | null, isAllowed: (name: string) => boolean, now: number): ModelCard[] {
+  const cards = new Map<string, ModelCard>();
   for (const name of index.names()) {
-    if (!isAllowed(name)) continue;
+    if (!isAllowed(name) || routes?.byName(name) !== undefined) continue;
     const card = cardOf(name, index.deploymentsOf(name).filter((deployment) => deployment.model.modelId === name), now);
-    if (card !== null) cards.push(card);
+    if (card !== null) cards.set(name, card);
   }
-  return cards;
+  for (const route of routes?.list() ?? []) {
+    const card = findModelCard(route.name, index, routes, isAllowed, now);
+    if (card !== null) cards.set(route.name, card);
+  }
+  return [...cards.values()];
 }
 
 /**

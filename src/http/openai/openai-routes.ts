@@ -101,7 +101,7 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
 
   const isAllowedFor = (principal: Principal) => (principal.models === null ? allowAll : (name: string) => isModelAllowed(principal.models, name));
 
-  app.get('/models', async (request) => ({ object: 'list', data: listModelCards(index, isAllowedFor(request.principal as Principal), Date.now()) }));
+  app.get('/models', async (request) => ({ object: 'list', data: listModelCards(index, routes, isAllowedFor(request.principal as Principal), Date.now()) }));
 
   // The `openai` client's models.retrieve sends `org/model` as `org%2Fmodel`; other clients send the slash as it is.
   // The wildcard takes both (decoded), and ids with `:` (`llama3:8b`).
