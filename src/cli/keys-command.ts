@@ -13,6 +13,8 @@ interface KeyRow {
   tpm: number | null;
   budget_tokens: number | null;
   used_tokens: number;
+  /** active | revoked | expired | budget_exhausted (absent from a gateway older than the field). */
+  status?: string;
   revoked_at: string | null;
   last_used_at: string | null;
 }
@@ -69,7 +71,7 @@ export const keysCommand: CommandSpec = {
         if (options.isSet('json')) return write(JSON.stringify(data, null, 2));
         write(
           table(
-            ['ID', 'NAME', 'PREFIX', 'SCOPES', 'MODELS', 'RPM', 'TPM', 'USED/BUDGET', 'STATE'],
+            ['ID', 'NAME', 'PREFIX', 'SCOPES', 'MODELS', 'RPM', 'TPM', 'USED/BUDGET', 'STATUS'],
             data.map((row) => [
               row.id,
               row.name,
@@ -79,7 +81,7 @@ export const keysCommand: CommandSpec = {
               row.rpm === null ? '-' : String(row.rpm),
               row.tpm === null ? '-' : String(row.tpm),
               `${row.used_tokens}/${row.budget_tokens ?? '∞'}`,
-              row.revoked_at === null ? 'active' : 'revoked',
+              statusOf(row),
             ]),
           ),
         );
@@ -102,3 +104,8 @@ export const keysCommand: CommandSpec = {
     },
   ],
 };
+
+/** As the console words it ("budget exhausted"): an expired or spent key is refused though not revoked. */
+function statusOf(row: KeyRow): string {
+  return (row.status ?? (row.revoked_at === null ? 'active' : 'revoked')).replace('_', ' ');
+}

@@ -81,6 +81,15 @@ describe('switchyard keys (CLI)', () => {
     expect((await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
     expect((await keys('list')).stdout).toMatch(/cli-app.*revoked/);
   });
+
+  it("lists a key's status as the API computes it, not only active or revoked", async () => {
+    const keys = (...args: string[]) =>
+      run(process.execPath, [binPath, 'keys', ...args], { env: { PATH: process.env['PATH'] ?? '', SWITCHYARD_URL: gateway.url, SWITCHYARD_ADMIN_KEY: adminKey } });
+    await keys('create', '--name', 'cli-lapsed', '--expires', '2020-01-01T00:00:00Z');
+    const listed = await keys('list');
+    expect(listed.stdout).toMatch(/^ID\s+NAME\s+PREFIX\s+SCOPES\s+MODELS\s+RPM\s+TPM\s+USED\/BUDGET\s+STATUS$/m);
+    expect(listed.stdout).toMatch(/cli-lapsed\s.*\sexpired$/m);
+  });
 });
 
 describe('switchyard as a command', () => {
