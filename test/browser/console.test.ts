@@ -82,21 +82,22 @@ describe.skipIf(!hasChromium)('the console in a real browser', () => {
     await page.locator('select[name=model] option[value="mixtral:latest"]').waitFor({ state: 'attached' });
     await page.selectOption('select[name=model]', 'mixtral:latest');
     await page.fill('textarea[name=prompt]', 'tell me a story about switchyards and trains');
+    // Record every length the answer takes inside the page itself: polling it over CDP from the test
+    // misses intermediate renders when the machine is loaded, a MutationObserver sees each one.
+    // (A string, as the test's tsconfig has no DOM types.)
+    await page.evaluate(`
+      window.answerLengths = new Set();
+      new MutationObserver(() => {
+        const answer = document.querySelector('[data-testid="answer"]');
+        if (answer !== null) window.answerLengths.add(answer.textContent.length);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    `);
     await page.getByRole('button', { name: 'Send' }).click();
-    const lengths = new Set<number>();
     const answer = page.getByTestId('answer');
-    await expect
-      .poll(
-        async () => {
-          const text = (await answer.textContent()) ?? '';
-          lengths.add(text.length);
-          return text;
-        },
-        { timeout: 10_000, interval: 15 },
-      )
-      .toMatch(/Hello from mixtral/);
+    await expect.poll(async () => (await answer.textContent()) ?? '', { timeout: 15_000 }).toMatch(/Hello from mixtral/);
     await page.getByRole('button', { name: 'Send' }).waitFor();
-    expect(lengths.size).toBeGreaterThan(2);
+    const lengths = await page.evaluate<number>('window.answerLengths.size');
+    expect(lengths).toBeGreaterThan(2);
     await expect.poll(async () => (await page.getByTestId('answer-meta').textContent()) ?? '').toMatch(/Served by primary \(mixtral:latest\) · time to first token \d+ ms/);
     await page.getByRole('button', { name: 'Embed' }).click();
     await expect.poll(async () => (await page.getByTestId('embedding-result').textContent()) ?? '').toMatch(/768 dimensions/);
