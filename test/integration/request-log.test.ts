@@ -49,6 +49,9 @@ describe('request logging', () => {
     requestIds['anonymous'] = anonymous.headers.get('x-request-id');
     const listed = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${adminKey}` } });
     requestIds['listed'] = listed.headers.get('x-request-id');
+    // A client that puts its key in the query string: the summary's path keeps the name, not the value.
+    const queried = await fetch(`${gateway.url}/v1/models?api_key=${secretKey}`, { headers: { authorization: `Bearer ${adminKey}` } });
+    requestIds['queried'] = queried.headers.get('x-request-id');
 
     const summary = (name: string) => {
       const lines = atInfoOrAbove(linesOf(requestIds[name] ?? null));
@@ -66,6 +69,7 @@ describe('request logging', () => {
     expect(summary('unknown')).toMatchObject({ status: 404, error: 'model_not_found', model: 'no-such-model' });
     expect(summary('anonymous')).toMatchObject({ method: 'GET', path: '/v1/models', status: 401, error: 'SY_UNAUTHENTICATED', key: null });
     expect(summary('listed')).toMatchObject({ method: 'GET', path: '/v1/models', status: 200, error: null, key: 'SWITCHYARD_ADMIN_KEY' });
+    expect(summary('queried')?.['path']).toMatch(/^\/v1\/models\?api_key=\S+$/);
 
     const logged = gateway.logs.join('');
     expect(logged).not.toContain(secretKey);
