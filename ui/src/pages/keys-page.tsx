@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, canChange, type KeyRecord, type Session } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
+import { SecretOnce } from '../components/secret-once.tsx';
 import { KeyForm } from './key-form.tsx';
 
 const statusLabels: Record<KeyRecord['status'], string> = { active: 'active', revoked: 'revoked', expired: 'expired', budget_exhausted: 'budget exhausted' };
@@ -15,7 +16,6 @@ export function KeysPage(props: { session: Session }) {
   const [error, setError] = useState<string | null>(null);
   const [editing, setEditing] = useState<KeyRecord | 'new' | null>(null);
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
-  const [copied, setCopied] = useState(false);
 
   const load = () => api<{ data: KeyRecord[] }>('GET', '/api/v1/keys').then((answer) => setKeys(answer.data), (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load keys.'));
   useEffect(() => void load(), []);
@@ -44,22 +44,9 @@ export function KeysPage(props: { session: Session }) {
       </header>
       <ErrorNote error={error} />
       {created !== null && (
-        <div className="secret" role="status">
-          <p>
-            The key <strong>{created.name}</strong> was created. Copy it now: it is shown only this once.
-          </p>
-          <code data-testid="new-key">{created.key}</code>
-          <button
-            onClick={() => {
-              void navigator.clipboard?.writeText(created.key).then(() => setCopied(true), () => setCopied(false));
-            }}
-          >
-            {copied ? 'Copied' : 'Copy'}
-          </button>
-          <button className="link" onClick={() => setCreated(null)}>
-            Done
-          </button>
-        </div>
+        <SecretOnce key={created.key} secret={created.key} testId="new-key" onDone={() => setCreated(null)}>
+          The key <strong>{created.name}</strong> was created. Copy it now: it is shown only this once.
+        </SecretOnce>
       )}
       {keys !== null && keys.length === 0 && <p className="empty">No keys yet. Create one per application so each can be limited and revoked on its own.</p>}
       {keys !== null && keys.length > 0 && (
@@ -119,7 +106,6 @@ export function KeysPage(props: { session: Session }) {
           onSaved={(saved) => {
             if (saved.key !== undefined) {
               setCreated({ name: saved.name, key: saved.key });
-              setCopied(false);
             }
             setEditing(null);
             void load();

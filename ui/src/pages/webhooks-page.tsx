@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, canChange, messageOf, webhookEvents, type Session, type WebhookDelivery, type WebhookRecord } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
+import { SecretOnce } from '../components/secret-once.tsx';
 
 /** A signing secret from the browser's CSPRNG: 32 random bytes as hex (the API wants at least 16 characters). */
 function newSecret(): string {
@@ -24,7 +25,6 @@ export function WebhooksPage(props: { session: Session }) {
   const [events, setEvents] = useState<string[]>(['server.down', 'server.up']);
   const [secret, setSecret] = useState(newSecret);
   const [created, setCreated] = useState<{ url: string; secret: string } | null>(null);
-  const [copied, setCopied] = useState(false);
   const [open, setOpen] = useState<string | null>(null);
   const [refresh, setRefresh] = useState(0);
   const [notice, setNotice] = useState<string | null>(null);
@@ -46,7 +46,6 @@ export function WebhooksPage(props: { session: Session }) {
     try {
       const hook = await api<WebhookRecord>('POST', '/api/v1/webhooks', { url, events, secret });
       setCreated({ url: hook.url, secret });
-      setCopied(false);
       setUrl('');
       setSecret(newSecret());
       setOpen(hook.id);
@@ -125,22 +124,9 @@ export function WebhooksPage(props: { session: Session }) {
       )}
       {!writable && error !== null && <ErrorNote error={error.message} />}
       {created !== null && (
-        <div className="secret" role="status">
-          <p>
-            Deliveries to <strong>{created.url}</strong> are signed with this secret. Copy it now: the gateway stores it encrypted and never shows it again.
-          </p>
-          <code data-testid="new-webhook-secret">{created.secret}</code>
-          <button
-            onClick={() => {
-              void navigator.clipboard?.writeText(created.secret).then(() => setCopied(true), () => setCopied(false));
-            }}
-          >
-            {copied ? 'Copied' : 'Copy'}
-          </button>
-          <button className="link" onClick={() => setCreated(null)}>
-            Done
-          </button>
-        </div>
+        <SecretOnce key={created.secret} secret={created.secret} testId="new-webhook-secret" onDone={() => setCreated(null)}>
+          Deliveries to <strong>{created.url}</strong> are signed with this secret. Copy it now: the gateway stores it encrypted and never shows it again.
+        </SecretOnce>
       )}
       {notice !== null && (
         <p className="notice" data-testid="webhook-notice">
