@@ -24,9 +24,12 @@ export function warnUnresolvedRoutes(options: {
       if (route === undefined) continue;
       const { status, unresolvedTargets } = resolveRoute(route, isKnown);
       if (status === 'resolved') continue;
+      // Only a route none of whose models is known answers 404 (unresolvableRoute); the others serve from what is.
+      const serves = [...route.targets.map((target) => target.model), ...route.fallbacks].some(isKnown);
+      const consequence = serves ? 'its other models carry its requests meanwhile' : 'requests for the route answer 404 until a server has one';
       log.warn(
         { route: route.name, unresolved_targets: unresolvedTargets },
-        `fleet file: route "${route.name}" targets ${unresolvedTargets.join(', ')}, which no registered server serves or lists in its models; requests for the route answer 404 until a server has one`,
+        `fleet file: route "${route.name}" targets ${unresolvedTargets.join(', ')}, which no registered server serves or lists in its models; ${consequence}`,
       );
     }
   };
