@@ -1,4 +1,4 @@
-import { Fragment, useEffect, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, messageOf, type AuditRecord, type KeyRecord } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
 
@@ -43,7 +43,6 @@ function summaryOf(entry: AuditRecord): string {
 
 /** Every admin change, newest first: who, what, when, from where; filtered, and paged with the API's cursor. */
 export function AuditPage() {
-  const [filters, setFilters] = useState<Filters>(noFilters);
   const [applied, setApplied] = useState<Filters>(noFilters);
   const [entries, setEntries] = useState<AuditRecord[] | null>(null);
   const [next, setNext] = useState<string | null>(null);
@@ -74,75 +73,10 @@ export function AuditPage() {
   }, []);
 
   const actorName = (id: string | null) => (id === null ? 'unknown' : (keyNames[id] ?? systemActors[id] ?? id));
-  const set = (name: keyof Filters) => (event: { target: { value: string } }) => setFilters({ ...filters, [name]: event.target.value });
   return (
     <section>
       <h1>Audit log</h1>
-      <form
-        className="filters"
-        onSubmit={(event) => {
-          event.preventDefault();
-          setApplied({ ...filters });
-        }}
-      >
-        <label>
-          Actor
-          <select name="actor" value={filters.actor} onChange={set('actor')}>
-            <option value="">anyone</option>
-            {[...Object.entries(systemActors), ...Object.entries(keyNames).map(([id, name]) => [id, `key ${name}`] as const)].map(([id, label]) => (
-              <option key={id} value={id}>
-                {label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Action
-          <input name="action" list="audit-actions" value={filters.action} onChange={set('action')} placeholder="any" />
-          <datalist id="audit-actions">
-            {actions.map((action) => (
-              <option key={action} value={action} />
-            ))}
-          </datalist>
-        </label>
-        <label>
-          Target type
-          <select name="target_type" value={filters.target_type} onChange={set('target_type')}>
-            <option value="">any</option>
-            {targetTypes.map((type) => (
-              <option key={type} value={type}>
-                {type}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Target id
-          <input name="target_id" value={filters.target_id} onChange={set('target_id')} placeholder="any" />
-        </label>
-        <label>
-          From
-          <input name="from" type="datetime-local" value={filters.from} onChange={set('from')} />
-        </label>
-        <label>
-          Until
-          <input name="to" type="datetime-local" value={filters.to} onChange={set('to')} />
-        </label>
-        <div className="actions">
-          <button className="primary" type="submit">
-            Filter
-          </button>
-          <button
-            type="button"
-            onClick={() => {
-              setFilters(noFilters);
-              setApplied(noFilters);
-            }}
-          >
-            Clear
-          </button>
-        </div>
-      </form>
+      <AuditFilters keyNames={keyNames} onApply={(filters) => setApplied({ ...filters })} />
       <ErrorNote error={error} />
       {entries !== null && entries.length === 0 && <p className="empty">No changes match. Changes made through the API, the console or the fleet file are recorded here.</p>}
       {entries !== null && entries.length > 0 && (
@@ -160,44 +94,7 @@ export function AuditPage() {
           </thead>
           <tbody>
             {entries.map((entry) => (
-              <Fragment key={entry.id}>
-                <tr data-testid="audit-row" data-id={entry.id} data-action={entry.action}>
-                  <td>{new Date(entry.at).toLocaleString()}</td>
-                  <td title={entry.actor_key_id ?? undefined}>{actorName(entry.actor_key_id)}</td>
-                  <td>
-                    <code>{entry.action}</code>
-                  </td>
-                  <td>
-                    {entry.target_type} <span className="muted small">{entry.target_id}</span>
-                  </td>
-                  <td>{summaryOf(entry)}</td>
-                  <td className="muted small">
-                    {entry.request_id ?? '—'}
-                    {entry.source_ip !== null && ` · ${entry.source_ip}`}
-                  </td>
-                  <td>
-                    <button className="link" onClick={() => setOpen(open === entry.id ? null : entry.id)}>
-                      {open === entry.id ? 'Hide' : 'Details'}
-                    </button>
-                  </td>
-                </tr>
-                {open === entry.id && (
-                  <tr className="audit-detail">
-                    <td colSpan={7}>
-                      <div className="before-after">
-                        <div>
-                          <strong>Before</strong>
-                          <pre>{entry.before === null ? '(none)' : JSON.stringify(entry.before, null, 2)}</pre>
-                        </div>
-                        <div>
-                          <strong>After</strong>
-                          <pre>{entry.after === null ? '(none)' : JSON.stringify(entry.after, null, 2)}</pre>
-                        </div>
-                      </div>
-                    </td>
-                  </tr>
-                )}
-              </Fragment>
+              <AuditRow key={entry.id} entry={entry} actor={actorName(entry.actor_key_id)} isOpen={open === entry.id} onToggle={() => setOpen(open === entry.id ? null : entry.id)} />
             ))}
           </tbody>
         </table>
@@ -215,5 +112,124 @@ export function AuditPage() {
         </p>
       )}
     </section>
+  );
+}
+
+/** The filter form: edited here, applied (and cleared) through `onApply`. */
+function AuditFilters(props: { keyNames: Record<string, string>; onApply: (filters: Filters) => void }) {
+  const [filters, setFilters] = useState<Filters>(noFilters);
+  const set = (name: keyof Filters) => (event: { target: { value: string } }) => setFilters({ ...filters, [name]: event.target.value });
+  const keyNames = props.keyNames;
+  return (
+    <form
+      className="filters"
+      onSubmit={(event) => {
+        event.preventDefault();
+        props.onApply(filters);
+      }}
+    >
+      <label>
+        Actor
+        <select name="actor" value={filters.actor} onChange={set('actor')}>
+          <option value="">anyone</option>
+          {[...Object.entries(systemActors), ...Object.entries(keyNames).map(([id, name]) => [id, `key ${name}`] as const)].map(([id, label]) => (
+            <option key={id} value={id}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Action
+        <input name="action" list="audit-actions" value={filters.action} onChange={set('action')} placeholder="any" />
+        <datalist id="audit-actions">
+          {actions.map((action) => (
+            <option key={action} value={action} />
+          ))}
+        </datalist>
+      </label>
+      <label>
+        Target type
+        <select name="target_type" value={filters.target_type} onChange={set('target_type')}>
+          <option value="">any</option>
+          {targetTypes.map((type) => (
+            <option key={type} value={type}>
+              {type}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Target id
+        <input name="target_id" value={filters.target_id} onChange={set('target_id')} placeholder="any" />
+      </label>
+      <label>
+        From
+        <input name="from" type="datetime-local" value={filters.from} onChange={set('from')} />
+      </label>
+      <label>
+        Until
+        <input name="to" type="datetime-local" value={filters.to} onChange={set('to')} />
+      </label>
+      <div className="actions">
+        <button className="primary" type="submit">
+          Filter
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            setFilters(noFilters);
+            props.onApply(noFilters);
+          }}
+        >
+          Clear
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** One change, and under it (when open) the record before and after. */
+function AuditRow(props: { entry: AuditRecord; actor: string; isOpen: boolean; onToggle: () => void }) {
+  const entry = props.entry;
+  return (
+    <>
+      <tr data-testid="audit-row" data-id={entry.id} data-action={entry.action}>
+        <td>{new Date(entry.at).toLocaleString()}</td>
+        <td title={entry.actor_key_id ?? undefined}>{props.actor}</td>
+        <td>
+          <code>{entry.action}</code>
+        </td>
+        <td>
+          {entry.target_type} <span className="muted small">{entry.target_id}</span>
+        </td>
+        <td>{summaryOf(entry)}</td>
+        <td className="muted small">
+          {entry.request_id ?? '—'}
+          {entry.source_ip !== null && ` · ${entry.source_ip}`}
+        </td>
+        <td>
+          <button className="link" onClick={props.onToggle}>
+            {props.isOpen ? 'Hide' : 'Details'}
+          </button>
+        </td>
+      </tr>
+      {props.isOpen && (
+        <tr className="audit-detail">
+          <td colSpan={7}>
+            <div className="before-after">
+              <div>
+                <strong>Before</strong>
+                <pre>{entry.before === null ? '(none)' : JSON.stringify(entry.before, null, 2)}</pre>
+              </div>
+              <div>
+                <strong>After</strong>
+                <pre>{entry.after === null ? '(none)' : JSON.stringify(entry.after, null, 2)}</pre>
+              </div>
+            </div>
+          </td>
+        </tr>
+      )}
+    </>
   );
 }
