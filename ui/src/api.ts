@@ -148,16 +148,17 @@ export interface RouteRecord {
   targets: RouteTargetRecord[];
   fallbacks: string[];
   metadata: Record<string, unknown>;
-  managed_by: string | null;
-  /** Absent from gateways older than issue 10; "unresolved" when a target names no model any server serves. */
-  status?: 'resolved' | 'unresolved';
-  unresolved_targets?: string[];
+  /** Set for routes the fleet file declares: change them there, not here. */
+  managed_by: 'fleet_file' | null;
+  /** "unresolved" when a target names no model any server serves or declares (the console comes with its gateway). */
+  status: 'resolved' | 'unresolved';
+  unresolved_targets: string[];
   created_at: string;
   updated_at: string;
 }
 
 /** The API answers 409 to changes of these: the fleet file is their source of truth. */
-export function isManagedByFleetFile(record: { managed_by: string | null }): boolean {
+export function isManagedByFleetFile(record: { managed_by: 'fleet_file' | null }): boolean {
   return record.managed_by === 'fleet_file';
 }
 

@@ -92,10 +92,10 @@ export function RoutesPage(props: { session: Session }) {
           </thead>
           <tbody>
             {routes.map((route) => {
-              const unresolved = route.status === 'unresolved' ? (route.unresolved_targets ?? []) : [];
+              const unresolved = route.status === 'unresolved' ? route.unresolved_targets : [];
               const managed = isManagedByFleetFile(route);
               return (
-                <tr key={route.id} data-testid={`route-row-${route.name}`} data-status={route.status ?? 'resolved'}>
+                <tr key={route.id} data-testid={`route-row-${route.name}`} data-status={route.status}>
                   <td>
                     <strong>{route.name}</strong>
                     {managed && (
