@@ -188,7 +188,7 @@ describe('rate limits and budgets', () => {
       vllm.setReply(undefined);
     }
     const listed = async () => (await gateway.api('GET', '/api/v1/keys')).body.data.find((entry: { id: string }) => entry.id === key.id);
-    await expect.poll(listed, { timeout: 10_000 }).toMatchObject({ status: 'budget_exhausted', budget_tokens: 1_040, used_tokens: expect.toSatisfy((used: number) => used >= 1_040) });
+    await expect.poll(listed, { timeout: 15_000 }).toMatchObject({ status: 'budget_exhausted', budget_tokens: 1_040, used_tokens: expect.toSatisfy((used: number) => used >= 1_040) });
     expect((await chat(key.key)).status).toBe(429);
     const raised = await gateway.api('PATCH', `/api/v1/keys/${key.id}`, { budget_tokens: 1_000_000 });
     expect(raised.body).toMatchObject({ status: 'active', budget_tokens: 1_000_000 });
