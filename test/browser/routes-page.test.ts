@@ -46,10 +46,10 @@ const chat = (model: string) =>
   });
 
 describe.skipIf(!hasChromium)('the routes page', () => {
-  it('creates a weighted, tiered route with a fallback through the form, lists it, and serves /v1 requests through it', async () => {
+  it('creates a tiered route (priority) with weights and a fallback through the form, lists it, and serves /v1 requests through it', async () => {
     await page.getByRole('button', { name: 'Add route' }).click();
     await page.fill('input[name=route-name]', 'chat-default');
-    await page.selectOption('select[name=strategy]', 'weighted');
+    await page.selectOption('select[name=strategy]', 'priority');
     await page.fill('input[name=target-model-0]', 'mixtral:latest');
     await page.fill('input[name=target-weight-0]', '3');
     await page.getByRole('button', { name: 'Add target' }).click();
@@ -68,12 +68,12 @@ describe.skipIf(!hasChromium)('the routes page', () => {
     const row = page.getByTestId('route-row-chat-default');
     await row.waitFor();
     const text = (await row.textContent()) ?? '';
-    expect(text).toContain('weighted');
+    expect(text).toContain('priority');
     expect(text).toMatch(/tier 1: mixtral:latest ×3, hermes:latest/);
     expect(text).toMatch(/tier 2: phi3:latest/);
     expect(text).toContain('openchat:latest');
     expect(await routeRecord('chat-default')).toMatchObject({
-      strategy: 'weighted',
+      strategy: 'priority',
       targets: [
         { model: 'mixtral:latest', weight: 3, tier: 1 },
         { model: 'hermes:latest', weight: 1, tier: 1 },
@@ -87,6 +87,8 @@ describe.skipIf(!hasChromium)('the routes page', () => {
     const served = await chat('chat-default');
     expect(served.status, await served.clone().text()).toBe(200);
     expect(served.headers.get('x-switchyard-route')).toBe('chat-default');
+    // Tiers count under priority (deployment-picker.ts): tier 1 serves while it can. Under weighted the tier-2
+    // target would take 1 request in 5, which made this test fail at random.
     expect(['mixtral:latest', 'hermes:latest']).toContain(served.headers.get('x-switchyard-model'));
   });
 
@@ -95,11 +97,11 @@ describe.skipIf(!hasChromium)('the routes page', () => {
     await row.getByRole('button', { name: 'Edit' }).click();
     expect(await page.inputValue('input[name=target-weight-0]')).toBe('3');
     await page.getByRole('button', { name: 'Remove target 2' }).click();
-    await page.selectOption('select[name=strategy]', 'priority');
+    await page.selectOption('select[name=strategy]', 'weighted');
     await page.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(async () => (await row.textContent()) ?? '', settles).toContain('priority');
+    await expect.poll(async () => (await row.textContent()) ?? '', settles).toContain('weighted');
     expect(await row.textContent()).not.toContain('hermes');
-    expect(await routeRecord('chat-default')).toMatchObject({ strategy: 'priority', targets: [{ model: 'mixtral:latest' }, { model: 'phi3:latest', tier: 2 }] });
+    expect(await routeRecord('chat-default')).toMatchObject({ strategy: 'weighted', targets: [{ model: 'mixtral:latest' }, { model: 'phi3:latest', tier: 2 }] });
 
     await row.getByRole('button', { name: 'Delete' }).click();
     await row.getByRole('button', { name: 'Delete chat-default?' }).click();

@@ -106,7 +106,7 @@ export function RouteForm(props: { route: RouteRecord | null; onClose: () => voi
               </option>
             ))}
           </select>
-          <span className="muted">How traffic is spread within a tier (weights count for weighted). Tier 1 is tried first, tier 2 only when tier 1 cannot serve.</span>
+          <span className="muted">How traffic is spread over the targets: weights count for weighted; tiers count for priority (tier 1 first, tier 2 only when tier 1 cannot serve).</span>
           {fieldError('strategy')}
         </label>
         <fieldset className="targets" data-testid="route-targets">
