@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
-import { hasChromium, openBrowser } from '../support/browser.ts';
+import { hasChromium, openBrowser, signIn } from '../support/browser.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 
 // A cap, not a wait: a loaded machine slows these polls rather than failing them (vitest's default is 1 s).
@@ -19,9 +19,7 @@ beforeAll(async () => {
   await gateway.api('POST', '/api/v1/model-servers', { name: 'gpu', server_type: 'vllm', base_url: vllm.url });
   await gateway.api('POST', '/api/v1/model-servers/health-check-all');
   ({ browser, page, shot } = await openBrowser({ width: 1280, height: 900 }));
-  await page.goto(`${gateway.url}/ui/`);
-  await page.fill('input[name=key]', adminKey);
-  await page.click('button[type=submit]');
+  await signIn(page, gateway.url, adminKey);
   await page.getByRole('heading', { name: 'Model servers' }).waitFor();
 }, 60_000);
 

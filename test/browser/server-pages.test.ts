@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
-import { hasChromium, openBrowser } from '../support/browser.ts';
+import { hasChromium, openBrowser, signIn } from '../support/browser.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 
 // A cap, not a wait: a loaded machine slows these polls rather than failing them (vitest's default is 1 s).
@@ -50,9 +50,7 @@ beforeAll(async () => {
   });
   page.on('requestfinished', (request) => inFlight.delete(request.url()));
   page.on('requestfailed', (request) => inFlight.delete(request.url()));
-  await page.goto(`${gateway.url}/ui/`);
-  await page.fill('input[name=key]', adminKey);
-  await page.click('button[type=submit]');
+  await signIn(page, gateway.url, adminKey);
   await page.getByRole('heading', { name: 'Model servers' }).waitFor();
 }, 60_000);
 
