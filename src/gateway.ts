@@ -55,6 +55,8 @@ export interface Gateway {
   scheduler: HealthScheduler;
   database: Database;
   usage: UsageRecorder;
+  /** The data plane (internal calls: the vector store, caches, tests). */
+  proxy: InferenceProxy;
   keys: BootstrapResult;
   masterKey: Omit<MasterKeySource, 'key'>;
   fleetReport: FleetApplyReport | null;
@@ -262,7 +264,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       })();
       return closing;
     };
-    return { app, registry, scheduler, database, usage, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
+    return { app, registry, scheduler, database, usage, proxy, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
   } catch (error) {
     await database.close();
     throw error;

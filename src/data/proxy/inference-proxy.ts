@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -63,6 +64,14 @@ export interface InferenceCall {
   errorShape?: ErrorShape;
   /** Called once, when the request is over, with its outcome (the tokens it really used, status, timings). */
   onSettled?: (outcome: RequestOutcome) => void;
+  /** Deployments (Deployment.key) not to try at all (a hedge avoids the one already asked). */
+  exclude?: ReadonlySet<string>;
+  /** Told of each deployment just before it is asked. */
+  onAttempt?: (deployment: Deployment) => void;
+  /** Told of the error the caller is answered with, when it fails. */
+  onFailure?: (error: AppError) => void;
+  /** False: no metrics or usage record (a part of a request that is recorded as a whole). Default true. */
+  observed?: boolean;
 }
 
 type Usage = RequestOutcome;
@@ -122,7 +131,7 @@ export class InferenceProxy {
       outcome.latencyMs = performance.now() - outcome.startedPerf;
       if (outcome.status === 0) outcome.status = call.response.headersSent ? call.response.statusCode : 499;
       call.onSettled?.(outcome);
-      this.#observer(outcome);
+      if (call.observed !== false) this.#observer(outcome);
       requestTrace?.end(outcome);
     }
   }
@@ -161,7 +170,7 @@ export class InferenceProxy {
     const startedAt = Date.now();
     const deadlineAt = startedAt + this.#settings.request_deadline_ms;
     this.#budget.onRequest(startedAt);
-    const tried = new Set<string>();
+    const tried = new Set<string>(call.exclude);
     // Deployments that hung, answered garbage or cannot serve this are not asked again within this request, even when no other is left.
     let notAgain: Set<string> | null = null;
     // Built only when needed: an Error captures a stack trace, which costs on every request.
@@ -195,6 +204,7 @@ export class InferenceProxy {
         break;
       }
       tried.add(deployment.key);
+      call.onAttempt?.(deployment);
       route.attempts++;
       route.server = deployment.server.name;
       route.model = deployment.model.modelId;
@@ -229,9 +239,47 @@ export class InferenceProxy {
   }
 
   #fail(call: InferenceCall, usage: Usage, error: AppError, route: RouteHeaders): void {
+    call.onFailure?.(error);
     usage.status = error.status;
     usage.errorType = error.code;
     writeError(call.response, error, { shape: call.errorShape ?? 'openai', requestId: call.requestId, headers: routeHeaderList(route) });
+  }
+
+  /**
+   * One non-streamed request made by the gateway itself (embedding for the
+   * vector store or the semantic cache, a sub-batch, a hedge), with the same
+   * routing, failover and breakers as a client's. Answers the parsed JSON in
+   * the caller's API shape; throws the AppError a client would have received.
+   */
+  async callJson(call: InternalCall): Promise<InternalAnswer> {
+    const reply = new CapturedReply(call.signal);
+    let failure: AppError | null = null;
+    let deployment: Deployment | null = null;
+    let settled: RequestOutcome | null = null;
+    await this.handle({
+      operation: call.operation,
+      body: { ...call.body, model: call.modelName },
+      modelName: call.modelName,
+      stream: false,
+      requestId: call.requestId,
+      response: reply as unknown as ServerResponse,
+      keyId: call.keyId ?? null,
+      ...(call.isAllowed === undefined ? {} : { isAllowed: call.isAllowed }),
+      ...(call.log === undefined ? {} : { log: call.log }),
+      ...(call.exclude === undefined ? {} : { exclude: call.exclude }),
+      observed: call.observed ?? false,
+      onAttempt: (chosen) => {
+        deployment = chosen;
+        call.onAttempt?.(chosen);
+      },
+      onFailure: (error) => (failure = error),
+      onSettled: (outcome) => (settled = outcome),
+    });
+    reply.detach();
+    const outcome = settled as unknown as RequestOutcome;
+    if (failure !== null) throw failure;
+    if (call.signal?.aborted === true || reply.body === null) throw errors.clientDisconnected();
+    return { status: reply.statusCode, body: parseJson(reply.body), deployment: deployment as unknown as Deployment, outcome };
   }
 
   /** Tells the observer about a request refused before it reached the proxy (quota, bad body), as the client saw it. */
@@ -362,6 +410,75 @@ export class InferenceProxy {
     deployment.state.breaker.onFailure(Date.now());
     log.warn({ server: deployment.server.name, model: deployment.model.modelId, code: error.code }, 'upstream attempt failed');
     return { done: false, error, retryable: error.retryable || error.failure === 'protocol' };
+  }
+}
+
+export interface InternalCall {
+  operation: Operation;
+  body: Record<string, unknown>;
+  modelName: string;
+  requestId: string;
+  keyId?: string | null;
+  isAllowed?: (name: string) => boolean;
+  /** Aborts the call (the upstream request is cancelled). */
+  signal?: AbortSignal;
+  exclude?: ReadonlySet<string>;
+  onAttempt?: (deployment: Deployment) => void;
+  log?: FastifyBaseLogger;
+  /** Record metrics and a usage record for this call (default false). */
+  observed?: boolean;
+}
+
+export interface InternalAnswer {
+  status: number;
+  /** The answer in OpenAI's (or the rerank) shape, parsed. */
+  body: unknown;
+  /** Who answered. */
+  deployment: Deployment;
+  /** Tokens, attempts, timings (recorded only when the call was `observed`). */
+  outcome: RequestOutcome;
+}
+
+/**
+ * What the proxy writes a non-streamed answer to, kept in memory for an
+ * internal call. The proxy only ever calls writeHead/end on a non-stream
+ * answer; 'close' before the end is how it learns the caller gave up.
+ */
+class CapturedReply extends EventEmitter {
+  statusCode = 0;
+  headersSent = false;
+  destroyed = false;
+  writableEnded = false;
+  writableFinished = false;
+  body: Buffer | null = null;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onAbort = () => {
+    this.destroyed = true;
+    this.emit('close');
+  };
+
+  constructor(signal: AbortSignal | undefined) {
+    super();
+    this.#signal = signal;
+    if (signal?.aborted === true) queueMicrotask(this.#onAbort);
+    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  writeHead(status: number): this {
+    this.statusCode = status;
+    this.headersSent = true;
+    return this;
+  }
+
+  end(chunk?: Buffer | string): this {
+    this.body = chunk === undefined ? Buffer.alloc(0) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    this.writableEnded = true;
+    this.writableFinished = true;
+    return this;
+  }
+
+  detach(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
   }
 }
 
