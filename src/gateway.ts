@@ -32,6 +32,7 @@ import { announceFleetEvent } from './control/webhooks/announce-fleet-event.ts';
 import { WebhookStore } from './storage/webhook-store.ts';
 import { GatewayMetrics, serverMetricsListener } from './observability/gateway-metrics.ts';
 import { UsageRecorder } from './observability/usage-recorder.ts';
+import { CacheMetrics } from './observability/cache-metrics.ts';
 import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
 import { UsageStore } from './storage/usage-store.ts';
 import { OpenTelemetryTracer } from './observability/tracing.ts';
@@ -57,6 +58,8 @@ export interface Gateway {
   usage: UsageRecorder;
   /** The data plane (internal calls: the vector store, caches, tests). */
   proxy: InferenceProxy;
+  /** `llm_cache_requests_total{cache, result}`, for every cache. */
+  cacheMetrics: CacheMetrics;
   keys: BootstrapResult;
   masterKey: Omit<MasterKeySource, 'key'>;
   fleetReport: FleetApplyReport | null;
@@ -160,6 +163,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         return ratios.filter((entry) => entry !== null);
       },
     });
+    const cacheMetrics = new CacheMetrics(metricsRegistry);
     const serverMetrics = serverMetricsListener(metrics);
     registry.onEvent(serverMetrics);
     // Servers loaded from storage show their last known status before their first probe.
@@ -264,7 +268,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       })();
       return closing;
     };
-    return { app, registry, scheduler, database, usage, proxy, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
+    return { app, registry, scheduler, database, usage, proxy, cacheMetrics, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
   } catch (error) {
     await database.close();
     throw error;

@@ -24,7 +24,6 @@ export class GatewayMetrics {
   readonly serverStatus: Gauge<'server' | 'status'>;
   readonly healthCheckDuration: Histogram<'server'>;
   readonly circuitState: Gauge<'server' | 'model'>;
-  readonly cacheRequests: Counter<'result'>;
   readonly budgetUsed: Gauge<'key_id'>;
 
   constructor(
@@ -84,7 +83,6 @@ export class GatewayMetrics {
         for (const entry of await budgets()) this.set({ key_id: entry.keyId }, entry.usedRatio);
       },
     });
-    this.cacheRequests = new Counter({ name: 'llm_cache_requests_total', help: 'Response cache lookups by result (hit, miss, bypass).', labelNames: ['result'], registers });
   }
 
   observe(outcome: RequestOutcome): void {
