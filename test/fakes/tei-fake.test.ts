@@ -3,6 +3,7 @@ import { embedText } from './fake-util.ts';
 import { startTeiFake } from './tei-fake.ts';
 import type { TeiFake, TeiFakeOptions } from './tei-fake.ts';
 import { postJson } from './wire-readers.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const fakes: TeiFake[] = [];
 async function start(options: TeiFakeOptions = {}): Promise<TeiFake> {
@@ -61,6 +62,24 @@ describe('TEI embedder', () => {
     const empty = await postJson(`${fake.url}/embed`, { inputs: [] });
     expect(empty.status).toBe(400);
     expect(await empty.json()).toMatchObject({ error_type: 'Empty' });
+  });
+
+  it('reports its configured batch limits on /info and refuses like TEI above them (413 Validation, 429 Overloaded)', async () => {
+    const fake = await start({ maxClientBatchSize: 4, maxBatchTokens: 2048, maxConcurrentRequests: 1 });
+    const info = (await (await fetch(`${fake.url}/info`)).json()) as Record<string, unknown>;
+    expect(info).toMatchObject({ max_client_batch_size: 4, max_batch_tokens: 2048, max_concurrent_requests: 1 });
+    expect((await postJson(`${fake.url}/embed`, { inputs: ['a', 'b', 'c', 'd'] })).status).toBe(200);
+    const tooMany = await postJson(`${fake.url}/embed`, { inputs: ['a', 'b', 'c', 'd', 'e'] });
+    expect(tooMany.status).toBe(413);
+    expect(await tooMany.json()).toEqual({ error: 'Input validation error: batch size 5 > maximum allowed batch size 4', error_type: 'Validation' });
+    const release = fake.pauseInference();
+    const first = postJson(`${fake.url}/embed`, { inputs: 'a' });
+    await waitFor(() => fake.permitsInUse() === 1, 'the first request to hold the only permit');
+    const refused = await postJson(`${fake.url}/embed`, { inputs: 'b' });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({ error: 'Model is overloaded', error_type: 'Overloaded' });
+    release();
+    expect((await first).status).toBe(200);
   });
 
   it('POST /rerank on an embedder → 424 Backend error', async () => {

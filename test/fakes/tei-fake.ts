@@ -13,7 +13,12 @@ export interface TeiFakeOptions {
   kind?: TeiKind;
   dimension?: number;
   maxInputLength?: number;
+  /** Texts per request; above it TEI answers 413 `Validation` (default 32, TEI's own). */
   maxClientBatchSize?: number;
+  /** Reported on /info only: real TEI queues a larger client batch, it does not refuse it (default 16384). */
+  maxBatchTokens?: number;
+  /** Requests in flight at once; above it TEI answers 429 `Overloaded` (default 512). */
+  maxConcurrentRequests?: number;
   behaviour?: Partial<FakeBehaviour>;
 }
 
@@ -35,6 +40,10 @@ export class TeiFake extends FakeServer {
   readonly dimension: number;
   readonly maxInputLength: number;
   readonly maxClientBatchSize: number;
+  readonly maxBatchTokens: number;
+  readonly maxConcurrentRequests: number;
+  private permitsTaken = 0;
+  private inferenceGate: Promise<void> | null = null;
   private queueSize = 0;
   private batchSize = 0;
   private readonly counts = new Map<string, { requests: number; successes: number }>();
@@ -49,6 +58,25 @@ export class TeiFake extends FakeServer {
     this.dimension = dimension;
     this.maxInputLength = options.maxInputLength ?? 512;
     this.maxClientBatchSize = options.maxClientBatchSize ?? 32;
+    this.maxBatchTokens = options.maxBatchTokens ?? 16384;
+    this.maxConcurrentRequests = options.maxConcurrentRequests ?? 512;
+  }
+
+  /** Holds every request that got a permit until the returned function is called (to fill TEI's permits). */
+  pauseInference(): () => void {
+    let release = (): void => undefined;
+    this.inferenceGate = new Promise<void>((resolve) => {
+      release = () => {
+        this.inferenceGate = null;
+        resolve();
+      };
+    });
+    return release;
+  }
+
+  /** Requests holding one of TEI's max_concurrent_requests permits. */
+  permitsInUse(): number {
+    return this.permitsTaken;
   }
 
   /** Overrides te_queue_size / te_batch_current_size in /metrics. */
@@ -67,9 +95,9 @@ export class TeiFake extends FakeServer {
       model_sha: null,
       model_dtype: 'float16',
       model_type: modelType,
-      max_concurrent_requests: 512,
+      max_concurrent_requests: this.maxConcurrentRequests,
       max_input_length: this.maxInputLength,
-      max_batch_tokens: 16384,
+      max_batch_tokens: this.maxBatchTokens,
       max_batch_requests: null,
       max_client_batch_size: this.maxClientBatchSize,
       auto_truncate: false,
@@ -96,7 +124,13 @@ export class TeiFake extends FakeServer {
     const count = this.counts.get(method) ?? { requests: 0, successes: 0 };
     this.counts.set(method, count);
     count.requests++;
+    let hasPermit = false;
     try {
+      // TEI takes a permit per request and refuses, not queues, when none is left.
+      if (this.permitsTaken >= this.maxConcurrentRequests) throw new TeiError('Overloaded', 'Model is overloaded');
+      this.permitsTaken++;
+      hasPermit = true;
+      if (this.inferenceGate !== null) await this.inferenceGate;
       if (route === 'POST /rerank') ctx.json(200, this.rerank(body));
       else if (route === 'POST /embed') ctx.json(200, this.embed(body.inputs, body.truncate === true, body.normalize !== false));
       else {
@@ -110,6 +144,8 @@ export class TeiFake extends FakeServer {
       if (!(err instanceof TeiError)) throw err;
       const status = TEI_STATUS[err.type];
       ctx.json(status, ctx.path.startsWith('/v1/') ? { message: err.message, code: status, type: err.type } : { error: err.message, error_type: err.type });
+    } finally {
+      if (hasPermit) this.permitsTaken--;
     }
   }
 

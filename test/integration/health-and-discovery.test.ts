@@ -105,6 +105,22 @@ describe('model discovery', () => {
     }
   });
 
+  it("puts TEI's batch limits from /info in the model's details, for an embedder and a reranker alike", async () => {
+    const embedder = await startTeiFake({ modelId: 'general', maxClientBatchSize: 64, maxBatchTokens: 8192, maxConcurrentRequests: 128 });
+    const reranker = await startTeiFake({ kind: 'reranker', modelId: 'bge-reranker-base', maxClientBatchSize: 16 });
+    try {
+      const embedding = await create({ name: 'orchestration', server_type: 'embedding', base_url: embedder.url });
+      const rerank = await create({ name: 'rerank', server_type: 'reranker', base_url: reranker.url });
+      await checkAll();
+      const [general] = (await gateway.api('GET', `/api/v1/model-servers/${embedding.id}/models`)).body.data;
+      expect(general.details).toMatchObject({ max_client_batch_size: 64, max_batch_tokens: 8192, max_concurrent_requests: 128 });
+      const [bge] = (await gateway.api('GET', `/api/v1/model-servers/${rerank.id}/models`)).body.data;
+      expect(bge.details).toMatchObject({ max_client_batch_size: 16, max_batch_tokens: 16384, max_concurrent_requests: 512 });
+    } finally {
+      await Promise.all([embedder.stop(), reranker.stop()]);
+    }
+  });
+
   it('uses a fleet hint instead of an embed call when the operator states the dimension', async () => {
     const tei = await startTeiFake({ modelId: 'general', dimension: 384 });
     try {

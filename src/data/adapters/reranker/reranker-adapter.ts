@@ -1,7 +1,7 @@
-import { capabilitySourceDetail, type CapabilitySource } from '../../../domain/model-server.ts';
 import type { ProbeResult } from '../server-adapter.ts';
 import type { KindProbe } from '../server-kind-module.ts';
 import { probeOpenAIStyle, readInfo } from '../tei/tei-adapter.ts';
+import { teiModelDetails } from '../tei/tei-info.ts';
 
 /**
  * Rerankers: TEI started with a reranker model (described by `/info`), or a
@@ -20,7 +20,7 @@ export const rerankerAdapter: KindProbe = {
           embeddingDimension: null,
           contextLength: info.maxInputLength,
           status: 'loaded',
-          details: { task: info.task, [capabilitySourceDetail]: 'server' satisfies CapabilitySource, ...(info.version === null ? {} : { server_version: info.version }) },
+          details: teiModelDetails(info),
         },
       ],
       load: null,

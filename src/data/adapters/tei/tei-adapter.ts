@@ -5,7 +5,7 @@ import { upstreamCall } from '../server-adapter.ts';
 import { parseModelList } from '../openai/openai-models.ts';
 import { parsePrometheusText, sumMetric } from '../shared/prometheus-text.ts';
 import { UpstreamError } from '../../upstream/upstream-error.ts';
-import { capabilitiesOfTask, parseTeiInfo } from './tei-info.ts';
+import { capabilitiesOfTask, parseTeiInfo, teiModelDetails } from './tei-info.ts';
 
 /**
  * Hugging Face text-embeddings-inference: one model per server, described by
@@ -23,7 +23,7 @@ export const teiAdapter: KindProbe = {
       embeddingDimension: known?.embeddingDimension ?? null,
       contextLength: info.maxInputLength,
       status: 'loaded',
-      details: { task: info.task, [capabilitySourceDetail]: 'server' satisfies CapabilitySource, ...(info.version === null ? {} : { server_version: info.version }) },
+      details: teiModelDetails(info),
     };
     return { models: [model], load: await readTeiLoad(context, [info.modelId]) };
   },

@@ -1,3 +1,4 @@
+import { capabilitySourceDetail, type CapabilitySource } from '../../../domain/model-server.ts';
 import type { ModelCapability } from '../../../domain/server-kind.ts';
 import { isRecord, positiveInteger, protocolError, recordField, stringField } from '../shared/wire-values.ts';
 
@@ -7,6 +8,10 @@ export interface TeiInfo {
   task: 'embedding' | 'reranker' | 'classifier';
   maxInputLength: number | null;
   maxConcurrentRequests: number | null;
+  /** Texts one request may carry; TEI answers 413 `Validation` above it. */
+  maxClientBatchSize: number | null;
+  /** Tokens TEI packs into one forward pass; a client batch above it is queued, not refused. */
+  maxBatchTokens: number | null;
   version: string | null;
 }
 
@@ -21,10 +26,35 @@ export function parseTeiInfo(body: unknown): TeiInfo {
     task,
     maxInputLength: positiveInteger(body['max_input_length']),
     maxConcurrentRequests: positiveInteger(body['max_concurrent_requests']),
+    maxClientBatchSize: positiveInteger(body['max_client_batch_size']),
+    maxBatchTokens: positiveInteger(body['max_batch_tokens']),
     version: stringField(body, 'version'),
   };
 }
 
 export function capabilitiesOfTask(task: TeiInfo['task']): ModelCapability[] {
   return task === 'embedding' ? ['embedding'] : ['rerank'];
+}
+
+/**
+ * The batch limits `/info` states, under TEI's own names, for a discovered
+ * model's `details`: the embedding pipeline splits batches by them.
+ */
+export function teiLimitDetails(info: TeiInfo): Record<string, number> {
+  const limits: Record<string, number | null> = {
+    max_client_batch_size: info.maxClientBatchSize,
+    max_batch_tokens: info.maxBatchTokens,
+    max_concurrent_requests: info.maxConcurrentRequests,
+  };
+  return Object.fromEntries(Object.entries(limits).filter((entry): entry is [string, number] => entry[1] !== null));
+}
+
+/** A discovered model's `details` for TEI: its task, where capabilities came from, the version and the limits. */
+export function teiModelDetails(info: TeiInfo): Record<string, unknown> {
+  return {
+    task: info.task,
+    [capabilitySourceDetail]: 'server' satisfies CapabilitySource,
+    ...(info.version === null ? {} : { server_version: info.version }),
+    ...teiLimitDetails(info),
+  };
 }
