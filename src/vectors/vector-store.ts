@@ -19,6 +19,7 @@ export type MetadataFilter = Record<string, MetadataValue | { in: MetadataValue[
 
 export interface VectorRecord {
   id: string;
+  /** Stored as float32. Qdrant keeps cosine collections' vectors unit-normalised, so `qdrant` returns them so. */
   vector: number[];
   text: string | null;
   metadata: Record<string, unknown>;
@@ -34,10 +35,14 @@ export interface VectorHit {
 
 export interface VectorStore {
   readonly backend: 'embedded' | 'pgvector' | 'qdrant';
-  /** Creates it if missing; an existing one of another size or distance is an error. */
+  /** Creates it if missing; an existing one of another size or distance is an error (VectorCollectionConflict). */
   ensureCollection(spec: CollectionSpec): Promise<void>;
   dropCollection(name: string): Promise<void>;
-  /** All or nothing; a record whose id exists replaces it. Vectors of the wrong size are refused before anything is written. */
+  /**
+   * All or nothing; a record whose id exists replaces it, and of two records
+   * with one id in a batch the later wins. Vectors of the wrong size are
+   * refused (VectorSizeMismatch) before anything is written.
+   */
   upsert(collection: string, records: readonly VectorRecord[]): Promise<void>;
   /** Best first. */
   search(collection: string, query: { vector: readonly number[]; topK: number; filter?: MetadataFilter }): Promise<VectorHit[]>;
@@ -45,7 +50,53 @@ export interface VectorStore {
   /** By ids, by filter, or both (AND); answers how many were deleted. */
   delete(collection: string, selector: { ids?: readonly string[]; filter?: MetadataFilter }): Promise<number>;
   count(collection: string): Promise<number>;
-  /** Records in id order after `afterId` (re-embedding reads every stored text this way). */
+  /**
+   * Up to `limit` records after `afterId` (null: from the start), in an order
+   * fixed by the backend: id order (byte order) in `embedded` and `pgvector`,
+   * Qdrant's point-id order in `qdrant`. Pass the last id of a page to get the
+   * next; re-embedding reads every stored text this way.
+   */
   scan(collection: string, afterId: string | null, limit: number): Promise<VectorRecord[]>;
   close(): Promise<void>;
+}
+
+/*
+ * What a backend throws for the service to map (409, 404). Every other
+ * operation on a collection that does not exist throws VectorCollectionNotFound.
+ */
+
+/** A vector of another size than its collection's; nothing was written. */
+export class VectorSizeMismatch extends Error {
+  readonly expected: number;
+  readonly actual: number;
+  constructor(expected: number, actual: number) {
+    super(`Vector size ${actual} does not match the collection's vector size ${expected}.`);
+    this.name = 'VectorSizeMismatch';
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+export class VectorCollectionNotFound extends Error {
+  readonly collection: string;
+  constructor(collection: string) {
+    super(`Vector collection ${collection} does not exist.`);
+    this.name = 'VectorCollectionNotFound';
+    this.collection = collection;
+  }
+}
+
+/** ensureCollection found the collection with another size or distance. */
+export class VectorCollectionConflict extends Error {
+  readonly collection: string;
+  readonly existing: { vectorSize: number; distance: VectorDistance };
+  constructor(collection: string, existing: { vectorSize: number; distance: VectorDistance }, requested: { vectorSize: number; distance: VectorDistance }) {
+    super(
+      `Vector collection ${collection} exists with vector size ${existing.vectorSize} and distance ${existing.distance}, ` +
+        `not ${requested.vectorSize} and ${requested.distance}.`,
+    );
+    this.name = 'VectorCollectionConflict';
+    this.collection = collection;
+    this.existing = existing;
+  }
 }
