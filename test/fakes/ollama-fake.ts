@@ -5,7 +5,7 @@ import type { FakeBehaviour, FakeModel, RequestContext } from './fake-server.ts'
 import { asNumber, asString, bodyRecord, embedText, estimateTokens, planTokens, summariseMessages } from './fake-util.ts';
 import type { JsonRecord } from './fake-util.ts';
 import { serveOllamaV1 } from './ollama-v1.ts';
-import { DEFAULT_OLLAMA_MODELS, ollamaName, ollamaTimings, psEntry, sameOllamaModel, showResponse, tagsEntry } from './ollama-shapes.ts';
+import { DEFAULT_OLLAMA_MODELS, ollamaEmbeddingLength, ollamaName, ollamaTimings, psEntry, sameOllamaModel, showResponse, tagsEntry } from './ollama-shapes.ts';
 
 export { DEFAULT_OLLAMA_MODELS, ollamaName } from './ollama-shapes.ts';
 
@@ -142,9 +142,9 @@ export class OllamaFake extends FakeServer {
     if (name === '') return ctx.json(400, { error: 'model is required' });
     const model = this.lookup(name);
     if (model === undefined) return ctx.json(404, { error: notFoundMessage(name) });
-    if (!hasCapability(model, 'embedding')) return ctx.json(400, { error: `"${name}" does not support embeddings` });
+    // Ollama's embed handler asks no capability: a generative model embeds too (its hidden state, pooled).
     this.touch(model, body.keep_alive);
-    const dimension = model.embeddingDimension ?? 768;
+    const dimension = ollamaEmbeddingLength(model);
     if (legacy) {
       const prompt = asString(body.prompt) ?? '';
       return ctx.json(200, { embedding: prompt === '' ? [] : embedText(prompt, dimension) });

@@ -78,6 +78,11 @@ export function psEntry(model: FakeModel, expiresAt: Date): JsonRecord {
   };
 }
 
+/** The model's `<arch>.embedding_length`, the size of what /api/embed answers for it (embedder or not). */
+export function ollamaEmbeddingLength(model: FakeModel): number {
+  return model.embeddingDimension ?? (isEmbedding(model) ? 768 : 4096);
+}
+
 export function showResponse(model: FakeModel): JsonRecord {
   const arch = model.family ?? 'llama';
   const embedding = isEmbedding(model);
@@ -92,7 +97,7 @@ export function showResponse(model: FakeModel): JsonRecord {
     [`${arch}.attention.head_count_kv`]: 8,
     [`${arch}.block_count`]: 32,
     [`${arch}.context_length`]: model.contextLength ?? 4096,
-    [`${arch}.embedding_length`]: model.embeddingDimension ?? 4096,
+    [`${arch}.embedding_length`]: ollamaEmbeddingLength(model),
     [`${arch}.feed_forward_length`]: 14336,
     ...(embedding ? { [`${arch}.pooling_type`]: 1 } : {}),
     'tokenizer.ggml.model': embedding ? 'bert' : 'llama',

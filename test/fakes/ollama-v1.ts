@@ -12,7 +12,7 @@ import {
   respondChat,
   respondCompletion,
 } from './openai-compat.ts';
-import { OLLAMA_MODIFIED_UNIX, ollamaName } from './ollama-shapes.ts';
+import { OLLAMA_MODIFIED_UNIX, ollamaEmbeddingLength, ollamaName } from './ollama-shapes.ts';
 
 /** The parts of OllamaFake the /v1 routes use. */
 export interface OllamaV1Host {
@@ -83,9 +83,8 @@ export async function serveOllamaV1(host: OllamaV1Host, ctx: RequestContext): Pr
       if (model === undefined) return answer(404, notFound(`model "${name}" not found, try pulling it first`));
       const inputs = embeddingInputs(body.input);
       if (inputs === undefined) return answer(400, badRequest('invalid input type'));
-      if (!hasCapability(model, 'embedding')) return answer(400, badRequest(`"${name}" does not support embeddings`));
       host.touch(model, undefined);
-      ctx.json(200, embeddingsList(name, inputs, model.embeddingDimension ?? 768, body.encoding_format));
+      ctx.json(200, embeddingsList(name, inputs, ollamaEmbeddingLength(model), body.encoding_format));
       return true;
     }
     default:

@@ -16,6 +16,7 @@ import {
 } from './openai-flavors.ts';
 import type { ModelStats, OpenAIFlavor } from './openai-flavors.ts';
 import { nativeCompletionPlan, respondNativeCompletion } from './llamacpp-native.ts';
+import { respondVllmRerank, respondVllmScore, VLLM_RERANK_PATHS, VLLM_SCORE_PATHS } from './vllm-scoring.ts';
 
 export { DEFAULT_OPENAI_MODELS } from './openai-flavors.ts';
 export type { OpenAIFlavor } from './openai-flavors.ts';
@@ -25,6 +26,8 @@ export interface OpenAIFakeOptions {
   models?: FakeModel[];
   apiKey?: string;
   behaviour?: Partial<FakeBehaviour>;
+  /** vLLM only: false plays a release before 0.7, which scores on /v1/score but has no /v1/rerank. */
+  vllmRerank?: boolean;
 }
 
 /** Overrides for the load the fake reports; a key set to undefined returns to live values. */
@@ -39,6 +42,7 @@ const LLAMACPP_PUBLIC = new Set(['/health', '/v1/health', '/models', '/v1/models
 export class OpenAIFake extends FakeServer {
   readonly flavor: OpenAIFlavor;
   private apiKey: string | undefined;
+  private readonly vllmRerank: boolean;
   private load: FakeLoad = {};
   private readonly running = new Map<string, number>();
   private readonly totals = new Map<string, { prompt: number; generation: number; successes: number }>();
@@ -47,6 +51,7 @@ export class OpenAIFake extends FakeServer {
     super(options.models ?? DEFAULT_OPENAI_MODELS, options.behaviour);
     this.flavor = options.flavor ?? 'generic';
     this.apiKey = options.apiKey;
+    this.vllmRerank = options.vllmRerank ?? true;
   }
 
   setApiKey(key: string | undefined): void {
@@ -89,6 +94,7 @@ export class OpenAIFake extends FakeServer {
       if (route === 'GET /health') return ctx.text(200, '');
       if (route === 'GET /version') return ctx.json(200, { version: '0.10.1' });
       if (route === 'GET /metrics') return ctx.text(200, vllmMetrics(this.models, (m) => this.stats(m)), 'text/plain; version=0.0.4; charset=utf-8');
+      if (VLLM_SCORE_PATHS.has(ctx.path) || (this.vllmRerank && VLLM_RERANK_PATHS.has(ctx.path))) return this.scoring(ctx);
       return ctx.json(404, { detail: 'Not Found' });
     }
     const primary = this.models[0];
@@ -224,7 +230,18 @@ export class OpenAIFake extends FakeServer {
     ctx.json(200, list);
   }
 
-  private unsupported(ctx: RequestContext, api: 'Chat Completions' | 'Completions' | 'Embeddings'): void {
+  /** vLLM's /v1/rerank and /v1/score, for a model served with the score task; FastAPI answers 405 to any other method. */
+  private scoring(ctx: RequestContext): void {
+    if (ctx.method !== 'POST') return ctx.json(405, { detail: 'Method Not Allowed' });
+    const resolved = this.resolveModel(ctx, asString(bodyRecord(ctx.body).model));
+    if (resolved === undefined) return;
+    const isRerank = VLLM_RERANK_PATHS.has(ctx.path);
+    if (!hasCapability(resolved.model, 'rerank')) return this.unsupported(ctx, isRerank ? 'Rerank' : 'Score');
+    if (isRerank) respondVllmRerank(ctx, resolved.name);
+    else respondVllmScore(ctx, resolved.name);
+  }
+
+  private unsupported(ctx: RequestContext, api: 'Chat Completions' | 'Completions' | 'Embeddings' | 'Rerank' | 'Score'): void {
     if (this.flavor === 'llamacpp') {
       const message =
         api === 'Embeddings'

@@ -7,18 +7,28 @@ import type { JsonRecord } from './fake-util.ts';
 
 export const DEFAULT_RERANKER_MODELS: FakeModel[] = [{ id: 'bge-reranker-v2-m3', capabilities: ['rerank'], contextLength: 8192 }];
 
+/**
+ * `cohere`: Cohere/Jina answers (`document: {text}`, `meta`). `infinity`:
+ * michaelfeil/infinity's (`object: 'rerank'`, `document` a bare string,
+ * `usage: {prompt_tokens, total_tokens}`, `capabilities: ['rerank']` in /models).
+ */
+export type RerankerStyle = 'cohere' | 'infinity';
+
 export interface RerankerFakeOptions {
   models?: FakeModel[];
+  style?: RerankerStyle;
   apiKey?: string;
   behaviour?: Partial<FakeBehaviour>;
 }
 
 export class RerankerFake extends FakeServer {
   private apiKey: string | undefined;
+  readonly style: RerankerStyle;
 
   constructor(options: RerankerFakeOptions = {}) {
     super(options.models ?? DEFAULT_RERANKER_MODELS, options.behaviour);
     this.apiKey = options.apiKey;
+    this.style = options.style ?? 'cohere';
   }
 
   setApiKey(key: string | undefined): void {
@@ -39,11 +49,17 @@ export class RerankerFake extends FakeServer {
       const created = unixSeconds();
       return ctx.json(200, {
         object: 'list',
-        data: this.models.map((m) => ({ id: m.id, object: 'model', owned_by: 'infinity', created, backend: 'torch', capabilities: m.capabilities ?? ['rerank'] })),
+        data: this.models.map((m) => ({ id: m.id, object: 'model', owned_by: 'infinity', created, backend: 'torch', capabilities: this.listedCapabilities(m) })),
       });
     }
     if (route === 'POST /rerank' || route === 'POST /v1/rerank' || route === 'POST /v2/rerank') return this.rerank(ctx);
     ctx.json(404, { detail: 'Not Found' });
+  }
+
+  /** Infinity names its capabilities `embed` and `rerank`; the Cohere-style fake lists ours. */
+  private listedCapabilities(model: FakeModel): string[] {
+    const capabilities = model.capabilities ?? ['rerank'];
+    return this.style === 'infinity' ? capabilities.map((capability) => (capability === 'embedding' ? 'embed' : capability)) : capabilities;
   }
 
   private rerank(ctx: RequestContext): void {
@@ -66,12 +82,16 @@ export class RerankerFake extends FakeServer {
     const topN = asNumber(body.top_n);
     if (topN !== undefined && (!Number.isInteger(topN) || topN < 1)) return ctx.json(400, { message: 'invalid request: top_n must be a positive integer' });
     const withDocuments = body.return_documents === true;
+    const infinity = this.style === 'infinity';
     const results: JsonRecord[] = documents
       .map((text, index) => ({ index, relevance_score: overlapScore(query, text), text }))
       .sort((a, b) => b.relevance_score - a.relevance_score)
       .slice(0, topN ?? documents.length)
-      .map(({ index, relevance_score, text }) => ({ index, relevance_score, ...(withDocuments ? { document: { text } } : {}) }));
+      .map(({ index, relevance_score, text }) => ({ relevance_score, index, ...(withDocuments ? { document: infinity ? text : { text } } : {}) }));
     const totalTokens = documents.reduce((sum, d) => sum + estimateTokens(query) + estimateTokens(d), 0);
+    if (infinity) {
+      return ctx.json(200, { object: 'rerank', results, model: model.id, usage: { prompt_tokens: totalTokens, total_tokens: totalTokens }, id: `infinity-${randomId(32)}`, created: unixSeconds() });
+    }
     ctx.json(200, {
       id: randomId(8) + '-' + randomId(4) + '-' + randomId(4) + '-' + randomId(4) + '-' + randomId(12),
       model: model.id,

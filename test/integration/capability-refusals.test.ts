@@ -69,7 +69,6 @@ describe('requests a model is known not to serve', () => {
   it.each([
     ['chat to an Ollama embedder', () => chat('general'), '`general` serves embedding only, not chat.'],
     ['embeddings to a vLLM chat model', () => embed('llama3'), '`llama3` serves chat and completion only, not embeddings.'],
-    ['embeddings to an Ollama chat model', () => embed('mixtral'), '`mixtral` serves chat and completion only, not embeddings.'],
     ['chat to a TEI embedder', () => chat('bge-small'), '`bge-small` serves embedding only, not chat.'],
     ['completions to a TEI reranker', () => complete('bge-reranker-base'), '`bge-reranker-base` serves rerank only, not completions.'],
   ])('refuses %s with a 400 naming what it serves, before any server is asked', async (_, send, message) => {
@@ -92,19 +91,31 @@ describe('requests a model is known not to serve', () => {
     expect((await embed('bge-small')).data).toHaveLength(1);
   });
 
+  it("embeds with an Ollama chat model through /api/embed (Ollama embeds with any model), sized as its /api/show says", async () => {
+    const { data } = await embed('mixtral');
+    expect(data[0]?.embedding).toHaveLength(4096);
+    expect(ollama.requests.map((request) => `${request.method} ${request.path}`)).toEqual(['POST /api/embed']);
+    const servers = (await gateway.api('GET', '/api/v1/model-servers')).body.data as Array<{ name: string; id: string }>;
+    const box = servers.find((server) => server.name === 'box') as { id: string };
+    const models = (await gateway.api('GET', `/api/v1/model-servers/${box.id}/models`)).body.data as Array<{ id: string; capabilities: string[]; embedding_dimension: number | null }>;
+    // It stays a chat model (auto-selection never picks it for embeddings); its vectors' size is known for a collection.
+    expect(models.find((model) => model.id === 'mixtral:latest')).toMatchObject({ capabilities: ['chat', 'completion', 'tools'], embedding_dimension: 4096 });
+  });
+
   it('forwards a request when the capabilities were only guessed from the name: the server answers for itself', async () => {
     await embed('house-model').catch(() => undefined);
     expect(generic.requests.map((request) => `${request.method} ${request.path}`)).toEqual(['POST /v1/embeddings']);
   });
 
   it("sends a route's request past a target that cannot serve it to a fallback that can, without an attempt on the target", async () => {
-    const created = await gateway.api('POST', '/api/v1/routes', { name: 'anything', targets: ['mixtral'], fallbacks: ['general'] });
+    const created = await gateway.api('POST', '/api/v1/routes', { name: 'anything', targets: ['llama3'], fallbacks: ['general'] });
     expect(created.status, created.text).toBe(201);
     const { data, response } = await client.embeddings.create({ model: 'anything', input: 'hello' }).withResponse();
     expect(data.data[0]?.embedding).toHaveLength(384);
     expect(response.headers.get('x-switchyard-model')).toBe('general:latest');
     expect(response.headers.get('x-switchyard-attempts')).toBe('1');
     expect(ollama.requests.map((request) => request.path)).toEqual(['/api/embed']);
+    expect(vllm.requests).toEqual([]);
   });
 
   it('shows where capabilities come from on each model', async () => {

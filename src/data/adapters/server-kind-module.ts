@@ -1,4 +1,4 @@
-import type { ModelServer } from '../../domain/model-server.ts';
+import type { ModelServer, ServerModel } from '../../domain/model-server.ts';
 import type { Operation, UpstreamPlan } from './inference-mapping.ts';
 import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult } from './server-adapter.ts';
 
@@ -84,6 +84,14 @@ export interface ServerKindModule {
    * refuses; the server is asked and answers for itself.
    */
   readonly namesTellCapabilities?: boolean;
+  /**
+   * True when the server embeds with any model that generates text, not only
+   * with embedders (Ollama's /api/embed takes `mixtral` too). Such a model
+   * keeps `chat`/`completion` as its capabilities (auto-selection and the
+   * console still see a chat model), yet is never refused embeddings and may
+   * own a vector collection: see `canEmbed` and decision 0017.
+   */
+  readonly generatorsEmbed?: boolean;
   /** Headers that carry the server's stored key, on probes and requests alike. */
   authHeaders(apiKey: string | null, server: Pick<ModelServer, 'kindConfig'>): Record<string, string>;
   /**
@@ -94,8 +102,13 @@ export interface ServerKindModule {
   probe(context: AdapterContext, previous: ReadonlyMap<string, DiscoveredModel>): Promise<ProbeResult>;
   /** One real embed call to learn a dimension the server does not state. */
   probeEmbeddingDimension(context: AdapterContext, modelId: string): Promise<number | null>;
-  /** The request for one operation on one server; null when the kind cannot serve it. */
-  plan(operation: Operation, body: Record<string, unknown>, modelId: string, server: ModelServer): UpstreamPlan | null;
+  /**
+   * The request for one operation on one server; null when the kind cannot
+   * serve it. `model` is the deployment's model as the probe found it: its
+   * `details` say which API the server speaks for it (TEI's native one, vLLM's
+   * rerank or score) when the kind serves more than one.
+   */
+  plan(operation: Operation, body: Record<string, unknown>, modelId: string, server: ModelServer, model?: Pick<ServerModel, 'details'>): UpstreamPlan | null;
   /** Tokens from an answer the server sent untranslated (OpenAI-shaped kinds search the bytes). */
   readUsage(answer: Buffer): TokenUsage;
   capacity(load: LoadMetrics | undefined): KindCapacity;

@@ -231,7 +231,7 @@ export class InferenceProxy {
   /** A kind that cannot plan (its settings unreadable, a plugin's bug) is treated as unable to serve, not as a crash. */
   #plan(kind: ServerKindModule, call: InferenceCall, deployment: Deployment): UpstreamPlan | null {
     try {
-      return kind.plan(call.operation, call.body, deployment.model.modelId, deployment.server);
+      return kind.plan(call.operation, call.body, deployment.model.modelId, deployment.server, deployment.model);
     } catch (error) {
       (call.log ?? this.#log).error({ server: deployment.server.name, kind: kind.id, err: error instanceof Error ? error.message : 'unknown' }, 'server kind could not plan a request');
       return null;

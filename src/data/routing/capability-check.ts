@@ -1,4 +1,4 @@
-import { capabilitySourceOf } from '../../domain/model-server.ts';
+import { capabilitySourceOf, type ServerModel } from '../../domain/model-server.ts';
 import type { ModelCapability } from '../../domain/server-kind.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import type { AppError } from '../../errors/app-error.ts';
@@ -22,9 +22,24 @@ const servable: readonly ModelCapability[] = ['chat', 'completion', 'embedding',
 export function cannotServe(deployment: Deployment, operation: Operation): boolean {
   const model = deployment.model;
   if (model.capabilities.includes(operationCapability[operation])) return false;
+  if (operation === 'embeddings' && embedsAsGenerator(model, deployment.server.serverType)) return false;
   const source = capabilitySourceOf(model);
   if (source === 'name') return findServerKind(deployment.server.serverType)?.namesTellCapabilities === true;
   return source !== null;
+}
+
+/**
+ * True when the model can answer embeddings: an embedder, or a generator on a
+ * kind whose server embeds with any model (Ollama). What decides whether a
+ * model may own a vector collection.
+ */
+export function canEmbed(model: Pick<ServerModel, 'capabilities'>, serverType: string): boolean {
+  return model.capabilities.includes('embedding') || embedsAsGenerator(model, serverType);
+}
+
+function embedsAsGenerator(model: Pick<ServerModel, 'capabilities'>, serverType: string): boolean {
+  const generates = model.capabilities.includes('completion') || model.capabilities.includes('chat');
+  return generates && findServerKind(serverType)?.generatorsEmbed === true;
 }
 
 /**

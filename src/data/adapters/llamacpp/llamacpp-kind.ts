@@ -2,6 +2,7 @@ import { bearerHeaders, openAIPlan } from '../inference-mapping.ts';
 import { createOpenAICompatibleAdapter } from '../openai/openai-adapter.ts';
 import type { ServerKindModule } from '../server-kind-module.ts';
 import { kindDefaults } from '../shared/kind-defaults.ts';
+import { planRerank } from '../shared/rerank-plans.ts';
 import { modelOwners } from '../shared/model-list-signature.ts';
 import { isRecord, recordField, stringField } from '../shared/wire-values.ts';
 import { planNativeCompletion } from './llamacpp-completion.ts';
@@ -46,6 +47,7 @@ export const llamaCppKind: ServerKindModule = {
   plan(operation, body, modelId, server) {
     const headers = bearerHeaders(server.apiKey?.reveal() ?? null);
     if (operation === 'completion') return planNativeCompletion(body, modelId, headers) ?? openAIPlan(operation, body, modelId, headers);
+    if (operation === 'rerank') return planRerank('cohere', body, modelId, headers);
     return openAIPlan(operation, body, modelId, headers);
   },
   capacity(load) {

@@ -10,6 +10,8 @@ export const ollamaKind: ServerKindModule = {
   label: 'Ollama',
   description: 'Ollama: models listed by /api/tags, chat over its /v1 API, embeddings over /api/embed.',
   ...kindDefaults,
+  // /api/embed asks no capability of the model: a chat model embeds too (its hidden state, pooled; size = /api/show's embedding_length).
+  generatorsEmbed: true,
   detection: [
     {
       paths: ['/api/version'],

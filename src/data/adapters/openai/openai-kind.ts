@@ -1,6 +1,7 @@
 import { bearerHeaders, openAIPlan } from '../inference-mapping.ts';
 import type { ServerKindModule } from '../server-kind-module.ts';
 import { kindDefaults } from '../shared/kind-defaults.ts';
+import { planRerank } from '../shared/rerank-plans.ts';
 import { listedModels } from '../shared/model-list-signature.ts';
 import { createOpenAICompatibleAdapter } from './openai-adapter.ts';
 
@@ -22,6 +23,8 @@ export const openAIKind: ServerKindModule = {
   probe: adapter.probe,
   probeEmbeddingDimension: adapter.probeEmbeddingDimension,
   plan(operation, body, modelId, server) {
-    return openAIPlan(operation, body, modelId, bearerHeaders(server.apiKey?.reveal() ?? null));
+    const headers = bearerHeaders(server.apiKey?.reveal() ?? null);
+    // Cohere/Jina-style rerank: the answer is read back and normalised like every other kind's.
+    return operation === 'rerank' ? planRerank('cohere', body, modelId, headers) : openAIPlan(operation, body, modelId, headers);
   },
 };

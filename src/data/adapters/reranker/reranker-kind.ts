@@ -1,7 +1,8 @@
 import { bearerHeaders, openAIPlan } from '../inference-mapping.ts';
 import type { ServerKindModule } from '../server-kind-module.ts';
 import { kindDefaults } from '../shared/kind-defaults.ts';
-import { recogniseByModelNames, recogniseTei } from '../tei/embedding-kind.ts';
+import { planRerank } from '../shared/rerank-plans.ts';
+import { recogniseByModelNames, recogniseTei, speaksTei } from '../tei/embedding-kind.ts';
 import { planTei } from '../tei/tei-inference.ts';
 import { rerankerAdapter } from './reranker-adapter.ts';
 
@@ -16,8 +17,10 @@ export const rerankerKind: ServerKindModule = {
   ],
   probe: rerankerAdapter.probe,
   probeEmbeddingDimension: rerankerAdapter.probeEmbeddingDimension,
-  plan(operation, body, modelId, server) {
+  plan(operation, body, modelId, server, model) {
     const headers = bearerHeaders(server.apiKey?.reveal() ?? null);
-    return server.detection?.flavor === 'tei' ? planTei(operation, body, headers) : openAIPlan(operation, body, modelId, headers);
+    // A TEI reranker registered as `reranker` by hand has no detection flavor: its probe's /info says it is TEI.
+    if (speaksTei(server, model, false)) return planTei(operation, body, headers);
+    return operation === 'rerank' ? planRerank('cohere', body, modelId, headers) : openAIPlan(operation, body, modelId, headers);
   },
 };

@@ -1,11 +1,13 @@
+import type { ModelServer, ServerModel } from '../../../domain/model-server.ts';
 import { bearerHeaders, openAIPlan } from '../inference-mapping.ts';
+import { planRerank } from '../shared/rerank-plans.ts';
 import type { DetectionAnswers, DetectionMatch, ServerKindModule } from '../server-kind-module.ts';
 import { capabilitiesFromName } from '../shared/capability-heuristics.ts';
 import { kindDefaults } from '../shared/kind-defaults.ts';
 import { listedModelIds } from '../shared/model-list-signature.ts';
 import { teiAdapter } from './tei-adapter.ts';
 import { planTei } from './tei-inference.ts';
-import { parseTeiInfo, type TeiInfo } from './tei-info.ts';
+import { parseTeiInfo, serverApiDetail, type TeiInfo } from './tei-info.ts';
 
 /** TEI's `/info` when it describes a model of the given sort. */
 export function recogniseTei(answers: DetectionAnswers, wanted: (task: TeiInfo['task']) => boolean): DetectionMatch | null {
@@ -17,6 +19,20 @@ export function recogniseTei(answers: DetectionAnswers, wanted: (task: TeiInfo['
   } catch {
     return null; // Not TEI's /info.
   }
+}
+
+/**
+ * True when the server answers this model on TEI's native API. The probe
+ * settles it (`/info` answered or not: `details.api`), whether the server was
+ * detected or its type given by hand; only a model stored before the probe
+ * recorded it falls back to detection, where an `embedding` server added by
+ * hand (`isTeiByDefault`) is most often TEI.
+ */
+export function speaksTei(server: Pick<ModelServer, 'detection'>, model: Pick<ServerModel, 'details'> | undefined, isTeiByDefault: boolean): boolean {
+  const api = model?.details[serverApiDetail];
+  if (api === 'tei' || api === 'openai') return api === 'tei';
+  const flavor = server.detection?.flavor ?? null;
+  return flavor === 'tei' || (flavor === null && isTeiByDefault);
 }
 
 /** A server whose every listed model is named like one capability serves only that. */
@@ -41,10 +57,9 @@ export const embeddingKind: ServerKindModule = {
   ],
   probe: teiAdapter.probe,
   probeEmbeddingDimension: teiAdapter.probeEmbeddingDimension,
-  plan(operation, body, modelId, server) {
+  plan(operation, body, modelId, server, model) {
     const headers = bearerHeaders(server.apiKey?.reveal() ?? null);
-    // TEI unless detection found something else: an `embedding` server added by hand is most often TEI.
-    const flavor = server.detection?.flavor ?? null;
-    return flavor === null || flavor === 'tei' ? planTei(operation, body, headers) : openAIPlan(operation, body, modelId, headers);
+    if (speaksTei(server, model, true)) return planTei(operation, body, headers);
+    return operation === 'rerank' ? planRerank('cohere', body, modelId, headers) : openAIPlan(operation, body, modelId, headers);
   },
 };

@@ -5,7 +5,10 @@ import { upstreamCall } from '../server-adapter.ts';
 import { parseModelList } from '../openai/openai-models.ts';
 import { parsePrometheusText, sumMetric } from '../shared/prometheus-text.ts';
 import { UpstreamError } from '../../upstream/upstream-error.ts';
-import { capabilitiesOfTask, parseTeiInfo, teiModelDetails } from './tei-info.ts';
+import { capabilitiesOfTask, parseTeiInfo, serverApiDetail, teiModelDetails } from './tei-info.ts';
+import type { ModelCapability } from '../../../domain/server-kind.ts';
+import { capabilitiesFromName, sortCapabilities } from '../shared/capability-heuristics.ts';
+import { arrayField, isRecord, stringField } from '../shared/wire-values.ts';
 
 /**
  * Hugging Face text-embeddings-inference: one model per server, described by
@@ -47,13 +50,46 @@ export async function readInfo(context: AdapterContext) {
   }
 }
 
+/**
+ * A server without /info (Infinity, Jina and friends) lists /v1/models. What
+ * each model does comes from the listing when it says (Infinity's
+ * `capabilities`), else from a name that says embed or rerank, else from the
+ * kind it was registered as: so an Infinity server serving an embedder and a
+ * reranker works whether it was added as `embedding` or `reranker`.
+ */
 export async function probeOpenAIStyle(context: AdapterContext, capability: 'embedding' | 'rerank'): Promise<ProbeResult> {
-  const models = parseModelList(await context.http.json(upstreamCall(context, '/v1/models', 'GET /v1/models')));
+  const body = await context.http.json(upstreamCall(context, '/v1/models', 'GET /v1/models'));
+  const listed = listedCapabilities(body);
+  const models = parseModelList(body);
   for (const model of models) {
-    model.capabilities = [capability];
-    model.details[capabilitySourceDetail] = 'kind' satisfies CapabilitySource;
+    const fromListing = listed.get(model.id) ?? [];
+    const fromName = capabilitiesFromName(model.id).filter((found) => found === 'embedding' || found === 'rerank');
+    const [capabilities, source]: [ModelCapability[], CapabilitySource] =
+      fromListing.length > 0 ? [fromListing, 'server'] : fromName.length > 0 ? [fromName, 'name'] : [[capability], 'kind'];
+    model.capabilities = capabilities;
+    model.details[capabilitySourceDetail] = source;
+    model.details[serverApiDetail] = 'openai';
   }
   return { models, load: null };
+}
+
+/** Infinity lists `capabilities: ["embed"]` or `["rerank"]` per model; mapped to ours. */
+function listedCapabilities(body: unknown): Map<string, ModelCapability[]> {
+  const byId = new Map<string, ModelCapability[]>();
+  const data = isRecord(body) ? arrayField(body, 'data') : null;
+  for (const entry of data ?? []) {
+    if (!isRecord(entry)) continue;
+    const id = stringField(entry, 'id');
+    const listed = arrayField(entry, 'capabilities');
+    if (id === null || listed === null) continue;
+    const capabilities = new Set<ModelCapability>();
+    for (const name of listed) {
+      if (name === 'embed' || name === 'embedding') capabilities.add('embedding');
+      if (name === 'rerank') capabilities.add('rerank');
+    }
+    byId.set(id, sortCapabilities(capabilities));
+  }
+  return byId;
 }
 
 async function readTeiLoad(context: AdapterContext, loadedModels: string[]): Promise<LoadMetrics | null> {

@@ -1,10 +1,11 @@
 import type { Operation, UpstreamPlan } from '../inference-mapping.ts';
 import { estimateTokens, inputsOf, isVectorList, toEmbeddingList } from '../shared/embedding-list.ts';
-import { isRecord, protocolError } from '../shared/wire-values.ts';
+import { planRerank } from '../shared/rerank-plans.ts';
+import { protocolError } from '../shared/wire-values.ts';
 
 /**
  * TEI's native API: `/embed` answers bare vectors, `/rerank` `[{index, score}]`.
- * Both are translated to the shapes our callers use.
+ * Both are translated to the shapes our callers use (rerank in rerank-plans.ts).
  */
 export function planTei(operation: Operation, body: Record<string, unknown>, headers: Record<string, string>): UpstreamPlan | null {
   if (operation === 'embeddings') {
@@ -19,35 +20,6 @@ export function planTei(operation: Operation, body: Record<string, unknown>, hea
       },
     };
   }
-  if (operation === 'rerank') {
-    const documents = documentTexts(body['documents']);
-    return {
-      path: '/rerank',
-      headers,
-      body: { query: body['query'], texts: documents, truncate: true },
-      translate: (answer) => {
-        if (!Array.isArray(answer)) throw protocolError('POST /rerank', 'answer is not a list');
-        const results = answer
-          .filter(isRecord)
-          .map((entry) => ({ index: Number(entry['index']), relevance_score: Number(entry['score']) }))
-          .sort((a, b) => b.relevance_score - a.relevance_score);
-        const topN = typeof body['top_n'] === 'number' ? body['top_n'] : results.length;
-        return {
-          object: 'list',
-          model: body['model'],
-          results: results.slice(0, topN).map((result) =>
-            body['return_documents'] === true ? { ...result, document: { text: documents[result.index] } } : result,
-          ),
-          usage: { total_tokens: estimateTokens([String(body['query']), ...documents]) },
-        };
-      },
-    };
-  }
+  if (operation === 'rerank') return planRerank('tei', body, String(body['model']), headers);
   return null;
-}
-
-/** Cohere and Jina accept documents as strings or `{text}` objects. */
-export function documentTexts(documents: unknown): string[] {
-  if (!Array.isArray(documents)) return [];
-  return documents.map((document) => (typeof document === 'string' ? document : isRecord(document) && typeof document['text'] === 'string' ? document['text'] : JSON.stringify(document)));
 }

@@ -49,10 +49,18 @@ export function teiLimitDetails(info: TeiInfo): Record<string, number> {
   return Object.fromEntries(Object.entries(limits).filter((entry): entry is [string, number] => entry[1] !== null));
 }
 
+/**
+ * Which API an embedding or reranker server speaks for a model, in its
+ * `details` under `api`: `tei` (native /embed and /rerank, found by /info)
+ * or `openai` (/v1/embeddings and /v1/rerank: Infinity, Jina and friends).
+ */
+export const serverApiDetail = 'api';
+
 /** A discovered model's `details` for TEI: its task, where capabilities came from, the version and the limits. */
 export function teiModelDetails(info: TeiInfo): Record<string, unknown> {
   return {
     task: info.task,
+    [serverApiDetail]: 'tei',
     [capabilitySourceDetail]: 'server' satisfies CapabilitySource,
     ...(info.version === null ? {} : { server_version: info.version }),
     ...teiLimitDetails(info),

@@ -1,6 +1,7 @@
 import { bearerHeaders, openAIPlan } from '../inference-mapping.ts';
 import type { ServerKindModule } from '../server-kind-module.ts';
 import { kindDefaults } from '../shared/kind-defaults.ts';
+import { planRerank, rerankApiOf } from '../shared/rerank-plans.ts';
 import { modelOwners } from '../shared/model-list-signature.ts';
 import { vllmAdapter } from './vllm-adapter.ts';
 
@@ -25,7 +26,9 @@ export const vllmKind: ServerKindModule = {
   ],
   probe: vllmAdapter.probe,
   probeEmbeddingDimension: vllmAdapter.probeEmbeddingDimension,
-  plan(operation, body, modelId, server) {
-    return openAIPlan(operation, body, modelId, bearerHeaders(server.apiKey?.reveal() ?? null));
+  plan(operation, body, modelId, server, model) {
+    const headers = bearerHeaders(server.apiKey?.reveal() ?? null);
+    if (operation === 'rerank') return planRerank(rerankApiOf(model?.details) === 'score' ? 'score' : 'cohere', body, modelId, headers);
+    return openAIPlan(operation, body, modelId, headers);
   },
 };
