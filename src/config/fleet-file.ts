@@ -4,6 +4,10 @@ import { parse as parseYaml } from 'yaml';
 import { KindConfigSchema, ModelCapabilitySchema, ServerKindOrAutoSchema } from './server-kind-schema.ts';
 import { findServerKind, serverKindIds } from '../data/adapters/server-kinds.ts';
 import { routingStrategies } from './config-schema.ts';
+import { cacheModes, cacheScopes } from '../domain/cache-policy.ts';
+
+/** The longest ttl_s a response cache policy may have (30 days). */
+export const maxTtlS = 30 * 86_400;
 
 /** One model a fleet file says a server should serve; the hints save a probe. */
 export const FleetModelSchema = Type.Object(
@@ -52,11 +56,24 @@ export const FleetRouteSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `cache_policies: { <model or route>: { mode, ttl_s, scope?, similarity?, embedding_model? } }` */
+export const FleetCachePolicySchema = Type.Object(
+  {
+    mode: Type.Enum(cacheModes),
+    ttl_s: Type.Integer({ minimum: 1, maximum: maxTtlS }),
+    scope: Type.Optional(Type.Enum(cacheScopes)),
+    similarity: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    embedding_model: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
 export const FleetFileSchema = Type.Object(
   {
     gateway: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     servers: Type.Optional(Type.Array(FleetServerSchema)),
     routes: Type.Optional(Type.Array(FleetRouteSchema)),
+    cache_policies: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 200 }), FleetCachePolicySchema)),
   },
   { additionalProperties: false },
 );
@@ -64,10 +81,13 @@ export const FleetFileSchema = Type.Object(
 export type FleetModel = Static<typeof FleetModelSchema>;
 export type FleetServer = Static<typeof FleetServerSchema>;
 export type FleetRoute = Static<typeof FleetRouteSchema>;
+export type FleetCachePolicy = Static<typeof FleetCachePolicySchema>;
 export interface FleetFile {
   gateway: Record<string, unknown>;
   servers: FleetServer[];
   routes: FleetRoute[];
+  /** Response cache policies by model or route name. */
+  cachePolicies: Record<string, FleetCachePolicy>;
 }
 
 /** Parses and validates a fleet file; `${VAR}` and `${VAR:-default}` are read from the environment. */
@@ -93,7 +113,9 @@ export function parseFleetFile(text: string, fileName: string, env: Record<strin
     seen.add(server.name);
     checkServerKind(server, `${fileName}: servers.${position}`);
   }
-  return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [] };
+  const cachePolicies = parsed.cache_policies ?? {};
+  for (const [name, policy] of Object.entries(cachePolicies)) checkCachePolicy(name, policy, `${fileName}: cache_policies.${name}`);
+  return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [], cachePolicies };
 }
 
 export class FleetFileError extends Error {
@@ -118,6 +140,14 @@ function checkServerKind(server: FleetServer, where: string): void {
   }
   const checked = kind.config.check(server.kind_config ?? null);
   if (!checked.ok) throw new FleetFileError(`${where}.kind_config${checked.field === '' ? '' : `.${checked.field}`}: ${checked.message}`);
+}
+
+/** What the schema cannot say: semantic needs an embedding model; exact takes no semantic settings. */
+function checkCachePolicy(name: string, policy: FleetCachePolicy, where: string): void {
+  if (policy.mode === 'semantic' && policy.embedding_model === undefined) throw new FleetFileError(`${where}.embedding_model: mode semantic needs a fleet model that can embed`);
+  if (policy.mode === 'exact' && policy.similarity !== undefined) throw new FleetFileError(`${where}.similarity: applies to mode semantic only`);
+  if (policy.mode === 'exact' && policy.embedding_model !== undefined) throw new FleetFileError(`${where}.embedding_model: applies to mode semantic only`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$/.test(name)) throw new FleetFileError(`${where}: the name must be a model or route name`);
 }
 
 /** Normalises a fleet model entry (a bare name or an object) to an object. */

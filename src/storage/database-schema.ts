@@ -178,6 +178,18 @@ export interface ModelBenchmarksTable {
   runs: string;
 }
 
+export interface CachePoliciesTable {
+  name: string;
+  mode: string;
+  ttl_s: number;
+  scope: string;
+  similarity: number;
+  embedding_model: string | null;
+  managed_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DatabaseSchema {
   model_servers: ModelServersTable;
   server_models: ServerModelsTable;
@@ -192,4 +204,5 @@ export interface DatabaseSchema {
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
   model_benchmarks: ModelBenchmarksTable;
+  cache_policies: CachePoliciesTable;
 }

@@ -7,6 +7,8 @@ import { undetectedKind } from '../../domain/server-kind.ts';
 import { classifyDetectionFailure } from '../health/classify-failure.ts';
 import { nextHealthState } from '../health/health-transition.ts';
 import type { RouteRegistry } from '../routes/route-registry.ts';
+import type { CachePolicyRegistry } from '../cache/cache-policy-registry.ts';
+import { defaultSimilarity } from '../../domain/cache-policy.ts';
 import { normalizeBaseUrl } from '../servers/server-input.ts';
 import { checkKindConfig } from '../servers/kind-input.ts';
 
@@ -32,7 +34,7 @@ export interface FleetApplyReport {
  * the operator sees it; the health loop brings it online. A server that
  * cannot be applied (a bad setting) is reported and skipped; the rest still apply.
  */
-export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, routes: RouteRegistry, log: FastifyBaseLogger): Promise<FleetApplyReport> {
+export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, routes: RouteRegistry, log: FastifyBaseLogger, cachePolicies?: CachePolicyRegistry): Promise<FleetApplyReport> {
   const report: FleetApplyReport = { created: [], updated: [], removed: [], unchanged: [], failed: [], undetected: [], routes: [] };
   const names = new Set(fleet.servers.map((server) => server.name));
   for (const entry of fleet.servers) {
@@ -67,6 +69,7 @@ export async function applyFleet(fleet: FleetFile, registry: ServerRegistry, rou
     }
   }
   await applyRoutes(fleet, routes, report, log);
+  if (cachePolicies !== undefined) await applyCachePolicies(fleet, cachePolicies, report, log);
   log.info({ ...report, failed: report.failed.length }, 'fleet file applied');
   return report;
 }
@@ -89,6 +92,26 @@ async function applyRoutes(fleet: FleetFile, routes: RouteRegistry, report: Flee
   }
   for (const route of routes.list()) {
     if (route.managedBy === 'fleet' && !names.has(route.name)) await routes.remove(route.id, fleetActor);
+  }
+}
+
+/** Cache policies follow the same rule: upsert by name, remove what the file made and dropped. */
+async function applyCachePolicies(fleet: FleetFile, policies: CachePolicyRegistry, report: FleetApplyReport, log: FastifyBaseLogger): Promise<void> {
+  for (const [name, entry] of Object.entries(fleet.cachePolicies)) {
+    try {
+      const current = policies.byName(name);
+      const same = current !== undefined && current.managedBy === 'fleet' && current.mode === entry.mode && current.ttlS === entry.ttl_s && current.scope === (entry.scope ?? 'key') &&
+        (entry.mode === 'exact' || (current.similarity === (entry.similarity ?? defaultSimilarity) && current.embeddingModel === (entry.embedding_model ?? null)));
+      // A restart with the same file writes nothing.
+      if (!same) await policies.put(name, entry, { managedBy: 'fleet', actor: fleetActor });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      report.failed.push({ name: `cache policy ${name}`, error: message });
+      log.error({ cache_policy: name, err: message }, 'fleet file: cache policy not applied');
+    }
+  }
+  for (const policy of policies.list()) {
+    if (policy.managedBy === 'fleet' && fleet.cachePolicies[policy.name] === undefined) await policies.remove(policy.name, fleetActor);
   }
 }
 

@@ -72,6 +72,12 @@ export interface InferenceCall {
   onFailure?: (error: AppError) => void;
   /** False: no metrics or usage record (a part of a request that is recorded as a whole). Default true. */
   observed?: boolean;
+  /**
+   * Told the whole answer (chat.completion / text_completion JSON) once a 2xx
+   * was delivered completely; a stream is reassembled only when this is set
+   * (the response cache), and only a stream that ended with [DONE] is told.
+   */
+  onAnswer?: (answer: Record<string, unknown>) => void;
 }
 
 type Usage = RequestOutcome;
@@ -367,6 +373,7 @@ export class InferenceProxy {
           onStarted: () => clearTimeout(deadline),
           log: call.log ?? this.#log,
           errorShape: call.errorShape ?? 'openai',
+          ...(call.onAnswer === undefined ? {} : { onAnswer: call.onAnswer }),
         });
         return failure === null ? done : this.#failed(call.log ?? this.#log, deployment, failure);
       }
@@ -390,11 +397,14 @@ export class InferenceProxy {
       state.breaker.onSuccess();
       usage.status = status;
       if (call.stream && plan.synthesizeStream === true) {
-        writeSynthesizedStream(call.response, route, translated ?? parseJson(bytes), includesUsage(call.body));
+        const whole = translated ?? parseJson(bytes);
+        writeSynthesizedStream(call.response, route, whole, includesUsage(call.body));
+        tellAnswer(call, whole);
         return done;
       }
       const answer = rewrite ? JSON.stringify(withAutoField(translated === undefined ? parseJson(bytes) : translated, auto)) : bytes;
       writeJson(call.response, status, answer, route, rewrite ? 'application/json' : contentTypeOf(headers));
+      if (call.onAnswer !== undefined && status < 300) tellAnswer(call, translated ?? parsedOrNull(bytes));
       return done;
     } catch (error) {
       if (client.signal.aborted) return clientGone(usage);
@@ -479,6 +489,21 @@ class CapturedReply extends EventEmitter {
 
   detach(): void {
     this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
+}
+
+/** Only an answer that reached the caller whole is told (the cache keeps nothing half-sent). */
+function tellAnswer(call: InferenceCall, answer: unknown): void {
+  if (call.onAnswer === undefined || call.response.destroyed || !call.response.writableEnded || answer === null || typeof answer !== 'object' || Array.isArray(answer)) return;
+  call.onAnswer(answer as Record<string, unknown>);
+}
+
+/** The answer already went out: one that does not parse is simply not kept. */
+function parsedOrNull(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch {
+    return null;
   }
 }
 

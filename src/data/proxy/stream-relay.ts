@@ -14,6 +14,7 @@ import type { RequestOutcome } from './request-outcome.ts';
 import { SseBoundary } from './sse-boundary.ts';
 import { scanEvents, type EventTally } from './sse-events.ts';
 import { translateEnd, translateEvents } from './translated-events.ts';
+import { AnswerAssembler } from '../response-cache/answer-assembler.ts';
 
 export interface StreamRelay {
   deployment: Deployment;
@@ -36,6 +37,8 @@ export interface StreamRelay {
   log: FastifyBaseLogger;
   /** The shape of the final error event, should the stream break. */
   errorShape: ErrorShape;
+  /** Told the reassembled answer when the stream ended with [DONE] (the response cache); absent, nothing is reassembled. */
+  onAnswer?: (answer: Record<string, unknown>) => void;
 }
 
 /**
@@ -59,6 +62,8 @@ export async function relayStream(relay: StreamRelay): Promise<UpstreamError | n
   let isStarted = false;
   let firstByteAt = 0;
   let reported: { promptTokens: number; completionTokens: number } | null = null;
+  // Only when someone keeps the answer: a relay without a cache policy copies nothing.
+  const assembler = relay.onAnswer === undefined ? null : new AnswerAssembler();
   const settle = () => {
     const counted = translator?.usage() ?? reported;
     usage.promptTokens = counted?.promptTokens || relay.estimatePromptTokens();
@@ -78,6 +83,7 @@ export async function relayStream(relay: StreamRelay): Promise<UpstreamError | n
       // The usage chunk (stream_options.include_usage) comes last: look only where it can be.
       if (good.includes('"completion_tokens"')) reported = usageIn(good);
       isWritable = response.write(good);
+      assembler?.push(good);
     }
     if (badAt !== -1) throw errors.upstreamMalformedEvent();
     return isWritable;
@@ -95,6 +101,8 @@ export async function relayStream(relay: StreamRelay): Promise<UpstreamError | n
     if (!isStarted) throw errors.upstreamEmptyStream();
     response.end();
     settle();
+    const answer = assembler?.answer() ?? null;
+    if (answer !== null && !client.signal.aborted) relay.onAnswer?.(answer);
     deployment.state.recordThroughput(usage.completionTokens, performance.now() - firstByteAt);
     return null;
   } catch (error) {

@@ -1,7 +1,7 @@
 import type { StreamTranslator } from '../adapters/inference-mapping.ts';
 
 /** The `data` of each SSE event in whole events (comments and `event:`-only blocks carry none). */
-function* eventData(text: string): Generator<string> {
+export function* eventData(text: string): Generator<string> {
   for (const block of text.split(/\r?\n\r?\n/)) {
     let data: string | null = null;
     for (const line of block.split(/\r?\n/)) {

@@ -15,6 +15,8 @@ import { addCompletionTokens, estimatePromptTokens } from './estimate-tokens.ts'
 import type { AppError } from '../../errors/app-error.ts';
 import { newOutcome, type RequestOutcome } from '../../data/proxy/request-outcome.ts';
 import { logRequestSummary } from '../../observability/request-summary.ts';
+import type { CacheLookup, CacheStatus, ResponseCache, StoredAnswer } from '../../data/response-cache/response-cache.ts';
+import { replayAnswer } from '../../data/response-cache/replay-answer.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -32,6 +34,8 @@ export interface OpenAIRouteDependencies {
   bodyLimit: number;
   /** Completion tokens reserved for a request without max_tokens (see estimate-tokens.ts). */
   defaultCompletionTokens: number;
+  /** The response cache (chat and completions); null: every answer says `x-switchyard-cache: bypass`. */
+  responseCache?: ResponseCache | null;
 }
 
 const allowAll = () => true;
@@ -41,6 +45,7 @@ const unlimitedDecision: QuotaDecision = { ok: true, ticket: null, headers: {} }
 export async function openAIRoutes(instance: FastifyInstance, dependencies: OpenAIRouteDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { proxy, index, routes, quota, bodyLimit, defaultCompletionTokens } = dependencies;
+  const responseCache = dependencies.responseCache ?? null;
 
   const forward = (operation: Operation) => async (request: FastifyRequest, reply: FastifyReply) => {
     const body = { ...(request.body as Record<string, unknown>) };
@@ -48,6 +53,10 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     const modelName = body['model'] as string;
     assertModelName(modelName);
     const principal = request.principal as Principal;
+    // The embeddings route says its own (the embedding cache's) state.
+    const isCacheable = operation !== 'embeddings';
+    // Set now, so a refusal (quota, bad header) says it too.
+    if (isCacheable) reply.header(cacheStatusHeader, 'bypass');
     const allowList = principal.models;
     const isAllowed = allowList === null ? allowAll : (name: string) => isModelAllowed(allowList, name);
     // Most keys carry no limits: then nothing is estimated or awaited on the request path.
@@ -62,7 +71,16 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       throw decision.error;
     }
     if (!limited) quota.touch(principal.keyId, 0);
+    const found = !isCacheable ? null : responseCache === null ? bypassLookup : responseCache.lookup({ operation, modelName, body, headers: request.headers, keyId: principal.keyId, requestId: request.id, isAllowed, log: request.log });
+    // Caching off answers at once: nothing is awaited on that path.
+    const lookup = found instanceof Promise ? await found : found;
     reply.hijack();
+    if (lookup?.hit != null && responseCache !== null) {
+      answerFromCache(request, reply, lookup.hit, lookup.status, decision, responseCache.now());
+      // A hit is a request (rate limits) that used no tokens.
+      quota.settle(decision.ticket, principal.keyId, 0);
+      return;
+    }
     await proxy.handle({
       operation,
       body,
@@ -70,7 +88,8 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       stream: body['stream'] === true,
       requestId: request.id,
       response: reply.raw,
-      extraHeaders: decision.headers,
+      extraHeaders: lookup === null ? decision.headers : { ...decision.headers, [cacheStatusHeader]: lookup.status },
+      ...(lookup?.store == null ? {} : { onAnswer: lookup.store }),
       isAllowed,
       keyId: principal.keyId,
       log: request.log,
@@ -99,6 +118,22 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     logRequestSummary(request.log, request, outcome, request.principal.name);
   });
 
+  const answerFromCache = (request: FastifyRequest, reply: FastifyReply, stored: StoredAnswer, status: CacheStatus, decision: QuotaDecision, now: number) => {
+    const body = request.body as Record<string, unknown>;
+    const isStream = body['stream'] === true;
+    replayAnswer(reply.raw, stored, { isStream, includeUsage: includesUsage(body), requestId: request.id, headers: { ...decision.headers, [cacheStatusHeader]: status }, now });
+    const operation = request.routeOptions.config.operation as Operation;
+    const outcome = newOutcome(request.id, operation, body['model'] as string, (request.principal as Principal).keyId, isStream);
+    outcome.startedAt -= Math.round(reply.elapsedTime);
+    outcome.cacheHit = true;
+    outcome.status = 200;
+    outcome.servedModel = typeof stored.answer['model'] === 'string' ? stored.answer['model'] : null;
+    outcome.latencyMs = reply.elapsedTime;
+    outcome.ttftMs = outcome.latencyMs;
+    proxy.observe(outcome);
+    logRequestSummary(request.log, request, outcome, (request.principal as Principal).name);
+  };
+
   const isAllowedFor = (principal: Principal) => (principal.models === null ? allowAll : (name: string) => isModelAllowed(principal.models, name));
 
   app.get('/models', async (request) => ({ object: 'list', data: listModelCards(index, routes, isAllowedFor(request.principal as Principal), Date.now()) }));
@@ -113,6 +148,14 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     if (card === null) throw errors.unknownModel(name, index.suggest(name, { isAllowed, extra: routes?.list().map((route) => route.name) ?? [] }));
     return card;
   });
+}
+
+const cacheStatusHeader = 'x-switchyard-cache';
+const bypassLookup: CacheLookup = { status: 'bypass', hit: null, store: null };
+
+function includesUsage(body: Record<string, unknown>): boolean {
+  const options = body['stream_options'];
+  return options !== null && typeof options === 'object' && (options as { include_usage?: unknown }).include_usage === true;
 }
 
 function refusalOutcome(request: FastifyRequest, operation: Operation, error: AppError, status: number, elapsedMs: number): RequestOutcome {

@@ -5,6 +5,7 @@ import { webhooks } from './0003-webhooks.ts';
 import { modelBenchmarks } from './0004-model-benchmarks.ts';
 import { webhookRetrySchedule } from './0005-webhook-retry-schedule.ts';
 import { serverKindModules } from './0006-server-kind-modules.ts';
+import { cachePolicies } from './0007-cache-policies.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004-model-benchmarks': modelBenchmarks,
   '0005-webhook-retry-schedule': webhookRetrySchedule,
   '0006-server-kind-modules': serverKindModules,
+  '0007-cache-policies': cachePolicies,
 };
 
 export const migrationProvider: MigrationProvider = {
