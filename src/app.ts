@@ -7,6 +7,9 @@ import type { ServerRegistry } from './control/servers/server-registry.ts';
 import { serverKindsRoute } from './http/admin/server-kinds-route.ts';
 import { modelServersRoutes } from './http/admin/model-servers-routes.ts';
 import { routesRoutes } from './http/admin/routes-routes.ts';
+import { cachePoliciesRoutes } from './http/admin/cache-policies-routes.ts';
+import type { CachePolicyRegistry } from './control/cache/cache-policy-registry.ts';
+import type { ResponseCache } from './data/response-cache/response-cache.ts';
 import { FleetOwnership } from './control/fleet/fleet-ownership.ts';
 import type { RouteRegistry } from './control/routes/route-registry.ts';
 import { keysRoutes } from './http/admin/keys-routes.ts';
@@ -64,6 +67,8 @@ export interface AppServices {
   webhooks: WebhookService;
   analytics: AnalyticsDependencies;
   sessions: SessionStore;
+  /** The response cache and its policies (absent: every answer says `x-switchyard-cache: bypass`). */
+  caching?: { policies: CachePolicyRegistry; cache: ResponseCache; canEmbed: (model: string) => boolean };
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -126,6 +131,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(modelServersRoutes, { ...services, ownership });
       await admin.register(serverKindsRoute);
       await admin.register(routesRoutes, { routes: services.routes, index: services.index, ownership });
+      if (services.caching !== undefined) await admin.register(cachePoliciesRoutes, { ...services.caching, ownership });
       await admin.register(keysRoutes, { keys: services.keys });
       await admin.register(auditRoutes, { audit: services.audit });
       await admin.register(webhooksRoutes, { webhooks: services.webhooks });
@@ -137,7 +143,7 @@ export function buildApp(services: AppServices): FastifyInstance {
   app.register(
     async (inference) => {
       inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference', services.sessions));
-      await inference.register(openAIRoutes, { proxy: services.proxy, index: services.index, routes: services.routes, quota: services.quota, bodyLimit: services.config.inference_body_limit_bytes, defaultCompletionTokens: services.config.quota.default_completion_tokens });
+      await inference.register(openAIRoutes, { proxy: services.proxy, index: services.index, routes: services.routes, quota: services.quota, bodyLimit: services.config.inference_body_limit_bytes, defaultCompletionTokens: services.config.quota.default_completion_tokens, responseCache: services.caching?.cache ?? null });
     },
     { prefix: '/v1' },
   );

@@ -7,6 +7,8 @@ import type { LoadedConfig } from './config/load-config.ts';
 import { detectServerKind } from './control/discovery/detect-server-kind.ts';
 import { discoverLocalOllama } from './control/discovery/local-ollama.ts';
 import { applyFleet, type FleetApplyReport } from './control/fleet/apply-fleet.ts';
+import { canEmbedWith, createResponseCache, loadCachePolicies } from './data/response-cache/create-response-cache.ts';
+import { DirectEmbedder } from './data/embeddings/direct-embedder.ts';
 import { warnUnresolvedRoutes } from './control/fleet/warn-unresolved-routes.ts';
 import { HealthScheduler } from './control/health/health-scheduler.ts';
 import { ServerChecker } from './control/health/server-checker.ts';
@@ -145,7 +147,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const checker = new ServerChecker({ registry, http, settings: config.health, log });
     const scheduler = new HealthScheduler({ registry, checker, history, settings: config.health, log });
 
-    const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, routes, log);
+    const cachePolicies = await loadCachePolicies(database.db);
+    const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, routes, log, cachePolicies);
     if (config.discover_local_ollama) await discoverLocalOllama(config.local_ollama_url, registry, http, log);
 
     const metricsRegistry = createMetricsRegistry();
@@ -226,7 +229,9 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const selfAgent = new Agent({ connections: 16 });
     const benchmarker = new ModelBenchmarker({ db: database.db, keyRing, dispatcher: selfAgent, selfUrl: () => selfUrl });
     const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker, keyNames: () => keyStore.names() };
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore() });
+    const responseCache = createResponseCache({ policies: cachePolicies, embedder: new DirectEmbedder(proxy), metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
+    const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching });
     const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw toPortError(error, config.host, config.port);
     });
@@ -258,6 +263,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
           step('tracing', async () => tracer?.shutdown(), 3_000),
           step('health checks', () => scheduler.stop(), 3_000),
           step('quota', () => quota.stop(), 3_000),
+          step('response cache', () => responseCache.bytes.close(), 3_000),
           step('webhooks', () => webhookDispatcher.close(), 3_000),
         ]);
         await Promise.all(

@@ -64,6 +64,21 @@ export function embedText(text: string, dimension: number): number[] {
   return raw.map((x) => Math.fround(x * scale));
 }
 
+/**
+ * A bag of words: each lower-cased word adds 1 to one dimension chosen by its
+ * hash, L2-normalised. Two texts' cosine similarity is then (about) their
+ * shared words over the root of the product of their word counts.
+ */
+export function embedWords(text: string, dimension: number): number[] {
+  const vector: number[] = Array.from({ length: dimension }, () => 0);
+  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    const slot = createHash('sha256').update(word).digest().readUInt32LE(0) % dimension;
+    vector[slot] = (vector[slot] as number) + 1;
+  }
+  const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));
+  return vector.map((x) => Math.fround(norm > 0 ? x / norm : 0));
+}
+
 /** Little-endian float32 base64, as OpenAI's `encoding_format: "base64"`. */
 export function float32Base64(values: number[]): string {
   const buf = Buffer.alloc(values.length * 4);

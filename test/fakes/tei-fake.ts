@@ -2,7 +2,7 @@
 // /embed, /rerank, /v1/embeddings, /health and /metrics.
 import { FakeServer } from './fake-server.ts';
 import type { FakeBehaviour, RequestContext } from './fake-server.ts';
-import { asString, bodyRecord, embedText, estimateTokens, overlapScore, promFamily, sha256Hex } from './fake-util.ts';
+import { asString, bodyRecord, embedText, embedWords, estimateTokens, overlapScore, promFamily, sha256Hex } from './fake-util.ts';
 import type { JsonRecord } from './fake-util.ts';
 import { embeddingInputs, embeddingsList } from './openai-compat.ts';
 
@@ -20,6 +20,12 @@ export interface TeiFakeOptions {
   /** Requests in flight at once; above it TEI answers 429 `Overloaded` (default 512). */
   maxConcurrentRequests?: number;
   behaviour?: Partial<FakeBehaviour>;
+  /**
+   * `hash` (default): unrelated vectors for any two texts. `words`: a bag of
+   * words, so texts sharing most words are close (a semantic cache's test
+   * needs near neighbours with a known similarity).
+   */
+  embedding?: 'hash' | 'words';
 }
 
 /** TEI error types and the HTTP status TEI maps each to. */
@@ -45,6 +51,7 @@ export class TeiFake extends FakeServer {
   private permitsTaken = 0;
   private inferenceGate: Promise<void> | null = null;
   private queueSize = 0;
+  private readonly embedding: 'hash' | 'words';
   private batchSize = 0;
   private readonly counts = new Map<string, { requests: number; successes: number }>();
 
@@ -57,6 +64,7 @@ export class TeiFake extends FakeServer {
     this.kind = kind;
     this.dimension = dimension;
     this.maxInputLength = options.maxInputLength ?? 512;
+    this.embedding = options.embedding ?? 'hash';
     this.maxClientBatchSize = options.maxClientBatchSize ?? 32;
     this.maxBatchTokens = options.maxBatchTokens ?? 16384;
     this.maxConcurrentRequests = options.maxConcurrentRequests ?? 512;
@@ -165,7 +173,7 @@ export class TeiFake extends FakeServer {
     if (this.kind !== 'embedding') throw new TeiError('Backend', 'Backend error: Inference error: `embed` is not available for re-ranker models');
     for (const text of inputs) this.checkInput(text, truncate);
     return inputs.map((text) => {
-      const vector = embedText(text, this.dimension);
+      const vector = this.embedding === 'words' ? embedWords(text, this.dimension) : embedText(text, this.dimension);
       return normalize ? vector : vector.map((x) => Math.fround(x * 5.25));
     });
   }
