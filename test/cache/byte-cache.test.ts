@@ -71,7 +71,7 @@ describe.runIf(await redisAvailable())('the Redis cache (the shared Redis)', () 
 
   it('lets entries expire with their time to live', async () => {
     await cache.set('short', bytes('soon gone'), 50);
-    await waitFor(async () => (await cache.get('short')) === null);
+    await waitFor(async () => (await cache.get('short')) === null, 'the entry to expire');
   });
 });
 
@@ -97,7 +97,7 @@ describe('the Redis cache when Redis goes away', () => {
     await waitFor(async () => {
       await cache.set('k3', bytes('v3'), null);
       return (await cache.get('k3'))?.toString() === 'v3';
-    });
+    }, 'the cache to write again after Redis came back');
     await cache.close();
   });
 
