@@ -22,7 +22,8 @@ export interface RerankAnswer {
   object: 'list';
   model: string;
   results: { index: number; relevance_score: number; document?: { text: string } }[];
-  usage: { total_tokens: number };
+  /** Jina's `total_tokens`; `prompt_tokens` too, so usage records count a rerank's tokens like an embedding's. */
+  usage: { prompt_tokens: number; total_tokens: number };
 }
 
 /** Reads the body the `/v1/rerank` schema has already validated. */
@@ -76,6 +77,7 @@ export function readRerankScores(answer: unknown, documentCount: number, what: s
  * that always or never echoes documents answers the same).
  */
 export function rerankAnswer(request: RerankRequest, scores: readonly RerankScore[], totalTokens: number | null): RerankAnswer {
+  const tokens = totalTokens ?? estimateTokens([request.query, ...request.documents]);
   const ranked = [...scores].sort((a, b) => b.score - a.score || a.index - b.index);
   const kept = request.topN === null ? ranked : ranked.slice(0, request.topN);
   return {
@@ -86,7 +88,7 @@ export function rerankAnswer(request: RerankRequest, scores: readonly RerankScor
       relevance_score: score,
       ...(request.returnDocuments ? { document: { text: request.documents[index] as string } } : {}),
     })),
-    usage: { total_tokens: totalTokens ?? estimateTokens([request.query, ...request.documents]) },
+    usage: { prompt_tokens: tokens, total_tokens: tokens },
   };
 }
 
