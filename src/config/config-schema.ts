@@ -78,6 +78,18 @@ export const QuotaSettingsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** Where vector collections live (src/vectors): sqlite-vec in the data dir, PostgreSQL with pgvector, or Qdrant. */
+export const VectorSettingsSchema = Type.Object(
+  {
+    backend: Type.Enum(['embedded', 'pgvector', 'qdrant'] as const, { default: 'embedded' }),
+    /** pgvector: its own database; database_url when unset. */
+    database_url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+    qdrant_url: Type.Optional(Type.String({ pattern: '^https?://' })),
+    qdrant_api_key: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const routingStrategies = ['least-inflight', 'latency', 'weighted', 'priority', 'round-robin'] as const;
 
 export const ConfigSchema = Type.Object(
@@ -123,6 +135,7 @@ export const ConfigSchema = Type.Object(
     upstream: UpstreamSettingsSchema,
     client: ClientSettingsSchema,
     quota: QuotaSettingsSchema,
+    vectors: VectorSettingsSchema,
   },
   { additionalProperties: false },
 );
@@ -132,4 +145,5 @@ export type HealthSettings = Static<typeof HealthSettingsSchema>;
 export type UpstreamSettings = Static<typeof UpstreamSettingsSchema>;
 export type ClientSettings = Static<typeof ClientSettingsSchema>;
 export type QuotaSettings = Static<typeof QuotaSettingsSchema>;
+export type VectorSettings = Static<typeof VectorSettingsSchema>;
 export type RoutingStrategy = (typeof routingStrategies)[number];

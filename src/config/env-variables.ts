@@ -58,4 +58,8 @@ export const environmentVariables: ReadonlyArray<{ names: string[]; path: string
   { names: ['SWITCHYARD_HEALTH_FAILURES_TO_OFFLINE'], path: ['health', 'failures_to_offline'] },
   { names: ['SWITCHYARD_HEALTH_CONCURRENCY'], path: ['health', 'concurrency'] },
   { names: ['SWITCHYARD_HEALTH_HISTORY_RETENTION_HOURS'], path: ['health', 'history_retention_hours'] },
+  { names: ['SWITCHYARD_VECTOR_BACKEND'], path: ['vectors', 'backend'] },
+  { names: ['SWITCHYARD_VECTOR_DATABASE_URL'], path: ['vectors', 'database_url'] },
+  { names: ['QDRANT_URL', 'SWITCHYARD_QDRANT_URL'], path: ['vectors', 'qdrant_url'] },
+  { names: ['QDRANT_API_KEY', 'SWITCHYARD_QDRANT_API_KEY'], path: ['vectors', 'qdrant_api_key'] },
 ];
