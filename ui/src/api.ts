@@ -89,6 +89,10 @@ export interface ServerKindInfo {
 export interface ServerModel {
   id: string;
   capabilities: string[];
+  /** True for embedders and for generators whose server embeds with any model (Ollama). */
+  can_embed: boolean;
+  /** What the probe learnt; TEI's batch limits are numbers under max_client_batch_size and max_batch_tokens. */
+  details: Record<string, unknown>;
   embedding_dimension: number | null;
   context_length: number | null;
   status: 'loaded' | 'available';

@@ -99,6 +99,7 @@ export const ServerModelSchema = Type.Object({
   id: Type.String(),
   aliases: Type.Array(Type.String()),
   capabilities: Type.Array(Type.String()),
+  can_embed: Type.Boolean(),
   embedding_dimension: nullable(Type.Integer()),
   context_length: nullable(Type.Integer()),
   status: Type.Enum(['loaded', 'available'] as const),

@@ -90,17 +90,17 @@ export async function modelServersRoutes(instance: FastifyInstance, dependencies
   );
 
   app.get('/model-servers/:id/models', { schema: { params: ServerIdParams, response: { 200: Type.Object({ data: Type.Array(ServerModelSchema) }) } } }, async (request) => {
-    registry.require(request.params.id);
-    return { data: registry.modelsOf(request.params.id).map(toModelRecord) };
+    const server = registry.require(request.params.id);
+    return { data: registry.modelsOf(request.params.id).map((model) => toModelRecord(model, server.serverType)) };
   });
 
   // Model ids may hold slashes (BAAI/bge-small-en-v1.5), hence the wildcard; Ollama's `name:latest` answers to `name` too.
   app.get('/model-servers/:id/models/*', { schema: { params: Type.Object({ id: Type.String(), '*': Type.String({ minLength: 1, maxLength: 300 }) }), response: { 200: ServerModelSchema } } }, async (request) => {
-    registry.require(request.params.id);
+    const server = registry.require(request.params.id);
     const wanted = request.params['*'];
     const model = registry.modelsOf(request.params.id).find((candidate) => modelMatches(candidate.modelId, wanted));
     if (model === undefined) throw errors.notFound(`Model ${wanted} on this server`);
-    return toModelRecord(model);
+    return toModelRecord(model, server.serverType);
   });
 
   app.get('/model-servers/:id/health', { schema: { params: ServerIdParams, querystring: HistoryQuery } }, async (request) => {

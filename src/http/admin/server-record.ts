@@ -1,6 +1,7 @@
 import { modelAliases, type ExpectedModel, type ModelServer, type ServerModel } from '../../domain/model-server.ts';
 import type { HealthChecksTable, ModelEventsTable, ServerMetricsTable } from '../../storage/database-schema.ts';
 import type { LoadMetrics } from '../../data/adapters/server-adapter.ts';
+import { canEmbed } from '../../data/routing/capability-check.ts';
 import { readJson } from '../../storage/json-column.ts';
 import type { FleetOwnership } from '../../control/fleet/fleet-ownership.ts';
 
@@ -36,11 +37,13 @@ export function toServerRecord(server: ModelServer, modelsCount: number, load: L
   };
 }
 
-export function toModelRecord(model: ServerModel) {
+export function toModelRecord(model: ServerModel, serverType: string) {
   return {
     id: model.modelId,
     aliases: modelAliases(model.modelId),
     capabilities: model.capabilities,
+    // An Ollama chat model embeds too without being an embedder (decision 0017): what may own a vector collection.
+    can_embed: canEmbed(model, serverType),
     embedding_dimension: model.embeddingDimension,
     context_length: model.contextLength,
     status: model.status,

@@ -100,6 +100,7 @@ export function ServerDetail(props: { id: string; session: Session; back: () => 
                   <th>Model</th>
                   <th>Capabilities</th>
                   <th>Embedding size</th>
+                  <th>Batch limits</th>
                   <th>Context</th>
                   <th>State</th>
                 </tr>
@@ -108,8 +109,12 @@ export function ServerDetail(props: { id: string; session: Session; back: () => 
                 {models.map((model) => (
                   <tr key={model.id}>
                     <td>{model.id}</td>
-                    <td>{model.capabilities.join(', ')}</td>
+                    <td>
+                      {model.capabilities.join(', ')}
+                      {model.can_embed && !model.capabilities.includes('embedding') && <span className="muted small" title="The server embeds with this model too (Ollama's /api/embed): it may own a vector collection."> · embeds too</span>}
+                    </td>
                     <td>{model.embedding_dimension ?? '—'}</td>
+                    <td data-testid="batch-limits">{batchLimits(model.details)}</td>
                     <td>{model.context_length ?? '—'}</td>
                     <td>{model.status}</td>
                   </tr>
@@ -158,4 +163,12 @@ export function ServerDetail(props: { id: string; session: Session; back: () => 
       )}
     </section>
   );
+}
+
+/** TEI's batch limits from /info, as the embedding pipeline splits by them; '—' for servers that state none. */
+function batchLimits(details: Record<string, unknown>): string {
+  const texts = details['max_client_batch_size'];
+  const tokens = details['max_batch_tokens'];
+  const parts = [typeof texts === 'number' ? `${texts} texts` : null, typeof tokens === 'number' ? `${tokens.toLocaleString('en')} tokens` : null].filter((part) => part !== null);
+  return parts.length === 0 ? '—' : parts.join(' · ');
 }
