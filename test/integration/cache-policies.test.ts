@@ -65,7 +65,7 @@ describe('cache policies over REST', () => {
       [{ mode: 'exact', ttl_s: 0 }, 'ttl_s'],
       [{ mode: 'exact', ttl_s: 5, similarity: 0.9 }, 'similarity'],
       [{ mode: 'semantic', ttl_s: 5 }, 'embedding_model'],
-      [{ mode: 'semantic', ttl_s: 5, embedding_model: 'mixtral' }, 'embedding_model'],
+      [{ mode: 'semantic', ttl_s: 5, embedding_model: 'no-such-embedder' }, 'embedding_model'],
       [{ mode: 'semantic', ttl_s: 5, embedding_model: 'general', similarity: 1.5 }, 'similarity'],
       [{ mode: 'exact', ttl_s: 5, colour: 'blue' }, 'colour'],
     ];

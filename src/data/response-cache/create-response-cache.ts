@@ -10,6 +10,7 @@ import type { Embedder } from '../embeddings/embedder.ts';
 import type { ModelIndex } from '../routing/model-index.ts';
 import type { RouteLookup } from '../routing/resolve-candidates.ts';
 import { ResponseCache } from './response-cache.ts';
+import { canEmbed } from '../routing/capability-check.ts';
 
 /** The policies, loaded: needed before the fleet file is applied (it writes its own). */
 export async function loadCachePolicies(db: Kysely<DatabaseSchema>): Promise<CachePolicyRegistry> {
@@ -34,8 +35,8 @@ export function createResponseCache(options: {
   return { cache, bytes };
 }
 
-/** A model (or a route to models) that some deployment serves with the `embedding` capability. */
+/** A model (or a route to models) that some deployment can embed with (an embedder, or an Ollama chat model). */
 export function canEmbedWith(index: ModelIndex, routes: RouteLookup): (name: string) => boolean {
-  const embeds = (model: string) => index.deploymentsOf(model).some((deployment) => deployment.model.capabilities.includes('embedding'));
+  const embeds = (model: string) => index.deploymentsOf(model).some((deployment) => canEmbed(deployment.model, deployment.server.serverType));
   return (name) => embeds(name) || (routes.byName(name)?.targets.some((target) => embeds(target.model)) ?? false);
 }
