@@ -118,6 +118,9 @@ export interface KeyRecord {
 export interface UsageGroup {
   group: string;
   requests: number;
+  /** Answered from the response cache (hits and semantic hits). */
+  cache_hits?: number;
+  cache_hit_ratio?: number | null;
   success_rate: number | null;
   p50_latency_ms: number | null;
   p95_latency_ms: number | null;
@@ -162,6 +165,20 @@ export interface RouteRecord {
 }
 
 /** The API answers 409 to changes of these: the fleet file is their source of truth. */
+export const cacheModes = ['exact', 'semantic'] as const;
+
+export interface CachePolicyRecord {
+  name: string;
+  mode: (typeof cacheModes)[number];
+  ttl_s: number;
+  scope: 'key' | 'global';
+  similarity: number | null;
+  embedding_model: string | null;
+  managed_by: 'fleet_file' | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export function isManagedByFleetFile(record: { managed_by: 'fleet_file' | null }): boolean {
   return record.managed_by === 'fleet_file';
 }

@@ -6,6 +6,7 @@ import { AuditPage } from './pages/audit-page.tsx';
 import { ModelsPage } from './pages/models-page.tsx';
 import { PlaygroundPage } from './pages/playground-page.tsx';
 import { RoutesPage } from './pages/routes-page.tsx';
+import { CachingPage } from './pages/caching-page.tsx';
 import { ServerDetail } from './pages/server-detail.tsx';
 import { ServersPage } from './pages/servers-page.tsx';
 import { SignIn } from './pages/sign-in.tsx';
@@ -16,6 +17,7 @@ const pages = [
   ['servers', 'Servers'],
   ['models', 'Models'],
   ['routes', 'Routes'],
+  ['caching', 'Caching'],
   ['playground', 'Playground'],
   ['keys', 'Keys'],
   ['webhooks', 'Webhooks'],
@@ -72,6 +74,7 @@ export function App() {
         {page === 'keys' && <KeysPage session={session} />}
         {page === 'usage' && <UsagePage />}
         {page === 'routes' && <RoutesPage session={session} />}
+        {page === 'caching' && <CachingPage session={session} />}
         {page === 'webhooks' && <WebhooksPage session={session} />}
         {page === 'audit' && <AuditPage />}
         {!pages.some(([path]) => path === page) && <p className="error">There is no page “{page}”. Pick one above.</p>}

@@ -11,13 +11,19 @@ export interface UsageStatistics {
   prompt_tokens: number;
   completion_tokens: number;
   tokens_per_second: number | null;
+  /** Answered from the response cache (exact and semantic hits). */
+  cache_hits: number;
+  /** cache_hits over requests; null without requests. */
+  cache_hit_ratio: number | null;
 }
 
 /** The columns analytics read of a usage record. */
 export type UsageRow = Pick<
   UsageRecordsTable,
   'occurred_at' | 'key_id' | 'served_model' | 'requested_model' | 'server_id' | 'status' | 'error_type' | 'prompt_tokens' | 'completion_tokens' | 'latency_ms' | 'ttft_ms'
->;
+> &
+  // Optional: rows built by hand (tests, benchmarks) need not say it.
+  Partial<Pick<UsageRecordsTable, 'cache_hit'>>;
 
 export function isSuccess(row: UsageRow): boolean {
   return Number(row.status) < 400 && row.error_type === null;
@@ -29,6 +35,7 @@ export function summarize(rows: readonly UsageRow[]): UsageStatistics {
   const latencies = successes.map((row) => Number(row.latency_ms)).sort((a, b) => a - b);
   const ttfts = successes.map((row) => (row.ttft_ms === null ? null : Number(row.ttft_ms))).filter((value): value is number => value !== null).sort((a, b) => a - b);
   const completion = successes.reduce((sum, row) => sum + Number(row.completion_tokens ?? 0), 0);
+  const cacheHits = rows.reduce((sum, row) => sum + (Number(row.cache_hit ?? 0) === 1 ? 1 : 0), 0);
   const generationSeconds = successes.reduce((sum, row) => sum + Math.max(0, Number(row.latency_ms) - Number(row.ttft_ms ?? 0)) / 1000, 0);
   return {
     requests: rows.length,
@@ -40,6 +47,8 @@ export function summarize(rows: readonly UsageRow[]): UsageStatistics {
     prompt_tokens: rows.reduce((sum, row) => sum + Number(row.prompt_tokens ?? 0), 0),
     completion_tokens: rows.reduce((sum, row) => sum + Number(row.completion_tokens ?? 0), 0),
     tokens_per_second: generationSeconds > 0 && completion > 0 ? round(completion / generationSeconds, 1) : null,
+    cache_hits: cacheHits,
+    cache_hit_ratio: rows.length === 0 ? null : round(cacheHits / rows.length, 4),
   };
 }
 

@@ -6,11 +6,15 @@ import { ErrorNote } from '../components/modal.tsx';
 /** Requests, latency, tokens and errors over time, and totals by model, server or key. */
 export function UsagePage() {
   const [hours, setHours] = useState<UsageGroup[] | null>(null);
+  const [total, setTotal] = useState<UsageGroup | null>(null);
   const [groups, setGroups] = useState<UsageGroup[]>([]);
   const [groupBy, setGroupBy] = useState('model');
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    api<{ data: UsageGroup[] }>('GET', '/api/v1/analytics/usage?group_by=hour').then((answer) => setHours(answer.data), (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load usage.'));
+    api<{ data: UsageGroup[]; total: UsageGroup }>('GET', '/api/v1/analytics/usage?group_by=hour').then((answer) => {
+      setHours(answer.data);
+      setTotal(answer.total);
+    }, (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load usage.'));
   }, []);
   useEffect(() => {
     api<{ data: UsageGroup[] }>('GET', `/api/v1/analytics/usage?group_by=${groupBy}`).then((answer) => setGroups(answer.data), (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load usage.'));
@@ -23,6 +27,11 @@ export function UsagePage() {
       <h1>Usage (last 24 hours)</h1>
       <ErrorNote error={error} />
       {hours !== null && hours.length === 0 && <p className="empty">No requests yet. Send one from the Playground, or point an application at /v1 with a key.</p>}
+      {total !== null && total.requests > 0 && (
+        <p className="cache-ratio" data-testid="cache-hit-ratio">
+          Response cache: <strong>{percent(total.cache_hit_ratio ?? 0)}</strong> of requests answered from the cache ({total.cache_hits ?? 0} of {total.requests}).
+        </p>
+      )}
       {hours !== null && hours.length > 0 && (
         <div className="charts">
           <LineChart title="Requests" xLabel="hour (UTC)" yLabel="requests per hour" labels={labels} series={[{ label: 'requests', color: '#2563eb', points: series.map((hour) => hour.requests) }]} />
@@ -38,6 +47,7 @@ export function UsagePage() {
             ]}
           />
           <LineChart title="Tokens" xLabel="hour (UTC)" yLabel="tokens per hour" labels={labels} series={[{ label: 'prompt', color: '#7c3aed', points: series.map((hour) => hour.prompt_tokens) }, { label: 'completion', color: '#db2777', points: series.map((hour) => hour.completion_tokens) }]} />
+          <LineChart title="Cache hit ratio" xLabel="hour (UTC)" yLabel="hit ratio" unit="%" labels={labels} series={[{ label: 'hit ratio', color: '#0891b2', points: series.map((hour) => Math.round((hour.cache_hit_ratio ?? 0) * 100)) }]} />
           <LineChart title="Errors" xLabel="hour (UTC)" yLabel="failed requests per hour" labels={labels} series={[{ label: 'failed', color: '#dc2626', points: series.map((hour) => Math.round(hour.requests * (1 - (hour.success_rate ?? 1)))) }]} />
         </div>
       )}
@@ -59,6 +69,7 @@ export function UsagePage() {
             <th>p95</th>
             <th>Tokens</th>
             <th>Tokens/s</th>
+            <th title="Answered from the response cache">Cache hits</th>
             <th title="Refused by a key's rate limit or budget (429)">Rate-limited</th>
           </tr>
         </thead>
@@ -72,6 +83,7 @@ export function UsagePage() {
               <td>{group.p95_latency_ms === null ? '—' : `${Math.round(group.p95_latency_ms)} ms`}</td>
               <td>{group.prompt_tokens + group.completion_tokens}</td>
               <td>{group.tokens_per_second ?? '—'}</td>
+              <td>{group.cache_hits === undefined || group.cache_hits === 0 ? '—' : `${group.cache_hits} (${percent(group.cache_hit_ratio ?? 0)})`}</td>
               <td>{rateLimited(group)}</td>
             </tr>
           ))}
@@ -86,6 +98,10 @@ function KeyLabel({ group }: { group: UsageGroup }) {
   if (group.internal === true) return <span className="muted">{group.key_name}</span>;
   if (group.key_id === null || group.key_id === undefined) return <span className="muted">no key</span>;
   return <span title={group.key_id}>{group.key_name ?? `deleted key ${group.key_id.slice(0, 8)}`}</span>;
+}
+
+function percent(ratio: number): string {
+  return `${Math.round(ratio * 1000) / 10}%`;
 }
 
 function rateLimited(group: UsageGroup): number {
