@@ -121,7 +121,12 @@ describe('faults', () => {
   it('hang accepts and never answers; a client timeout is recorded as an abort', async () => {
     const fake = await track(startOllamaFake());
     await fake.setFault({ kind: 'hang' });
-    const err = await fetch(`${fake.url}/api/tags`, { signal: AbortSignal.timeout(50) }).catch((e: unknown) => e);
+    // The client gives up once the fake has the request (not on a timer, which a loaded machine could beat).
+    const controller = new AbortController();
+    const answer = fetch(`${fake.url}/api/tags`, { signal: controller.signal }).catch((e: unknown) => e);
+    await waitFor(() => fake.requests.length === 1, 10_000, 'the request to arrive');
+    controller.abort(new DOMException('gave up', 'TimeoutError'));
+    const err = await answer;
     expect(err).toBeInstanceOf(DOMException);
     expect((err as DOMException).name).toBe('TimeoutError');
     expect(fake.requests).toHaveLength(1);
