@@ -84,6 +84,24 @@ export function capabilitySourceOf(model: Pick<ServerModel, 'details'>): Capabil
   return source === 'server' || source === 'declared' || source === 'kind' || source === 'name' ? source : null;
 }
 
+/**
+ * Why live traffic took a model on a server out of rotation, kept in the
+ * model's `details` under `out_of_rotation` (the API and the console show it)
+ * until the server's next health check.
+ */
+export interface ModelHold {
+  reason: 'dimension_mismatch';
+  message: string;
+  /** ISO time. */
+  since: string;
+}
+
+export const modelHoldDetail = 'out_of_rotation';
+
+export function isModelHeld(model: Pick<ServerModel, 'details'>): boolean {
+  return model.details[modelHoldDetail] !== undefined;
+}
+
 /** Other names a model answers to: Ollama's `name:latest` is also `name`. */
 export function modelAliases(modelId: string): string[] {
   return modelId.endsWith(':latest') ? [modelId.slice(0, -':latest'.length)] : [];

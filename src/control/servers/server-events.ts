@@ -9,6 +9,8 @@ export type FleetEvent =
   | { type: 'server.status_changed'; server: ModelServer; from: HealthStatus; to: HealthStatus }
   | { type: 'server.checked'; server: ModelServer }
   | { type: 'model.added'; server: ModelServer; model: ServerModel }
-  | { type: 'model.removed'; server: ModelServer; modelId: string };
+  | { type: 'model.removed'; server: ModelServer; modelId: string }
+  /** Live traffic took a model on a server out of rotation (or a probe brought it back): see ServerRegistry.holdModel. */
+  | { type: 'model.held'; server: ModelServer; model: ServerModel };
 
 export type FleetListener = (event: FleetEvent) => void;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ExpectedModel, ManagedBy, ModelServer, ServerDetection, ServerModel } from '../../domain/model-server.ts';
+import { modelHoldDetail, type ExpectedModel, type ManagedBy, type ModelHold, type ModelServer, type ServerDetection, type ServerModel } from '../../domain/model-server.ts';
 import { undetectedKind, type ServerKind } from '../../domain/server-kind.ts';
 import type { LoadMetrics } from '../../data/adapters/server-adapter.ts';
 import { findServerKind } from '../../data/adapters/server-kinds.ts';
@@ -306,6 +306,22 @@ export class ServerRegistry {
     this.#servers.set(id, server);
     this.#emit({ type: 'server.status_changed', server, from: current.healthStatus, to: server.healthStatus });
     return server;
+  }
+
+  /**
+   * Live traffic found a model on this server answering wrong (an embedding
+   * of another dimension): routing skips it (see isRoutable) and its model
+   * record says why, until the server's next health check writes the model
+   * afresh. Memory only: a restart or a probe gives it another chance.
+   */
+  holdModel(id: string, modelId: string, hold: ModelHold): ServerModel | null {
+    const server = this.#servers.get(id);
+    const model = this.#models.get(id)?.get(modelId);
+    if (server === undefined || model === undefined) return null;
+    const held: ServerModel = { ...model, details: { ...model.details, [modelHoldDetail]: hold } };
+    (this.#models.get(id) as Map<string, ServerModel>).set(modelId, held);
+    this.#emit({ type: 'model.held', server, model: held });
+    return held;
   }
 
   /** A connection test touches only the time (and latency) of the last check. */

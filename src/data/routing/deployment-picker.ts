@@ -1,5 +1,6 @@
 import type { RoutingStrategy } from '../../config/config-schema.ts';
 import type { Deployment } from './deployment.ts';
+import { isModelHeld } from '../../domain/model-server.ts';
 
 // A model that is not loaded (Ollama would load it first, seconds) counts as this many queued requests.
 const coldLoadPenalty = 4;
@@ -8,6 +9,8 @@ const coldLoadPenalty = 4;
 export function isRoutable(deployment: Deployment, now: number): boolean {
   const server = deployment.server;
   if (!server.isActive || server.healthStatus === 'offline' || server.statusReason === 'misconfigured') return false;
+  // Held by live traffic (an embedding of the wrong dimension) until the next health check.
+  if (isModelHeld(deployment.model)) return false;
   return deployment.state.cooldownUntil <= now;
 }
 
