@@ -90,6 +90,37 @@ export const VectorSettingsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** The embedding pipeline (decision 0014): its cache, batch splitting and hedging. */
+export const EmbeddingSettingsSchema = Type.Object(
+  {
+    // Embeddings are deterministic: cached per (served model, dimension, text) unless turned off.
+    cache: Type.Boolean({ default: true }),
+    // The in-memory cache's bound (LRU); with REDIS_URL the cache lives in Redis instead.
+    cache_mb: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 256 }),
+    // 0: entries never expire (the memory bound or Redis's eviction policy still applies).
+    cache_ttl_s: Type.Integer({ minimum: 0, maximum: 31_536_000, default: 604_800 }),
+    // Inputs in one request; more is refused with 413 (SY_BATCH_TOO_LARGE).
+    max_inputs: Type.Integer({ minimum: 1, maximum: 100_000, default: 16_384 }),
+    // Inputs per upstream request when the server says nothing (TEI's /info does) and has no max_batch_size in its metadata.
+    batch_size: Type.Integer({ minimum: 1, maximum: 100_000, default: 512 }),
+    // Sub-batches of one request in flight at once.
+    concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** Hedged requests for calls that are safe to repeat (embeddings, rerank). */
+export const HedgingSettingsSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    // A deployment is hedged after its recent p95 latency, never sooner than this.
+    floor_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 50 }),
+    // Answers a deployment must have given before its p95 is trusted enough to hedge on.
+    min_samples: Type.Integer({ minimum: 1, maximum: 1_000, default: 10 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const routingStrategies = ['least-inflight', 'latency', 'weighted', 'priority', 'round-robin'] as const;
 
 export const ConfigSchema = Type.Object(
@@ -136,6 +167,8 @@ export const ConfigSchema = Type.Object(
     client: ClientSettingsSchema,
     quota: QuotaSettingsSchema,
     vectors: VectorSettingsSchema,
+    embeddings: EmbeddingSettingsSchema,
+    hedging: HedgingSettingsSchema,
   },
   { additionalProperties: false },
 );
@@ -146,4 +179,6 @@ export type UpstreamSettings = Static<typeof UpstreamSettingsSchema>;
 export type ClientSettings = Static<typeof ClientSettingsSchema>;
 export type QuotaSettings = Static<typeof QuotaSettingsSchema>;
 export type VectorSettings = Static<typeof VectorSettingsSchema>;
+export type EmbeddingSettings = Static<typeof EmbeddingSettingsSchema>;
+export type HedgingSettings = Static<typeof HedgingSettingsSchema>;
 export type RoutingStrategy = (typeof routingStrategies)[number];

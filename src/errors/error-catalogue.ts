@@ -21,6 +21,12 @@ export const errors = {
   headersTooLarge: () => new AppError('SY_HEADERS_TOO_LARGE'),
   requestTimeout: () => new AppError('SY_REQUEST_TIMEOUT'),
   bodyTooLarge: (limitBytes: number) => new AppError('SY_BODY_TOO_LARGE', { message: `Request body is larger than the limit of ${limitBytes} bytes.` }),
+  batchTooLarge: (inputs: number, limit: number) =>
+    new AppError('SY_BATCH_TOO_LARGE', { message: `The request holds ${inputs} inputs; the limit is ${limit} (SWITCHYARD_EMBEDDING_MAX_INPUTS). Send them in several requests.`, param: 'input' }),
+  embeddingDimensionMismatch: (model: string, expected: number, answered: number) =>
+    new AppError('SY_EMBEDDING_DIMENSION_MISMATCH', {
+      message: `Every server tried answered \`${model}\` embeddings of ${answered} dimensions where the model's are ${expected}; those servers are out of rotation for it until their next health check.`,
+    }),
   unsupportedMediaType: () => new AppError('SY_UNSUPPORTED_MEDIA_TYPE'),
   unauthenticated: () => new AppError('SY_UNAUTHENTICATED'),
   forbidden: (scope: string) => new AppError('SY_FORBIDDEN', { message: `This key lacks the "${scope}" scope needed for this request.` }),

@@ -59,6 +59,7 @@ export const errorCodes = {
     message: 'The fleet file manages this record: edit the file and restart Switchyard.',
   },
   SY_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', retryable: false, message: 'Request body is larger than the limit.' },
+  SY_BATCH_TOO_LARGE: { status: 413, type: 'invalid_request_error', retryable: false, message: 'The request holds more inputs than the limit.' },
   SY_URL_TOO_LONG: { status: 414, type: 'invalid_request_error', retryable: false, message: 'A part of the request URL is too long.' },
   SY_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
@@ -95,6 +96,12 @@ export const errorCodes = {
     type: 'upstream_error',
     retryable: false,
     message: "The model server rejected Switchyard's credentials for it; an operator must fix its API key.",
+  },
+  SY_EMBEDDING_DIMENSION_MISMATCH: {
+    status: 502,
+    type: 'upstream_error',
+    retryable: true,
+    message: "Every server tried answered embeddings of another dimension than the model's.",
   },
   SY_UPSTREAM_STREAM_BROKEN: { status: 502, type: 'upstream_error', retryable: false, message: "The model server's stream broke off." },
   SY_UPSTREAM_BUSY: { status: 429, type: 'rate_limit_error', retryable: true, message: 'The model servers for this model are busy; retry later.' },

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { RequestOutcome } from '../proxy/request-outcome.ts';
 
 /**
  * Turns texts into vectors through the data plane (routing, failover, and
@@ -25,6 +26,15 @@ export interface EmbedRequest {
   log?: FastifyBaseLogger;
   /** Record one usage record and metrics for the whole call (default true). */
   recorded?: boolean;
+  /**
+   * The embedding cache for this call: `use` (the default), `no-cache`
+   * (do not read, do store) or `no-store` (neither), as Cache-Control asks.
+   */
+  cache?: 'use' | 'no-cache' | 'no-store';
+  /** Other fields passed to the server as they are (they change the vectors, so they are part of the cache key). */
+  options?: Readonly<Record<string, unknown>>;
+  /** Called once with the call's outcome (tokens, status), whether it succeeded or not. */
+  onSettled?: (outcome: RequestOutcome) => void;
 }
 
 export interface EmbedResult {
@@ -40,4 +50,10 @@ export interface EmbedResult {
   cachedCount: number;
   /** True when a hedged request answered. */
   hedged: boolean;
+  /** `hit`: every input from the cache; `miss`: some went upstream; `bypass`: the cache was not used. */
+  cache?: 'hit' | 'miss' | 'bypass';
+  /** Upstream attempts over all sub-batches (0 on a full hit). */
+  attempts?: number;
+  /** The route the name resolved through, if any. */
+  route?: string | null;
 }

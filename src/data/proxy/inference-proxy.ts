@@ -288,6 +288,11 @@ export class InferenceProxy {
     return { status: reply.statusCode, body: parseJson(reply.body), deployment: deployment as unknown as Deployment, outcome };
   }
 
+  /** Takes one retry from the retry budget (a hedge is one); false when the budget is spent. */
+  takeRetry(): boolean {
+    return this.#budget.tryRetry(Date.now());
+  }
+
   /** Tells the observer about a request refused before it reached the proxy (quota, bad body), as the client saw it. */
   observe(outcome: RequestOutcome): void {
     this.#observer(outcome);
