@@ -30,6 +30,7 @@ import type { SessionStore } from './auth/session-store.ts';
 import { healthRoutes } from './http/health/health-routes.ts';
 import { openAIRoutes } from './http/openai/openai-routes.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
+import type { EmbeddingPipeline } from './data/embeddings/create-embedding-service.ts';
 import type { ModelIndex } from './data/routing/model-index.ts';
 import { adminScopeFor, requireScope } from './http/plugins/authenticate.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandler } from './http/plugins/error-handler.ts';
@@ -69,6 +70,8 @@ export interface AppServices {
   sessions: SessionStore;
   /** The response cache and its policies (absent: every answer says `x-switchyard-cache: bypass`). */
   caching?: { policies: CachePolicyRegistry; cache: ResponseCache; canEmbed: (model: string) => boolean };
+  /** The embedding pipeline behind /v1/embeddings and hedged /v1/rerank (without it they are forwarded as they are). */
+  embeddings?: EmbeddingPipeline;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -143,7 +146,7 @@ export function buildApp(services: AppServices): FastifyInstance {
   app.register(
     async (inference) => {
       inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference', services.sessions));
-      await inference.register(openAIRoutes, { proxy: services.proxy, index: services.index, routes: services.routes, quota: services.quota, bodyLimit: services.config.inference_body_limit_bytes, defaultCompletionTokens: services.config.quota.default_completion_tokens, responseCache: services.caching?.cache ?? null });
+      await inference.register(openAIRoutes, { proxy: services.proxy, index: services.index, routes: services.routes, quota: services.quota, bodyLimit: services.config.inference_body_limit_bytes, defaultCompletionTokens: services.config.quota.default_completion_tokens, responseCache: services.caching?.cache ?? null, ...(services.embeddings === undefined ? {} : { embeddings: services.embeddings }) });
     },
     { prefix: '/v1' },
   );

@@ -8,7 +8,6 @@ import { detectServerKind } from './control/discovery/detect-server-kind.ts';
 import { discoverLocalOllama } from './control/discovery/local-ollama.ts';
 import { applyFleet, type FleetApplyReport } from './control/fleet/apply-fleet.ts';
 import { canEmbedWith, createResponseCache, loadCachePolicies } from './data/response-cache/create-response-cache.ts';
-import { DirectEmbedder } from './data/embeddings/direct-embedder.ts';
 import { warnUnresolvedRoutes } from './control/fleet/warn-unresolved-routes.ts';
 import { HealthScheduler } from './control/health/health-scheduler.ts';
 import { ServerChecker } from './control/health/server-checker.ts';
@@ -16,6 +15,8 @@ import { ServerRegistry, type KindDetector } from './control/servers/server-regi
 import { UpstreamHttp } from './data/upstream/upstream-http.ts';
 import { Agent } from 'undici';
 import { InferenceProxy } from './data/proxy/inference-proxy.ts';
+import { createEmbeddingPipeline } from './data/embeddings/create-embedding-service.ts';
+import type { Embedder } from './data/embeddings/embedder.ts';
 import { ModelIndex } from './data/routing/model-index.ts';
 import { RouteRegistry } from './control/routes/route-registry.ts';
 import { RouteStore } from './storage/route-store.ts';
@@ -60,6 +61,8 @@ export interface Gateway {
   usage: UsageRecorder;
   /** The data plane (internal calls: the vector store, caches, tests). */
   proxy: InferenceProxy;
+  /** Texts to vectors through the data plane, with the embedding cache (the vector store's and semantic cache's Embedder). */
+  embedder: Embedder;
   /** `llm_cache_requests_total{cache, result}`, for every cache. */
   cacheMetrics: CacheMetrics;
   keys: BootstrapResult;
@@ -223,15 +226,16 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         });
       },
     });
+    const embeddings = createEmbeddingPipeline({ config, proxy, index, routes, registry, metrics: metricsRegistry, cacheMetrics, log });
     let selfUrl = '';
     let draining = false;
     // Our own loopback: not subject to the network policy meant for model servers.
     const selfAgent = new Agent({ connections: 16 });
     const benchmarker = new ModelBenchmarker({ db: database.db, keyRing, dispatcher: selfAgent, selfUrl: () => selfUrl });
     const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker, keyNames: () => keyStore.names() };
-    const responseCache = createResponseCache({ policies: cachePolicies, embedder: new DirectEmbedder(proxy), metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
+    const responseCache = createResponseCache({ policies: cachePolicies, embedder: embeddings.embedder, metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
     const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings });
     const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw toPortError(error, config.host, config.port);
     });
@@ -264,6 +268,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
           step('health checks', () => scheduler.stop(), 3_000),
           step('quota', () => quota.stop(), 3_000),
           step('response cache', () => responseCache.bytes.close(), 3_000),
+          step('embedding cache', () => embeddings.close(), 3_000),
           step('webhooks', () => webhookDispatcher.close(), 3_000),
         ]);
         await Promise.all(
@@ -274,7 +279,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       })();
       return closing;
     };
-    return { app, registry, scheduler, database, usage, proxy, cacheMetrics, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
+    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
   } catch (error) {
     await database.close();
     throw error;

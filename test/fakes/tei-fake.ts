@@ -70,6 +70,24 @@ export class TeiFake extends FakeServer {
     this.maxConcurrentRequests = options.maxConcurrentRequests ?? 512;
   }
 
+  /** Fault: answers embeddings of this many dimensions (as if another model had been loaded); null restores the model's own. */
+  answerDimension: number | null = null;
+
+  /** Texts received in embedding requests (/embed and /v1/embeddings), over the recorded requests. */
+  inputsReceived(): number {
+    return this.embeddingBatches().reduce((sum, batch) => sum + batch.length, 0);
+  }
+
+  /** The texts of each embedding request received, in arrival order. */
+  embeddingBatches(): string[][] {
+    return this.requests
+      .filter((request) => request.method === 'POST' && (request.path === '/embed' || request.path === '/v1/embeddings'))
+      .map((request) => {
+        const body = bodyRecord(request.body);
+        return embeddingInputs(request.path === '/embed' ? body.inputs : body.input) ?? [];
+      });
+  }
+
   /** Holds every request that got a permit until the returned function is called (to fill TEI's permits). */
   pauseInference(): () => void {
     let release = (): void => undefined;
@@ -145,7 +163,7 @@ export class TeiFake extends FakeServer {
         const inputs = embeddingInputs(body.input);
         if (inputs === undefined) throw new TeiError('Empty', 'Input validation error: `input` cannot be empty');
         this.embed(inputs, false, true);
-        ctx.json(200, embeddingsList(asString(body.model) ?? this.modelId, inputs, this.dimension, body.encoding_format));
+        ctx.json(200, embeddingsList(asString(body.model) ?? this.modelId, inputs, this.answerDimension ?? this.dimension, body.encoding_format));
       }
       count.successes++;
     } catch (err) {
@@ -173,7 +191,8 @@ export class TeiFake extends FakeServer {
     if (this.kind !== 'embedding') throw new TeiError('Backend', 'Backend error: Inference error: `embed` is not available for re-ranker models');
     for (const text of inputs) this.checkInput(text, truncate);
     return inputs.map((text) => {
-      const vector = this.embedding === 'words' ? embedWords(text, this.dimension) : embedText(text, this.dimension);
+      const dimension = this.answerDimension ?? this.dimension;
+      const vector = this.embedding === 'words' ? embedWords(text, dimension) : embedText(text, dimension);
       return normalize ? vector : vector.map((x) => Math.fround(x * 5.25));
     });
   }

@@ -17,6 +17,8 @@ import { newOutcome, type RequestOutcome } from '../../data/proxy/request-outcom
 import { logRequestSummary } from '../../observability/request-summary.ts';
 import type { CacheLookup, CacheStatus, ResponseCache, StoredAnswer } from '../../data/response-cache/response-cache.ts';
 import { replayAnswer } from '../../data/response-cache/replay-answer.ts';
+import type { EmbeddingPipeline } from '../../data/embeddings/create-embedding-service.ts';
+import { answerEmbeddings, answerRerank, pipelineAnswer, textInputs, type PipelineCall } from './embeddings-route.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -36,6 +38,8 @@ export interface OpenAIRouteDependencies {
   defaultCompletionTokens: number;
   /** The response cache (chat and completions); null: every answer says `x-switchyard-cache: bypass`. */
   responseCache?: ResponseCache | null;
+  /** Embeddings (cache, splitting, dimension checks) and hedged rerank; without it both are forwarded as they are. */
+  embeddings?: EmbeddingPipeline;
 }
 
 const allowAll = () => true;
@@ -44,8 +48,10 @@ const unlimitedDecision: QuotaDecision = { ok: true, ticket: null, headers: {} }
 /** The OpenAI-compatible API under /v1. */
 export async function openAIRoutes(instance: FastifyInstance, dependencies: OpenAIRouteDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { proxy, index, routes, quota, bodyLimit, defaultCompletionTokens } = dependencies;
+  const { proxy, index, routes, quota, bodyLimit, defaultCompletionTokens, embeddings } = dependencies;
   const responseCache = dependencies.responseCache ?? null;
+  // Requests whose usage record the pipeline wrote itself, failures included: the refusal hook leaves them be.
+  const recordedHere = new WeakSet<FastifyRequest>();
 
   const forward = (operation: Operation) => async (request: FastifyRequest, reply: FastifyReply) => {
     const body = { ...(request.body as Record<string, unknown>) };
@@ -71,9 +77,21 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       throw decision.error;
     }
     if (!limited) quota.touch(principal.keyId, 0);
+    const onSettled = (outcome: RequestOutcome) => {
+      quota.settle(decision.ticket, principal.keyId, outcome.promptTokens + outcome.completionTokens);
+      logRequestSummary(request.log, request, outcome, principal.name);
+    };
+    const pipelined = (run: (call: PipelineCall) => Promise<unknown>) => pipelineAnswer(run, { request, reply, body, keyId: principal.keyId, isAllowed, extraHeaders: decision.headers, onSettled: (outcome) => {
+      recordedHere.add(request);
+      onSettled(outcome);
+    } }, () => quota.settle(decision.ticket, principal.keyId, 0));
+    const texts = operation === 'embeddings' && embeddings !== undefined ? textInputs(body['input']) : null;
+    if (texts !== null && embeddings !== undefined) return pipelined((call) => answerEmbeddings(embeddings, { ...call, texts }));
     const found = !isCacheable ? null : responseCache === null ? bypassLookup : responseCache.lookup({ operation, modelName, body, headers: request.headers, keyId: principal.keyId, requestId: request.id, isAllowed, log: request.log });
     // Caching off answers at once: nothing is awaited on that path.
     const lookup = found instanceof Promise ? await found : found;
+    // Rerank not under a response-cache policy is hedged (safe to repeat); under one, the cache's path stores it.
+    if (operation === 'rerank' && embeddings !== undefined && (lookup === null || lookup.status === 'bypass')) return pipelined((call) => answerRerank(embeddings, proxy, call));
     reply.hijack();
     if (lookup?.hit != null && responseCache !== null) {
       answerFromCache(request, reply, lookup.hit, lookup.status, decision, responseCache.now());
@@ -81,6 +99,8 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       quota.settle(decision.ticket, principal.keyId, 0);
       return;
     }
+    // Token-array embeddings inputs skip the embedding cache and go through as they are.
+    const cacheHeader = lookup?.status ?? (operation === 'embeddings' && embeddings !== undefined ? 'bypass' : null);
     await proxy.handle({
       operation,
       body,
@@ -88,17 +108,14 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       stream: body['stream'] === true,
       requestId: request.id,
       response: reply.raw,
-      extraHeaders: lookup === null ? decision.headers : { ...decision.headers, [cacheStatusHeader]: lookup.status },
+      extraHeaders: cacheHeader === null ? decision.headers : { ...decision.headers, [cacheStatusHeader]: cacheHeader },
       ...(lookup?.store == null ? {} : { onAnswer: lookup.store }),
       isAllowed,
       keyId: principal.keyId,
       log: request.log,
       traceparent: typeof request.headers['traceparent'] === 'string' ? request.headers['traceparent'] : null,
       ...(limited ? { estimatedPromptTokens: promptEstimate } : {}),
-      onSettled: (outcome) => {
-        quota.settle(decision.ticket, principal.keyId, outcome.promptTokens + outcome.completionTokens);
-        logRequestSummary(request.log, request, outcome, principal.name);
-      },
+      onSettled,
     });
   };
 
@@ -112,7 +129,7 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
   app.addHook('onResponse', async (request, reply) => {
     const error = request.answeredError;
     const operation = request.routeOptions.config.operation;
-    if (error === null || request.principal === null || operation === undefined) return;
+    if (error === null || request.principal === null || operation === undefined || recordedHere.has(request)) return;
     const outcome = refusalOutcome(request, operation, error, reply.statusCode, reply.elapsedTime);
     proxy.observe(outcome);
     logRequestSummary(request.log, request, outcome, request.principal.name);
