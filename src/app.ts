@@ -40,6 +40,7 @@ import { requestIdFor } from './http/plugins/request-id.ts';
 import type { HistoryStore } from './storage/history-store.ts';
 import { limitConnections } from './http/plugins/connection-limits.ts';
 import { registerRequestLog } from './http/plugins/request-log.ts';
+import type { CollectionsHttp } from './collections/create-collections.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -72,6 +73,8 @@ export interface AppServices {
   caching?: { policies: CachePolicyRegistry; cache: ResponseCache; canEmbed: (model: string) => boolean };
   /** The embedding pipeline behind /v1/embeddings and hedged /v1/rerank (without it they are forwarded as they are). */
   embeddings?: EmbeddingPipeline;
+  /** Vector collections and per-model vectors (their own scopes); absent in apps built without them. */
+  collections?: CollectionsHttp;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -143,6 +146,8 @@ export function buildApp(services: AppServices): FastifyInstance {
     },
     { prefix: '/api/v1' },
   );
+  const collections = services.collections;
+  if (collections !== undefined) app.register(collections, { prefix: '/api/v1', keyRing: services.keyRing, sessions: services.sessions, ownership });
   app.register(
     async (inference) => {
       inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference', services.sessions));

@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { hashApiKey, hashKeyObject } from './api-key-hash.ts';
 
-export const scopes = ['admin', 'inference', 'read'] as const;
+/** `vectors:write`: store and delete vectors, create, delete and re-embed collections (admin may too). */
+export const scopes = ['admin', 'inference', 'read', 'vectors:write'] as const;
 export type Scope = (typeof scopes)[number];
 
 /** Who made a request, with the limits that apply to them. */

@@ -35,7 +35,7 @@ export const keysCommand: CommandSpec = {
       summary: 'create a key; its secret is shown once',
       options: [
         { name: 'name', type: 'string', value: 'NAME', required: true, description: "the key's name, e.g. the application that uses it" },
-        { name: 'scope', type: 'string', value: 'inference|read|admin', multiple: true, description: 'what it may do', default: 'inference' },
+        { name: 'scope', type: 'string', value: 'inference|read|admin|vectors:write', multiple: true, description: 'what it may do', default: 'inference' },
         { name: 'model', type: 'string', value: 'NAME_OR_GLOB', multiple: true, description: "a model it may use, e.g. 'mixtral*'", default: 'every model' },
         { name: 'rpm', type: 'string', value: 'N', description: 'requests per minute', default: 'no limit' },
         { name: 'tpm', type: 'string', value: 'N', description: 'tokens per minute', default: 'no limit' },

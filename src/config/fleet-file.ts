@@ -68,12 +68,23 @@ export const FleetCachePolicySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A vector collection mapped to a model, keyed by the collection's name: `mixtral: { model: mixtral, vector_size: 4096, distance: cosine }`. */
+export const FleetCollectionSchema = Type.Object(
+  {
+    model: Type.String({ minLength: 1, maxLength: 256 }),
+    vector_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })),
+    distance: Type.Optional(Type.Union([Type.Literal('cosine'), Type.Literal('dot'), Type.Literal('euclid')])),
+  },
+  { additionalProperties: false },
+);
+
 export const FleetFileSchema = Type.Object(
   {
     gateway: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     servers: Type.Optional(Type.Array(FleetServerSchema)),
     routes: Type.Optional(Type.Array(FleetRouteSchema)),
     cache_policies: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 200 }), FleetCachePolicySchema)),
+    collections: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$' }), FleetCollectionSchema)),
   },
   { additionalProperties: false },
 );
@@ -82,12 +93,14 @@ export type FleetModel = Static<typeof FleetModelSchema>;
 export type FleetServer = Static<typeof FleetServerSchema>;
 export type FleetRoute = Static<typeof FleetRouteSchema>;
 export type FleetCachePolicy = Static<typeof FleetCachePolicySchema>;
+export type FleetCollection = Static<typeof FleetCollectionSchema>;
 export interface FleetFile {
   gateway: Record<string, unknown>;
   servers: FleetServer[];
   routes: FleetRoute[];
   /** Response cache policies by model or route name. */
   cachePolicies: Record<string, FleetCachePolicy>;
+  collections: Record<string, FleetCollection>;
 }
 
 /** Parses and validates a fleet file; `${VAR}` and `${VAR:-default}` are read from the environment. */
@@ -115,7 +128,7 @@ export function parseFleetFile(text: string, fileName: string, env: Record<strin
   }
   const cachePolicies = parsed.cache_policies ?? {};
   for (const [name, policy] of Object.entries(cachePolicies)) checkCachePolicy(name, policy, `${fileName}: cache_policies.${name}`);
-  return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [], cachePolicies };
+  return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [], cachePolicies, collections: parsed.collections ?? {} };
 }
 
 export class FleetFileError extends Error {

@@ -33,6 +33,13 @@ export const errors = {
   notFound: (what: string) => new AppError('SY_NOT_FOUND', { message: `${what} not found.` }),
   routeNotFound: (method: string, url: string) => new AppError('SY_ROUTE_NOT_FOUND', { message: `No route for ${method} ${url}.` }),
   conflict: (message: string, param: string | null = null) => new AppError('SY_CONFLICT', { message, param }),
+  vectorSizeMismatch: (collection: string, expected: number, got: number, param: string | null = null) =>
+    new AppError('SY_VECTOR_SIZE_MISMATCH', {
+      message: `The collection \`${collection}\` holds vectors of size ${expected}, and this vector has size ${got}; nothing was stored.`,
+      param,
+    }),
+  tooManyItems: (limit: number, got: number, param: string) =>
+    new AppError('SY_TOO_MANY_ITEMS', { message: `The request holds ${got} items; the limit is ${limit} per request (the vector_max_items setting).`, param }),
   managedByFleetFile: (what: string, fleetFile: string) =>
     new AppError('SY_MANAGED_BY_FLEET_FILE', {
       message: `${what} is managed by the fleet file ${fleetFile} (the config_file setting, SWITCHYARD_CONFIG), which is applied at every start: edit it there and restart Switchyard. A change made here would be undone at the next start.`,

@@ -190,6 +190,27 @@ export interface CachePoliciesTable {
   updated_at: string;
 }
 
+export interface VectorCollectionsTable {
+  name: string;
+  model: string;
+  vector_size: number;
+  distance: string;
+  backend: string;
+  physical_name: string;
+  status: string;
+  model_digest: string | null;
+  stale_digest: string | null;
+  reembed_target: string | null;
+  reembed_done: number | null;
+  reembed_total: number | null;
+  reembed_skipped: number | null;
+  reembed_dropped: number | null;
+  reembed_error: string | null;
+  managed_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DatabaseSchema {
   model_servers: ModelServersTable;
   server_models: ServerModelsTable;
@@ -205,4 +226,5 @@ export interface DatabaseSchema {
   webhook_deliveries: WebhookDeliveriesTable;
   model_benchmarks: ModelBenchmarksTable;
   cache_policies: CachePoliciesTable;
+  vector_collections: VectorCollectionsTable;
 }

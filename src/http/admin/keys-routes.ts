@@ -8,7 +8,7 @@ import { actorOf } from '../plugins/authenticate.ts';
 const limit = Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.Null()]);
 const fields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
-  scopes: Type.Array(Type.Enum(scopes), { minItems: 1, maxItems: 3, uniqueItems: true }),
+  scopes: Type.Array(Type.Enum(scopes), { minItems: 1, maxItems: 4, uniqueItems: true }),
   models: Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f]+$' }), { maxItems: 1000 }), Type.Null()]),
   rpm: limit,
   tpm: limit,

@@ -34,14 +34,16 @@ export interface SessionLookup {
  * A key in a header wins; otherwise the console's session cookie. Changes made
  * with a cookie must come from our own origin (the cookie is also SameSite=Strict).
  */
-export function requireScope(keyRing: KeyRing, scopeFor: (request: FastifyRequest) => Scope, sessions?: SessionLookup) {
+export function requireScope(keyRing: KeyRing, scopeFor: (request: FastifyRequest) => Scope | readonly Scope[], sessions?: SessionLookup) {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
     const key = presentedKey(request);
     let principal = key === null ? null : keyRing.authenticate(key);
     if (key === null && sessions !== undefined) principal = sessionPrincipal(request, keyRing, sessions);
     if (principal === null) throw errors.unauthenticated();
+    // Several scopes: any one of them admits (e.g. collection changes take admin or vectors:write).
     const scope = scopeFor(request);
-    if (!hasScope(principal, scope)) throw errors.forbidden(scope);
+    const accepted = typeof scope === 'string' ? [scope] : scope;
+    if (!accepted.some((candidate) => hasScope(principal, candidate))) throw errors.forbidden(accepted.join('" or "'));
     request.principal = principal;
   };
 }

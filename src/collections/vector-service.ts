@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { errors } from '../errors/error-catalogue.ts';
+import type { MetadataFilter, VectorHit, VectorRecord } from '../vectors/vector-store.ts';
+import type { Caller, CollectionService } from './collection-service.ts';
+import { embeddingRefusal } from './model-facts.ts';
+import type { ReembedRunner } from './reembed-runner.ts';
+import type { VectorCollection } from './vector-collection.ts';
+import { checkId, parseFilter, parseStoreItems, parseTopK, parseVector, type StoreItem } from './vector-input.ts';
+import type { VectorMetrics, VectorOperation } from './vector-metrics.ts';
+
+export interface StoreAnswer {
+  ids: string[];
+  dimension: number;
+  collection: string;
+}
+
+export interface VectorServiceOptions {
+  collections: CollectionService;
+  reembeds: ReembedRunner;
+  metrics: VectorMetrics | null;
+  /** Items per store or delete request (the vector_max_items setting). */
+  maxItems: number;
+}
+
+/**
+ * Texts and vectors per model: embeds through the Embedder (routing,
+ * failover, its cache), then writes to the model's collection. Every write
+ * is all or nothing: texts are embedded and every size checked before the
+ * backend is touched, and the backend's upsert is itself all or nothing.
+ */
+export class VectorService {
+  readonly #collections: CollectionService;
+  readonly #reembeds: ReembedRunner;
+  readonly #metrics: VectorMetrics | null;
+  readonly #maxItems: number;
+
+  constructor(options: VectorServiceOptions) {
+    this.#collections = options.collections;
+    this.#reembeds = options.reembeds;
+    this.#metrics = options.metrics;
+    this.#maxItems = options.maxItems;
+  }
+
+  async store(model: string, body: unknown, caller: Caller): Promise<StoreAnswer> {
+    this.#collections.assertModelKnown(model, caller);
+    const items = lastOfEachId(parseStoreItems(body, this.#maxItems));
+    const started = performance.now();
+    let collection = this.#collections.forModel(model);
+    const texts = items.filter((item) => item.text !== null);
+    if (texts.length > 0) {
+      const refusal = embeddingRefusal(model, this.#collections.models.deploymentsOf(model));
+      if (refusal !== null) throw refusal;
+    }
+    // One call per request: the embedder batches, splits and caches. A failure here has written nothing.
+    const embedded = texts.length === 0 ? [] : (await this.#collections.embedder.embed({ model, inputs: texts.map((item) => item.text as string), ...embedContext(caller) })).vectors;
+    let next = 0;
+    const records: VectorRecord[] = items.map((item) => ({
+      id: item.id ?? randomUUID(),
+      vector: item.vector ?? (embedded[next++] as number[]),
+      text: item.text,
+      metadata: item.metadata,
+    }));
+    const dimension = (records[0] as VectorRecord).vector.length;
+    collection ??= await this.#collections.ensureForModel(model, dimension);
+    const target = this.#reembeds.targetOf(collection.name);
+    const sizeFits = (record: VectorRecord) => record.vector.length === collection.vectorSize;
+    // While a re-embed changes the size, texts embedded now already have the new size: they go to the new collection only.
+    const onlyTarget = target !== null && target.vectorSize !== collection.vectorSize && records.every((record) => record.vector.length === target.vectorSize);
+    if (!onlyTarget) {
+      const misfit = records.findIndex((record) => !sizeFits(record));
+      if (misfit >= 0) throw errors.vectorSizeMismatch(collection.name, collection.vectorSize, (records[misfit] as VectorRecord).vector.length, `items.${misfit}`);
+      await this.#collections.vectors.upsert(collection.physicalName, records);
+    }
+    if (target !== null) await this.#reembeds.alsoWrite(collection.name, records);
+    this.#observe(collection, 'store', started);
+    void this.#refreshCount(collection);
+    return { ids: records.map((record) => record.id), dimension, collection: collection.name };
+  }
+
+  async search(model: string, body: unknown, caller: Caller): Promise<{ data: VectorHit[] }> {
+    const collection = this.#collectionOf(model, caller);
+    const request = isRecord(body) ? body : {};
+    const topK = parseTopK(request['top_k']);
+    const filter = parseFilter(request['filter']);
+    const hasQuery = request['query'] !== undefined;
+    if (hasQuery === (request['vector'] !== undefined)) throw errors.invalidRequest('Send either `query` (a text) or `vector`.', 'query');
+    for (const key of Object.keys(request)) if (!['query', 'vector', 'top_k', 'filter'].includes(key)) throw errors.invalidRequest(`Unknown field \`${key}\`.`, key);
+    const started = performance.now();
+    let vector: number[];
+    if (hasQuery) {
+      const query = request['query'];
+      if (typeof query !== 'string' || query.trim() === '') throw errors.invalidRequest('`query` must be a non-empty text.', 'query');
+      const refusal = embeddingRefusal(model, this.#collections.models.deploymentsOf(model));
+      if (refusal !== null) throw refusal;
+      vector = (await this.#collections.embedder.embed({ model, inputs: [query], ...embedContext(caller) })).vectors[0] as number[];
+    } else {
+      vector = parseVector(request['vector'], 'vector');
+    }
+    // Re-read: a swap may have happened while the query was embedded.
+    const current = this.#collections.get(collection.name) ?? collection;
+    if (vector.length !== current.vectorSize) throw errors.vectorSizeMismatch(current.name, current.vectorSize, vector.length, hasQuery ? 'query' : 'vector');
+    const hits = await this.#collections.vectors.search(current.physicalName, { vector, topK, ...(filter === undefined ? {} : { filter }) });
+    this.#observe(current, 'search', started);
+    return { data: hits };
+  }
+
+  async get(model: string, id: string, caller: Caller): Promise<VectorRecord> {
+    const collection = this.#collectionOf(model, caller);
+    const started = performance.now();
+    const record = await this.#collections.vectors.get(collection.physicalName, checkId(id, 'id'));
+    this.#observe(collection, 'get', started);
+    if (record === null) throw errors.notFound(`Vector "${id}" in the collection "${collection.name}"`);
+    return record;
+  }
+
+  async delete(model: string, body: unknown, caller: Caller): Promise<{ deleted: number }> {
+    const collection = this.#collectionOf(model, caller);
+    const request = isRecord(body) ? body : {};
+    for (const key of Object.keys(request)) if (key !== 'ids' && key !== 'filter') throw errors.invalidRequest(`Unknown field \`${key}\`.`, key);
+    const filter = parseFilter(request['filter']);
+    const ids = request['ids'] === undefined ? undefined : parseIds(request['ids'], this.#maxItems);
+    if (ids === undefined && filter === undefined) throw errors.invalidRequest('Send `ids`, `filter` or both (a delete of everything is DELETE /api/v1/collections/{name}).', 'ids');
+    return { deleted: await this.deleteSelected(collection, { ...(ids === undefined ? {} : { ids }), ...(filter === undefined ? {} : { filter }) }) };
+  }
+
+  async deleteOne(model: string, id: string, caller: Caller): Promise<{ deleted: number }> {
+    const collection = this.#collectionOf(model, caller);
+    const deleted = await this.deleteSelected(collection, { ids: [checkId(id, 'id')] });
+    if (deleted === 0) throw errors.notFound(`Vector "${id}" in the collection "${collection.name}"`);
+    return { deleted };
+  }
+
+  async deleteSelected(collection: VectorCollection, selector: { ids?: string[]; filter?: MetadataFilter }): Promise<number> {
+    const started = performance.now();
+    const deleted = await this.#collections.vectors.delete(collection.physicalName, selector);
+    await this.#reembeds.alsoDelete(collection.name, selector);
+    this.#observe(collection, 'delete', started);
+    void this.#refreshCount(collection);
+    return deleted;
+  }
+
+  #collectionOf(model: string, caller: Caller): VectorCollection {
+    this.#collections.assertModelKnown(model, caller);
+    const collection = this.#collections.forModel(model);
+    if (collection === undefined) throw errors.notFound(`A vector collection for the model \`${model}\``);
+    return collection;
+  }
+
+  #observe(collection: VectorCollection, operation: VectorOperation, started: number): void {
+    this.#metrics?.observe(collection.model, operation, (performance.now() - started) / 1000);
+  }
+
+  async #refreshCount(collection: VectorCollection): Promise<void> {
+    if (this.#metrics === null) return;
+    const current = this.#collections.get(collection.name);
+    if (current === undefined) return;
+    const count = await this.#collections.vectors.count(current.physicalName).catch(() => null);
+    if (count !== null) this.#metrics.setCount(current.name, count);
+  }
+}
+
+function embedContext(caller: Caller) {
+  return { requestId: caller.requestId, keyId: caller.keyId, isAllowed: caller.isAllowed, ...(caller.log === undefined ? {} : { log: caller.log }) };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseIds(value: unknown, maxItems: number): string[] {
+  if (!Array.isArray(value) || value.length === 0) throw errors.invalidRequest('`ids` must be a non-empty list of ids.', 'ids');
+  if (value.length > maxItems) throw errors.tooManyItems(maxItems, value.length, 'ids');
+  return value.map((id, position) => checkId(id, `ids.${position}`));
+}
+
+/** A request naming one id twice stores the last one (as two requests in a row would). */
+function lastOfEachId(items: StoreItem[]): StoreItem[] {
+  const lastIndex = new Map<string, number>();
+  items.forEach((item, position) => {
+    if (item.id !== null) lastIndex.set(item.id, position);
+  });
+  return items.filter((item, position) => item.id === null || lastIndex.get(item.id) === position);
+}

@@ -1,0 +1,91 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Principal } from '../../auth/key-ring.ts';
+import { isModelAllowed } from '../../auth/model-allow-list.ts';
+import type { Caller, CollectionService } from '../../collections/collection-service.ts';
+import type { ReembedRunner } from '../../collections/reembed-runner.ts';
+import type { VectorCollection } from '../../collections/vector-collection.ts';
+import type { FleetOwnership } from '../../control/fleet/fleet-ownership.ts';
+import { errors } from '../../errors/error-catalogue.ts';
+
+const CreateCollectionBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    model: Type.String({ minLength: 1, maxLength: 256 }),
+    vector_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_536 })),
+    distance: Type.Optional(Type.Union([Type.Literal('cosine'), Type.Literal('dot'), Type.Literal('euclid')])),
+  },
+  { additionalProperties: false },
+);
+
+export interface CollectionsRoutesDependencies {
+  collections: CollectionService;
+  reembeds: ReembedRunner;
+  ownership: FleetOwnership;
+}
+
+/** Who is calling, as the collection and vector services want it. */
+export function callerOf(request: FastifyRequest): Caller {
+  const principal = request.principal as Principal;
+  const allowList = principal.models;
+  return { requestId: request.id, keyId: principal.keyId, isAllowed: allowList === null ? () => true : (name) => isModelAllowed(allowList, name), log: request.log };
+}
+
+/**
+ * `/api/v1/collections`: the registry of vector collections. Names may hold
+ * `/` and `:` (a collection made on a model's first store is named after the
+ * model), so the name is the rest of the path, sent as it is or encoded.
+ */
+export async function collectionsRoutes(instance: FastifyInstance, dependencies: CollectionsRoutesDependencies): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const { collections, reembeds, ownership } = dependencies;
+  const record = async (collection: VectorCollection) => ({
+    name: collection.name,
+    model: collection.model,
+    vector_size: collection.vectorSize,
+    distance: collection.distance,
+    backend: collection.backend,
+    count: await collections.vectors.count(collection.physicalName),
+    status: collection.status,
+    model_digest: collection.modelDigest,
+    stale_digest: collection.staleDigest,
+    reembed: collection.reembed,
+    managed_by: ownership.view(collection),
+    created_at: collection.createdAt,
+    updated_at: collection.updatedAt,
+  });
+
+  app.get('/collections', async (request) => {
+    const caller = callerOf(request);
+    return { data: await Promise.all(collections.list().filter((collection) => caller.isAllowed(collection.model)).map(record)) };
+  });
+  app.post('/collections', { schema: { body: CreateCollectionBody } }, async (request, reply) => {
+    const body = request.body;
+    const created = await collections.create(
+      { name: body.name, model: body.model, ...(body.vector_size === undefined ? {} : { vectorSize: body.vector_size }), ...(body.distance === undefined ? {} : { distance: body.distance }) },
+      'api',
+      callerOf(request),
+    );
+    return reply.status(201).send(await record(created));
+  });
+  app.get('/collections/*', async (request) => record(collections.visible(wildcardOf(request), callerOf(request))));
+  app.delete('/collections/*', async (request, reply) => {
+    const collection = collections.visible(wildcardOf(request), callerOf(request));
+    ownership.assertEditable(collection, `Collection "${collection.name}"`);
+    await reembeds.cancel(collection.name);
+    await collections.remove(collection.name);
+    return reply.status(204).send();
+  });
+  app.post('/collections/*', async (request, reply) => {
+    const path = wildcardOf(request);
+    if (!path.endsWith('/reembed')) throw errors.routeNotFound('POST', request.url);
+    const caller = callerOf(request);
+    const collection = collections.visible(path.slice(0, -'/reembed'.length), caller);
+    return reply.status(202).send(await record(await reembeds.start(collection, caller)));
+  });
+}
+
+export function wildcardOf(request: FastifyRequest): string {
+  return (request.params as { '*': string })['*'];
+}
