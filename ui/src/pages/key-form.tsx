@@ -5,6 +5,7 @@ import { Modal } from '../components/modal.tsx';
 const scopeChoices = [
   ['inference', 'inference (/v1 only)'],
   ['read', 'read (view everything)'],
+  ['vectors:write', 'vectors:write (store vectors, manage collections)'],
   ['admin', 'admin (everything)'],
 ] as const;
 
