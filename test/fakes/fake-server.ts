@@ -58,6 +58,8 @@ export interface FakeModel {
   loaded?: boolean;
   sizeBytes?: number;
   vramBytes?: number;
+  /** Ollama: the digest /api/tags reports (a re-pull or upgrade changes it); derived from the name when unset. */
+  digest?: string;
 }
 
 export const DEFAULT_BEHAVIOUR: FakeBehaviour = { latencyMs: 0, tokenIntervalMs: 2, fault: { kind: 'none' } };

@@ -28,6 +28,13 @@ export class OllamaFake extends FakeServer {
     this.version = options.version ?? '0.12.3';
   }
 
+  /** A re-pull or upgrade: the model's digest changes (as /api/tags and /api/ps then report). */
+  repull(name: string, digest: string): void {
+    const model = this.lookup(name);
+    if (model === undefined) throw new Error(`no model ${name}`);
+    model.digest = digest;
+  }
+
   setPullCatalog(models: FakeModel[] | undefined): void {
     this.pullCatalog = models?.map((m) => ({ ...m }));
   }

@@ -40,7 +40,7 @@ function isEmbedding(model: FakeModel): boolean {
 }
 
 export function ollamaDigest(model: FakeModel): string {
-  return sha256Hex(`ollama:${ollamaName(model.id)}`);
+  return model.digest ?? sha256Hex(`ollama:${ollamaName(model.id)}`);
 }
 
 export function ollamaDetails(model: FakeModel): JsonRecord {

@@ -69,4 +69,33 @@ describe('parseFleetFile', () => {
     expect(models.find((model) => model.name === 'general')?.capabilities).toEqual(['embedding']);
     expect(models.find((model) => model.name === 'deepcoder')?.capabilities).toContain('code');
   });
+
+  it('maps every model of the example fleet to a vector collection of its size, and its chat models may embed', () => {
+    const fleet = parseFleetFile(readFileSync(new URL('../../examples/fleet.yaml', import.meta.url), 'utf8'), 'examples/fleet.yaml', {});
+    const sizes = Object.fromEntries(Object.entries(fleet.collections).map(([name, entry]) => [name, { model: entry.model, size: entry.vector_size }]));
+    expect(sizes).toEqual({
+      mixtral: { model: 'mixtral', size: 4096 },
+      hermes: { model: 'hermes', size: 4096 },
+      openchat: { model: 'openchat', size: 4096 },
+      phi3: { model: 'phi3', size: 2048 },
+      yi34b: { model: 'yi34b', size: 4096 },
+      deepseek: { model: 'deepseek', size: 4096 },
+      deepcoder: { model: 'deepcoder', size: 1024 },
+      imp: { model: 'imp', size: 2048 },
+      general: { model: 'general', size: 384 },
+    });
+    expect(fleet.collections['mixtral']?.distance).toBe('cosine');
+    const models = fleet.servers.flatMap((server) => (server.models ?? []).map(toFleetModel));
+    for (const model of models) expect(model.capabilities, model.name).toContain('embedding');
+  });
+
+  it('reads the collections section as the vector-database team writes it, and names a bad entry', () => {
+    const fleet = parseFleetFile('collections:\n  mixtral: { model: mixtral, vector_size: 4096, distance: cosine }\n  general: { model: general, vector_size: 384 }\n', 'f.yaml', {});
+    expect(fleet.collections).toEqual({ mixtral: { model: 'mixtral', vector_size: 4096, distance: 'cosine' }, general: { model: 'general', vector_size: 384 } });
+    expect(parseFleetFile('servers: []\n', 'f.yaml', {}).collections).toEqual({});
+    expect(() => parseFleetFile('collections:\n  a: { model: m, vector_size: 0 }\n', 'f.yaml', {})).toThrow(/collections\.a\.vector_size/);
+    expect(() => parseFleetFile('collections:\n  a: { model: m, distance: manhattan }\n', 'f.yaml', {})).toThrow(/collections\.a\.distance/);
+    expect(() => parseFleetFile('collections:\n  a: { model: m, size: 3 }\n', 'f.yaml', {})).toThrow(/collections\.a/);
+    expect(() => parseFleetFile('collections:\n  a: { vector_size: 3 }\n', 'f.yaml', {})).toThrow(/collections\.a/);
+  });
 });
