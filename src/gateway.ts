@@ -52,6 +52,7 @@ import { ApiKeyStore } from './storage/api-key-store.ts';
 import { HistoryStore } from './storage/history-store.ts';
 import { openDatabase, type Database } from './storage/open-database.ts';
 import { ServerStore } from './storage/server-store.ts';
+import { createCollections, type Collections } from './collections/create-collections.ts';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -65,6 +66,8 @@ export interface Gateway {
   embedder: Embedder;
   /** `llm_cache_requests_total{cache, result}`, for every cache. */
   cacheMetrics: CacheMetrics;
+  /** Vector collections and per-model vectors. */
+  collections: Collections;
   keys: BootstrapResult;
   masterKey: Omit<MasterKeySource, 'key'>;
   fleetReport: FleetApplyReport | null;
@@ -227,6 +230,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       },
     });
     const embeddings = createEmbeddingPipeline({ config, proxy, index, routes, registry, metrics: metricsRegistry, cacheMetrics, log });
+    const collections = await createCollections({ config, fleet: loaded.fleet, db: database.db, embedder: embeddings.embedder, index, routes, registry, metrics: metricsRegistry, log });
     let selfUrl = '';
     let draining = false;
     // Our own loopback: not subject to the network policy meant for model servers.
@@ -235,7 +239,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker, keyNames: () => keyStore.names() };
     const responseCache = createResponseCache({ policies: cachePolicies, embedder: embeddings.embedder, metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
     const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http });
     const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw toPortError(error, config.host, config.port);
     });
@@ -270,6 +274,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
           step('response cache', () => responseCache.bytes.close(), 3_000),
           step('embedding cache', () => embeddings.close(), 3_000),
           step('webhooks', () => webhookDispatcher.close(), 3_000),
+          step('collections', () => collections.close(), 3_000),
         ]);
         await Promise.all(
           [webhookAgent, dataPlane, selfAgent].map((agent) => step('upstream connections', () => withinTime(agent.close(), 2_000).then((closed) => (closed ? undefined : agent.destroy())), 3_000)),
@@ -279,7 +284,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       })();
       return closing;
     };
-    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
+    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
   } catch (error) {
     await database.close();
     throw error;

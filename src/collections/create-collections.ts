@@ -14,25 +14,26 @@ import { requireScope, type SessionLookup } from '../http/plugins/authenticate.t
 import { CollectionStore } from '../storage/collection-store.ts';
 import type { DatabaseSchema } from '../storage/database-schema.ts';
 import type { VectorStore } from '../vectors/vector-store.ts';
+import { openEmbeddedVectorStore } from '../vectors/embedded-vector-store.ts';
+import type { Config } from '../config/config-schema.ts';
 import { CollectionService } from './collection-service.ts';
 import { ReembedRunner } from './reembed-runner.ts';
 import { VectorMetrics } from './vector-metrics.ts';
 import { VectorService } from './vector-service.ts';
 
 export interface CollectionsDependencies {
+  config: Pick<Config, 'data_dir' | 'vector_max_items' | 'inference_body_limit_bytes'>;
+  fleet: FleetFile | null;
   db: Kysely<DatabaseSchema>;
-  vectors: VectorStore;
+  /** The backend; by default the one the configuration chooses. */
+  vectors?: VectorStore;
   embedder: Embedder;
   index: ModelIndex;
   routes: RouteRegistry;
   /** Fleet events: digests and dimensions are read again when servers report. */
-  onFleetEvent: (listener: () => void) => unknown;
+  registry: { onEvent(listener: () => void): unknown };
   metrics: Registry;
   log: FastifyBaseLogger;
-  fleet: FleetFile | null;
-  maxItems: number;
-  /** The body limit for vector writes (the inference one: batches of vectors are large). */
-  bodyLimit: number;
 }
 
 /** What app.ts mounts under /api/v1, with its own scope rule. */
@@ -48,10 +49,11 @@ export interface Collections {
 
 /** Builds the collection registry, the vector service and their routes; loads the registry and applies the fleet file's section. */
 export async function createCollections(dependencies: CollectionsDependencies): Promise<Collections> {
-  const { index, routes } = dependencies;
+  const { index, routes, config } = dependencies;
+  const vectorStore = dependencies.vectors ?? openEmbeddedVectorStore({ dataDir: config.data_dir });
   const service = new CollectionService({
     store: new CollectionStore(dependencies.db),
-    vectors: dependencies.vectors,
+    vectors: vectorStore,
     embedder: dependencies.embedder,
     models: {
       isKnown: (name) => index.isKnown(name) || routes.byName(name) !== undefined,
@@ -60,19 +62,24 @@ export async function createCollections(dependencies: CollectionsDependencies): 
     },
     log: dependencies.log,
   });
-  await service.load();
+  try {
+    await service.load();
+  } catch (error) {
+    await vectorStore.close();
+    throw error;
+  }
   const metrics = new VectorMetrics(dependencies.metrics, async () =>
     Promise.all(service.list().map(async (collection) => ({ collection: collection.name, count: await service.vectors.count(collection.physicalName) }))),
   );
   const reembeds = new ReembedRunner({ collections: service, pageSize: 256, onFinished: (collection, seconds) => metrics.observe(collection.model, 'reembed', seconds) });
-  const vectors = new VectorService({ collections: service, reembeds, metrics, maxItems: dependencies.maxItems });
+  const vectors = new VectorService({ collections: service, reembeds, metrics, maxItems: config.vector_max_items });
   const fleet = dependencies.fleet === null ? null : await applyFleetCollections(dependencies.fleet.collections, service, dependencies.log);
   await service.refreshDigests();
 
   // Fleet events come in bursts (one per server check): read the digests again once per burst.
   let queued: Promise<void> | null = null;
   let version = index.version;
-  dependencies.onFleetEvent(() => {
+  dependencies.registry.onEvent(() => {
     queued ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
       queued = null;
       if (index.version === version) return;
@@ -85,7 +92,7 @@ export async function createCollections(dependencies: CollectionsDependencies): 
   const http: CollectionsHttp = async (app, services) => {
     app.addHook('onRequest', requireScope(services.keyRing, scopeFor, services.sessions));
     await app.register(collectionsRoutes, { collections: service, reembeds, ownership: services.ownership });
-    await app.register(vectorsRoutes, { vectors, bodyLimit: dependencies.bodyLimit });
+    await app.register(vectorsRoutes, { vectors, bodyLimit: config.inference_body_limit_bytes });
   };
   return {
     service,
@@ -94,7 +101,7 @@ export async function createCollections(dependencies: CollectionsDependencies): 
     fleetReport: fleet?.report ?? null,
     close: async () => {
       await reembeds.close();
-      await dependencies.vectors.close();
+      await vectorStore.close();
     },
   };
 }

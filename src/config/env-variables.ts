@@ -28,6 +28,7 @@ export const environmentVariables: ReadonlyArray<{ names: string[]; path: string
   { names: ['SWITCHYARD_RESPONSE_CACHE_MB'], path: ['response_cache_mb'] },
   { names: ['SWITCHYARD_SHUTDOWN_GRACE_MS'], path: ['shutdown_grace_ms'] },
   { names: ['SWITCHYARD_SHUTDOWN_DELAY_MS'], path: ['shutdown_delay_ms'] },
+  { names: ['SWITCHYARD_VECTOR_MAX_ITEMS'], path: ['vector_max_items'] },
   { names: ['SWITCHYARD_WEBHOOK_RETRY_BASE_MS'], path: ['webhook_retry_base_ms'] },
   { names: ['SWITCHYARD_WEBHOOK_TIMEOUT_MS'], path: ['webhook_timeout_ms'] },
   { names: ['SWITCHYARD_WEBHOOK_MAX_ATTEMPTS'], path: ['webhook_max_attempts'] },

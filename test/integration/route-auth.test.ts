@@ -26,6 +26,8 @@ function needed(method: string, url: string): 'inference' | 'read' | 'admin' | n
   if (url === '/api/v1/session') return 'session';
   if (url.startsWith('/v1/')) return 'inference';
   if (url === '/metrics') return 'read';
+  // Reading a model's vectors is inference; writing them takes vectors:write, which of these keys only admin holds.
+  if (url === '/api/v1/models/*' && (method === 'GET' || method === 'HEAD')) return 'inference';
   return method === 'GET' || method === 'HEAD' ? 'read' : 'admin';
 }
 
