@@ -8,9 +8,10 @@ import { postgresAvailable } from '../support/postgres.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 // general: a TEI embedder (384); mixtral: an Ollama chat model that embeds through /api/embed (4096);
-// hermes: a chat model that does not embed; bge: a model whose name holds `/`, with no collection yet.
+// reranker: a model that cannot embed; bge: a model whose name holds `/`, with no collection yet.
 let tei: TeiFake;
 let bge: TeiFake;
+let reranker: TeiFake;
 let ollama: OllamaFake;
 let gateway: TestGateway;
 const mixtralDigest = 'a'.repeat(64);
@@ -27,6 +28,7 @@ function fleetFile(dir: string): string {
       - { name: mixtral, capabilities: [chat, embedding], embedding_dimension: 4096 }
   - { name: orchestration, server_type: embedding, base_url: "${tei.url}" }
   - { name: bge, server_type: embedding, base_url: "${bge.url}" }
+  - { name: reranking, server_type: reranker, base_url: "${reranker.url}" }
 collections:
   mixtral: { model: mixtral, vector_size: 4096, distance: cosine }
   general: { model: general, vector_size: 384 }
@@ -36,13 +38,13 @@ collections:
 }
 
 beforeAll(async () => {
-  [tei, bge, ollama] = await Promise.all([
+  [tei, bge, reranker, ollama] = await Promise.all([
     startTeiFake({ modelId: 'general', dimension: 384 }),
     startTeiFake({ modelId: 'BAAI/bge-small-en-v1.5', dimension: 384 }),
+    startTeiFake({ modelId: 'bge-reranker', kind: 'reranker' }),
     startOllamaFake({
       models: [
-        { id: 'mixtral', capabilities: ['completion'], embeds: true, embeddingDimension: 4096, digest: mixtralDigest },
-        { id: 'hermes', capabilities: ['completion'], embeddingDimension: 4096 },
+        { id: 'mixtral', capabilities: ['completion'], embeddingDimension: 4096, digest: mixtralDigest },
         { id: 'nomic-embed-text', capabilities: ['embedding'], embeddingDimension: 768, family: 'nomic-bert' },
       ],
     }),
@@ -53,7 +55,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([gateway?.stop(), tei?.stop(), bge?.stop(), ollama?.stop()]);
+  await Promise.all([gateway?.stop(), tei?.stop(), bge?.stop(), reranker?.stop(), ollama?.stop()]);
 });
 
 async function keyWith(scopes: string[], models?: string[]): Promise<Record<string, string>> {
@@ -215,12 +217,12 @@ describe('bad input', () => {
     expect((await gateway.api('GET', '/api/v1/collections/no-such-collection')).body.error.code).toBe('SY_NOT_FOUND');
     expect((await gateway.api('POST', '/api/v1/collections/no-such-collection/reembed')).status).toBe(404);
     for (const response of [
-      await gateway.api('POST', '/api/v1/models/hermes/vectors/store', { texts: ['x'] }),
-      await gateway.api('POST', '/api/v1/collections', { name: 'hermes', model: 'hermes' }),
+      await gateway.api('POST', '/api/v1/models/bge-reranker/vectors/store', { texts: ['x'] }),
+      await gateway.api('POST', '/api/v1/collections', { name: 'reranks', model: 'bge-reranker' }),
     ]) {
       expect(response.status).toBe(400);
       expect(response.body.error.code).toBe('SY_UNSUPPORTED_OPERATION');
-      expect(response.body.error.message).toMatch(/chat/);
+      expect(response.body.error.message).toMatch(/serves rerank only/);
     }
   });
 
