@@ -1,4 +1,4 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { KeyRing, Scope } from '../auth/key-ring.ts';
@@ -14,7 +14,8 @@ import { requireScope, type SessionLookup } from '../http/plugins/authenticate.t
 import { CollectionStore } from '../storage/collection-store.ts';
 import type { DatabaseSchema } from '../storage/database-schema.ts';
 import type { VectorStore } from '../vectors/vector-store.ts';
-import { openEmbeddedVectorStore } from '../vectors/embedded-vector-store.ts';
+import { createVectorStore } from '../vectors/create-vector-store.ts';
+import type { Logger } from 'pino';
 import type { Config } from '../config/config-schema.ts';
 import { CollectionService } from './collection-service.ts';
 import { ReembedRunner } from './reembed-runner.ts';
@@ -22,7 +23,7 @@ import { VectorMetrics } from './vector-metrics.ts';
 import { VectorService } from './vector-service.ts';
 
 export interface CollectionsDependencies {
-  config: Pick<Config, 'data_dir' | 'vector_max_items' | 'inference_body_limit_bytes'>;
+  config: Pick<Config, 'data_dir' | 'database_url' | 'vectors' | 'inference_body_limit_bytes'>;
   fleet: FleetFile | null;
   db: Kysely<DatabaseSchema>;
   /** The backend; by default the one the configuration chooses. */
@@ -33,7 +34,7 @@ export interface CollectionsDependencies {
   /** Fleet events: digests and dimensions are read again when servers report. */
   registry: { onEvent(listener: () => void): unknown };
   metrics: Registry;
-  log: FastifyBaseLogger;
+  log: Logger;
 }
 
 /** What app.ts mounts under /api/v1, with its own scope rule. */
@@ -50,7 +51,7 @@ export interface Collections {
 /** Builds the collection registry, the vector service and their routes; loads the registry and applies the fleet file's section. */
 export async function createCollections(dependencies: CollectionsDependencies): Promise<Collections> {
   const { index, routes, config } = dependencies;
-  const vectorStore = dependencies.vectors ?? openEmbeddedVectorStore({ dataDir: config.data_dir });
+  const vectorStore = dependencies.vectors ?? (await createVectorStore(config, dependencies.log));
   const service = new CollectionService({
     store: new CollectionStore(dependencies.db),
     vectors: vectorStore,
@@ -72,7 +73,7 @@ export async function createCollections(dependencies: CollectionsDependencies): 
     Promise.all(service.list().map(async (collection) => ({ collection: collection.name, count: await service.vectors.count(collection.physicalName) }))),
   );
   const reembeds = new ReembedRunner({ collections: service, pageSize: 256, onFinished: (collection, seconds) => metrics.observe(collection.model, 'reembed', seconds) });
-  const vectors = new VectorService({ collections: service, reembeds, metrics, maxItems: config.vector_max_items });
+  const vectors = new VectorService({ collections: service, reembeds, metrics, maxItems: config.vectors.max_items });
   const fleet = dependencies.fleet === null ? null : await applyFleetCollections(dependencies.fleet.collections, service, dependencies.log);
   await service.refreshDigests();
 

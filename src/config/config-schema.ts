@@ -86,6 +86,8 @@ export const VectorSettingsSchema = Type.Object(
     database_url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
     qdrant_url: Type.Optional(Type.String({ pattern: '^https?://' })),
     qdrant_api_key: Type.Optional(Type.String({ minLength: 1 })),
+    /** Items (texts or vectors) per vector store or delete request; more is a 413 naming the limit. */
+    max_items: Type.Integer({ minimum: 1, maximum: 100_000, default: 2_048 }),
   },
   { additionalProperties: false, default: {} },
 );
@@ -157,8 +159,6 @@ export const ConfigSchema = Type.Object(
     shutdown_grace_ms: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 25_000 }),
     /** On SIGTERM: how long to keep serving (with /ready at 503) before refusing connections, for load balancers to notice. */
     shutdown_delay_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 0 }),
-    /** Items (texts or vectors) per vector store or delete request; more is a 413 naming the limit. */
-    vector_max_items: Type.Integer({ minimum: 1, maximum: 100_000, default: 2_048 }),
     webhook_retry_base_ms: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000 }),
     webhook_timeout_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
     webhook_max_attempts: Type.Integer({ minimum: 1, maximum: 20, default: 6 }),

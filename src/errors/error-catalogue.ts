@@ -39,7 +39,7 @@ export const errors = {
       param,
     }),
   tooManyItems: (limit: number, got: number, param: string) =>
-    new AppError('SY_TOO_MANY_ITEMS', { message: `The request holds ${got} items; the limit is ${limit} per request (the vector_max_items setting).`, param }),
+    new AppError('SY_TOO_MANY_ITEMS', { message: `The request holds ${got} items; the limit is ${limit} per request (SWITCHYARD_VECTOR_MAX_ITEMS).`, param }),
   managedByFleetFile: (what: string, fleetFile: string) =>
     new AppError('SY_MANAGED_BY_FLEET_FILE', {
       message: `${what} is managed by the fleet file ${fleetFile} (the config_file setting, SWITCHYARD_CONFIG), which is applied at every start: edit it there and restart Switchyard. A change made here would be undone at the next start.`,
