@@ -26,6 +26,8 @@ export interface ReembedOptions {
  * Re-embeds a collection's stored texts into a new physical collection, in
  * the background, then swaps it in and drops the old one. Searches use the old
  * collection until the swap. Stores and deletes made meanwhile go to both.
+ * The embedding cache is not read (its entries may come from the model's
+ * previous version, which is why the re-embed runs) but refreshed.
  * Vectors stored precomputed (no text) cannot be re-embedded: they are copied
  * unchanged when their size fits the new collection and left out otherwise;
  * the progress counts both (`skipped`, `dropped`).
@@ -50,7 +52,7 @@ export class ReembedRunner {
   async start(collection: VectorCollection, caller: Caller): Promise<VectorCollection> {
     if (this.#jobs.has(collection.name)) throw errors.conflict(`The collection "${collection.name}" is being re-embedded already.`);
     const collections = this.#collections;
-    const probe = await collections.embedder.embed({ model: collection.model, inputs: ['dimension probe'], requestId: caller.requestId, keyId: caller.keyId, isAllowed: caller.isAllowed, recorded: false });
+    const probe = await collections.embedder.embed({ model: collection.model, inputs: ['dimension probe'], requestId: caller.requestId, keyId: caller.keyId, isAllowed: caller.isAllowed, recorded: false, cache: 'no-cache' });
     if (this.#jobs.has(collection.name)) throw errors.conflict(`The collection "${collection.name}" is being re-embedded already.`);
     const target = { name: physicalNameFor(collection.name, (candidate) => collections.isPhysicalNameTaken(candidate), 'next'), vectorSize: probe.dimension };
     const job: Job = { target, written: new Set(), deletes: [], controller: new AbortController(), done: Promise.resolve() };
@@ -115,7 +117,7 @@ export class ReembedRunner {
         const result =
           withText.length === 0
             ? null
-            : await collections.embedder.embed({ model: collection.model, inputs: withText.map((record) => record.text as string), requestId: caller.requestId, keyId: caller.keyId, isAllowed: caller.isAllowed, signal: job.controller.signal });
+            : await collections.embedder.embed({ model: collection.model, inputs: withText.map((record) => record.text as string), requestId: caller.requestId, keyId: caller.keyId, isAllowed: caller.isAllowed, signal: job.controller.signal, cache: 'no-cache' });
         if (result !== null && result.dimension !== job.target.vectorSize) throw new Error(`the model answered vectors of size ${result.dimension} after ${job.target.vectorSize}`);
         const reembedded = withText.map((record, position) => ({ ...record, vector: result?.vectors[position] as number[] }));
         const precomputed = page.filter((record) => record.text === null);

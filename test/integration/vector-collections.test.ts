@@ -292,11 +292,13 @@ describe('scopes, allow-lists and usage', () => {
     await gateway.api('POST', '/api/v1/models/general/vectors/store', { texts: ['usage one', 'usage two'] }, headers);
     await gateway.api('POST', '/api/v1/models/general/vectors/search', { query: 'usage one' }, headers);
     const rows = await waitFor(async () => {
-      const found = await gateway.gateway.database.db.selectFrom('usage_records').selectAll().where('key_id', '=', created.body.id as string).execute();
+      const found = await gateway.gateway.database.db.selectFrom('usage_records').selectAll().where('key_id', '=', created.body.id as string).orderBy('occurred_at').execute();
       return found.length >= 2 ? found : null;
     }, 'usage records of the key');
     expect(rows.map((row) => row.requested_model)).toEqual(['general', 'general']);
-    expect(rows.every((row) => Number(row.status) === 200 && Number(row.prompt_tokens) > 0)).toBe(true);
+    expect(rows.every((row) => Number(row.status) === 200)).toBe(true);
+    // The search's text was stored just before: the embedding cache answers it, with no upstream tokens.
+    expect(Number(rows[0]?.prompt_tokens)).toBeGreaterThan(0);
   });
 });
 
