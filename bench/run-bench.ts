@@ -2,7 +2,6 @@
 // Starts a fast upstream and the real gateway (each its own process), then
 // measures with autocannon: throughput under load, one-at-a-time latency,
 // and streaming time to first byte. Prints a table for docs/benchmarks.md.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,29 +9,12 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { request } from 'undici';
+import { startProcess as start } from './bench-process.ts';
 
 const key = 'sk-sy-benchmark-admin-key-000000000';
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 8);
 const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }] });
 const streamBody = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }], stream: true });
-
-function start(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (data: Buffer) => {
-      output += data.toString();
-      const match = ready.exec(output);
-      if (match === null) return;
-      // From here on its output is drained, not kept: logs at info would otherwise grow a string for the whole run.
-      child.stdout?.off('data', onData);
-      child.stdout?.resume();
-      resolve({ child, match });
-    };
-    child.stdout?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`process exited (${code}) before it was ready:\n${output}`)));
-  });
-}
 
 async function load(url: string, connections: number, headers: Record<string, string>) {
   const result = await autocannon({ url, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, connections, duration: seconds, pipelining: 1 });
