@@ -183,6 +183,34 @@ export function isManagedByFleetFile(record: { managed_by: 'fleet_file' | null }
   return record.managed_by === 'fleet_file';
 }
 
+export interface CollectionRecord {
+  name: string;
+  model: string;
+  vector_size: number;
+  distance: 'cosine' | 'dot' | 'euclid';
+  backend: string;
+  count: number;
+  status: 'ready' | 'stale' | 'reembedding';
+  model_digest: string | null;
+  stale_digest: string | null;
+  reembed: { done: number; total: number; skipped: number; dropped: number; error: string | null } | null;
+  managed_by: 'fleet_file' | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface VectorHit {
+  id: string;
+  score: number;
+  text: string | null;
+  metadata: Record<string, unknown>;
+}
+
+/** Storing vectors and changing collections: admin, or the vectors:write scope. */
+export function canWriteVectors(session: Session): boolean {
+  return session.scopes.includes('admin') || session.scopes.includes('vectors:write');
+}
+
 export interface AuditRecord {
   id: string;
   at: string;

@@ -7,6 +7,7 @@ import { ModelsPage } from './pages/models-page.tsx';
 import { PlaygroundPage } from './pages/playground-page.tsx';
 import { RoutesPage } from './pages/routes-page.tsx';
 import { CachingPage } from './pages/caching-page.tsx';
+import { CollectionsPage } from './pages/collections-page.tsx';
 import { ServerDetail } from './pages/server-detail.tsx';
 import { ServersPage } from './pages/servers-page.tsx';
 import { SignIn } from './pages/sign-in.tsx';
@@ -18,6 +19,7 @@ const pages = [
   ['models', 'Models'],
   ['routes', 'Routes'],
   ['caching', 'Caching'],
+  ['collections', 'Collections'],
   ['playground', 'Playground'],
   ['keys', 'Keys'],
   ['webhooks', 'Webhooks'],
@@ -75,6 +77,7 @@ export function App() {
         {page === 'usage' && <UsagePage />}
         {page === 'routes' && <RoutesPage session={session} />}
         {page === 'caching' && <CachingPage session={session} />}
+        {page === 'collections' && <CollectionsPage session={session} />}
         {page === 'webhooks' && <WebhooksPage session={session} />}
         {page === 'audit' && <AuditPage />}
         {!pages.some(([path]) => path === page) && <p className="error">There is no page “{page}”. Pick one above.</p>}
