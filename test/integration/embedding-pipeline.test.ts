@@ -167,21 +167,25 @@ describe('hedging', () => {
   let hedging: TestGateway;
   let fast: TeiFake;
   let slow: TeiFake;
+  let fastRanker: TeiFake;
+  let slowRanker: TeiFake;
 
   beforeAll(async () => {
-    [hedging, slow, fast] = await Promise.all([
+    [hedging, slow, fast, slowRanker, fastRanker] = await Promise.all([
       startTestGateway({ env: { SWITCHYARD_HEDGE_FLOOR_MS: '20', SWITCHYARD_HEDGE_MIN_SAMPLES: '3', SWITCHYARD_EMBEDDING_CACHE: 'false' } }),
       startTeiFake({ modelId: 'general', dimension: 384 }),
       startTeiFake({ modelId: 'general', dimension: 384 }),
+      startTeiFake({ kind: 'reranker', modelId: 'ranker' }),
+      startTeiFake({ kind: 'reranker', modelId: 'ranker' }),
     ]);
-    for (const [name, fake] of [['slow', slow], ['fast', fast]] as const) {
+    for (const [name, fake] of [['slow', slow], ['fast', fast], ['slow-ranker', slowRanker], ['fast-ranker', fastRanker]] as const) {
       expect((await hedging.api('POST', '/api/v1/model-servers', { name, base_url: fake.url })).status).toBe(201);
     }
     await hedging.api('POST', '/api/v1/model-servers/health-check-all');
   });
 
   afterAll(async () => {
-    await Promise.all([hedging.stop(), slow.stop(), fast.stop()]);
+    await Promise.all([hedging.stop(), slow.stop(), fast.stop(), slowRanker.stop(), fastRanker.stop()]);
   });
 
   it('sends the same request to a second server when the first is slower than its p95, answers the first answer, and aborts the other', async () => {
@@ -206,6 +210,28 @@ describe('hedging', () => {
     await waitUntil(() => slow.abortedCount() > 0, { what: 'the slow server to see its connection closed' });
     const metrics = (await hedging.api('GET', '/metrics')).text;
     expect(metrics).toMatch(/llm_hedged_requests_total\{operation="embeddings",outcome="won"\} [1-9]/);
+  });
+
+  it('hedges rerank the same way and keeps its answer shape', async () => {
+    const call = () => hedging.api('POST', '/v1/rerank', { model: 'ranker', query: 'capital of France', documents: ['Paris is the capital of France', 'bananas'] });
+    const answered = { 'slow-ranker': 0, 'fast-ranker': 0 };
+    while (answered['slow-ranker'] < 3 || answered['fast-ranker'] < 3) {
+      const answer = await call();
+      expect(answer.status, answer.text).toBe(200);
+      answered[answer.headers.get('x-switchyard-server') as 'slow-ranker' | 'fast-ranker']++;
+    }
+    await slowRanker.setBehaviour({ latencyMs: 60_000 });
+    let hedged: Awaited<ReturnType<typeof call>> | null = null;
+    for (let round = 0; round < 40 && hedged === null; round++) {
+      const answer = await call();
+      expect(answer.status, answer.text).toBe(200);
+      if (answer.headers.get('x-switchyard-hedged') === 'true') hedged = answer;
+    }
+    expect(hedged?.headers.get('x-switchyard-server')).toBe('fast-ranker');
+    expect(hedged?.body.results[0]).toMatchObject({ index: 0 });
+    expect(typeof hedged?.body.results[0].relevance_score).toBe('number');
+    await waitUntil(() => slowRanker.abortedCount() > 0, { what: 'the slow reranker to see its connection closed' });
+    expect((await hedging.api('GET', '/metrics')).text).toMatch(/llm_hedged_requests_total\{operation="rerank",outcome="won"\} [1-9]/);
   });
 });
 
