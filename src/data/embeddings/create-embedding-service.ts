@@ -7,7 +7,7 @@ import type { ModelHold, ServerModel } from '../../domain/model-server.ts';
 import type { CacheMetrics } from '../../observability/cache-metrics.ts';
 import type { InferenceProxy } from '../proxy/inference-proxy.ts';
 import type { ModelIndex } from '../routing/model-index.ts';
-import type { RouteLookup } from '../routing/resolve-candidates.ts';
+import { resolveCandidates, type RouteLookup } from '../routing/resolve-candidates.ts';
 import { hedgedRequestsCounter } from './embedding-metrics.ts';
 import { EmbeddingService } from './embedding-service.ts';
 import { HedgedCaller } from './hedged-call.ts';
@@ -39,7 +39,8 @@ export function createEmbeddingPipeline(options: {
 }): EmbeddingPipeline {
   const { config, proxy, log } = options;
   const cache = config.embeddings.cache ? createByteCache({ name: 'embedding', redisUrl: config.redis_url, memoryBytes: config.embeddings.cache_mb * 1024 * 1024, log }) : null;
-  const hedger = new HedgedCaller(proxy, config.hedging, hedgedRequestsCounter(options.metrics));
+  const candidates = (modelName: string) => resolveCandidates(modelName, options.index, options.routes, config.routing_strategy)?.groups.flatMap((group) => group.deployments) ?? [];
+  const hedger = new HedgedCaller(proxy, config.hedging, hedgedRequestsCounter(options.metrics), candidates);
   const embedder = new EmbeddingService({
     proxy,
     index: options.index,

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Counter } from 'prom-client';
 import type { InferenceProxy, InternalAnswer, InternalCall } from '../proxy/inference-proxy.ts';
 import type { Deployment, DeploymentState } from '../routing/deployment.ts';
+import { isRoutable } from '../routing/deployment-picker.ts';
 import { LatencyWindow } from './latency-window.ts';
 
 export interface HedgeSettings {
@@ -28,8 +29,12 @@ export class HedgedCaller {
   // Keyed by the deployment's state, which lives as long as the deployment does.
   readonly #latencies = new WeakMap<DeploymentState, LatencyWindow>();
 
-  constructor(proxy: InferenceProxy, settings: HedgeSettings, hedges: Counter<'operation' | 'outcome'>) {
+  readonly #candidates: (modelName: string) => readonly Deployment[];
+
+  /** `candidates`: the deployments a name can reach (a hedge is sent only when one not yet asked can take it). */
+  constructor(proxy: InferenceProxy, settings: HedgeSettings, hedges: Counter<'operation' | 'outcome'>, candidates: (modelName: string) => readonly Deployment[]) {
     this.#proxy = proxy;
+    this.#candidates = candidates;
     this.#settings = settings;
     this.#hedges = hedges;
   }
@@ -97,6 +102,9 @@ export class HedgedCaller {
         const fireHedge = () => {
           timer = null;
           if (settled) return;
+          // With no other deployment the proxy would ask the same one again: no hedge, and no budget spent.
+          const now = Date.now();
+          if (!this.#candidates(call.modelName).some((deployment) => !tried.has(deployment.key) && isRoutable(deployment, now))) return;
           if (!this.#proxy.takeRetry()) {
             this.#hedges.inc({ operation: call.operation, outcome: 'no_budget' });
             return;
