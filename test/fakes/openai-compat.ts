@@ -17,6 +17,8 @@ export interface GenerationRequest {
   stream: boolean;
   includeUsage: boolean;
   maxTokens: number | undefined;
+  /** `tool_choice: {type: "function", function: {name}}` with tools: the answer is a call of that function. */
+  toolCall?: string;
 }
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; message: string; param: string };
@@ -34,9 +36,19 @@ export function parseGeneration(body: JsonRecord): Validated<GenerationRequest> 
       stream: body.stream === true,
       includeUsage: streamOptions.include_usage === true,
       maxTokens: asNumber(body.max_completion_tokens) ?? asNumber(body.max_tokens),
+      ...forcedToolCall(body),
     },
   };
 }
+
+function forcedToolCall(body: JsonRecord): { toolCall?: string } {
+  const choice = isRecord(body.tool_choice) ? body.tool_choice : null;
+  const name = choice !== null && isRecord(choice.function) ? choice.function.name : undefined;
+  return Array.isArray(body.tools) && typeof name === 'string' ? { toolCall: name } : {};
+}
+
+/** The arguments a forced tool call answers with, and how a server streams them (in pieces, as OpenAI does). */
+const toolArguments = ['{"city": ', '"Paris", ', '"unit": "celsius"}'];
 
 export interface GenerationPlan extends GenerationRequest {
   /** Model id echoed in responses. */
@@ -70,6 +82,7 @@ export async function respondChat(ctx: RequestContext, plan: GenerationPlan): Pr
   const created = unixSeconds();
   const head = { id, object: 'chat.completion.chunk', created, model: plan.responseModel, ...fingerprint(plan.style) };
   const extras = choiceExtras(plan.style);
+  if (plan.toolCall !== undefined) return respondToolCall(ctx, plan, { id, created, head, extras });
   if (!plan.stream) {
     const choice = { index: 0, message: { role: 'assistant', content: tokens.join('') }, ...extras, finish_reason: finish };
     ctx.json(200, {
@@ -105,6 +118,33 @@ export async function respondChat(ctx: RequestContext, plan: GenerationPlan): Pr
     await stream.send(chunk({}, finish));
   }
   if (plan.includeUsage) await stream.send({ ...head, choices: [], usage: usage(plan.promptTokens, tokens.length) });
+  await stream.finish();
+}
+
+/** A chat answer that calls the forced function: JSON, or SSE with the arguments in pieces merged by index. */
+async function respondToolCall(ctx: RequestContext, plan: GenerationPlan, parts: { id: string; created: number; head: JsonRecord; extras: JsonRecord }): Promise<void> {
+  const callId = `call_${randomId(12)}`;
+  const name = plan.toolCall as string;
+  const completionTokens = 12;
+  if (!plan.stream) {
+    const call = { id: callId, type: 'function', function: { name, arguments: toolArguments.join('') } };
+    ctx.json(200, {
+      id: parts.id,
+      object: 'chat.completion',
+      created: parts.created,
+      model: plan.responseModel,
+      choices: [{ index: 0, message: { role: 'assistant', content: null, tool_calls: [call] }, ...parts.extras, finish_reason: 'tool_calls' }],
+      usage: usage(plan.promptTokens, completionTokens),
+    });
+    return;
+  }
+  const stream = ctx.stream('sse');
+  const chunk = (delta: JsonRecord, finishReason: string | null): JsonRecord => ({ ...parts.head, choices: [{ index: 0, delta, ...parts.extras, finish_reason: finishReason }] });
+  await stream.send(chunk({ role: 'assistant', content: null }, null));
+  await stream.send(chunk({ tool_calls: [{ index: 0, id: callId, type: 'function', function: { name, arguments: '' } }] }, null));
+  for (const piece of toolArguments) await stream.send(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }, null));
+  await stream.send(chunk({}, 'tool_calls'));
+  if (plan.includeUsage) await stream.send({ ...parts.head, choices: [], usage: usage(plan.promptTokens, completionTokens) });
   await stream.finish();
 }
 

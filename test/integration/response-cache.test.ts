@@ -141,6 +141,25 @@ describe.each([
     expect(after.data.usage).toEqual(first.usage);
   });
 
+  it('stores a streamed tool call and replays it, streamed or not, as the openai client assembles it', async (context) => {
+    if (skipped) return context.skip();
+    const model = await cachedRoute('tools', { mode: 'exact', ttl_s: 60 });
+    const tools: OpenAI.Chat.ChatCompletionTool[] = [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+    const request = { ...ask(model, 'weather in Paris?'), tools, tool_choice: { type: 'function' as const, function: { name: 'get_weather' } } };
+    const first = await client.chat.completions.stream({ ...request, stream: true }).finalChatCompletion();
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    expect(call).toMatchObject({ type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris", "unit": "celsius"}' } });
+    const calls = upstreamChats();
+    const streamed = await client.chat.completions.stream({ ...request, stream: true }).finalChatCompletion();
+    expect(streamed.choices[0]?.message.tool_calls).toEqual(first.choices[0]?.message.tool_calls);
+    expect(streamed.choices[0]?.finish_reason).toBe('tool_calls');
+    const whole = await client.chat.completions.create(request).withResponse();
+    expect(whole.response.headers.get('x-switchyard-cache')).toBe('hit');
+    expect(whole.data.choices[0]?.message).toMatchObject({ role: 'assistant', content: null, tool_calls: first.choices[0]?.message.tool_calls });
+    expect(whole.data.choices[0]?.finish_reason).toBe('tool_calls');
+    expect(upstreamChats()).toBe(calls);
+  });
+
   it('caches legacy completions too', async (context) => {
     if (skipped) return context.skip();
     const model = await cachedRoute('legacy', { mode: 'exact', ttl_s: 60 });
@@ -165,6 +184,19 @@ describe.each([
     await client.chat.completions.create(ask(shared, 'common knowledge'));
     const sharedWithB = await clientB.chat.completions.create(ask(shared, 'common knowledge')).withResponse();
     expect(sharedWithB.response.headers.get('x-switchyard-cache')).toBe('hit');
+  });
+
+  it('counts a hit as a request against rpm, and no tokens against a budget', async (context) => {
+    if (skipped) return context.skip();
+    const model = await cachedRoute('quota', { mode: 'exact', ttl_s: 60 });
+    const created = (await gateway.api('POST', '/api/v1/keys', { name: `limited-${randomUUID().slice(0, 6)}`, scopes: ['inference'], rpm: 2, budget_tokens: 100_000 })).body as { id: string; key: string };
+    const limited = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: created.key, maxRetries: 0 });
+    await limited.chat.completions.create(ask(model, 'limited'));
+    const used = await waitFor(async () => ((await gateway.api('GET', `/api/v1/keys/${created.id}`)).body.used_tokens as number) || null, 'the miss to be counted');
+    const hit = await limited.chat.completions.create(ask(model, 'limited')).withResponse();
+    expect(hit.response.headers.get('x-switchyard-cache')).toBe('hit');
+    await expect(limited.chat.completions.create(ask(model, 'limited'))).rejects.toMatchObject({ status: 429 });
+    expect((await gateway.api('GET', `/api/v1/keys/${created.id}`)).body.used_tokens).toBe(used);
   });
 
   it('follows Cache-Control no-cache and no-store', async (context) => {
