@@ -116,7 +116,10 @@ export function ServerDetail(props: { id: string; session: Session; back: () => 
                     <td>{model.embedding_dimension ?? '—'}</td>
                     <td data-testid="batch-limits">{batchLimits(model.details)}</td>
                     <td>{model.context_length ?? '—'}</td>
-                    <td>{model.status}</td>
+                    <td data-testid="model-state">
+                      {model.status}
+                      <OutOfRotation details={model.details} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
@@ -166,6 +169,20 @@ export function ServerDetail(props: { id: string; session: Session; back: () => 
 }
 
 /** TEI's batch limits from /info, as the embedding pipeline splits by them; '—' for servers that state none. */
+/** Live traffic took this model out of rotation on this server (an embedding of the wrong size) until its next health check. */
+function OutOfRotation({ details }: { details: Record<string, unknown> }) {
+  const hold = details['out_of_rotation'] as { reason?: unknown; message?: unknown } | undefined;
+  if (hold === undefined || hold === null) return null;
+  return (
+    <div>
+      <span className="badge unresolved" title={typeof hold.message === 'string' ? hold.message : ''}>
+        out of rotation: {String(hold.reason ?? 'unknown').replace('_', ' ')}
+      </span>
+      {typeof hold.message === 'string' && <div className="muted small">{hold.message}</div>}
+    </div>
+  );
+}
+
 function batchLimits(details: Record<string, unknown>): string {
   const texts = details['max_client_batch_size'];
   const tokens = details['max_batch_tokens'];
