@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../errors/error-catalogue.ts';
-import type { MetadataFilter, VectorHit, VectorRecord } from '../vectors/vector-store.ts';
+import { VectorCollectionNotFound, VectorSizeMismatch, type MetadataFilter, type VectorHit, type VectorRecord } from '../vectors/vector-store.ts';
 import type { Caller, CollectionService } from './collection-service.ts';
 import { embeddingRefusal } from './model-facts.ts';
 import type { ReembedRunner } from './reembed-runner.ts';
@@ -69,7 +69,7 @@ export class VectorService {
     if (!onlyTarget) {
       const misfit = records.findIndex((record) => !sizeFits(record));
       if (misfit >= 0) throw errors.vectorSizeMismatch(collection.name, collection.vectorSize, (records[misfit] as VectorRecord).vector.length, `items.${misfit}`);
-      await this.#collections.vectors.upsert(collection.physicalName, records);
+      await this.#onCurrent(collection, (physical) => this.#collections.vectors.upsert(physical, records));
     }
     if (target !== null) await this.#reembeds.alsoWrite(collection.name, records);
     this.#observe(collection, 'store', started);
@@ -99,7 +99,7 @@ export class VectorService {
     // Re-read: a swap may have happened while the query was embedded.
     const current = this.#collections.get(collection.name) ?? collection;
     if (vector.length !== current.vectorSize) throw errors.vectorSizeMismatch(current.name, current.vectorSize, vector.length, hasQuery ? 'query' : 'vector');
-    const hits = await this.#collections.vectors.search(current.physicalName, { vector, topK, ...(filter === undefined ? {} : { filter }) });
+    const hits = await this.#onCurrent(current, (physical) => this.#collections.vectors.search(physical, { vector, topK, ...(filter === undefined ? {} : { filter }) }));
     this.#observe(current, 'search', started);
     return { data: hits };
   }
@@ -107,7 +107,8 @@ export class VectorService {
   async get(model: string, id: string, caller: Caller): Promise<VectorRecord> {
     const collection = this.#collectionOf(model, caller);
     const started = performance.now();
-    const record = await this.#collections.vectors.get(collection.physicalName, checkId(id, 'id'));
+    const wanted = checkId(id, 'id');
+    const record = await this.#onCurrent(collection, (physical) => this.#collections.vectors.get(physical, wanted));
     this.#observe(collection, 'get', started);
     if (record === null) throw errors.notFound(`Vector "${id}" in the collection "${collection.name}"`);
     return record;
@@ -132,7 +133,7 @@ export class VectorService {
 
   async deleteSelected(collection: VectorCollection, selector: { ids?: string[]; filter?: MetadataFilter }): Promise<number> {
     const started = performance.now();
-    const deleted = await this.#collections.vectors.delete(collection.physicalName, selector);
+    const deleted = await this.#onCurrent(collection, (physical) => this.#collections.vectors.delete(physical, selector));
     await this.#reembeds.alsoDelete(collection.name, selector);
     this.#observe(collection, 'delete', started);
     void this.#refreshCount(collection);
@@ -144,6 +145,23 @@ export class VectorService {
     const collection = this.#collections.forModel(model);
     if (collection === undefined) throw errors.notFound(`A vector collection for the model \`${model}\``);
     return collection;
+  }
+
+  /**
+   * Runs on the collection's physical collection; when a re-embed swapped it
+   * (and dropped the old one) in between, once more on the new one. A size
+   * the backend refuses is the same 409 as one refused here.
+   */
+  async #onCurrent<T>(collection: VectorCollection, run: (physical: string) => Promise<T>): Promise<T> {
+    try {
+      return await run(collection.physicalName);
+    } catch (error) {
+      const current = this.#collections.get(collection.name);
+      if (error instanceof VectorCollectionNotFound && current !== undefined && current.physicalName !== collection.physicalName) return run(current.physicalName);
+      if (error instanceof VectorSizeMismatch) throw errors.vectorSizeMismatch(collection.name, error.expected, error.actual);
+      if (error instanceof VectorCollectionNotFound) throw errors.notFound(`Collection "${collection.name}"`);
+      throw error;
+    }
   }
 
   #observe(collection: VectorCollection, operation: VectorOperation, started: number): void {
