@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { embedText, startTeiFake, type TeiFake } from '../fakes/index.ts';
+import { embedText, startOpenAIFake, startTeiFake, type TeiFake } from '../fakes/index.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
@@ -133,6 +133,28 @@ describe('batch splitting', () => {
     expect(new Set(delivered).size).toBe(160);
     expect(first.embeddingBatches().flat().every((text) => delivered.includes(text))).toBe(true);
     all.forEach((text, position) => expect(answer.body.data[position].embedding).toEqual(expected(text)));
+  });
+});
+
+describe('a server that reports no batch limit', () => {
+  it("is sent at most its metadata's max_batch_size inputs a request", async () => {
+    const vllm = await startOpenAIFake({ flavor: 'vllm', models: [{ id: 'e5-small', capabilities: ['embedding'], embeddingDimension: 384 }] });
+    try {
+      const created = await gateway.api('POST', '/api/v1/model-servers', { name: 'vllm-embed', server_type: 'vllm', base_url: vllm.url, metadata: { max_batch_size: 10 } });
+      expect(created.status, created.text).toBe(201);
+      await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+      const all = texts(25);
+      const answer = await gateway.api('POST', '/v1/embeddings', { model: 'e5-small', input: all });
+      expect(answer.status, answer.text).toBe(200);
+      // The probe's own "dimension probe" (a single string) is not one of ours.
+      const sizes = vllm.requests.map((request) => (request.body as { input?: unknown } | undefined)?.input).filter((input) => Array.isArray(input)).map((input) => (input as string[]).length);
+      expect(sizes.sort()).toEqual([10, 10, 5].sort());
+      expect(answer.body.data.map((entry: { index: number }) => entry.index)).toEqual(all.map((_, index) => index));
+      expect(answer.body.data[0].embedding).toHaveLength(384);
+    } finally {
+      await gateway.api('DELETE', `/api/v1/model-servers/${(await gateway.api('GET', '/api/v1/model-servers')).body.data.find((server: { name: string }) => server.name === 'vllm-embed')?.id}`);
+      await vllm.stop();
+    }
   });
 });
 
