@@ -33,6 +33,16 @@ describe('ollama: discovery endpoints', () => {
     expect(mixtral?.details).toEqual({ parent_model: '', format: 'gguf', family: 'llama', families: ['llama'], parameter_size: '46.7B', quantization_level: 'Q4_0' });
   });
 
+  it('reports a new digest for a model after a re-pull, in /api/tags and /api/ps', async () => {
+    const digestOf = async (path: string) => ((await getJson(path)) as { models: Array<{ name: string; digest: string }> }).models.find((m) => m.name === 'mixtral:latest')?.digest;
+    const before = await digestOf('/api/tags');
+    fake.repull('mixtral', 'e'.repeat(64));
+    expect(await digestOf('/api/tags')).toBe('e'.repeat(64));
+    expect(await digestOf('/api/ps')).toBe('e'.repeat(64));
+    expect(before).not.toBe('e'.repeat(64));
+    fake.repull('mixtral', before as string);
+  });
+
   it('setModels changes /api/tags and /v1/models', async () => {
     fake.setModels([{ id: 'qwen3:8b', capabilities: ['completion'] }]);
     const tags = (await getJson('/api/tags')) as { models: { name: string }[] };
