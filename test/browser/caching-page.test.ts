@@ -76,6 +76,22 @@ describe.skipIf(!hasChromium)('the caching page', () => {
     expect((await chat('mixtral')).headers.get('x-switchyard-cache')).toBe('hit');
   });
 
+  it('marks cached models and routes on the Models and Routes pages, leading to the Caching page', async () => {
+    expect((await gateway.api('POST', '/api/v1/routes', { name: 'support-bot', targets: ['phi3'] })).status).toBe(201);
+    expect((await gateway.api('PUT', '/api/v1/cache-policies/support-bot', { mode: 'exact', ttl_s: 60 })).status).toBe(201);
+    await page.getByRole('link', { name: 'Routes' }).click();
+    const route = page.getByTestId('route-row-support-bot');
+    await expect.poll(async () => (await route.textContent()) ?? '', settles).toContain('cached: exact');
+    await page.getByRole('link', { name: 'Models' }).click();
+    // The policy names mixtral; the model's id is mixtral:latest.
+    const model = page.locator('tr', { hasText: 'mixtral:latest' });
+    await expect.poll(async () => (await model.textContent()) ?? '', settles).toContain('cached: semantic');
+    expect(await page.locator('tr', { hasText: 'hermes:latest' }).textContent()).not.toContain('cached');
+    await model.getByRole('link', { name: 'cached: semantic' }).click();
+    await page.getByTestId('cache-policy-row-mixtral').waitFor();
+    await shot('caching-03-badges');
+  });
+
   it('edits a policy in place and deletes it after asking', async () => {
     const row = page.getByTestId('cache-policy-row-mixtral');
     await row.getByRole('button', { name: 'Edit' }).click();

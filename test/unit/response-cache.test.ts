@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseFleetFile } from '../../src/config/fleet-file.ts';
 import { synthesizeEvents } from '../../src/data/proxy/synthesized-stream.ts';
-import { AnswerAssembler } from '../../src/data/response-cache/answer-assembler.ts';
+import { AnswerAssembler, maxAnswerBytes } from '../../src/data/response-cache/answer-assembler.ts';
 import { canonicalJson, requestKeys } from '../../src/data/response-cache/request-key.ts';
 import { decodeIndex, encodeIndex, maxIndexEntries, nearest, normalized, withEntry } from '../../src/data/response-cache/semantic-index.ts';
 
@@ -58,6 +58,14 @@ describe('the answer assembler', () => {
       choices: [{ index: 0, message: { role: 'assistant', content: 'Hello', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] }, logprobs: null, finish_reason: 'tool_calls' }],
       usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
     });
+  });
+
+  it('keeps nothing of a stream too large to store', () => {
+    const assembler = new AnswerAssembler();
+    const piece = sse({ id: 'x', object: 'text_completion', choices: [{ index: 0, text: 'a'.repeat(64 * 1024) }] });
+    for (let sent = 0; sent <= maxAnswerBytes; sent += piece.length) assembler.push(piece);
+    assembler.push(sse('[DONE]'));
+    expect(assembler.answer()).toBeNull();
   });
 
   it('keeps nothing of a stream that carried an error event', () => {

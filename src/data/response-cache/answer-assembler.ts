@@ -12,6 +12,9 @@ interface ChoiceParts {
   finishReason: unknown;
 }
 
+/** The SSE bytes a stream may carry and still be stored (the events, not the rebuilt JSON). */
+export const maxAnswerBytes = 4 * 1024 * 1024;
+
 function record(value: unknown): Json | null {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : null;
 }
@@ -30,10 +33,18 @@ export class AnswerAssembler {
   #usage: unknown = undefined;
   #isDone = false;
   #isBroken = false;
+  #bytes = 0;
 
   /** Whole SSE events, exactly as written to the client. */
   push(events: Buffer): void {
     if (this.#isBroken) return;
+    // An answer too large to keep is not kept: the copy must not grow with an endless stream.
+    this.#bytes += events.length;
+    if (this.#bytes > maxAnswerBytes) {
+      this.#isBroken = true;
+      this.#choices.clear();
+      return;
+    }
     for (const data of eventData(events.toString('utf8'))) {
       if (data === '[DONE]') {
         this.#isDone = true;

@@ -61,6 +61,7 @@ export class ResponseCache {
   readonly #embedder: Embedder;
   readonly #clock: () => number;
   readonly #count: (counted: CacheCounted) => void;
+  #lastEmbedWarnAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: { policies: CachePolicyRegistry; bytes: ByteCache; embedder: Embedder; clock?: () => number; count?: (counted: CacheCounted) => void }) {
     this.#policies = options.policies;
@@ -147,7 +148,12 @@ export class ResponseCache {
       const vector = result.vectors[0];
       return vector === undefined || vector.length === 0 ? null : normalized(vector);
     } catch (error) {
-      request.log.warn({ model: policy.embeddingModel, code: (error as { code?: unknown }).code ?? null }, 'semantic cache: the last user message could not be embedded; answered as a miss');
+      // Once a minute at most: an embedding model that is down would otherwise log on every request.
+      const now = Date.now();
+      if (now - this.#lastEmbedWarnAt >= 60_000) {
+        this.#lastEmbedWarnAt = now;
+        request.log.warn({ model: policy.embeddingModel, code: (error as { code?: unknown }).code ?? null }, 'semantic cache: a last user message could not be embedded; such requests are answered as misses');
+      }
       return null;
     }
   }

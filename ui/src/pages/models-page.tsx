@@ -1,9 +1,12 @@
 import { useEffect, useState } from 'react';
 import { api, canChange, type Session } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
+import { CacheBadge, useCachePolicies } from '../components/cache-badge.tsx';
 
 interface RegistryEntry {
   id: string;
+  /** The short names callers may use too (`mixtral` for `mixtral:latest`). */
+  aliases?: string[];
   category: string;
   capabilities: string[];
   servers: Array<{ name: string; health_status: string; status: string }>;
@@ -16,6 +19,7 @@ export function ModelsPage(props: { session: Session }) {
   const [models, setModels] = useState<RegistryEntry[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [running, setRunning] = useState<string | null>(null);
+  const cachePolicies = useCachePolicies();
   const load = () => api<{ data: RegistryEntry[] }>('GET', '/api/v1/models/registry').then((answer) => setModels(answer.data), (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load models.'));
   useEffect(() => void load(), []);
   const benchmark = async (id: string) => {
@@ -51,7 +55,11 @@ export function ModelsPage(props: { session: Session }) {
           <tbody>
             {models.map((model) => (
               <tr key={model.id}>
-                <td>{model.id}</td>
+                <td>
+                  {model.id}
+                  {/* A policy may name the model by its id or a short name; the first that has one is shown. */}
+                  <CacheBadge policy={[model.id, ...(model.aliases ?? [])].map((name) => cachePolicies.get(name)).find((policy) => policy !== undefined)} />
+                </td>
                 <td>{model.category.replace('_', ' ')}</td>
                 <td>{model.capabilities.join(', ')}</td>
                 <td>{model.servers.map((server) => `${server.name} (${server.status})`).join(', ')}</td>

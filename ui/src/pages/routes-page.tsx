@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { api, canChange, isManagedByFleetFile, messageOf, type RouteRecord, type RouteTargetRecord, type Session } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
 import { RouteForm } from './route-form.tsx';
+import { CacheBadge, useCachePolicies } from '../components/cache-badge.tsx';
 
 /** Targets grouped by tier, in the order they are tried: "1: mixtral ×3, phi3 · 2: yi34b". */
 function TargetList(props: { targets: RouteTargetRecord[]; unresolved: string[] }) {
@@ -33,6 +34,7 @@ export function RoutesPage(props: { session: Session }) {
   const [notice, setNotice] = useState<string | null>(null);
   const [editing, setEditing] = useState<RouteRecord | 'new' | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
+  const cachePolicies = useCachePolicies();
 
   const load = () =>
     api<{ data: RouteRecord[] }>('GET', '/api/v1/routes').then(
@@ -98,6 +100,7 @@ export function RoutesPage(props: { session: Session }) {
                 <tr key={route.id} data-testid={`route-row-${route.name}`} data-status={route.status}>
                   <td>
                     <strong>{route.name}</strong>
+                    <CacheBadge policy={cachePolicies.get(route.name)} />
                     {managed && (
                       <span className="badge managed" title="Change this route in the fleet file: the API refuses edits to it.">
                         managed by fleet file
