@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest';
 import { prepareVectorBatch } from './prepare-vector-batch.ts';
 import { qdrantPointId } from './qdrant-point-id.ts';
@@ -78,6 +79,7 @@ export class QdrantVectorStore implements VectorStore {
         await this.#client.createCollection(spec.name, { vectors: { size: spec.vectorSize, distance: distances[spec.distance] } });
       } catch (error) {
         if (statusOf(error) !== 409) throw error;
+        await this.#waitUntilReadable(spec.name);
       }
       return this.ensureCollection(spec); // created here or by another replica at the same time: compare
     }
@@ -169,6 +171,22 @@ export class QdrantVectorStore implements VectorStore {
     // The REST client holds no connections of its own to close.
   }
 
+  /**
+   * The loser of two concurrent creations gets its 409 before the winner's
+   * shards are up, and reading the collection then answers 500 for a moment.
+   */
+  async #waitUntilReadable(name: string): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await this.#client.getCollection(name);
+        return;
+      } catch (error) {
+        if (statusOf(error) !== 500) return;
+        await sleep(100 * 2 ** attempt);
+      }
+    }
+  }
+
   async #describe(name: string): Promise<{ vectorSize: number; distance: VectorDistance }> {
     const known = this.#specs.get(name);
     if (known !== undefined) return known;
@@ -220,9 +238,15 @@ function valueCondition(key: string, value: MetadataValue): Schemas['Condition']
   return { key, match: { value } };
 }
 
-/** Qdrant reads dots in a key as nesting: a field name that is not a plain word is quoted. */
-function payloadKey(field: string): string {
-  return /^[A-Za-z0-9_-]+$/.test(field) ? `metadata.${field}` : `metadata."${field.replaceAll('"', '\\"')}"`;
+/**
+ * Qdrant reads a key as a JSON path: a plain word (letters, digits, `_`, `-`,
+ * not starting with a digit) as it is, anything else in double quotes, which
+ * may not hold a double quote or a backslash (Qdrant's json_path parser).
+ */
+export function payloadKey(field: string): string {
+  if (/^[A-Za-z_-][A-Za-z0-9_-]*$/.test(field)) return `metadata.${field}`;
+  if (/["\\]/.test(field)) throw new RangeError(`The qdrant backend cannot filter on a metadata field whose name holds " or \\ (${JSON.stringify(field)}).`);
+  return `metadata."${field}"`;
 }
 
 function toRecord(point: { payload?: Record<string, unknown> | null | undefined; vector?: unknown }): VectorRecord {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { qdrantPointId } from '../../src/vectors/qdrant-point-id.ts';
-import { openQdrantStore, qdrantFilter } from '../../src/vectors/qdrant-vector-store.ts';
+import { openQdrantStore, payloadKey, qdrantFilter } from '../../src/vectors/qdrant-vector-store.ts';
 import { describeVectorStoreConformance } from './vector-store-conformance.ts';
 
 /*
@@ -41,5 +41,15 @@ describe('metadata filters in Qdrant terms', () => {
     });
     expect(qdrantFilter(undefined)).toBeUndefined();
     expect(qdrantFilter({ page: { in: [] } })).toBe('nothing');
+  });
+});
+
+describe('metadata field names as Qdrant payload keys', () => {
+  it('are plain words as they are, quoted otherwise (a dot is not nesting), and refused when Qdrant cannot quote them', () => {
+    expect(payloadKey('lang')).toBe('metadata.lang');
+    expect(payloadKey('page-no_2')).toBe('metadata.page-no_2');
+    expect(payloadKey('page.no')).toBe('metadata."page.no"');
+    expect(payloadKey('2024')).toBe('metadata."2024"');
+    expect(() => payloadKey('say "hi"')).toThrow(RangeError);
   });
 });
