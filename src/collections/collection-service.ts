@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { Actor, AuditEntry } from '../domain/audit.ts';
 import type { ManagedBy } from '../domain/model-server.ts';
 import { modelMatches } from '../domain/model-server.ts';
 import type { Embedder } from '../data/embeddings/embedder.ts';
@@ -15,6 +16,8 @@ export interface Caller {
   keyId: string | null;
   isAllowed: (name: string) => boolean;
   log?: FastifyBaseLogger;
+  /** Who made a change, for the audit log; none for the gateway's own changes (a first store's collection, re-embed progress). */
+  actor?: Actor;
 }
 
 export interface CreateCollectionInput {
@@ -121,7 +124,7 @@ export class CollectionService {
     const refusal = embeddingRefusal(input.model, deployments);
     if (refusal !== null) throw refusal;
     const vectorSize = input.vectorSize ?? knownDimension(deployments) ?? (await this.#probeDimension(input.model, caller));
-    return this.#insert({ name: input.name, model: input.model, vectorSize, distance: input.distance ?? 'cosine', managedBy, digest: digestsOf(deployments)[0] ?? null });
+    return this.#insert({ name: input.name, model: input.model, vectorSize, distance: input.distance ?? 'cosine', managedBy, digest: digestsOf(deployments)[0] ?? null }, caller.actor);
   }
 
   /** A model's collection, made on its first store: named after the model, sized to its vectors. */
@@ -136,19 +139,20 @@ export class CollectionService {
     return pending;
   }
 
-  async remove(name: string): Promise<void> {
+  async remove(name: string, actor?: Actor): Promise<void> {
     const collection = this.#byName.get(name);
     if (collection === undefined) return;
     this.#byName.delete(name);
-    await this.#store.delete(name);
+    await this.#store.delete(name, auditOf(actor, 'collection.delete', name, auditView(collection), null));
     await this.vectors.dropCollection(collection.physicalName);
     if (collection.reembedTarget !== null) await this.vectors.dropCollection(collection.reembedTarget).catch(() => undefined);
   }
 
   /** Writes a changed record (memory, then database). */
-  async save(collection: VectorCollection): Promise<VectorCollection> {
+  async save(collection: VectorCollection, audit?: { actor: Actor | undefined; action: string }): Promise<VectorCollection> {
     const updated = { ...collection, updatedAt: this.#clock().toISOString() };
-    await this.#store.update(updated);
+    const before = this.#byName.get(collection.name);
+    await this.#store.update(updated, audit === undefined ? undefined : auditOf(audit.actor, audit.action, updated.name, before === undefined ? null : auditView(before), auditView(updated)));
     // A collection deleted while a re-embed ran stays deleted.
     if (this.#byName.has(updated.name)) this.#byName.set(updated.name, updated);
     return updated;
@@ -190,7 +194,7 @@ export class CollectionService {
     return result.dimension;
   }
 
-  async #insert(input: { name: string; model: string; vectorSize: number; distance: VectorDistance; managedBy: ManagedBy; digest: string | null }): Promise<VectorCollection> {
+  async #insert(input: { name: string; model: string; vectorSize: number; distance: VectorDistance; managedBy: ManagedBy; digest: string | null }, actor?: Actor): Promise<VectorCollection> {
     const now = this.#clock().toISOString();
     const collection: VectorCollection = {
       name: input.name,
@@ -214,7 +218,7 @@ export class CollectionService {
     try {
       await this.vectors.ensureCollection({ name: collection.physicalName, vectorSize: collection.vectorSize, distance: collection.distance });
       try {
-        await this.#store.insert(collection);
+        await this.#store.insert(collection, auditOf(actor, 'collection.create', collection.name, null, auditView(collection)));
       } catch (error) {
         await this.vectors.dropCollection(collection.physicalName).catch(() => undefined);
         throw error;
@@ -226,4 +230,13 @@ export class CollectionService {
       this.#reserved.delete(collection.physicalName);
     }
   }
+}
+
+/** What the audit log keeps of a collection: its mapping, not its progress counters. */
+function auditView(collection: VectorCollection) {
+  return { name: collection.name, model: collection.model, vector_size: collection.vectorSize, distance: collection.distance, backend: collection.backend, status: collection.status, model_digest: collection.modelDigest, managed_by: collection.managedBy };
+}
+
+function auditOf(actor: Actor | undefined, action: string, name: string, before: unknown, after: unknown): AuditEntry | undefined {
+  return actor === undefined ? undefined : { actor, action, targetType: 'collection', targetId: name, before, after };
 }

@@ -61,7 +61,7 @@ export class ReembedRunner {
       await collections.vectors.ensureCollection({ name: target.name, vectorSize: target.vectorSize, distance: collection.distance });
       const total = await collections.vectors.count(collection.physicalName);
       const digest = collection.staleDigest ?? digestsOf(collections.models.deploymentsOf(collection.model))[0] ?? collection.modelDigest;
-      const running = await collections.save({ ...collection, status: 'reembedding', reembedTarget: target.name, reembed: { done: 0, total, skipped: 0, dropped: 0, error: null } });
+      const running = await collections.save({ ...collection, status: 'reembedding', reembedTarget: target.name, reembed: { done: 0, total, skipped: 0, dropped: 0, error: null } }, { actor: caller.actor, action: 'collection.reembed' });
       job.done = this.#run(running, job, caller, digest);
       return running;
     } catch (error) {

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { AuditEntry } from '../domain/audit.ts';
+import { withAudit } from './audit-store.ts';
 import type { CollectionStatus, VectorCollection } from '../collections/vector-collection.ts';
 import type { ManagedBy } from '../domain/model-server.ts';
 import type { VectorDistance } from '../vectors/vector-store.ts';
@@ -16,17 +18,17 @@ export class CollectionStore {
     return (await this.#db.selectFrom('vector_collections').selectAll().orderBy('name').execute()).map(fromRow);
   }
 
-  async insert(collection: VectorCollection): Promise<void> {
-    await this.#db.insertInto('vector_collections').values(toRow(collection)).execute();
+  async insert(collection: VectorCollection, audit?: AuditEntry): Promise<void> {
+    await withAudit(this.#db, audit, (executor) => executor.insertInto('vector_collections').values(toRow(collection)).execute());
   }
 
-  async update(collection: VectorCollection): Promise<void> {
+  async update(collection: VectorCollection, audit?: AuditEntry): Promise<void> {
     const { name, created_at: _createdAt, ...fields } = toRow(collection);
-    await this.#db.updateTable('vector_collections').set(fields).where('name', '=', name).execute();
+    await withAudit(this.#db, audit, (executor) => executor.updateTable('vector_collections').set(fields).where('name', '=', name).execute());
   }
 
-  async delete(name: string): Promise<void> {
-    await this.#db.deleteFrom('vector_collections').where('name', '=', name).execute();
+  async delete(name: string, audit?: AuditEntry): Promise<void> {
+    await withAudit(this.#db, audit, (executor) => executor.deleteFrom('vector_collections').where('name', '=', name).execute());
   }
 }
 

@@ -201,8 +201,11 @@ describe('collections over REST', () => {
     expect((await gateway.api('POST', '/api/v1/collections', { name: 'general-2', model: 'general' })).body.error.message).toMatch(/already has a collection/);
   });
 
-  it('deletes a collection with its vectors', async () => {
+  it('deletes a collection with its vectors, and the audit log has who created and deleted it', async () => {
     expect((await gateway.api('DELETE', '/api/v1/collections/notes')).status).toBe(204);
+    const audit = (await gateway.api('GET', '/api/v1/audit?target_type=collection&target_id=notes')).body.data as Array<{ action: string; actor: string | null; before: unknown; after: unknown }>;
+    expect(audit.map((entry) => entry.action).sort()).toEqual(['collection.create', 'collection.delete']);
+    expect(audit.find((entry) => entry.action === 'collection.create')?.after).toMatchObject({ name: 'notes', model: 'nomic-embed-text', vector_size: 768 });
     expect((await gateway.api('GET', '/api/v1/collections/notes')).status).toBe(404);
     expect((await gateway.api('POST', '/api/v1/models/nomic-embed-text/vectors/search', { query: 'into notes' })).status).toBe(404);
   });

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { CollectionService } from '../../collections/collection-service.ts';
 import type { FleetCollection } from '../../config/fleet-file.ts';
 import { knownDimension } from '../../collections/model-facts.ts';
+import { systemActor } from '../../domain/audit.ts';
 
 export interface FleetCollectionsReport {
   created: string[];
@@ -13,7 +14,8 @@ export interface FleetCollectionsReport {
   failed: Array<{ name: string; error: string }>;
 }
 
-const fleetCaller = { requestId: 'fleet-file', keyId: null, isAllowed: () => true };
+const fleetActor = systemActor('fleet-file');
+const fleetCaller = { requestId: 'fleet-file', keyId: null, isAllowed: () => true, actor: fleetActor };
 
 /**
  * Makes the collection registry match the fleet file's `collections:`
@@ -35,13 +37,13 @@ export async function applyFleetCollections(
     if (existing !== undefined) {
       const sameShape = existing.model === entry.model && (entry.vector_size === undefined || entry.vector_size === existing.vectorSize) && (entry.distance ?? 'cosine') === existing.distance;
       if (sameShape) {
-        if (existing.managedBy !== 'fleet') await collections.save({ ...existing, managedBy: 'fleet' });
+        if (existing.managedBy !== 'fleet') await collections.save({ ...existing, managedBy: 'fleet' }, { actor: fleetActor, action: 'collection.update' });
         report.unchanged.push(name);
         return;
       }
       const count = await collections.vectors.count(existing.physicalName);
       if (count > 0) throw new Error(`the file changes its model, size or distance, and it holds ${count} vectors: delete it (remove it from the file, restart, then DELETE /api/v1/collections/${name}) to recreate it`);
-      await collections.remove(name);
+      await collections.remove(name, fleetActor);
     }
     const vectorSize = entry.vector_size ?? knownDimension(collections.models.deploymentsOf(entry.model));
     if (vectorSize === null) {
@@ -64,7 +66,7 @@ export async function applyFleetCollections(
   }
   for (const collection of collections.list()) {
     if (collection.managedBy === 'fleet' && !(collection.name in entries)) {
-      await collections.save({ ...collection, managedBy: 'api' });
+      await collections.save({ ...collection, managedBy: 'api' }, { actor: fleetActor, action: 'collection.update' });
       report.released.push(collection.name);
     }
   }

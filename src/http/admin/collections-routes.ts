@@ -8,6 +8,7 @@ import type { ReembedRunner } from '../../collections/reembed-runner.ts';
 import type { VectorCollection } from '../../collections/vector-collection.ts';
 import type { FleetOwnership } from '../../control/fleet/fleet-ownership.ts';
 import { errors } from '../../errors/error-catalogue.ts';
+import { actorOf } from '../plugins/authenticate.ts';
 
 const CreateCollectionBody = Type.Object(
   {
@@ -29,7 +30,7 @@ export interface CollectionsRoutesDependencies {
 export function callerOf(request: FastifyRequest): Caller {
   const principal = request.principal as Principal;
   const allowList = principal.models;
-  return { requestId: request.id, keyId: principal.keyId, isAllowed: allowList === null ? () => true : (name) => isModelAllowed(allowList, name), log: request.log };
+  return { requestId: request.id, keyId: principal.keyId, isAllowed: allowList === null ? () => true : (name) => isModelAllowed(allowList, name), log: request.log, actor: actorOf(request) };
 }
 
 /**
@@ -74,7 +75,7 @@ export async function collectionsRoutes(instance: FastifyInstance, dependencies:
     const collection = collections.visible(wildcardOf(request), callerOf(request));
     ownership.assertEditable(collection, `Collection "${collection.name}"`);
     await reembeds.cancel(collection.name);
-    await collections.remove(collection.name);
+    await collections.remove(collection.name, actorOf(request));
     return reply.status(204).send();
   });
   app.post('/collections/*', async (request, reply) => {
