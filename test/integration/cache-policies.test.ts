@@ -78,6 +78,26 @@ describe('cache policies over REST', () => {
     expect((await gateway.api('GET', '/api/v1/cache-policies/phi3')).status).toBe(404);
   });
 
+  it('says x-switchyard-cache: bypass on rerank, even under a policy (rerank is not cached)', async () => {
+    const reranker = await startTeiFake({ kind: 'reranker', modelId: 'bge-reranker-base' });
+    try {
+      expect((await gateway.api('POST', '/api/v1/model-servers', { name: 'reranker', base_url: reranker.url })).status).toBe(201);
+      await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+      expect((await gateway.api('PUT', '/api/v1/cache-policies/bge-reranker-base', { mode: 'exact', ttl_s: 60 })).status).toBe(201);
+      for (let round = 0; round < 2; round++) {
+        const answer = await fetch(`${gateway.url}/v1/rerank`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'bge-reranker-base', query: 'capital of France', documents: ['bananas', 'Paris is the capital of France'] }),
+        });
+        expect(answer.status, await answer.clone().text()).toBe(200);
+        expect(answer.headers.get('x-switchyard-cache')).toBe('bypass');
+      }
+    } finally {
+      await reranker.stop();
+    }
+  });
+
   it('lets a read key look but not change', async () => {
     const reader = (await gateway.api('POST', '/api/v1/keys', { name: 'policy-reader', scopes: ['read'] })).body.key as string;
     expect((await gateway.api('GET', '/api/v1/cache-policies', undefined, { authorization: `Bearer ${reader}` })).status).toBe(200);

@@ -54,6 +54,13 @@ describe.each([
     expect(put.status, put.text).toBe(201);
     return name;
   };
+  /** llm_cache_requests_total summed over the samples with these labels. */
+  const metric = async (labels: Record<string, string>) => {
+    const text = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })).text();
+    return parsePrometheusText(text)
+      .filter((sample) => sample.name === 'llm_cache_requests_total' && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+      .reduce((sum, sample) => sum + sample.value, 0);
+  };
   const upstreamChats = () => vllm.requests.filter((request) => request.path === '/v1/chat/completions').length;
   const ask = (model: string, content: string, extra: Partial<Chat> = {}) => ({ model, messages: [{ role: 'user' as const, content }], ...extra });
   const streamText = async (stream: AsyncIterable<OpenAI.Chat.ChatCompletionChunk>) => {
@@ -254,6 +261,7 @@ describe.each([
     if (skipped) return context.skip();
     const model = await cachedRoute('semantic', { mode: 'semantic', ttl_s: 60, similarity: 0.9, embedding_model: 'general' });
     const system = { role: 'system' as const, content: 'You answer geography questions.' };
+    const [semanticHits, semanticMisses] = [await metric({ cache: 'semantic', result: 'hit' }), await metric({ cache: 'semantic', result: 'miss' })];
     const first = await client.chat.completions.create({ model, messages: [system, { role: 'user', content: 'What is the capital city of France' }] });
     // 7 words of 8 shared: cosine about 0.935.
     const near = await client.chat.completions.create({ model, messages: [system, { role: 'user', content: 'what is the capital city of France please' }] }).withResponse();
@@ -263,6 +271,8 @@ describe.each([
     // 5 of 7: about 0.76, below 0.9.
     const far = await client.chat.completions.create({ model, messages: [system, { role: 'user', content: 'What is the capital of Spain' }] }).withResponse();
     expect(far.response.headers.get('x-switchyard-cache')).toBe('miss');
+    expect(await metric({ cache: 'semantic', result: 'hit' })).toBe(semanticHits + 1);
+    expect(await metric({ cache: 'semantic', result: 'miss' })).toBe(semanticMisses + 2);
     // A stream is answered from a semantic hit the same way.
     const streamed = await client.chat.completions.create({ model, messages: [system, { role: 'user', content: 'what is the capital city of France then' }], stream: true }).withResponse();
     expect(streamed.response.headers.get('x-switchyard-cache')).toBe('semantic-hit');
@@ -327,12 +337,6 @@ describe.each([
   it('records hits as usage with cache_hit and no tokens, and counts them in llm_cache_requests_total', async (context) => {
     if (skipped) return context.skip();
     const model = await cachedRoute('usage', { mode: 'exact', ttl_s: 60 });
-    const metric = async (labels: Record<string, string>) => {
-      const text = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } })).text();
-      return parsePrometheusText(text)
-        .filter((sample) => sample.name === 'llm_cache_requests_total' && Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
-        .reduce((sum, sample) => sum + sample.value, 0);
-    };
     const hitsBefore = await metric({ cache: 'response', result: 'hit' });
     const missesBefore = await metric({ cache: 'response', result: 'miss' });
     await client.chat.completions.create(ask(model, 'count me'));
