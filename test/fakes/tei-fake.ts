@@ -73,6 +73,9 @@ export class TeiFake extends FakeServer {
   /** Fault: answers embeddings of this many dimensions (as if another model had been loaded); null restores the model's own. */
   answerDimension: number | null = null;
 
+  /** Fault: an embedding request holding a text that contains this answers TEI's backend error (424); null: none. */
+  failTextsContaining: string | null = null;
+
   /** Texts received in embedding requests (/embed and /v1/embeddings), over the recorded requests. */
   inputsReceived(): number {
     return this.embeddingBatches().reduce((sum, batch) => sum + batch.length, 0);
@@ -185,6 +188,8 @@ export class TeiFake extends FakeServer {
   private embed(raw: unknown, truncate: boolean, normalize: boolean): number[][] {
     const inputs = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw.filter((x): x is string => typeof x === 'string') : [];
     if (inputs.length === 0) throw new TeiError('Empty', 'Input validation error: `inputs` cannot be empty');
+    const marker = this.failTextsContaining;
+    if (marker !== null && inputs.some((text) => text.includes(marker))) throw new TeiError('Backend', 'Backend error: injected failure');
     if (inputs.length > this.maxClientBatchSize) {
       throw new TeiError('Validation', `Input validation error: batch size ${inputs.length} > maximum allowed batch size ${this.maxClientBatchSize}`);
     }

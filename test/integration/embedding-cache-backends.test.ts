@@ -85,7 +85,8 @@ describe('in memory', () => {
   beforeAll(async () => {
     fake = await startTeiFake({ modelId: 'general' });
     // 1 MiB holds about 600 vectors of 384 Float32 (1.5 KiB each, plus the key and overhead).
-    gateway = await gatewayWith(fake, { SWITCHYARD_EMBEDDING_CACHE_MB: '1' });
+    // One sub-batch at a time, so which sub-batches were answered before one failed is known.
+    gateway = await gatewayWith(fake, { SWITCHYARD_EMBEDDING_CACHE_MB: '1', SWITCHYARD_EMBEDDING_CONCURRENCY: '1' });
   });
 
   afterAll(async () => {
@@ -101,6 +102,25 @@ describe('in memory', () => {
     expect(fake.inputsReceived()).toBe(0);
     expect((await embed(gateway, all.slice(0, 100))).headers.get('x-switchyard-cache')).toBe('miss');
     expect(fake.inputsReceived()).toBe(100);
+  });
+
+  it('keeps the sub-batches answered before one failed, so sending again costs only the rest', async () => {
+    const all = texts(100);
+    // The server fails the third sub-batch (texts 64–95) every time it is sent.
+    fake.failTextsContaining = all[70] as string;
+    fake.resetRequests();
+    const failed = await embed(gateway, all);
+    fake.failTextsContaining = null;
+    expect(failed.status).toBe(424);
+    const sent = fake.embeddingBatches();
+    expect(sent.slice(0, 2).map((batch) => batch[0])).toEqual([all[0], all[32]]);
+    expect(sent.slice(2).every((batch) => batch[0] === all[64])).toBe(true);
+    fake.resetRequests();
+    const again = await embed(gateway, all);
+    expect(again.status, again.text).toBe(200);
+    expect(again.headers.get('x-switchyard-cache')).toBe('miss');
+    expect(fake.inputsReceived()).toBe(36);
+    all.forEach((text, position) => expect(again.body.data[position].embedding).toEqual(expected(text)));
   });
 
   it('writes one usage record per request, with the tokens the server reported for what it was sent and cache_hit on a full hit', async () => {

@@ -122,9 +122,15 @@ export class EmbeddingService implements Embedder {
     let sent: SentTexts = { vectors: [], deployment: null, hedged: false };
     if (missing.length > 0) {
       const dimension = found.find((vector) => vector !== null)?.length ?? null;
-      sent = await this.#send(missing.map((seat) => uniqueTexts[seat] as string), request, candidates, outcome, dimension);
+      // Each sub-batch is cached as soon as it is answered: a request that fails later keeps what it paid for.
+      const writes: Array<Promise<void>> = [];
+      const onAnswered = cache === null || keys === null ? null : (positions: readonly number[], vectors: readonly number[][]) => {
+        writes.push(this.#store(cache, positions.map((position, offset) => ({ key: keys[missing[position] as number] as string, value: encodeVector(vectors[offset] as number[]) }))));
+      };
+      sent = await this.#send(missing.map((seat) => uniqueTexts[seat] as string), request, candidates, outcome, dimension, onAnswered);
       missing.forEach((seat, position) => (found[seat] = sent.vectors[position] as number[]));
-      if (cache !== null && keys !== null) await this.#store(cache, missing.map((seat) => ({ key: keys[seat] as string, value: encodeVector(found[seat] as number[]) })));
+      // Awaited so the next request sees them (a cache that fails answers at once: #store never throws).
+      await Promise.all(writes);
     }
     const vectors = seatOf.map((seat) => found[seat] as number[]);
     const sentSeats = new Set(missing);
@@ -167,7 +173,14 @@ export class EmbeddingService implements Embedder {
   }
 
   /** Sends texts upstream in sub-batches; answers one Float32-rounded vector per text, in order. */
-  async #send(texts: string[], request: EmbedRequest, candidates: EmbeddingCandidates | null, outcome: RequestOutcome, knownDimension: number | null): Promise<SentTexts> {
+  async #send(
+    texts: string[],
+    request: EmbedRequest,
+    candidates: EmbeddingCandidates | null,
+    outcome: RequestOutcome,
+    knownDimension: number | null,
+    onAnswered: ((positions: readonly number[], vectors: readonly number[][]) => void) | null,
+  ): Promise<SentTexts> {
     const limits = candidates?.limits ?? { maxInputs: this.#options.settings.batch_size, maxTokens: null };
     const batches = splitIntoBatches(texts, limits);
     const controller = new AbortController();
@@ -183,7 +196,9 @@ export class EmbeddingService implements Embedder {
     };
     const send = async (positions: number[]) => {
       try {
-        return await this.#sendBatch(positions.map((position) => texts[position] as string), request, candidates, state);
+        const vectors = await this.#sendBatch(positions.map((position) => texts[position] as string), request, candidates, state);
+        onAnswered?.(positions, vectors);
+        return vectors;
       } catch (error) {
         // One sub-batch failed for good: the answer fails, so the others stop (those done stay in the cache).
         controller.abort();
