@@ -26,6 +26,10 @@ import {
  * of the matching rows. vec0 has no inner-product metric: dot collections keep
  * their vectors in the records table and are scanned with vec_distance_cosine
  * times the stored norms (slower, still exact).
+ *
+ * A zero vector has no direction: sqlite-vec would give it cosine distance 0
+ * to everything (a perfect match). In a cosine collection it stays out of
+ * vec0 — stored, never found — and a zero query finds nothing.
  */
 export interface EmbeddedVectorStoreOptions {
   dataDir: string;
@@ -45,6 +49,7 @@ interface RecordRow {
   text: string | null;
   metadata: string;
   vector?: Buffer | null;
+  norm?: number;
 }
 
 const maxVectorSize = 8_192; // sqlite-vec's limit for float vectors
@@ -127,6 +132,7 @@ export class EmbeddedVectorStore implements VectorStore {
         const metadata = JSON.stringify(record.metadata ?? {});
         const norm = vectorNorm(record.vector);
         const ownVector = inVec0 ? null : blob;
+        const indexed = inVec0 && !(found.distance === 'cosine' && norm === 0);
         let rowid = findRowid.get(record.id)?.rowid;
         if (rowid === undefined) {
           rowid = BigInt(insertRecord.run(record.id, record.text, metadata, norm, ownVector).lastInsertRowid);
@@ -135,7 +141,7 @@ export class EmbeddedVectorStore implements VectorStore {
           deleteVector?.run(rowid);
         }
         // vec0 wants an integer rowid; better-sqlite3 binds a BigInt as one.
-        insertVector?.run(BigInt(rowid), blob);
+        if (indexed) insertVector?.run(BigInt(rowid), blob);
       }
     })();
   }
@@ -146,6 +152,7 @@ export class EmbeddedVectorStore implements VectorStore {
     const filter = sqliteMetadataCondition('metadata', query.filter);
     const blob = float32Blob(query.vector);
     if (found.distance === 'dot') return this.#searchByDot(found.number, query, blob, filter);
+    if (found.distance === 'cosine' && vectorNorm(query.vector) === 0) return [];
     const filterClause = query.filter === undefined ? '' : `AND rowid IN (SELECT rowid FROM records_${found.number} WHERE ${filter.sql})`;
     const rows = this.#db
       .prepare<unknown[], RecordRow & { distance: number }>(
@@ -177,7 +184,7 @@ export class EmbeddedVectorStore implements VectorStore {
 
   async get(collection: string, id: string): Promise<VectorRecord | null> {
     const found = this.#collection(collection);
-    const row = this.#db.prepare<[string], RecordRow>(`SELECT rowid, id, text, metadata, vector FROM records_${found.number} WHERE id = ?`).safeIntegers(true).get(id);
+    const row = this.#db.prepare<[string], RecordRow>(`SELECT rowid, id, text, metadata, vector, norm FROM records_${found.number} WHERE id = ?`).safeIntegers(true).get(id);
     return row === undefined ? null : this.#withVectors(found, [row])[0] ?? null;
   }
 
@@ -213,7 +220,7 @@ export class EmbeddedVectorStore implements VectorStore {
     const found = this.#collection(collection);
     const rows = this.#db
       .prepare<[string | null, string | null, number], RecordRow>(
-        `SELECT rowid, id, text, metadata, vector FROM records_${found.number} WHERE (? IS NULL OR id > ?) ORDER BY id LIMIT ?`,
+        `SELECT rowid, id, text, metadata, vector, norm FROM records_${found.number} WHERE (? IS NULL OR id > ?) ORDER BY id LIMIT ?`,
       )
       .safeIntegers(true)
       .all(afterId, afterId, limit);
@@ -235,7 +242,9 @@ export class EmbeddedVectorStore implements VectorStore {
       found.distance === 'dot' ? null : this.#db.prepare<[bigint], { embedding: Buffer }>(`SELECT embedding FROM vectors_${found.number} WHERE rowid = ?`);
     return rows.map((row) => {
       const blob = readVector === null ? row.vector : readVector.get(BigInt(row.rowid))?.embedding;
-      return { id: row.id, vector: blob === undefined || blob === null ? [] : float32Values(blob), text: row.text, metadata: parseMetadata(row.metadata) };
+      // A cosine collection's zero vectors are not in vec0 (see above).
+      const vector = blob === undefined || blob === null ? new Array<number>(found.vector_size).fill(0) : float32Values(blob);
+      return { id: row.id, vector, text: row.text, metadata: parseMetadata(row.metadata) };
     });
   }
 }

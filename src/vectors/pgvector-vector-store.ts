@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { postgresMetadataCondition } from './postgres-metadata-filter.ts';
-import { prepareVectorBatch } from './prepare-vector-batch.ts';
+import { prepareVectorBatch, vectorNorm } from './prepare-vector-batch.ts';
 import {
   VectorCollectionConflict,
   VectorCollectionNotFound,
@@ -181,6 +181,7 @@ export class PgvectorVectorStore implements VectorStore {
       const found = await requireCollection(client, collection);
       distance = found.distance;
       if (query.vector.length !== found.vector_size) throw new VectorSizeMismatch(found.vector_size, query.vector.length);
+      if (found.distance === 'cosine' && vectorNorm(query.vector) === 0) return [];
       const table = tableName(found.number);
       const { operator } = operators[found.distance];
       const indexed = indexedExpression(found.vector_size);
@@ -198,7 +199,9 @@ export class PgvectorVectorStore implements VectorStore {
       return (await client.query<RecordRow & { distance: number }>(text, params)).rows;
     });
     // The halfvec index orders by half-precision distances: put the exact ones in order.
+    // A zero vector's cosine distance is NaN (no direction), and it sorts last: it matches nothing.
     return rows
+      .filter((row) => !Number.isNaN(row.distance))
       .sort((left, right) => left.distance - right.distance || (left.id < right.id ? -1 : 1))
       .map((row) => ({ id: row.id, score: scoreOf(distance, row.distance), text: row.text, metadata: row.metadata }));
   }

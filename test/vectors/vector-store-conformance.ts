@@ -96,6 +96,19 @@ export function describeVectorStoreConformance(backend: string, open: () => Prom
       expect(hits[0]).toMatchObject({ text: 'text of same', metadata: {} });
     });
 
+    it('never ranks a zero vector (no direction) above a real match in a cosine collection', async (context) => {
+      if (store === null) return context.skip();
+      const { name } = await collection('cosine', 3);
+      await store.upsert(name, [record('zero', [0, 0, 0]), record('near', [1, 0.1, 0]), record('opposite', [-1, 0, 0])]);
+      const hits = await store.search(name, { vector: [1, 0, 0], topK: 3 });
+      // embedded and pgvector never find it; Qdrant gives it similarity 0.
+      expect(hits.map((hit) => hit.id).filter((id) => id !== 'zero')).toEqual(['near', 'opposite']);
+      const zero = hits.find((hit) => hit.id === 'zero');
+      if (zero !== undefined) expect(hits.map((hit) => hit.id)).toEqual(['near', 'zero', 'opposite']);
+      expect(await store.get(name, 'zero')).toMatchObject({ vector: [0, 0, 0] });
+      for (const hit of await store.search(name, { vector: [0, 0, 0], topK: 3 })) expect(hit.score).toBe(0);
+    });
+
     it('answers the inner product for dot, highest first', async (context) => {
       if (store === null) return context.skip();
       const { name } = await collection('dot', 3);
