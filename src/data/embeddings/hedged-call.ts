@@ -15,6 +15,14 @@ export interface HedgeSettings {
 
 export type HedgedAnswer = InternalAnswer & { hedged: boolean };
 
+/** Runs `run` after `delayMs`; answers a function that cancels it. */
+export type Schedule = (run: () => void, delayMs: number) => () => void;
+
+const timerSchedule: Schedule = (run, delayMs) => {
+  const timer = setTimeout(run, delayMs);
+  return () => clearTimeout(timer);
+};
+
 /**
  * Calls that are safe to repeat (embeddings, rerank): when the deployment
  * asked first has not answered within its recent p95 (at least the floor),
@@ -30,11 +38,16 @@ export class HedgedCaller {
   readonly #latencies = new WeakMap<DeploymentState, LatencyWindow>();
 
   readonly #candidates: (modelName: string) => readonly Deployment[];
+  readonly #schedule: Schedule;
 
-  /** `candidates`: the deployments a name can reach (a hedge is sent only when one not yet asked can take it). */
-  constructor(proxy: InferenceProxy, settings: HedgeSettings, hedges: Counter<'operation' | 'outcome'>, candidates: (modelName: string) => readonly Deployment[]) {
+  /**
+   * `candidates`: the deployments a name can reach (a hedge is sent only when
+   * one not yet asked can take it). `schedule`: the hedge timer (tests drive it).
+   */
+  constructor(proxy: InferenceProxy, settings: HedgeSettings, hedges: Counter<'operation' | 'outcome'>, candidates: (modelName: string) => readonly Deployment[], schedule: Schedule = timerSchedule) {
     this.#proxy = proxy;
     this.#candidates = candidates;
+    this.#schedule = schedule;
     this.#settings = settings;
     this.#hedges = hedges;
   }
@@ -52,7 +65,8 @@ export class HedgedCaller {
     const controllers: AbortController[] = [];
     const onCallerAbort = () => controllers.forEach((controller) => controller.abort());
     call.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    let timer: NodeJS.Timeout | null = null;
+    // A holder, not a variable: it is set inside callbacks, which the compiler's narrowing does not see.
+    const timer: { cancel: (() => void) | null } = { cancel: null };
     let hedgeFired = false;
     try {
       return await new Promise<HedgedAnswer>((resolve, reject) => {
@@ -77,7 +91,7 @@ export class HedgedCaller {
                 if (armed) return;
                 armed = true;
                 const delay = this.hedgeDelay(deployment);
-                if (delay !== null) timer = setTimeout(() => fireHedge(), delay);
+                if (delay !== null) timer.cancel = this.#schedule(() => fireHedge(), delay);
               },
             })
             .then(
@@ -100,7 +114,7 @@ export class HedgedCaller {
             );
         };
         const fireHedge = () => {
-          timer = null;
+          timer.cancel = null;
           if (settled) return;
           // With no other deployment the proxy would ask the same one again: no hedge, and no budget spent.
           const now = Date.now();
@@ -115,7 +129,7 @@ export class HedgedCaller {
         launch(false);
       });
     } finally {
-      if (timer !== null) clearTimeout(timer);
+      timer.cancel?.();
       call.signal?.removeEventListener('abort', onCallerAbort);
     }
   }
