@@ -16,6 +16,7 @@ let tei: TeiFake;
 let ollama: OllamaFake;
 let browser: Browser;
 let page: Page;
+let shot: (name: string) => Promise<Buffer>;
 
 beforeAll(async () => {
   if (!hasChromium) return;
@@ -25,7 +26,7 @@ beforeAll(async () => {
   writeFileSync(fleet, `servers:\n  - {name: orchestration, server_type: embedding, base_url: "${tei.url}"}\n  - {name: chat, server_type: ollama, base_url: "${ollama.url}"}\ncollections:\n  mixtral: { model: mixtral, vector_size: 4096 }\n`);
   gateway = await startTestGateway({ configFile: fleet, dataDir: join(dir, 'data') });
   await gateway.api('POST', '/api/v1/model-servers/health-check-all');
-  ({ browser, page } = await openBrowser({ width: 1280, height: 900 }));
+  ({ browser, page, shot } = await openBrowser({ width: 1280, height: 900 }));
   await signIn(page, gateway.url, adminKey, '#/collections');
 }, 60_000);
 
@@ -75,6 +76,7 @@ describe.skipIf(!hasChromium)('the collections page', () => {
     expect(scores[0]).toBeCloseTo(1, 3);
     expect([...scores].sort((x, y) => y - x)).toEqual(scores);
     expect(await hits.first().textContent()).toContain('"topic":"accounts"');
+    await shot('collections-search');
   });
 
   it('shows a stale collection with both digests and re-embeds it from the page with progress until it is ready', async () => {
