@@ -230,7 +230,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       },
     });
     const embeddings = createEmbeddingPipeline({ config, proxy, index, routes, registry, metrics: metricsRegistry, cacheMetrics, log });
-    const collections = await createCollections({ config, fleet: loaded.fleet, db: database.db, embedder: embeddings.embedder, index, routes, registry, metrics: metricsRegistry, log });
+    const collections = await createCollections({ config, fleet: loaded.fleet, db: database.db, embedder: embeddings.embedder, index, routes, registry, metrics: metricsRegistry, log, quota });
     let selfUrl = '';
     let draining = false;
     // Our own loopback: not subject to the network policy meant for model servers.

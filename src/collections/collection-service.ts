@@ -16,6 +16,8 @@ export interface Caller {
   keyId: string | null;
   isAllowed: (name: string) => boolean;
   log?: FastifyBaseLogger;
+  /** Counts tokens embedded for the caller (its key's limits and budget). */
+  charge?: (tokens: number) => void;
   /** Who made a change, for the audit log; none for the gateway's own changes (a first store's collection, re-embed progress). */
   actor?: Actor;
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { KeyRing, Scope } from '../auth/key-ring.ts';
+import type { QuotaService } from '../auth/quota/quota-service.ts';
 import type { FleetFile } from '../config/fleet-file.ts';
 import { applyFleetCollections, type FleetCollectionsReport } from '../control/fleet/apply-fleet-collections.ts';
 import type { FleetOwnership } from '../control/fleet/fleet-ownership.ts';
@@ -35,6 +36,8 @@ export interface CollectionsDependencies {
   registry: { onEvent(listener: () => void): unknown };
   metrics: Registry;
   log: Logger;
+  /** Keys' limits and budgets, for the embeddings stores and searches make. */
+  quota: QuotaService;
 }
 
 /** What app.ts mounts under /api/v1, with its own scope rule. */
@@ -93,7 +96,7 @@ export async function createCollections(dependencies: CollectionsDependencies): 
   const http: CollectionsHttp = async (app, services) => {
     app.addHook('onRequest', requireScope(services.keyRing, scopeFor, services.sessions));
     await app.register(collectionsRoutes, { collections: service, reembeds, ownership: services.ownership });
-    await app.register(vectorsRoutes, { vectors, bodyLimit: config.inference_body_limit_bytes });
+    await app.register(vectorsRoutes, { vectors, bodyLimit: config.inference_body_limit_bytes, quota: dependencies.quota });
   };
   return {
     service,

@@ -52,7 +52,7 @@ export class VectorService {
       if (refusal !== null) throw refusal;
     }
     // One call per request: the embedder batches, splits and caches. A failure here has written nothing.
-    const embedded = texts.length === 0 ? [] : (await this.#collections.embedder.embed({ model, inputs: texts.map((item) => item.text as string), ...embedContext(caller) })).vectors;
+    const embedded = texts.length === 0 ? [] : (await this.#embed(model, texts.map((item) => item.text as string), caller)).vectors;
     let next = 0;
     const records: VectorRecord[] = items.map((item) => ({
       id: item.id ?? randomUUID(),
@@ -92,7 +92,7 @@ export class VectorService {
       if (typeof query !== 'string' || query.trim() === '') throw errors.invalidRequest('`query` must be a non-empty text.', 'query');
       const refusal = embeddingRefusal(model, this.#collections.models.deploymentsOf(model));
       if (refusal !== null) throw refusal;
-      vector = (await this.#collections.embedder.embed({ model, inputs: [query], ...embedContext(caller) })).vectors[0] as number[];
+      vector = (await this.#embed(model, [query], caller)).vectors[0] as number[];
     } else {
       vector = parseVector(request['vector'], 'vector');
     }
@@ -138,6 +138,12 @@ export class VectorService {
     this.#observe(collection, 'delete', started);
     void this.#refreshCount(collection);
     return deleted;
+  }
+
+  async #embed(model: string, inputs: string[], caller: Caller) {
+    const result = await this.#collections.embedder.embed({ model, inputs, ...embedContext(caller) });
+    caller.charge?.(result.promptTokens);
+    return result;
   }
 
   #collectionOf(model: string, caller: Caller): VectorCollection {

@@ -289,6 +289,23 @@ describe('scopes, allow-lists and usage', () => {
     expect((await gateway.api('POST', '/api/v1/models/general/vectors/search', { query: 'x' }, limited)).status).toBe(200);
   });
 
+  it("applies the key's rate limits and token budget to the embeddings stores and searches make", async () => {
+    const limited = (await gateway.api('POST', '/api/v1/keys', { name: 'rpm-key', scopes: ['inference', 'vectors:write'], rpm: 2 })).body;
+    const headers = { authorization: `Bearer ${limited.key as string}` };
+    expect((await gateway.api('POST', '/api/v1/models/general/vectors/search', { query: 'one' }, headers)).status).toBe(200);
+    expect((await gateway.api('POST', '/api/v1/models/general/vectors/store', { texts: ['limited store'] }, headers)).status).toBe(200);
+    const refused = await gateway.api('POST', '/api/v1/models/general/vectors/search', { query: 'three' }, headers);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('rate_limit_exceeded');
+    expect(refused.headers.get('x-ratelimit-limit-requests')).toBe('2');
+    const budgeted = (await gateway.api('POST', '/api/v1/keys', { name: 'budget-key', scopes: ['inference', 'vectors:write'], budget_tokens: 1 })).body;
+    const spender = { authorization: `Bearer ${budgeted.key as string}` };
+    await gateway.api('POST', '/api/v1/models/general/vectors/store', { texts: ['a text long enough to spend more than one token of the budget'] }, spender);
+    const broke = await gateway.api('POST', '/api/v1/models/general/vectors/search', { query: 'anything at all' }, spender);
+    expect(broke.status).toBe(429);
+    expect(broke.body.error.code).toBe('insufficient_quota');
+  });
+
   it('records the embeddings made for stores and searches as usage of the calling key', async () => {
     const created = await gateway.api('POST', '/api/v1/keys', { name: 'usage-key', scopes: ['inference', 'vectors:write'] });
     const headers = { authorization: `Bearer ${created.body.key as string}` };
