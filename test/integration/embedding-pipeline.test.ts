@@ -99,8 +99,11 @@ describe('embedding cache', () => {
     const single = await embed('just one text');
     expect(single.status).toBe(200);
     expect(single.body.data[0].embedding).toEqual(expected('just one text'));
-    const tokens = await embed([[1, 2, 3]]);
+    const bypassed = async () => Number(/llm_cache_requests_total\{cache="embedding",result="bypass"\} (\d+)/.exec((await gateway.api('GET', '/metrics')).text)?.[1] ?? 0);
+    const before = await bypassed();
+    const tokens = await embed([[1, 2, 3], [4, 5]]);
     expect(tokens.headers.get('x-switchyard-cache')).toBe('bypass');
+    expect(await bypassed()).toBe(before + 2);
   });
 
   it('refuses more inputs than the hard cap with 413 naming the limit, sending nothing', async () => {

@@ -69,6 +69,11 @@ export class EmbeddingService implements Embedder {
     this.#options = options;
   }
 
+  /** Inputs that never reach the pipeline (token arrays, sent as they are) still count as cache bypasses. */
+  countBypass(inputs: number): void {
+    this.#options.countCache('bypass', inputs);
+  }
+
   async embed(request: EmbedRequest): Promise<EmbedResult> {
     const outcome = newOutcome(request.requestId, 'embeddings', request.model, request.keyId, false);
     try {

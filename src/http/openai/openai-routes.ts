@@ -101,6 +101,7 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     }
     // Token-array embeddings inputs skip the embedding cache and go through as they are.
     const cacheHeader = lookup?.status ?? (operation === 'embeddings' && embeddings !== undefined ? 'bypass' : null);
+    if (operation === 'embeddings' && embeddings !== undefined) embeddings.embedder.countBypass(tokenInputCount(body['input']));
     await proxy.handle({
       operation,
       body,
@@ -183,6 +184,11 @@ function refusalOutcome(request: FastifyRequest, operation: Operation, error: Ap
   outcome.errorType = error.code;
   outcome.latencyMs = elapsedMs;
   return outcome;
+}
+
+/** Inputs in a token-array embeddings input: a list of lists, or one list of token ids. */
+function tokenInputCount(input: unknown): number {
+  return Array.isArray(input) && Array.isArray(input[0]) ? input.length : 1;
 }
 
 /** The largest context among a model's deployments (the most it could generate), or null when none says. */
