@@ -3,11 +3,12 @@ import { join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { prepareVectorBatch, vectorNorm } from './prepare-vector-batch.ts';
+import { float32Blob, parseMetadata, searchEmbedded } from './embedded-search.ts';
+import { EmbeddedSearchThread } from './embedded-search-thread.ts';
 import { sqliteMetadataCondition } from './sqlite-metadata-filter.ts';
 import {
   VectorCollectionConflict,
   VectorCollectionNotFound,
-  VectorSizeMismatch,
   type CollectionSpec,
   type MetadataFilter,
   type VectorDistance,
@@ -35,6 +36,8 @@ export interface EmbeddedVectorStoreOptions {
   dataDir: string;
   /** Default vectors.db. */
   fileName?: string;
+  /** Searches on a worker thread (default), so a scan of a large collection never holds the event loop. */
+  searchInWorker?: boolean;
 }
 
 interface CollectionRow {
@@ -56,7 +59,8 @@ const maxVectorSize = 8_192; // sqlite-vec's limit for float vectors
 
 export function openEmbeddedVectorStore(options: EmbeddedVectorStoreOptions): EmbeddedVectorStore {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
-  const connection = new BetterSqlite3(resolve(join(options.dataDir, options.fileName ?? 'vectors.db')));
+  const file = resolve(join(options.dataDir, options.fileName ?? 'vectors.db'));
+  const connection = new BetterSqlite3(file);
   try {
     sqliteVec.load(connection);
     connection.pragma('journal_mode = WAL');
@@ -71,16 +75,18 @@ export function openEmbeddedVectorStore(options: EmbeddedVectorStoreOptions): Em
     connection.close();
     throw error;
   }
-  return new EmbeddedVectorStore(connection);
+  return new EmbeddedVectorStore(connection, options.searchInWorker === false ? null : new EmbeddedSearchThread(file));
 }
 
 export class EmbeddedVectorStore implements VectorStore {
   readonly backend = 'embedded';
   readonly #db: BetterSqlite3.Database;
   readonly #findCollection: BetterSqlite3.Statement<[string], CollectionRow>;
+  readonly #searchThread: EmbeddedSearchThread | null;
 
-  constructor(connection: BetterSqlite3.Database) {
+  constructor(connection: BetterSqlite3.Database, searchThread: EmbeddedSearchThread | null = null) {
     this.#db = connection;
+    this.#searchThread = searchThread;
     this.#findCollection = connection.prepare('SELECT number, vector_size, distance FROM vector_collections WHERE name = ?');
   }
 
@@ -147,39 +153,7 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 
   async search(collection: string, query: { vector: readonly number[]; topK: number; filter?: MetadataFilter }): Promise<VectorHit[]> {
-    const found = this.#collection(collection);
-    if (query.vector.length !== found.vector_size) throw new VectorSizeMismatch(found.vector_size, query.vector.length);
-    const filter = sqliteMetadataCondition('metadata', query.filter);
-    const blob = float32Blob(query.vector);
-    if (found.distance === 'dot') return this.#searchByDot(found.number, query, blob, filter);
-    if (found.distance === 'cosine' && vectorNorm(query.vector) === 0) return [];
-    const filterClause = query.filter === undefined ? '' : `AND rowid IN (SELECT rowid FROM records_${found.number} WHERE ${filter.sql})`;
-    const rows = this.#db
-      .prepare<unknown[], RecordRow & { distance: number }>(
-        `SELECT r.id, r.text, r.metadata, knn.distance FROM (
-           SELECT rowid, distance FROM vectors_${found.number} WHERE embedding MATCH ? AND k = ? ${filterClause}
-         ) AS knn JOIN records_${found.number} AS r ON r.rowid = knn.rowid
-         ORDER BY knn.distance, r.id`,
-      )
-      .all(blob, query.topK, ...(query.filter === undefined ? [] : filter.params));
-    return rows.map((row) => ({
-      id: row.id,
-      score: found.distance === 'cosine' ? 1 - row.distance : row.distance,
-      text: row.text,
-      metadata: parseMetadata(row.metadata),
-    }));
-  }
-
-  #searchByDot(number: number, query: { vector: readonly number[]; topK: number }, blob: Buffer, filter: { sql: string; params: unknown[] }): VectorHit[] {
-    const queryNorm = vectorNorm(query.vector);
-    // dot(a, b) = cos(a, b)·|a|·|b|; a zero vector has no cosine, and its dot product is 0.
-    const score = queryNorm === 0 ? '0.0' : 'CASE WHEN norm = 0 THEN 0.0 ELSE (1.0 - vec_distance_cosine(vector, ?)) * norm END';
-    const rows = this.#db
-      .prepare<unknown[], RecordRow & { score: number }>(
-        `SELECT id, text, metadata, ${score} AS score FROM records_${number} WHERE ${filter.sql} ORDER BY score DESC, id LIMIT ?`,
-      )
-      .all(...(queryNorm === 0 ? [] : [blob]), ...filter.params, query.topK);
-    return rows.map((row) => ({ id: row.id, score: row.score * queryNorm, text: row.text, metadata: parseMetadata(row.metadata) }));
+    return this.#searchThread === null ? searchEmbedded(this.#db, collection, query) : this.#searchThread.search(collection, query);
   }
 
   async get(collection: string, id: string): Promise<VectorRecord | null> {
@@ -228,6 +202,7 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 
   async close(): Promise<void> {
+    await this.#searchThread?.close();
     if (this.#db.open) this.#db.close();
   }
 
@@ -249,16 +224,7 @@ export class EmbeddedVectorStore implements VectorStore {
   }
 }
 
-function float32Blob(vector: readonly number[]): Buffer {
-  const values = Float32Array.from(vector);
-  return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
-}
-
 function float32Values(blob: Buffer): number[] {
   const copy = new Uint8Array(blob); // the blob's offset need not be 4-byte aligned
   return Array.from(new Float32Array(copy.buffer, 0, copy.byteLength / 4));
-}
-
-function parseMetadata(text: string): Record<string, unknown> {
-  return JSON.parse(text) as Record<string, unknown>;
 }

@@ -9,3 +9,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'switchyard-vectors-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 describeVectorStoreConformance('embedded (sqlite-vec)', async () => openEmbeddedVectorStore({ dataDir }));
+
+describeVectorStoreConformance('embedded (sqlite-vec), searching on the event loop', async () =>
+  openEmbeddedVectorStore({ dataDir, fileName: 'inline-vectors.db', searchInWorker: false }),
+);
