@@ -189,7 +189,8 @@ export interface CollectionRecord {
   vector_size: number;
   distance: 'cosine' | 'dot' | 'euclid';
   backend: string;
-  count: number;
+  /** Null when the backend could not be asked. */
+  count: number | null;
   status: 'ready' | 'stale' | 'reembedding';
   model_digest: string | null;
   stale_digest: string | null;

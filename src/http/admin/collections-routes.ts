@@ -47,7 +47,11 @@ export async function collectionsRoutes(instance: FastifyInstance, dependencies:
     vector_size: collection.vectorSize,
     distance: collection.distance,
     backend: collection.backend,
-    count: await collections.vectors.count(collection.physicalName),
+    // A backend that cannot answer (pgvector or Qdrant away) leaves the count unknown, not the listing failed.
+    count: await collections.vectors.count(collection.physicalName).catch((error: unknown) => {
+      collections.log.warn({ collection: collection.name, err: error instanceof Error ? error.message : 'unknown' }, 'could not count a collection');
+      return null;
+    }),
     status: collection.status,
     model_digest: collection.modelDigest,
     stale_digest: collection.staleDigest,

@@ -87,7 +87,7 @@ export function CollectionsPage(props: { session: Session }) {
                   <td>{collection.model}</td>
                   <td>{collection.vector_size}</td>
                   <td>{collection.distance}</td>
-                  <td data-testid="collection-count">{collection.count}</td>
+                  <td data-testid="collection-count">{collection.count ?? <span className="muted" title="The vector backend did not answer.">—</span>}</td>
                   <td>{collection.backend}</td>
                   <td data-testid="collection-status">
                     <span className={`badge status-${collection.status}`}>{collection.status}</span>
@@ -121,7 +121,7 @@ export function CollectionsPage(props: { session: Session }) {
                       (confirming === collection.name ? (
                         <>
                           <button className="danger" onClick={() => void act(() => api('DELETE', `/api/v1/collections/${pathOf(collection.name)}`), `${collection.name} was deleted.`, 'Could not delete the collection.')}>
-                            Delete {collection.name} and its {collection.count} vectors?
+                            Delete {collection.name} and its {collection.count ?? 'stored'} vectors?
                           </button>
                           <button onClick={() => setConfirming(null)}>Keep</button>
                         </>
