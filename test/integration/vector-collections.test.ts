@@ -368,6 +368,37 @@ describe('a model that changes under its collection', () => {
   });
 });
 
+describe('the fleet file at the next start', () => {
+  it('keeps a collection it no longer lists (vectors and all, editable again), refuses to resize one holding vectors, and resizes an empty one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-collections-restart-'));
+    const file = join(dir, 'fleet.yaml');
+    const servers = `servers:\n  - { name: orchestration, server_type: embedding, base_url: "${tei.url}" }\n`;
+    writeFileSync(file, `${servers}collections:\n  general: { model: general, vector_size: 384 }\n  spare: { model: general-spare, vector_size: 16 }\n  kept: { model: kept-model, vector_size: 8 }\n`);
+    const first = await startTestGateway({ dataDir: join(dir, 'data'), configFile: file });
+    try {
+      await first.api('POST', '/api/v1/model-servers/health-check-all');
+      expect((await first.api('POST', '/api/v1/models/general/vectors/store', { texts: ['kept across restarts'] })).status).toBe(200);
+      expect(first.gateway.collections.fleetReport).toMatchObject({ created: ['general', 'spare', 'kept'] });
+    } finally {
+      await first.stop();
+    }
+    writeFileSync(file, `${servers}collections:\n  general: { model: general, vector_size: 768 }\n  spare: { model: general-spare, vector_size: 32, distance: dot }\n`);
+    const second = await startTestGateway({ dataDir: join(dir, 'data'), configFile: file });
+    try {
+      const report = second.gateway.collections.fleetReport;
+      expect(report?.failed.map((entry) => entry.name)).toEqual(['general']);
+      expect(report?.failed[0]?.error).toMatch(/holds 1 vectors/);
+      expect(report).toMatchObject({ created: ['spare'], released: ['kept'] });
+      expect((await second.api('GET', '/api/v1/collections/general')).body).toMatchObject({ vector_size: 384, count: 1, managed_by: 'fleet_file' });
+      expect((await second.api('GET', '/api/v1/collections/spare')).body).toMatchObject({ vector_size: 32, distance: 'dot', managed_by: 'fleet_file' });
+      expect((await second.api('GET', '/api/v1/collections/kept')).body).toMatchObject({ vector_size: 8, managed_by: null });
+      expect((await second.api('DELETE', '/api/v1/collections/kept')).status).toBe(204);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
 const hasPostgres = await postgresAvailable();
 
 describe.skipIf(!hasPostgres)('the registry on PostgreSQL', () => {
