@@ -23,9 +23,13 @@ export const errors = {
   bodyTooLarge: (limitBytes: number) => new AppError('SY_BODY_TOO_LARGE', { message: `Request body is larger than the limit of ${limitBytes} bytes.` }),
   batchTooLarge: (inputs: number, limit: number) =>
     new AppError('SY_BATCH_TOO_LARGE', { message: `The request holds ${inputs} inputs; the limit is ${limit} (SWITCHYARD_EMBEDDING_MAX_INPUTS). Send them in several requests.`, param: 'input' }),
-  embeddingDimensionMismatch: (model: string, expected: number, answered: number) =>
+  /** `asked`: the caller set `dimensions` (servers that ignore it are not taken out of rotation). */
+  embeddingDimensionMismatch: (model: string, expected: number, answered: number, asked: boolean) =>
     new AppError('SY_EMBEDDING_DIMENSION_MISMATCH', {
-      message: `Every server tried answered \`${model}\` embeddings of ${answered} dimensions where the model's are ${expected}; those servers are out of rotation for it until their next health check.`,
+      message: asked
+        ? `Every server tried answered \`${model}\` embeddings of ${answered} dimensions where ${expected} were asked (\`dimensions\`): they do not support shortening this model's vectors.`
+        : `Every server tried answered \`${model}\` embeddings of ${answered} dimensions where the model's are ${expected}; those servers are out of rotation for it until their next health check.`,
+      ...(asked ? { param: 'dimensions' } : {}),
     }),
   unsupportedMediaType: () => new AppError('SY_UNSUPPORTED_MEDIA_TYPE'),
   unauthenticated: () => new AppError('SY_UNAUTHENTICATED'),

@@ -106,6 +106,17 @@ describe('embedding cache', () => {
     expect(await bypassed()).toBe(before + 2);
   });
 
+  it('passes dimensions on, and says so when no server shortens the vectors (without taking them out of rotation)', async () => {
+    const answer = await gateway.api('POST', '/v1/embeddings', { model: 'general', input: ['short please'], dimensions: 128 });
+    expect(answer.status).toBe(502);
+    expect(answer.body.error.code).toBe('SY_EMBEDDING_DIMENSION_MISMATCH');
+    expect(answer.body.error.message).toContain('128 were asked');
+    expect(batches().length).toBe(2);
+    const models = await gateway.api('GET', `/api/v1/model-servers/${servers['tei-a']}/models`);
+    expect(models.body.data[0].details.out_of_rotation).toBeUndefined();
+    expect((await embed(['still served'])).status).toBe(200);
+  });
+
   it('refuses more inputs than the hard cap with 413 naming the limit, sending nothing', async () => {
     const answer = await embed(texts(2001));
     expect(answer.status).toBe(413);

@@ -235,6 +235,8 @@ export class EmbeddingService implements Embedder {
     const rounds = Math.max(1, (candidates?.deployments.length ?? 0) + 1);
     for (let round = 0; round < rounds; round++) {
       if (state.signal.aborted) throw errors.clientDisconnected();
+      // Every deployment answered wrong: asking with all of them excluded would make the proxy ask one again.
+      if (round > 0 && candidates !== null && candidates.deployments.every((deployment) => exclude.has(deployment.key))) break;
       if (state.servedModel !== null && candidates !== null) {
         for (const deployment of candidates.deployments) if (deployment.model.modelId !== state.servedModel) exclude.add(deployment.key);
       }
@@ -268,7 +270,7 @@ export class EmbeddingService implements Embedder {
         return problem;
       }
       exclude.add(answer.deployment.key);
-      mismatch = problem === 'shape' ? errors.upstreamNotJson() : errors.embeddingDimensionMismatch(request.model, state.dimension as number, dimensionOf(answer.body));
+      mismatch = problem === 'shape' ? errors.upstreamNotJson() : errors.embeddingDimensionMismatch(request.model, state.dimension as number, dimensionOf(answer.body), request.dimensions !== undefined);
     }
     throw mismatch ?? errors.noHealthyDeployment(request.model);
   }
