@@ -136,6 +136,27 @@ describe('batch splitting', () => {
     all.forEach((text, position) => expect(answer.body.data[position].embedding).toEqual(expected(text)));
   });
 
+  it("keeps each sub-batch under the server's max_batch_tokens", async () => {
+    const tight = await startTeiFake({ modelId: 'tight', dimension: 384, maxClientBatchSize: 32, maxBatchTokens: 200 });
+    try {
+      expect((await gateway.api('POST', '/api/v1/model-servers', { name: 'tight', base_url: tight.url })).status).toBe(201);
+      await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+      tight.resetRequests();
+      // About 60 characters each: some 22 estimated tokens, so 9 a sub-batch fit under 200.
+      const all = texts(40).map((text) => `${text} ${'x'.repeat(60 - text.length)}`);
+      const answer = await gateway.api('POST', '/v1/embeddings', { model: 'tight', input: all });
+      expect(answer.status, answer.text).toBe(200);
+      const sizes = tight.embeddingBatches().map((batch) => batch.length);
+      expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(40);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(9);
+      all.forEach((text, position) => expect(answer.body.data[position].embedding).toEqual(expected(text)));
+    } finally {
+      const listed = (await gateway.api('GET', '/api/v1/model-servers')).body.data.find((server: { name: string }) => server.name === 'tight');
+      if (listed !== undefined) await gateway.api('DELETE', `/api/v1/model-servers/${listed.id}`);
+      await tight.stop();
+    }
+  });
+
   it('retries a failed sub-batch elsewhere without resending the others', async () => {
     await first.setFault({ kind: 'status', status: 500 }, ['/embed', '/v1/embeddings']);
     const all = texts(160);
