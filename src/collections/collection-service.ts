@@ -109,6 +109,18 @@ export class CollectionService {
     return collection;
   }
 
+  /**
+   * The model's collection as the caller may reach it: a model outside the
+   * allow-list, or one no server knows and without a collection, is the 404
+   * the rest of the API gives. A collection whose model went away (its
+   * server removed) still answers reads, deletes and searches by vector.
+   */
+  reachable(model: string, caller: Pick<Caller, 'isAllowed'>): VectorCollection | undefined {
+    const collection = caller.isAllowed(model) ? this.forModel(model) : undefined;
+    if (collection === undefined) this.assertModelKnown(model, caller);
+    return collection;
+  }
+
   /** Checks the model exists for the caller; answers the 404 the rest of the API gives otherwise. */
   assertModelKnown(model: string, caller: Pick<Caller, 'isAllowed'>): void {
     if (caller.isAllowed(model) && this.models.isKnown(model)) return;

@@ -42,10 +42,9 @@ export class VectorService {
   }
 
   async store(model: string, body: unknown, caller: Caller): Promise<StoreAnswer> {
-    this.#collections.assertModelKnown(model, caller);
+    let collection = this.#collections.reachable(model, caller);
     const items = lastOfEachId(parseStoreItems(body, this.#maxItems));
     const started = performance.now();
-    let collection = this.#collections.forModel(model);
     const texts = items.filter((item) => item.text !== null);
     if (texts.length > 0) {
       const refusal = embeddingRefusal(model, this.#collections.models.deploymentsOf(model));
@@ -147,8 +146,7 @@ export class VectorService {
   }
 
   #collectionOf(model: string, caller: Caller): VectorCollection {
-    this.#collections.assertModelKnown(model, caller);
-    const collection = this.#collections.forModel(model);
+    const collection = this.#collections.reachable(model, caller);
     if (collection === undefined) throw errors.notFound(`A vector collection for the model \`${model}\``);
     return collection;
   }

@@ -392,6 +392,10 @@ describe('the fleet file at the next start', () => {
       expect((await second.api('GET', '/api/v1/collections/general')).body).toMatchObject({ vector_size: 384, count: 1, managed_by: 'fleet_file' });
       expect((await second.api('GET', '/api/v1/collections/spare')).body).toMatchObject({ vector_size: 32, distance: 'dot', managed_by: 'fleet_file' });
       expect((await second.api('GET', '/api/v1/collections/kept')).body).toMatchObject({ vector_size: 8, managed_by: null });
+      // Its model is served nowhere: precomputed vectors still go in and come out; a text cannot be embedded.
+      expect((await second.api('POST', '/api/v1/models/kept-model/vectors/store', { items: [{ id: 'k', vector: [1, 0, 0, 0, 0, 0, 0, 0] }] })).status).toBe(200);
+      expect((await second.api('POST', '/api/v1/models/kept-model/vectors/search', { vector: [1, 0, 0, 0, 0, 0, 0, 0] })).body.data[0]).toMatchObject({ id: 'k', score: 1 });
+      expect((await second.api('POST', '/api/v1/models/kept-model/vectors/search', { query: 'text' })).body.error.code).toBe('model_not_found');
       expect((await second.api('DELETE', '/api/v1/collections/kept')).status).toBe(204);
     } finally {
       await second.stop();
