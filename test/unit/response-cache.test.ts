@@ -1,4 +1,9 @@
+import type { FastifyBaseLogger } from 'fastify';
 import { describe, expect, it } from 'vitest';
+import type { ByteCache } from '../../src/cache/byte-cache.ts';
+import { MemoryByteCache } from '../../src/cache/memory-byte-cache.ts';
+import type { CachePolicyRegistry } from '../../src/control/cache/cache-policy-registry.ts';
+import { ResponseCache } from '../../src/data/response-cache/response-cache.ts';
 import { parseFleetFile } from '../../src/config/fleet-file.ts';
 import { synthesizeEvents } from '../../src/data/proxy/synthesized-stream.ts';
 import { AnswerAssembler, maxAnswerBytes } from '../../src/data/response-cache/answer-assembler.ts';
@@ -114,3 +119,37 @@ describe('cache_policies in the fleet file', () => {
     expect(() => parseFleetFile('cache_policies:\n  mixtral: {mode: exact, ttl_s: 0}\n', 'fleet.yaml', {})).toThrow('cache_policies.mixtral.ttl_s');
   });
 });
+
+describe('a request that repeats its twin at once', () => {
+  it('waits for the twin\'s answer to be stored in this replica and hits, instead of missing again', async () => {
+    const memory = new MemoryByteCache({ maxBytes: 1_000_000 });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // Writes wait on the gate: the store is still under way when the twin asks.
+    const slowWrites: ByteCache = { ...bind(memory), set: async (key, value, ttlMs) => gate.then(() => memory.set(key, value, ttlMs)) };
+    const policy = { name: 'm', mode: 'exact', ttlS: 60, scope: 'global', similarity: 0.95, embeddingModel: null };
+    const cache = new ResponseCache({
+      policies: { byName: (name: string) => (name === 'm' ? policy : undefined) } as unknown as CachePolicyRegistry,
+      bytes: slowWrites,
+      embedder: { embed: () => Promise.reject(new Error('not used')) },
+    });
+    const request = { operation: 'chat' as const, modelName: 'm', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] }, headers: {}, keyId: 'k', requestId: 'r', log: silentLog };
+    const first = await cache.lookup(request);
+    expect(first.status).toBe('miss');
+    first.store?.({ id: 'chatcmpl-1', object: 'chat.completion', choices: [] });
+    let settled = false;
+    const twin = Promise.resolve(cache.lookup(request)).then((lookup) => ((settled = true), lookup));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    release();
+    const second = await twin;
+    expect(second.status).toBe('hit');
+    expect(second.hit?.answer['id']).toBe('chatcmpl-1');
+  });
+});
+
+function bind(cache: MemoryByteCache): ByteCache {
+  return { backend: cache.backend, get: (key) => cache.get(key), getMany: (keys) => cache.getMany(keys), set: (key, value, ttl) => cache.set(key, value, ttl), setMany: (entries, ttl) => cache.setMany(entries, ttl), delete: (key) => cache.delete(key), close: () => cache.close() };
+}
+
+const silentLog = { warn: () => undefined, info: () => undefined, error: () => undefined, debug: () => undefined } as unknown as FastifyBaseLogger;

@@ -62,6 +62,7 @@ export class ResponseCache {
   readonly #clock: () => number;
   readonly #count: (counted: CacheCounted) => void;
   #lastEmbedWarnAt = Number.NEGATIVE_INFINITY;
+  readonly #storing = new Map<string, Promise<void>>();
 
   constructor(options: { policies: CachePolicyRegistry; bytes: ByteCache; embedder: Embedder; clock?: () => number; count?: (counted: CacheCounted) => void }) {
     this.#policies = options.policies;
@@ -102,11 +103,15 @@ export class ResponseCache {
     let vector: Float32Array | null = null;
     // A semantic answer is indexed under the vector of its last user message: the lookup's, or (no-cache) one made when storing.
     const vectorOf = async () => vector ?? (keys.lastUserText === null ? null : this.#embed(policy, keys.lastUserText, request));
-    const store = ttlS === 0 ? null : (answer: Record<string, unknown>) => void this.#store(keys, vectorOf, answer, ttlS, request.log);
+    const store = ttlS === 0 ? null : (answer: Record<string, unknown>) => this.#track(keys, this.#store(keys, vectorOf, answer, ttlS, request.log));
     if (directives.isReadSkipped) {
       this.#count({ cache: isSemantic ? 'semantic' : 'response', result: 'miss' });
       return { status: 'miss', hit: null, store };
     }
+    // Its twin just missed in this replica and is being stored (the answer has gone out; the store follows):
+    // wait for it, so a client that repeats itself at once reads its own answer rather than missing again.
+    const storing = this.#storing.get(keys.exact) ?? (keys.prefix === null ? undefined : this.#storing.get(keys.prefix));
+    if (storing !== undefined) await storing;
     const exact = await this.#read(answerPrefix + keys.exact);
     if (exact !== null) {
       this.#count({ cache: 'response', result: 'hit' });
@@ -167,6 +172,15 @@ export class ResponseCache {
     }
     const found = nearest(index, vector, similarity);
     return found === null ? null : this.#read(answerPrefix + found.entry.key);
+  }
+
+  /** Stores under way, by exact key and (semantic) prefix; a store never rejects. */
+  #track(keys: RequestKeys, storing: Promise<void>): void {
+    const names = keys.prefix === null ? [keys.exact] : [keys.exact, keys.prefix];
+    for (const name of names) this.#storing.set(name, storing);
+    void storing.finally(() => {
+      for (const name of names) if (this.#storing.get(name) === storing) this.#storing.delete(name);
+    });
   }
 
   async #store(keys: RequestKeys, vectorOf: () => Promise<Float32Array | null>, answer: Record<string, unknown>, ttlS: number, log: FastifyBaseLogger): Promise<void> {
