@@ -344,7 +344,11 @@ describe('a model that changes under its collection', () => {
       return current.status === 'stale' ? current : null;
     }, 'the collection to turn stale');
     expect(stale).toMatchObject({ model_digest: mixtralDigest, stale_digest: newDigest });
+    // The embedding cache holds 'sparse routing' from the old version: the new one is asked instead.
+    const asked = () => ollama.requests.filter((request) => request.path === '/api/embed' && JSON.stringify(request.body).includes('sparse routing')).length;
+    const before = asked();
     expect((await gateway.api('POST', '/api/v1/models/mixtral/vectors/search', { query: 'sparse routing', top_k: 1 })).body.data[0].id).toBe('m-2');
+    expect(asked()).toBe(before + 1);
 
     // Slow embeddings: the re-embed is seen running, and searches by vector answer meanwhile (from the old vectors).
     await ollama.setBehaviour({ latencyMs: 200 });

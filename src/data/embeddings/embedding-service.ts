@@ -105,7 +105,9 @@ export class EmbeddingService implements Embedder {
     const mode = request.cache ?? 'use';
     const servedModel = candidates !== null && candidates.modelIds.length === 1 ? (candidates.modelIds[0] as string) : null;
     const cache = settings.cache && mode !== 'no-store' && servedModel !== null ? this.#options.cache : null;
-    const scope = cache === null ? null : embeddingCacheScope(servedModel as string, request.dimensions, request.options ?? {});
+    // A re-pulled or upgraded model (another digest) must not be answered with its previous version's vectors.
+    const revision = candidates === null ? '' : modelRevision(candidates.deployments);
+    const scope = cache === null ? null : embeddingCacheScope(revision === '' ? (servedModel as string) : `${servedModel as string}@${revision}`, request.dimensions, request.options ?? {});
 
     // Each distinct text is looked up and sent once, however often it appears.
     const firstSeat = new Map<string, number>();
@@ -305,4 +307,14 @@ export class EmbeddingService implements Embedder {
 function dimensionOf(body: unknown): number {
   const first = (body as { data?: Array<{ embedding?: unknown }> } | null)?.data?.[0]?.embedding;
   return Array.isArray(first) ? first.length : 0;
+}
+
+/** The digests the deployments report for their model (Ollama's), sorted; empty when none does. */
+function modelRevision(deployments: readonly Deployment[]): string {
+  const digests = new Set<string>();
+  for (const deployment of deployments) {
+    const digest = deployment.model.details['digest'];
+    if (typeof digest === 'string' && digest !== '') digests.add(digest);
+  }
+  return [...digests].sort().join(',');
 }
