@@ -92,6 +92,23 @@ describe('switchyard keys (CLI)', () => {
   });
 });
 
+describe('switchyard collections (CLI)', () => {
+  it('creates, lists, re-embeds and deletes a collection', async () => {
+    const collections = (...args: string[]) =>
+      run(process.execPath, [binPath, 'collections', ...args], { env: { PATH: process.env['PATH'] ?? '', SWITCHYARD_URL: gateway.url, SWITCHYARD_ADMIN_KEY: adminKey } });
+    await gateway.api('POST', '/api/v1/model-servers', { name: 'vectors-cli', base_url: ollama.url });
+    await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+    expect((await collections('create', '--name', 'cli-notes', '--model', 'nomic-embed-text')).stdout).toMatch(/Created collection cli-notes for nomic-embed-text \(768 dimensions, cosine\)/);
+    await gateway.api('POST', '/api/v1/models/nomic-embed-text/vectors/store', { texts: ['one', 'two'] });
+    expect((await collections('list')).stdout).toMatch(/^cli-notes\s+nomic-embed-text\s+768\s+cosine\s+2\s+embedded\s+ready$/m);
+    expect((await collections('reembed', 'cli-notes')).stdout).toMatch(/Re-embedding cli-notes: 2 vectors/);
+    expect((await collections('rm', 'cli-notes')).stdout).toMatch(/Deleted collection cli-notes/);
+    const missing = await collections('rm', 'cli-notes').catch((error: { code: number; stderr: string }) => error);
+    expect((missing as { code: number }).code).toBeGreaterThan(0);
+    expect((missing as { stderr: string }).stderr).toMatch(/Collection "cli-notes" not found/);
+  });
+});
+
 describe('switchyard as a command', () => {
   // Everything a gateway would need to start, so that a command that wrongly serves does start (and the
   // kill timeout, a guard and not an expectation, ends it and fails the test) instead of failing to.
