@@ -193,6 +193,17 @@ describe.each([
     expect(sharedWithB.response.headers.get('x-switchyard-cache')).toBe('hit');
   });
 
+  it('never answers a cached model to a key whose allow-list excludes it, even under scope global', async (context) => {
+    if (skipped) return context.skip();
+    const shared = await cachedRoute('allowlist', { mode: 'exact', ttl_s: 60, scope: 'global' });
+    await client.chat.completions.create(ask(shared, 'only for some'));
+    const elsewhere = (await gateway.api('POST', '/api/v1/keys', { name: `other-${randomUUID().slice(0, 6)}`, scopes: ['inference'], models: ['general'] })).body.key as string;
+    const refused = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${elsewhere}`, 'content-type': 'application/json' }, body: JSON.stringify(ask(shared, 'only for some')) });
+    expect(refused.status).toBe(404);
+    expect(refused.headers.get('x-switchyard-cache')).toBe('bypass');
+    expect((await refused.json()).error).toMatchObject({ code: 'model_not_found' });
+  });
+
   it('counts a hit as a request against rpm, and no tokens against a budget', async (context) => {
     if (skipped) return context.skip();
     const model = await cachedRoute('quota', { mode: 'exact', ttl_s: 60 });

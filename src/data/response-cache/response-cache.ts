@@ -84,7 +84,9 @@ export class ResponseCache {
    */
   lookup(request: CacheRequest): CacheLookup | Promise<CacheLookup> {
     const policy = this.#policies.byName(request.modelName);
-    if (policy === undefined || (request.operation !== 'chat' && request.operation !== 'completion')) {
+    // A model outside the key's allow-list is never answered from the cache (a global scope would leak it): the proxy refuses it.
+    const isRefused = policy !== undefined && request.isAllowed !== undefined && !request.isAllowed(request.modelName);
+    if (policy === undefined || isRefused || (request.operation !== 'chat' && request.operation !== 'completion')) {
       this.#count(bypassCounted);
       return bypass;
     }
