@@ -201,7 +201,7 @@ describe.each([
     const refused = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${elsewhere}`, 'content-type': 'application/json' }, body: JSON.stringify(ask(shared, 'only for some')) });
     expect(refused.status).toBe(404);
     expect(refused.headers.get('x-switchyard-cache')).toBe('bypass');
-    expect((await refused.json()).error).toMatchObject({ code: 'model_not_found' });
+    expect(((await refused.json()) as { error: unknown }).error).toMatchObject({ code: 'model_not_found' });
   });
 
   it('counts a hit as a request against rpm, and no tokens against a budget', async (context) => {
@@ -257,6 +257,21 @@ describe.each([
     });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { param: string } }).error.param).toBe('x-switchyard-cache-ttl');
+  });
+
+  it('releases what a refused cache header reserved against the key budget', async (context) => {
+    if (skipped) return context.skip();
+    const model = await cachedRoute('badttl', { mode: 'exact', ttl_s: 60 });
+    const created = (await gateway.api('POST', '/api/v1/keys', { name: `badttl-${randomUUID().slice(0, 6)}`, scopes: ['inference'], budget_tokens: 100_000 })).body as { id: string; key: string };
+    const bad = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${created.key}`, 'content-type': 'application/json', 'x-switchyard-cache-ttl': 'soon' },
+      body: JSON.stringify(ask(model, 'reserved then refused', { max_tokens: 500 })),
+    });
+    expect(bad.status).toBe(400);
+    // Admitted with an estimate (over 500 tokens), then refused: nothing stays reserved.
+    const usedTokens = async () => (await gateway.api('GET', `/api/v1/keys/${created.id}`)).body.used_tokens as number;
+    await waitFor(async () => (await usedTokens()) === 0, 'the reservation to be released');
   });
 
   it('says bypass where no policy applies, on chat and rerank', async (context) => {

@@ -83,17 +83,27 @@ export class ResponseCache {
    * cache header (the caller's mistake, answered 400).
    */
   lookup(request: CacheRequest): CacheLookup | Promise<CacheLookup> {
-    const policy = this.#policies.byName(request.modelName);
-    // A model outside the key's allow-list is never answered from the cache (a global scope would leak it): the proxy refuses it.
-    const isRefused = policy !== undefined && request.isAllowed !== undefined && !request.isAllowed(request.modelName);
-    if (policy === undefined || isRefused || (request.operation !== 'chat' && request.operation !== 'completion')) {
-      this.#count(bypassCounted);
-      return bypass;
-    }
-    return this.#lookup(request, policy);
+    const policy = this.policyFor(request.operation, request.modelName, request.isAllowed);
+    return policy === undefined ? bypass : this.lookupUnder(request, policy);
   }
 
-  async #lookup(request: CacheRequest, policy: CachePolicy): Promise<CacheLookup> {
+  /**
+   * The policy that caches this request, or undefined (counted as a bypass).
+   * Allocates nothing: with caching off, this is all a request pays.
+   */
+  policyFor(operation: Operation, modelName: string, isAllowed?: (name: string) => boolean): CachePolicy | undefined {
+    const policy = this.#policies.byName(modelName);
+    // A model outside the key's allow-list is never answered from the cache (a global scope would leak it): the proxy refuses it.
+    const isRefused = policy !== undefined && isAllowed !== undefined && !isAllowed(modelName);
+    if (policy === undefined || isRefused || (operation !== 'chat' && operation !== 'completion')) {
+      this.#count(bypassCounted);
+      return undefined;
+    }
+    return policy;
+  }
+
+  /** The lookup under the policy `policyFor` answered. */
+  async lookupUnder(request: CacheRequest, policy: CachePolicy): Promise<CacheLookup> {
     const directives = readCacheDirectives(request.headers);
     if (directives.isBypassed) {
       this.#count(bypassCounted);

@@ -81,17 +81,18 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       quota.settle(decision.ticket, principal.keyId, outcome.promptTokens + outcome.completionTokens);
       logRequestSummary(request.log, request, outcome, principal.name);
     };
-    const pipelined = (run: (call: PipelineCall) => Promise<unknown>) => pipelineAnswer(run, { request, reply, body, keyId: principal.keyId, isAllowed, extraHeaders: decision.headers, onSettled: (outcome) => {
-      recordedHere.add(request);
-      onSettled(outcome);
-    } }, () => quota.settle(decision.ticket, principal.keyId, 0));
     const texts = operation === 'embeddings' && embeddings !== undefined ? textInputs(body['input']) : null;
-    if (texts !== null && embeddings !== undefined) return pipelined((call) => answerEmbeddings(embeddings, { ...call, texts }));
-    const found = !isCacheable ? null : responseCache === null ? bypassLookup : responseCache.lookup({ operation, modelName, body, headers: request.headers, keyId: principal.keyId, requestId: request.id, isAllowed, log: request.log });
-    // Caching off answers at once: nothing is awaited on that path.
-    const lookup = found instanceof Promise ? await found : found;
+    if (texts !== null && embeddings !== undefined) return pipelined(request, reply, body, isAllowed, decision, onSettled, (call) => answerEmbeddings(embeddings, { ...call, texts }));
+    // Caching off (no policy) is decided without allocating or awaiting anything.
+    const policy = isCacheable && responseCache !== null ? responseCache.policyFor(operation, modelName, isAllowed) : undefined;
+    const found = !isCacheable ? null : policy === undefined || responseCache === null ? bypassLookup : responseCache.lookupUnder({ operation, modelName, body, headers: request.headers, keyId: principal.keyId, requestId: request.id, isAllowed, log: request.log }, policy);
+    // A malformed cache header is refused after admission: what was reserved for the request is given back.
+    const lookup = found instanceof Promise ? await found.catch((error: unknown) => {
+      quota.settle(decision.ticket, principal.keyId, 0);
+      throw error;
+    }) : found;
     // Rerank not under a response-cache policy is hedged (safe to repeat); under one, the cache's path stores it.
-    if (operation === 'rerank' && embeddings !== undefined && (lookup === null || lookup.status === 'bypass')) return pipelined((call) => answerRerank(embeddings, proxy, call));
+    if (operation === 'rerank' && embeddings !== undefined && (lookup === null || lookup.status === 'bypass')) return pipelined(request, reply, body, isAllowed, decision, onSettled, (call) => answerRerank(embeddings, proxy, call));
     reply.hijack();
     if (lookup?.hit != null && responseCache !== null) {
       answerFromCache(request, reply, lookup.hit, lookup.status, decision, responseCache.now());
@@ -109,7 +110,7 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       stream: body['stream'] === true,
       requestId: request.id,
       response: reply.raw,
-      extraHeaders: cacheHeader === null ? decision.headers : { ...decision.headers, [cacheStatusHeader]: cacheHeader },
+      extraHeaders: cacheHeader === null ? decision.headers : cacheHeader === 'bypass' && decision === unlimitedDecision ? bypassHeaders : { ...decision.headers, [cacheStatusHeader]: cacheHeader },
       ...(lookup?.store == null ? {} : { onAnswer: lookup.store }),
       isAllowed,
       keyId: principal.keyId,
@@ -135,6 +136,16 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     proxy.observe(outcome);
     logRequestSummary(request.log, request, outcome, request.principal.name);
   });
+
+  /** Embeddings and hedged rerank: the pipeline records the request itself, failures included. */
+  const pipelined = (request: FastifyRequest, reply: FastifyReply, body: Record<string, unknown>, isAllowed: (name: string) => boolean, decision: QuotaDecision & { ok: true }, onSettled: (outcome: RequestOutcome) => void, run: (call: PipelineCall) => Promise<unknown>) => {
+    const keyId = (request.principal as Principal).keyId;
+    const recorded = (outcome: RequestOutcome) => {
+      recordedHere.add(request);
+      onSettled(outcome);
+    };
+    return pipelineAnswer(run, { request, reply, body, keyId, isAllowed, extraHeaders: decision.headers, onSettled: recorded }, () => quota.settle(decision.ticket, keyId, 0));
+  };
 
   const answerFromCache = (request: FastifyRequest, reply: FastifyReply, stored: StoredAnswer, status: CacheStatus, decision: QuotaDecision, now: number) => {
     const body = request.body as Record<string, unknown>;
@@ -170,6 +181,8 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
 
 const cacheStatusHeader = 'x-switchyard-cache';
 const bypassLookup: CacheLookup = { status: 'bypass', hit: null, store: null };
+/** The headers of a request without limits that no cache policy applies to: shared, never written to. */
+const bypassHeaders: Record<string, string> = Object.freeze({ [cacheStatusHeader]: 'bypass' });
 
 function includesUsage(body: Record<string, unknown>): boolean {
   const options = body['stream_options'];
