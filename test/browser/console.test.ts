@@ -40,6 +40,11 @@ describe.skipIf(!hasChromium)('the console in a real browser', () => {
     const session = cookies.find((cookie) => cookie.name === 'sy_session');
     expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
     expect(JSON.stringify(cookies)).not.toContain(adminKey);
+    // Every page and "Sign out" fit on one line at 1280 px: the nav is no taller than one of its links' rows.
+    const navHeight = (await page.locator('nav').boundingBox())?.height ?? 0;
+    const linkHeight = (await page.locator('nav a').first().boundingBox())?.height ?? 0;
+    expect(navHeight).toBeLessThan(linkHeight * 2 + 20);
+    await expect.poll(() => page.locator('nav .muted').getAttribute('title')).toContain('admin');
     await shot('01-empty-servers');
   });
 

@@ -60,8 +60,9 @@ export function App() {
           </a>
         ))}
         <span className="spacer" />
-        <span className="muted small">
-          {session.name} ({session.scopes.join(', ')})
+        {/* The scopes in a tooltip: spelled out, they pushed "Sign out" onto a second line at 1280 px. */}
+        <span className="muted small" title={`Scopes: ${session.scopes.join(', ')}`}>
+          {session.name}
         </span>
         <button className="link" onClick={() => void signOut()}>
           Sign out
