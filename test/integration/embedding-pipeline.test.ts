@@ -122,6 +122,8 @@ describe('embedding cache', () => {
     expect(answer.status).toBe(413);
     expect(answer.body.error.code).toBe('SY_BATCH_TOO_LARGE');
     expect(answer.body.error.message).toContain('2000');
+    // Every /v1 answer says what the cache did, a refusal too.
+    expect(answer.headers.get('x-switchyard-cache')).toBe('bypass');
     expect(received()).toBe(0);
   });
 });

@@ -59,10 +59,10 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
     const modelName = body['model'] as string;
     assertModelName(modelName);
     const principal = request.principal as Principal;
-    // The embeddings route says its own (the embedding cache's) state.
+    // The response cache is for chat, completions and rerank; embeddings have their own, whose answer says its state.
     const isCacheable = operation !== 'embeddings';
-    // Set now, so a refusal (quota, bad header) says it too.
-    if (isCacheable) reply.header(cacheStatusHeader, 'bypass');
+    // Set now, so a refusal (quota, bad header, a failed embedding) says it too.
+    reply.header(cacheStatusHeader, 'bypass');
     const allowList = principal.models;
     const isAllowed = allowList === null ? allowAll : (name: string) => isModelAllowed(allowList, name);
     // Most keys carry no limits: then nothing is estimated or awaited on the request path.
