@@ -9,11 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { startProcess } from './bench-process.ts';
+import { percentiles, timedPost } from './bench-timing.ts';
 
 const key = 'sk-sy-benchmark-admin-key-000000000';
 const count = Number(process.env['BENCH_REQUESTS'] ?? 2_000);
@@ -26,23 +26,12 @@ const chat = (model: string, content: string, stream = false) => JSON.stringify(
 async function latency(url: string, headers: Record<string, string>, bodies: () => string, expected: string | null, stream = false): Promise<{ p50: number; p99: number }> {
   const samples: number[] = [];
   for (let index = 0; index < count; index++) {
-    const body = bodies();
-    const started = performance.now();
-    const response = await request(url, { method: 'POST', body, headers });
-    if (stream) {
-      for await (const _first of response.body) break;
-      samples.push(performance.now() - started);
-      await response.body.dump();
-    } else {
-      await response.body.arrayBuffer();
-      samples.push(performance.now() - started);
-    }
-    const status = response.headers['x-switchyard-cache'];
-    if (response.statusCode !== 200 || (expected !== null && status !== expected)) throw new Error(`${url}: HTTP ${response.statusCode}, x-switchyard-cache ${String(status)} (expected ${expected})`);
+    const answer = await timedPost(url, bodies(), headers, stream);
+    samples.push(answer.ms);
+    const status = answer.headers['x-switchyard-cache'];
+    if (answer.status !== 200 || (expected !== null && status !== expected)) throw new Error(`${url}: HTTP ${answer.status}, x-switchyard-cache ${String(status)} (expected ${expected})`);
   }
-  samples.sort((a, b) => a - b);
-  const at = (quantile: number) => samples[Math.min(samples.length - 1, Math.floor(quantile * samples.length))] as number;
-  return { p50: at(0.5), p99: at(0.99) };
+  return percentiles(samples);
 }
 
 async function redisAnswers(): Promise<boolean> {
@@ -71,7 +60,12 @@ async function measure(backend: 'memory' | 'redis', upstreamUrl: string): Promis
   }, /listening on [^\s:]+:(\d+)/);
   const gatewayUrl = `http://127.0.0.1:${gateway.match[1]}`;
   try {
-    const admin = (method: string, path: string, body?: unknown) => request(`${gatewayUrl}${path}`, { method, headers: auth, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }).then((response) => response.body.dump());
+    // A content-type without a body is refused (400): health-check-all would not run, and bench-model would be unknown.
+    const admin = async (method: string, path: string, body?: unknown) => {
+      const response = await request(`${gatewayUrl}${path}`, { method, headers: body === undefined ? { authorization: auth.authorization } : auth, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      await response.body.dump();
+      if (response.statusCode >= 300) throw new Error(`${method} ${path}: HTTP ${response.statusCode}`);
+    };
     await admin('POST', '/api/v1/model-servers', { name: 'bench', server_type: 'openai', base_url: upstreamUrl });
     await admin('POST', '/api/v1/model-servers/health-check-all');
     // A route of this run's own (the Redis is shared and outlives the run), cached; bench-model itself is not.

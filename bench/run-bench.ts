@@ -5,11 +5,11 @@
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { request } from 'undici';
 import { startProcess as start } from './bench-process.ts';
+import { percentiles, timedPost } from './bench-timing.ts';
 
 const key = 'sk-sy-benchmark-admin-key-000000000';
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 8);
@@ -24,21 +24,8 @@ async function load(url: string, connections: number, headers: Record<string, st
 
 async function sequentialLatency(url: string, headers: Record<string, string>, count: number, payload: string) {
   const samples: number[] = [];
-  for (let index = 0; index < count; index++) {
-    const started = performance.now();
-    const response = await request(url, { method: 'POST', body: payload, headers: { 'content-type': 'application/json', ...headers } });
-    if (payload === streamBody) {
-      for await (const _first of response.body) break;
-      samples.push(performance.now() - started);
-      await response.body.dump();
-    } else {
-      await response.body.arrayBuffer();
-      samples.push(performance.now() - started);
-    }
-  }
-  samples.sort((a, b) => a - b);
-  const at = (quantile: number) => samples[Math.min(samples.length - 1, Math.floor(quantile * samples.length))] as number;
-  return { p50: at(0.5), p99: at(0.99) };
+  for (let index = 0; index < count; index++) samples.push((await timedPost(url, payload, { 'content-type': 'application/json', ...headers }, payload === streamBody)).ms);
+  return percentiles(samples);
 }
 
 const root = fileURLToPath(new URL('..', import.meta.url));
