@@ -231,7 +231,8 @@ describe('hedging', () => {
 
   beforeAll(async () => {
     [hedging, slow, fast, slowRanker, fastRanker] = await Promise.all([
-      startTestGateway({ env: { SWITCHYARD_HEDGE_FLOOR_MS: '20', SWITCHYARD_HEDGE_MIN_SAMPLES: '3', SWITCHYARD_EMBEDDING_CACHE: 'false' } }),
+      // Round-robin: requests alternate between the two servers, so which one is asked first is known, not drawn.
+      startTestGateway({ env: { SWITCHYARD_HEDGE_FLOOR_MS: '20', SWITCHYARD_HEDGE_MIN_SAMPLES: '3', SWITCHYARD_EMBEDDING_CACHE: 'false', SWITCHYARD_ROUTING_STRATEGY: 'round-robin' } }),
       startTeiFake({ modelId: 'general', dimension: 384 }),
       startTeiFake({ modelId: 'general', dimension: 384 }),
       startTeiFake({ kind: 'reranker', modelId: 'ranker' }),
@@ -258,8 +259,8 @@ describe('hedging', () => {
     }
     await slow.setBehaviour({ latencyMs: 60_000 });
     let hedged: Awaited<ReturnType<typeof call>> | null = null;
-    // Routing picks either server first; only a request that went to the slow one first is hedged.
-    for (let round = 0; round < 40 && hedged === null; round++) {
+    // Only a request that went to the slow one first is hedged: with round-robin, one of the next two does.
+    for (let round = 0; round < 2 && hedged === null; round++) {
       const answer = await call();
       expect(answer.status, answer.text).toBe(200);
       if (answer.headers.get('x-switchyard-hedged') === 'true') hedged = answer;
@@ -281,7 +282,7 @@ describe('hedging', () => {
     }
     await slowRanker.setBehaviour({ latencyMs: 60_000 });
     let hedged: Awaited<ReturnType<typeof call>> | null = null;
-    for (let round = 0; round < 40 && hedged === null; round++) {
+    for (let round = 0; round < 2 && hedged === null; round++) {
       const answer = await call();
       expect(answer.status, answer.text).toBe(200);
       if (answer.headers.get('x-switchyard-hedged') === 'true') hedged = answer;
