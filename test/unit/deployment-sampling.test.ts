@@ -7,7 +7,7 @@ function deployment(name: string, server: Partial<ModelServer> = {}): Deployment
   return {
     key: name,
     server: { name, isActive: true, healthStatus: 'online', statusReason: null, ...server } as ModelServer,
-    model: { modelId: 'm', status: 'loaded' } as ServerModel,
+    model: { modelId: 'm', status: 'loaded', details: {} } as ServerModel,
     state: new DeploymentState(3, 1_000),
     reportedQueue: 0,
   };

@@ -11,7 +11,7 @@ function deployment(name: string, overrides: { server?: Partial<ModelServer>; mo
   return {
     key: name,
     server: { name, isActive: true, healthStatus: 'online', statusReason: null, ...overrides.server } as ModelServer,
-    model: { modelId: 'm', status: 'loaded', ...overrides.model } as ServerModel,
+    model: { modelId: 'm', status: 'loaded', details: {}, ...overrides.model } as ServerModel,
     state: new DeploymentState(3, 1_000),
     reportedQueue: overrides.queue ?? 0,
   };
