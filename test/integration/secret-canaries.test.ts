@@ -5,6 +5,8 @@ import { startTestGateway, type TestGateway } from '../support/gateway-harness.t
 
 const adminCanary = 'sk-sy-CANARY-admin-0000000000000000000';
 const upstreamCanary = 'sk-upstream-CANARY-1111111111111111';
+// Configured but unused (the embedded vector backend): still never shown.
+const qdrantCanary = 'qdrant-CANARY-2222222222222222';
 let gateway: TestGateway;
 let vllm: OpenAIFake;
 let ollama: OllamaFake;
@@ -25,7 +27,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
   const otlp = `http://127.0.0.1:${(collector.address() as { port: number }).port}`;
   [gateway, vllm, ollama] = await Promise.all([
-    startTestGateway({ env: { SWITCHYARD_ADMIN_KEY: adminCanary, SWITCHYARD_LOG_LEVEL: 'trace', OTEL_EXPORTER_OTLP_ENDPOINT: otlp, SWITCHYARD_OTEL_BATCH_DELAY_MS: '20' } }),
+    startTestGateway({ env: { SWITCHYARD_ADMIN_KEY: adminCanary, SWITCHYARD_LOG_LEVEL: 'trace', OTEL_EXPORTER_OTLP_ENDPOINT: otlp, SWITCHYARD_OTEL_BATCH_DELAY_MS: '20', QDRANT_API_KEY: qdrantCanary } }),
     startOpenAIFake({ flavor: 'vllm', apiKey: upstreamCanary }),
     startOllamaFake(),
   ]);
@@ -55,9 +57,13 @@ describe('secrets never leak', () => {
     const created = await fetch(`${gateway.url}/api/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${adminCanary}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'canary-app', scopes: ['inference'], rpm: 3 }) });
     const appCanary = ((await created.json()) as { key: string }).key;
 
+    // Cached per key: the key's id scopes the cache, never the key itself.
+    await call('PUT', '/api/v1/cache-policies/yi34b', adminCanary, { mode: 'exact', ttl_s: 60 });
     const chat = { model: 'yi34b', messages: [{ role: 'user', content: 'hello' }] };
     expect(await call('POST', '/v1/chat/completions', appCanary, chat)).toBe(200);
+    // A hit, replayed as a stream.
     expect(await call('POST', '/v1/chat/completions', appCanary, { ...chat, stream: true })).toBe(200);
+    expect(bodies.at(-1)).toContain('["x-switchyard-cache","hit"]');
     expect(await call('POST', '/v1/chat/completions', appCanary, { ...chat, model: 'no-such-model' })).toBe(404);
     expect(await call('POST', '/v1/chat/completions', appCanary, chat)).toBe(429);
     await vllm.setFault({ kind: 'status', status: 500, body: { error: `internal: ${upstreamCanary}` } }, ['/v1/chat/completions']);
@@ -72,16 +78,18 @@ describe('secrets never leak', () => {
     await call('GET', '/api/v1/audit?limit=500', adminCanary);
     await call('GET', '/api/v1/keys', adminCanary);
     await call('GET', '/api/v1/model-servers', adminCanary);
+    await call('GET', '/api/v1/cache-policies', adminCanary);
+    await call('GET', '/api/v1/collections', adminCanary);
     expect(await call('GET', '/metrics', adminCanary)).toBe(200);
 
     const db = gateway.gateway.database.db;
     const stored = JSON.stringify(
-      await Promise.all((['model_servers', 'api_keys', 'audit_log', 'usage_records', 'health_checks', 'routes', 'webhook_deliveries'] as const).map((table) => db.selectFrom(table).selectAll().execute())),
+      await Promise.all((['model_servers', 'api_keys', 'audit_log', 'usage_records', 'health_checks', 'routes', 'webhook_deliveries', 'cache_policies', 'vector_collections'] as const).map((table) => db.selectFrom(table).selectAll().execute())),
     );
     await expect.poll(() => traces.length, { timeout: 3_000 }).toBeGreaterThan(0);
     const places = { logs: gateway.logs.join(''), stored, bodies: bodies.join('\n'), traces: traces.join('\n') };
     for (const [place, text] of Object.entries(places)) {
-      for (const canary of [adminCanary, appCanary, upstreamCanary]) {
+      for (const canary of [adminCanary, appCanary, upstreamCanary, qdrantCanary]) {
         expect(text.includes(canary), `${canary.slice(0, 20)}… found in ${place}`).toBe(false);
       }
     }
