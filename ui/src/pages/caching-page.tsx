@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, canChange, isManagedByFleetFile, messageOf, type CachePolicyRecord, type Session } from '../api.ts';
+import { ConfirmDelete } from '../components/confirm-delete.tsx';
 import { ErrorNote } from '../components/modal.tsx';
 import { CachePolicyForm } from './cache-policy-form.tsx';
 
@@ -96,18 +97,7 @@ export function CachingPage(props: { session: Session }) {
                     {writable && !managed && (
                       <>
                         <button onClick={() => setEditing(policy)}>Edit</button>
-                        {confirming === policy.name ? (
-                          <>
-                            <button className="danger" onClick={() => void remove(policy)}>
-                              Stop caching {policy.name}?
-                            </button>
-                            <button onClick={() => setConfirming(null)}>Keep</button>
-                          </>
-                        ) : (
-                          <button className="danger" onClick={() => setConfirming(policy.name)}>
-                            Delete
-                          </button>
-                        )}
+                        <ConfirmDelete isAsking={confirming === policy.name} question={`Stop caching ${policy.name}?`} onAsk={() => setConfirming(policy.name)} onConfirm={() => void remove(policy)} onKeep={() => setConfirming(null)} />
                       </>
                     )}
                   </td>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { api, canChange, isManagedByFleetFile, messageOf, type RouteRecord, type RouteTargetRecord, type Session } from '../api.ts';
+import { ConfirmDelete } from '../components/confirm-delete.tsx';
 import { ErrorNote } from '../components/modal.tsx';
 import { RouteForm } from './route-form.tsx';
 import { CacheBadge, useCachePolicies } from '../components/cache-badge.tsx';
@@ -125,18 +126,7 @@ export function RoutesPage(props: { session: Session }) {
                     {writable && !managed && (
                       <>
                         <button onClick={() => setEditing(route)}>Edit</button>
-                        {confirming === route.id ? (
-                          <>
-                            <button className="danger" onClick={() => void remove(route)}>
-                              Delete {route.name}?
-                            </button>
-                            <button onClick={() => setConfirming(null)}>Keep</button>
-                          </>
-                        ) : (
-                          <button className="danger" onClick={() => setConfirming(route.id)}>
-                            Delete
-                          </button>
-                        )}
+                        <ConfirmDelete isAsking={confirming === route.id} question={`Delete ${route.name}?`} onAsk={() => setConfirming(route.id)} onConfirm={() => void remove(route)} onKeep={() => setConfirming(null)} />
                       </>
                     )}
                   </td>
