@@ -60,6 +60,11 @@ export class VectorService {
       metadata: item.metadata,
     }));
     const dimension = (records[0] as VectorRecord).vector.length;
+    if (collection === undefined) {
+      // A first store creates the model's collection at the first vector's size: refuse mixed sizes before creating anything.
+      const misfit = records.findIndex((record) => record.vector.length !== dimension);
+      if (misfit >= 0) throw errors.vectorSizeMismatch(model, dimension, (records[misfit] as VectorRecord).vector.length, `items.${misfit}`);
+    }
     collection ??= await this.#collections.ensureForModel(model, dimension);
     const target = this.#reembeds.targetOf(collection.name);
     const sizeFits = (record: VectorRecord) => record.vector.length === collection.vectorSize;

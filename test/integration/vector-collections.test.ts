@@ -143,6 +143,13 @@ describe('storing and searching texts per model', () => {
     expect((await gateway.api('GET', '/api/v1/models/general/vectors/pre-2')).status).toBe(404);
   });
 
+  it('refuses a first store of vectors of mixed sizes with a 409 before creating the model a collection', async () => {
+    const mixed = await gateway.api('POST', '/api/v1/models/nomic-embed-text/vectors/store', { items: [{ id: 'a', vector: [0.1, 0.2, 0.3] }, { id: 'b', vector: [0.1, 0.2] }] });
+    expect(mixed.status).toBe(409);
+    expect(mixed.body.error.code).toBe('SY_VECTOR_SIZE_MISMATCH');
+    expect((await gateway.api('GET', '/api/v1/collections/nomic-embed-text')).status).toBe(404);
+  });
+
   it('embeds with an Ollama chat model through /api/embed into its 4096-dimension collection', async () => {
     const stored = await gateway.api('POST', '/api/v1/models/mixtral/vectors/store', { items: [{ id: 'm-1', text: 'mixture of experts' }, { id: 'm-2', text: 'sparse routing' }, { id: 'm-pre', vector: embedText('caller vector', 4096) }] });
     expect(stored.status).toBe(200);
@@ -324,13 +331,15 @@ describe('scopes, allow-lists and usage', () => {
 
 describe('metrics', () => {
   it('counts operations per model, times them, and shows vectors per collection', async () => {
-    const metrics = (await gateway.api('GET', '/metrics')).text;
+    const count = (await collection('general')).count as number;
+    // The gauge is refreshed after each write, off the request: wait for it rather than read it at once.
+    const metrics = await waitFor(async () => {
+      const text = (await gateway.api('GET', '/metrics')).text;
+      return text.includes(`model_collection_vectors{collection="general"} ${count}`) && text.includes('model_collection_vectors{collection="mixtral"} 3') ? text : null;
+    }, 'the collection gauges to show the stored counts');
     expect(metrics).toMatch(/model_vector_operations_total\{model="general",operation="store"\} \d+/);
     expect(metrics).toMatch(/model_vector_operations_total\{model="general",operation="search"\} \d+/);
     expect(metrics).toMatch(/model_vector_operation_duration_seconds_bucket\{le="[^"]+",operation="search"\} \d+/);
-    const count = (await collection('general')).count as number;
-    expect(metrics).toContain(`model_collection_vectors{collection="general"} ${count}`);
-    expect(metrics).toContain('model_collection_vectors{collection="mixtral"} 3');
   });
 });
 
