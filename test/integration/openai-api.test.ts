@@ -190,6 +190,21 @@ describe('bad input on /v1', () => {
     expect(vllm.requests.length).toBe(before);
   });
 
+  it.each([
+    ['an empty input list', { model: 'general', input: [] }, /^input must NOT have fewer than 1 items\.$/],
+    ['an input of the wrong type', { model: 'general', input: 42 }, /^input must be string or array\.$/],
+  ])('says what is wrong with %s on /v1/embeddings, not only the first shape it could have had', async (_label, body, message) => {
+    const response = await fetch(`${gateway.url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(response.status).toBe(400);
+    const error = ((await response.json()) as { error: { message: string; param: string } }).error;
+    expect(error.message).toMatch(message);
+    expect(error.param).toBe('input');
+  });
+
   it('answers a body over the limit with 413 and a missing key with 401', async () => {
     const big = await fetch(`${gateway.url}/v1/embeddings`, {
       method: 'POST',

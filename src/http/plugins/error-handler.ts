@@ -81,9 +81,13 @@ export function toAppError(error: FastifyError | AppError, bodyLimit: number): A
 }
 
 function validationError(error: FastifyError): AppError {
-  const first = error.validation?.[0];
   const context = error.validationContext ?? 'body';
+  const first = mostTelling(error.validation ?? []);
   if (first === undefined) return errors.invalidRequest(error.message);
+  if (first.keyword === 'type' && Array.isArray(first.params['type'])) {
+    const param = first.instancePath.replace(/^\//, '').replaceAll('/', '.') || null;
+    return errors.invalidRequest(`${param ?? context} must be ${first.params['type'].join(' or ')}.`, param);
+  }
   const params = first.params as Record<string, unknown>;
   const path = first.instancePath.replace(/^\//, '').replaceAll('/', '.');
   if (first.keyword === 'additionalProperties') {
@@ -99,4 +103,24 @@ function validationError(error: FastifyError): AppError {
   const param = path === '' ? null : path;
   const allowed = Array.isArray(params['allowedValues']) ? ` (one of: ${params['allowedValues'].join(', ')})` : '';
   return errors.invalidRequest(`${param ?? context} ${first.message ?? 'is invalid'}${allowed}.`, param);
+}
+
+type ValidationIssue = NonNullable<FastifyError['validation']>[number];
+
+/**
+ * The error that says what is wrong. For a value that may take several shapes
+ * (`input`: a string or a list), the validator reports every shape's failure
+ * in order, and the first ("must be string") misleads a caller who sent an
+ * empty list: prefer the failure of the shape whose type matched (deeper or
+ * not about the type); when none matched, name every type allowed.
+ */
+function mostTelling(issues: readonly ValidationIssue[]): (ValidationIssue & { params: Record<string, unknown> }) | undefined {
+  const union = issues.find((issue) => issue.keyword === 'anyOf');
+  const first = issues[0] as (ValidationIssue & { params: Record<string, unknown> }) | undefined;
+  if (union === undefined) return first;
+  const inside = issues.filter((issue) => issue !== union && issue.instancePath.startsWith(union.instancePath));
+  const specific = inside.find((issue) => issue.keyword !== 'type' || issue.instancePath !== union.instancePath);
+  if (specific !== undefined) return specific as ValidationIssue & { params: Record<string, unknown> };
+  const types = inside.map((issue) => (issue.params as { type?: unknown }).type).filter((type): type is string => typeof type === 'string');
+  return types.length < 2 ? first : { ...union, keyword: 'type', params: { type: [...new Set(types)] } };
 }
