@@ -51,6 +51,12 @@ describe('shipped Prometheus alert rules', () => {
     expect(stdout).toMatch(/SUCCESS: 6 rules found/);
   });
 
+  it.skipIf(promtool === null)("fire on the gateway's and servers' failures (5xx), not on callers' own refusals (429, 400): promtool test rules", async () => {
+    const tests = fileURLToPath(new URL('../../deploy/prometheus/switchyard-alerts.test.yml', import.meta.url));
+    const { stdout } = await run(promtool as string, ['test', 'rules', tests]);
+    expect(stdout).toMatch(/SUCCESS/);
+  });
+
   it('cover server down, error rate over 10 % for 5 min, p95 over 10 s and budgets near exhaustion, using metrics that exist', () => {
     const document = parseYaml(readFileSync(rulesFile, 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string; for: string }> }> };
     const rules = document.groups.flatMap((group) => group.rules);
