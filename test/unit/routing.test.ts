@@ -3,6 +3,8 @@ import type { ModelServer, ServerModel } from '../../src/domain/model-server.ts'
 import { CircuitBreaker } from '../../src/data/routing/circuit-breaker.ts';
 import { DeploymentState, type Deployment } from '../../src/data/routing/deployment.ts';
 import { pickDeployment } from '../../src/data/routing/deployment-picker.ts';
+import { pickFromGroups } from '../../src/data/proxy/answer-bytes.ts';
+import type { CandidateGroup } from '../../src/data/routing/resolve-candidates.ts';
 import { SseBoundary } from '../../src/data/proxy/sse-boundary.ts';
 import { backoffDelay, RetryBudget } from '../../src/data/proxy/retry-budget.ts';
 import { closeNames } from '../../src/data/routing/name-suggester.ts';
@@ -58,6 +60,21 @@ describe('pickDeployment', () => {
     for (let failure = 0; failure < 3; failure++) sick.state.breaker.onFailure(0);
     expect(pick([sick, deployment('well')])).toBe('well');
     expect(pick([sick])).toBe('sick');
+  });
+
+  it('goes to a fallback model rather than ask a primary whose every circuit is open, and asks that primary when nothing else is left', () => {
+    const sick = deployment('primary-only');
+    for (let failure = 0; failure < 3; failure++) sick.state.breaker.onFailure(0);
+    const fallback = deployment('fallback');
+    const group = (deployments: Deployment[]): CandidateGroup => ({ model: deployments[0]?.key ?? '', deployments, strategy: 'least-inflight', weights: null });
+    const groups = [group([sick]), group([fallback])];
+    expect(pickFromGroups(groups, new Set(), 1)).toMatchObject({ deployment: { key: 'fallback' }, group: 1 });
+    // The fallback was tried (and failed): the open primary is the one left, and it is asked rather than nothing.
+    expect(pickFromGroups(groups, new Set(['fallback']), 1)).toMatchObject({ deployment: { key: 'primary-only' }, group: 0 });
+    // Without a fallback, the open primary is asked at once.
+    expect(pickFromGroups([group([sick])], new Set(), 1)?.deployment.key).toBe('primary-only');
+    // Once its cooldown has passed, the primary gets its half-open probe before the fallback.
+    expect(pickFromGroups(groups, new Set(), 2_000)).toMatchObject({ deployment: { key: 'primary-only' }, group: 0 });
   });
 
   it('spreads equal deployments evenly', () => {

@@ -21,6 +21,13 @@ export interface GroupPick {
  * before `firstGroup` are closed (their model is not to be asked again).
  */
 export function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<string>, now: number, notAgain: ReadonlySet<string> | null = null, firstGroup = 0): GroupPick | null {
+  // Closed circuits first, in every group: a model whose deployments all have open circuits is not
+  // asked while a fallback can answer. It is still asked (never eject the last) when none can.
+  for (let index = firstGroup; index < groups.length; index++) {
+    const group = groups[index] as CandidateGroup;
+    const closed = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, allowRepeat: false, weights: group.weights, admittedOnly: true });
+    if (closed !== null) return { deployment: closed, group: index };
+  }
   for (let index = firstGroup; index < groups.length; index++) {
     const group = groups[index] as CandidateGroup;
     const fresh = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, allowRepeat: false, weights: group.weights });

@@ -24,6 +24,8 @@ export interface PickOptions {
   /** Route weights and tiers by deployment key. */
   weights?: ReadonlyMap<string, { weight: number; tier: number }> | null;
   random?: () => number;
+  /** Only a deployment whose circuit lets traffic through (none rather than an open circuit: a fallback may be next). */
+  admittedOnly?: boolean;
 }
 
 /**
@@ -41,7 +43,7 @@ export function pickDeployment(candidates: readonly Deployment[], options: PickO
   // A first attempt excludes nothing: skip the copy.
   const fresh = options.exclude.size === 0 ? candidates : candidates.filter((deployment) => !options.exclude.has(deployment.key));
   const pool = fresh.length > 0 || options.allowRepeat === false ? fresh : candidates;
-  return choose(pool, options, random, false);
+  return choose(pool, options, random, options.admittedOnly === true);
 }
 
 // A model on hundreds of servers: least-inflight compares a random window of
