@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, cacheModes, type CachePolicyRecord } from '../api.ts';
 import { Modal } from '../components/modal.tsx';
+import { FormActions } from '../components/form-actions.tsx';
 
 /** The form's fields as the API's body, or the field that is wrong and why. */
 function bodyFrom(fields: { mode: string; ttl: string; scope: string; similarity: string; embeddingModel: string }): { body: Record<string, unknown> } | { param: string; message: string } {
@@ -131,14 +132,7 @@ export function CachePolicyForm(props: { policy: CachePolicyRecord | null; onClo
           </>
         )}
         {error !== null && !shownInline && <p className="error">{error.message}</p>}
-        <div className="actions">
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button className="primary" type="submit" disabled={saving}>
-            {saving ? 'Saving…' : 'Save'}
-          </button>
-        </div>
+        <FormActions saving={saving} onCancel={props.onClose} />
       </form>
     </Modal>
   );

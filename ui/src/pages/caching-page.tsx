@@ -3,6 +3,7 @@ import { api, canChange, isManagedByFleetFile, messageOf, type CachePolicyRecord
 import { ConfirmDelete } from '../components/confirm-delete.tsx';
 import { ErrorNote } from '../components/modal.tsx';
 import { CachePolicyForm } from './cache-policy-form.tsx';
+import { ManagedBadge } from '../components/managed-badge.tsx';
 
 /** A number of seconds as people say it: 90 s, 1 h, 2 d. */
 function duration(seconds: number): string {
@@ -83,11 +84,7 @@ export function CachingPage(props: { session: Session }) {
                 <tr key={policy.name} data-testid={`cache-policy-row-${policy.name}`}>
                   <td>
                     <strong>{policy.name}</strong>
-                    {managed && (
-                      <span className="badge managed" title="Change this policy in the fleet file: the API refuses edits to it.">
-                        managed by fleet file
-                      </span>
-                    )}
+                    {managed && <ManagedBadge title="Change this policy in the fleet file: the API refuses edits to it." />}
                   </td>
                   <td>{policy.mode}</td>
                   <td>{duration(policy.ttl_s)}</td>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, canWriteVectors, isManagedByFleetFile, messageOf, type CollectionRecord, type Session, type VectorHit } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
+import { ManagedBadge } from '../components/managed-badge.tsx';
 
 const pathOf = (name: string) => encodeURIComponent(name);
 const shortDigest = (digest: string | null) => (digest === null ? '—' : digest.replace(/^sha256:/, '').slice(0, 12));
@@ -78,11 +79,7 @@ export function CollectionsPage(props: { session: Session }) {
                 <tr key={collection.name} data-testid={`collection-row-${collection.name}`}>
                   <td>
                     <strong>{collection.name}</strong>
-                    {managed && (
-                      <span className="badge managed" title="Change this collection in the fleet file: the API refuses to delete it.">
-                        managed by fleet file
-                      </span>
-                    )}
+                    {managed && <ManagedBadge title="Change this collection in the fleet file: the API refuses to delete it." />}
                   </td>
                   <td>{collection.model}</td>
                   <td>{collection.vector_size}</td>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, routingStrategies, type RouteRecord } from '../api.ts';
 import { Modal } from '../components/modal.tsx';
+import { FormActions } from '../components/form-actions.tsx';
 
 interface TargetRow {
   model: string;
@@ -152,14 +153,7 @@ export function RouteForm(props: { route: RouteRecord | null; onClose: () => voi
           {fieldError('metadata')}
         </label>
         {error !== null && !shownInline && <p className="error">{error.message}</p>}
-        <div className="actions">
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button className="primary" type="submit" disabled={saving}>
-            {saving ? 'Saving…' : 'Save'}
-          </button>
-        </div>
+        <FormActions saving={saving} onCancel={props.onClose} />
       </form>
     </Modal>
   );

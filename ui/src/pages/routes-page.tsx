@@ -4,6 +4,7 @@ import { ConfirmDelete } from '../components/confirm-delete.tsx';
 import { ErrorNote } from '../components/modal.tsx';
 import { RouteForm } from './route-form.tsx';
 import { CacheBadge, useCachePolicies } from '../components/cache-badge.tsx';
+import { ManagedBadge } from '../components/managed-badge.tsx';
 
 /** Targets grouped by tier, in the order they are tried: "1: mixtral ×3, phi3 · 2: yi34b". */
 function TargetList(props: { targets: RouteTargetRecord[]; unresolved: string[] }) {
@@ -102,11 +103,7 @@ export function RoutesPage(props: { session: Session }) {
                   <td>
                     <strong>{route.name}</strong>
                     <CacheBadge policy={cachePolicies.get(route.name)} />
-                    {managed && (
-                      <span className="badge managed" title="Change this route in the fleet file: the API refuses edits to it.">
-                        managed by fleet file
-                      </span>
-                    )}
+                    {managed && <ManagedBadge title="Change this route in the fleet file: the API refuses edits to it." />}
                   </td>
                   <td>{route.strategy ?? <span className="muted">default</span>}</td>
                   <td>

@@ -5,6 +5,7 @@ import { ErrorNote } from '../components/modal.tsx';
 import { ServerForm } from './server-form.tsx';
 import { probeLatency } from './servers-page.tsx';
 import { testConnection } from './server-test.ts';
+import { ManagedBadge } from '../components/managed-badge.tsx';
 
 interface Health {
   history: Array<{ checked_at: string; health_status: string; latency_ms: number | null; error: string | null }>;
@@ -65,7 +66,7 @@ export function ServerDetail(props: { id: string; session: Session; back: () => 
           <header className="page-header">
             <h1>
               <span className={`dot ${server.health_status}`} /> {server.name} <span className="badge">{server.server_type}</span>
-              {managed && <span className="badge managed">managed by fleet file</span>}
+              {managed && <ManagedBadge />}
             </h1>
             {writable && (
               <div className="actions">

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, ApiError, type KindConfigField, type ServerKindInfo, type ServerRecord } from '../api.ts';
 import { Modal } from '../components/modal.tsx';
+import { FormActions } from '../components/form-actions.tsx';
 
 const baseFields = ['name', 'server_type', 'base_url', 'api_key', 'health_check_interval_s'];
 
@@ -153,14 +154,7 @@ export function ServerForm(props: { server: ServerRecord | null; onClose: () => 
           </fieldset>
         )}
         {error !== null && !shownInline && <p className="error">{error.message}</p>}
-        <div className="actions">
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-          <button className="primary" type="submit" disabled={saving}>
-            {saving ? 'Saving…' : 'Save'}
-          </button>
-        </div>
+        <FormActions saving={saving} onCancel={props.onClose} />
       </form>
     </Modal>
   );

@@ -4,6 +4,7 @@ import { Sparkline } from '../components/charts.tsx';
 import { ErrorNote } from '../components/modal.tsx';
 import { ServerForm } from './server-form.tsx';
 import { testConnection } from './server-test.ts';
+import { ManagedBadge } from '../components/managed-badge.tsx';
 
 /** Server cards that change colour live (Server-Sent Events), with add, edit, test, check-all and delete. */
 export function ServersPage(props: { session: Session; open: (id: string) => void }) {
@@ -121,7 +122,7 @@ function ServerCard(props: { server: ServerRecord; latencies: number[]; writable
           {server.name}
         </button>
         <span className="badge">{server.server_type}</span>
-        {managed && <span className="badge managed">managed by fleet file</span>}
+        {managed && <ManagedBadge />}
       </header>
       <p className="url">{server.base_url}</p>
       <p className="status-line">
