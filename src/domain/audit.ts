@@ -9,7 +9,7 @@ export interface Actor {
 export interface AuditEntry {
   actor: Actor;
   action: string;
-  targetType: 'server' | 'route' | 'key' | 'webhook' | 'setting' | 'cache_policy' | 'collection';
+  targetType: 'server' | 'route' | 'key' | 'webhook' | 'setting' | 'cache_policy' | 'collection' | 'model' | 'operation' | 'placement';
   targetId: string | null;
   /** Public views only: secrets are never part of them. */
   before: unknown;

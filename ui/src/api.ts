@@ -226,7 +226,18 @@ export interface AuditRecord {
 }
 
 /** The events a webhook can subscribe to (src/control/webhooks/webhook-events.ts); `*` is all of them. */
-export const webhookEvents = ['server.down', 'server.up', 'model.added', 'model.removed', 'key.budget_exceeded', 'circuit.opened'] as const;
+export const webhookEvents = [
+  'server.down',
+  'server.up',
+  'model.added',
+  'model.removed',
+  'key.budget_exceeded',
+  'circuit.opened',
+  'operation.finished',
+  'placement.unsatisfied',
+  'model.threshold_violated',
+  'model.threshold_recovered',
+] as const;
 
 export interface WebhookRecord {
   id: string;

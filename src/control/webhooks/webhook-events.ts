@@ -1,4 +1,15 @@
-export const webhookEvents = ['server.down', 'server.up', 'model.added', 'model.removed', 'key.budget_exceeded', 'circuit.opened'] as const;
+export const webhookEvents = [
+  'server.down',
+  'server.up',
+  'model.added',
+  'model.removed',
+  'key.budget_exceeded',
+  'circuit.opened',
+  'operation.finished',
+  'placement.unsatisfied',
+  'model.threshold_violated',
+  'model.threshold_recovered',
+] as const;
 export type WebhookEvent = (typeof webhookEvents)[number];
 
 /**

@@ -3,7 +3,7 @@ import { api, messageOf, type AuditRecord, type KeyRecord } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
 
 const pageSize = 25;
-const targetTypes = ['server', 'route', 'key', 'webhook', 'setting', 'cache_policy', 'collection'];
+const targetTypes = ['server', 'route', 'key', 'webhook', 'setting', 'cache_policy', 'collection', 'model', 'operation', 'placement'];
 /** Suggestions for the action filter, which takes any action name. */
 const actions = ['server.create', 'server.update', 'server.delete', 'route.create', 'route.update', 'route.delete', 'key.create', 'key.update', 'key.rotate', 'key.revoke', 'webhook.create', 'webhook.delete'];
 /** Actors with no key record: the admin key from the environment (named as the session and usage name it), and the gateway's own changes. */
