@@ -1,7 +1,8 @@
-// `npm run bench`: the gateway's overhead against a direct call on loopback.
-// Starts a fast upstream and the real gateway (each its own process), then
-// measures with autocannon: throughput under load, one-at-a-time latency,
-// and streaming time to first byte. Prints a table for docs/benchmarks.md.
+// `npm run bench`: the gateway's overhead against a direct call on loopback and
+// against a bare pass-through proxy (bare-proxy.ts), all in the same run.
+// Starts a fast upstream, the bare proxy and the real gateway (each its own
+// process), then measures with autocannon: throughput under load, one-at-a-time
+// latency, and streaming time to first byte. Prints a table for docs/benchmarks.md.
 import { mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,8 @@ async function sequentialLatency(url: string, headers: Record<string, string>, c
 const root = fileURLToPath(new URL('..', import.meta.url));
 const upstream = await start([join(root, 'bench/bench-upstream.ts')], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
 const upstreamUrl = upstream.match[1] as string;
+const bare = await start([join(root, 'bench/bare-proxy.ts'), upstreamUrl], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
+const bareUrl = bare.match[1] as string;
 const gateway = await start([join(root, 'bin/switchyard.js'), 'serve'], {
   SWITCHYARD_PORT: '0',
   SWITCHYARD_HOST: '127.0.0.1',
@@ -48,33 +51,36 @@ try {
   await request(`${gatewayUrl}/api/v1/model-servers/health-check-all`, { method: 'POST', headers: auth }).then((response) => response.body.dump());
 
   const direct = `${upstreamUrl}/v1/chat/completions`;
+  const proxied = `${bareUrl}/v1/chat/completions`;
   const via = `${gatewayUrl}/v1/chat/completions`;
-  // Warm both paths (JIT, pools) before measuring.
+  // Warm every path (JIT, pools) before measuring.
   await sequentialLatency(direct, {}, 300, body);
+  await sequentialLatency(proxied, {}, 300, body);
   await sequentialLatency(via, auth, 300, body);
 
-  const oneDirect = await sequentialLatency(direct, {}, 2_000, body);
-  const oneVia = await sequentialLatency(via, auth, 2_000, body);
-  const streamDirect = await sequentialLatency(direct, {}, 300, streamBody);
-  const streamVia = await sequentialLatency(via, auth, 300, streamBody);
-  const loadDirect = await load(direct, 50, {});
-  const loadVia = await load(via, 50, auth);
+  const one = { direct: await sequentialLatency(direct, {}, 2_000, body), bare: await sequentialLatency(proxied, {}, 2_000, body), via: await sequentialLatency(via, auth, 2_000, body) };
+  const stream = { direct: await sequentialLatency(direct, {}, 300, streamBody), bare: await sequentialLatency(proxied, {}, 300, streamBody), via: await sequentialLatency(via, auth, 300, streamBody) };
+  const loaded = { direct: await load(direct, 50, {}), bare: await load(proxied, 50, {}), via: await load(via, 50, auth) };
 
   const ms = (value: number) => `${value.toFixed(3)} ms`;
+  const ratio = (value: number, base: number) => `${(value / base).toFixed(2)}×`;
+  const row = (measure: string, values: { direct: number; bare: number; via: number }, show: (value: number) => string) =>
+    `| ${measure} | ${show(values.direct)} | ${show(values.bare)} | ${show(values.via)} | ${show(values.via - values.direct)} | ${ratio(values.via, values.direct)} | ${ratio(values.via, values.bare)} |`;
   const lines = [
     `Switchyard benchmark: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.versions.node}, ${seconds} s per load run, 50 connections`,
     '',
-    '| measure | direct | through Switchyard | added |',
-    '|---|---|---|---|',
-    `| one at a time, p50 | ${ms(oneDirect.p50)} | ${ms(oneVia.p50)} | ${ms(oneVia.p50 - oneDirect.p50)} |`,
-    `| one at a time, p99 | ${ms(oneDirect.p99)} | ${ms(oneVia.p99)} | ${ms(oneVia.p99 - oneDirect.p99)} |`,
-    `| streaming time to first byte, p50 | ${ms(streamDirect.p50)} | ${ms(streamVia.p50)} | ${ms(streamVia.p50 - streamDirect.p50)} |`,
-    `| under load, requests/s | ${loadDirect.rps.toFixed(0)} | ${loadVia.rps.toFixed(0)} | ${(100 * (loadVia.rps / loadDirect.rps - 1)).toFixed(0)} % |`,
-    `| under load, p50 | ${loadDirect.p50} ms | ${loadVia.p50} ms | ${(loadVia.p50 - loadDirect.p50).toFixed(2)} ms |`,
-    `| under load, p99 | ${loadDirect.p99} ms | ${loadVia.p99} ms | ${(loadVia.p99 - loadDirect.p99).toFixed(2)} ms |`,
+    '| measure | direct | bare proxy | through Switchyard | Switchyard − direct | ÷ direct | ÷ bare proxy |',
+    '|---|---|---|---|---|---|---|',
+    row('one at a time, p50', { direct: one.direct.p50, bare: one.bare.p50, via: one.via.p50 }, ms),
+    row('one at a time, p99', { direct: one.direct.p99, bare: one.bare.p99, via: one.via.p99 }, ms),
+    row('streaming time to first byte, p50', { direct: stream.direct.p50, bare: stream.bare.p50, via: stream.via.p50 }, ms),
+    row('under load, requests/s', { direct: loaded.direct.rps, bare: loaded.bare.rps, via: loaded.via.rps }, (value) => value.toFixed(0)),
+    row('under load, p50', { direct: loaded.direct.p50, bare: loaded.bare.p50, via: loaded.via.p50 }, (value) => `${value} ms`),
+    row('under load, p99', { direct: loaded.direct.p99, bare: loaded.bare.p99, via: loaded.via.p99 }, (value) => `${value} ms`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   gateway.child.kill('SIGTERM');
+  bare.child.kill('SIGTERM');
   upstream.child.kill('SIGTERM');
 }
