@@ -41,6 +41,10 @@ import type { HistoryStore } from './storage/history-store.ts';
 import { limitConnections } from './http/plugins/connection-limits.ts';
 import { registerRequestLog } from './http/plugins/request-log.ts';
 import type { CollectionsHttp } from './collections/create-collections.ts';
+import type { OperationRunner } from './control/operations/operation.ts';
+import type { ModelLifecycleActions } from './control/operations/model-lifecycle.ts';
+import { operationsRoutes } from './http/admin/operations-routes.ts';
+import { modelLifecycleRoutes } from './http/admin/model-lifecycle-routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -75,6 +79,9 @@ export interface AppServices {
   embeddings?: EmbeddingPipeline;
   /** Vector collections and per-model vectors (their own scopes); absent in apps built without them. */
   collections?: CollectionsHttp;
+  /** Long-running fleet work and the lifecycle actions that start it; absent in apps built without them. */
+  operations?: OperationRunner;
+  lifecycle?: ModelLifecycleActions;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -143,6 +150,8 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(webhooksRoutes, { webhooks: services.webhooks });
       await admin.register(analyticsRoutes, services.analytics);
       await admin.register(eventsRoute, { registry: services.registry, ownership });
+      if (services.operations !== undefined) await admin.register(operationsRoutes, { operations: services.operations });
+      if (services.lifecycle !== undefined) await admin.register(modelLifecycleRoutes, { lifecycle: services.lifecycle });
     },
     { prefix: '/api/v1' },
   );

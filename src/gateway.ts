@@ -53,6 +53,14 @@ import { HistoryStore } from './storage/history-store.ts';
 import { openDatabase, type Database } from './storage/open-database.ts';
 import { ServerStore } from './storage/server-store.ts';
 import { createCollections, type Collections } from './collections/create-collections.ts';
+import { OperationService } from './control/operations/operation-service.ts';
+import { LifecycleService } from './control/operations/lifecycle-service.ts';
+import { ModelNeeds } from './control/operations/model-needs.ts';
+import type { OperationRunner } from './control/operations/operation.ts';
+import type { ModelLifecycleActions } from './control/operations/model-lifecycle.ts';
+import { OperationStore } from './storage/operation-store.ts';
+import { insertAudit } from './storage/audit-store.ts';
+import { modelMatches } from './domain/model-server.ts';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -68,6 +76,12 @@ export interface Gateway {
   cacheMetrics: CacheMetrics;
   /** Vector collections and per-model vectors. */
   collections: Collections;
+  /** Long-running fleet work (pulls, deletes, loads, Hub downloads), watched and kept 7 days. */
+  operations: OperationRunner;
+  /** Pull/delete/copy/load/unload on many servers at once, each an operation. */
+  lifecycle: ModelLifecycleActions;
+  /** What still needs a model (routes, placements) before its last copy is deleted. */
+  modelNeeds: ModelNeeds;
   keys: BootstrapResult;
   masterKey: Omit<MasterKeySource, 'key'>;
   fleetReport: FleetApplyReport | null;
@@ -152,6 +166,38 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const history = new HistoryStore(database.db);
     const checker = new ServerChecker({ registry, http, settings: config.health, log });
     const scheduler = new HealthScheduler({ registry, checker, history, settings: config.health, log });
+
+    const operationService = new OperationService({
+      store: new OperationStore(database.db),
+      log,
+      concurrency: config.operation_concurrency,
+      audit: (entry) => insertAudit(database.db, entry),
+      onFinished: (view) =>
+        webhookDispatcher.emit('operation.finished', {
+          operation_id: view.id,
+          kind: view.kind,
+          model: view.model,
+          status: view.status,
+          servers: view.servers.map((target) => ({ server_id: target.server_id, name: target.name, status: target.status, ...(target.error === undefined ? {} : { error: target.error }) })),
+        }),
+    });
+    await operationService.recover();
+    const modelNeeds = new ModelNeeds();
+    modelNeeds.register((model) =>
+      routes
+        .list()
+        .filter((route) => route.targets.some((target) => modelMatches(target.model, model)) || route.fallbacks.some((fallback) => modelMatches(fallback, model)))
+        .map((route) => `route ${route.name}`),
+    );
+    const lifecycle = new LifecycleService({
+      registry,
+      operations: operationService,
+      needs: modelNeeds,
+      http,
+      recheck: (serverId) => scheduler.checkNow(serverId),
+      timeoutMs: Math.max(config.health.timeout_ms, 30_000),
+      log,
+    });
 
     const cachePolicies = await loadCachePolicies(database.db);
     const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, routes, log, cachePolicies);
@@ -239,7 +285,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker, keyNames: () => keyStore.names() };
     const responseCache = createResponseCache({ policies: cachePolicies, embedder: embeddings.embedder, metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
     const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle });
     const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw toPortError(error, config.host, config.port);
     });
@@ -275,6 +321,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
           step('embedding cache', () => embeddings.close(), 3_000),
           step('webhooks', () => webhookDispatcher.close(), 3_000),
           step('collections', () => collections.close(), 3_000),
+          step('operations', () => operationService.close(), 3_000),
         ]);
         await Promise.all(
           [webhookAgent, dataPlane, selfAgent].map((agent) => step('upstream connections', () => withinTime(agent.close(), 2_000).then((closed) => (closed ? undefined : agent.destroy())), 3_000)),
@@ -284,7 +331,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       })();
       return closing;
     };
-    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
+    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
   } catch (error) {
     await database.close();
     throw error;

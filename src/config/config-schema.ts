@@ -153,6 +153,8 @@ export const ConfigSchema = Type.Object(
     usage_retention_days: Type.Number({ minimum: 0.01, maximum: 3_650, default: 30 }),
     /** Usage records held while storage is away; past it the oldest are dropped (and counted). */
     usage_queue_max: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000 }),
+    /** Servers one operation (a pull, a delete…) acts on at once; the rest wait their turn. */
+    operation_concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
     /** Memory the response cache may hold when it is not in Redis (LRU beyond it). */
     response_cache_mb: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 64 }),
     /** On SIGTERM: how long in-flight requests and streams may take to finish before they are cut. */

@@ -211,6 +211,20 @@ export interface VectorCollectionsTable {
   updated_at: string;
 }
 
+export interface OperationsTable {
+  id: string;
+  kind: string;
+  status: string;
+  model: string;
+  params: string;
+  actor_key_id: string | null;
+  targets: string;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
 export interface DatabaseSchema {
   model_servers: ModelServersTable;
   server_models: ServerModelsTable;
@@ -227,4 +241,5 @@ export interface DatabaseSchema {
   model_benchmarks: ModelBenchmarksTable;
   cache_policies: CachePoliciesTable;
   vector_collections: VectorCollectionsTable;
+  operations: OperationsTable;
 }

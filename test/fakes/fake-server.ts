@@ -60,6 +60,10 @@ export interface FakeModel {
   vramBytes?: number;
   /** Ollama: the digest /api/tags reports (a re-pull or upgrade changes it); derived from the name when unset. */
   digest?: string;
+  /** vLLM: what /v1/models says it was loaded from (a LoRA adapter's path); the id when unset. */
+  root?: string;
+  /** vLLM: the base model a LoRA adapter runs on. */
+  parent?: string;
 }
 
 export const DEFAULT_BEHAVIOUR: FakeBehaviour = { latencyMs: 0, tokenIntervalMs: 2, fault: { kind: 'none' } };

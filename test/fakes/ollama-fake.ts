@@ -6,8 +6,10 @@ import { asNumber, asString, bodyRecord, embedText, estimateTokens, planTokens, 
 import type { JsonRecord } from './fake-util.ts';
 import { serveOllamaV1 } from './ollama-v1.ts';
 import { DEFAULT_OLLAMA_MODELS, ollamaEmbeddingLength, ollamaName, ollamaTimings, psEntry, sameOllamaModel, showResponse, tagsEntry } from './ollama-shapes.ts';
+import { keepAliveMs, streamPull, type PullScript } from './ollama-pull.ts';
 
 export { DEFAULT_OLLAMA_MODELS, ollamaName } from './ollama-shapes.ts';
+export type { PullScript } from './ollama-pull.ts';
 
 export interface OllamaFakeOptions {
   models?: FakeModel[];
@@ -21,6 +23,9 @@ export class OllamaFake extends FakeServer {
   version: string;
   /** When set, /api/pull only knows these models; otherwise any name pulls as a generic model. */
   private pullCatalog: FakeModel[] | undefined;
+  private pullScript: PullScript = {};
+  /** When each loaded model unloads (epoch ms), as keep_alive set it; absent: the default 5 minutes from its last use. */
+  private readonly expiresAt = new Map<FakeModel, number>();
   protected override jsonContentType = 'application/json; charset=utf-8';
 
   constructor(options: OllamaFakeOptions = {}) {
@@ -35,6 +40,22 @@ export class OllamaFake extends FakeServer {
     model.digest = digest;
   }
 
+  /** How the next pulls behave: slow (`stepMs`), failing part-way (`failAfterSteps`, `failure`). */
+  setPullScript(script: PullScript): void {
+    this.pullScript = { ...script };
+  }
+
+  /** As if the server restarted: every model unloaded, none lost. */
+  unloadAll(): void {
+    for (const model of this.models) model.loaded = false;
+    this.expiresAt.clear();
+  }
+
+  /** The model removed from disk behind the gateway's back (an operator ran `ollama rm`). */
+  forget(name: string): void {
+    this.models = this.models.filter((model) => !sameOllamaModel(model.id, name));
+  }
+
   setPullCatalog(models: FakeModel[] | undefined): void {
     this.pullCatalog = models?.map((m) => ({ ...m }));
   }
@@ -44,9 +65,12 @@ export class OllamaFake extends FakeServer {
     return this.models.find((m) => sameOllamaModel(m.id, name));
   }
 
-  /** Marks a model as loaded (as a real request does) unless keep_alive is 0. */
+  /** Marks a model as loaded (as a real request does) for keep_alive (default 5 minutes); 0 unloads it. */
   touch(model: FakeModel, keepAlive: unknown): void {
-    model.loaded = !(keepAlive === 0 || keepAlive === '0' || keepAlive === '0s');
+    const ms = keepAliveMs(keepAlive);
+    model.loaded = ms > 0;
+    if (ms > 0) this.expiresAt.set(model, Date.now() + ms);
+    else this.expiresAt.delete(model);
   }
 
   reply(model: string, prompt: string): string {
@@ -72,8 +96,23 @@ export class OllamaFake extends FakeServer {
       case 'GET /api/tags':
         return ctx.json(200, { models: this.models.map(tagsEntry) });
       case 'GET /api/ps': {
-        const expires = new Date(Date.now() + 5 * 60_000);
-        return ctx.json(200, { models: this.models.filter((m) => m.loaded === true).map((m) => psEntry(m, expires)) });
+        const now = Date.now();
+        const running = this.models.filter((m) => m.loaded === true && (this.expiresAt.get(m) ?? Number.POSITIVE_INFINITY) > now);
+        // Ollama shows "for ever" (a negative keep_alive) as a date far in the future.
+        const expiry = (m: FakeModel): Date => {
+          const at = this.expiresAt.get(m);
+          return new Date(at === undefined ? now + 5 * 60_000 : Number.isFinite(at) ? at : Date.parse('2318-03-15T00:00:00Z'));
+        };
+        return ctx.json(200, { models: running.map((m) => psEntry(m, expiry(m))) });
+      }
+      case 'POST /api/copy': {
+        const source = this.lookup(asString(body.source) ?? '');
+        const destination = asString(body.destination) ?? '';
+        if (source === undefined) return ctx.json(404, { error: `model '${asString(body.source) ?? ''}' not found` });
+        if (destination === '') return ctx.json(400, { error: 'destination is required' });
+        this.models = this.models.filter((m) => !sameOllamaModel(m.id, destination));
+        this.models.push({ ...source, id: ollamaName(destination), loaded: false, digest: tagsEntry(source).digest as string });
+        return ctx.text(200, '', 'text/plain; charset=utf-8');
       }
       case 'POST /api/show': {
         const name = asString(body.model) ?? asString(body.name);
@@ -182,21 +221,17 @@ export class OllamaFake extends FakeServer {
       return ctx.json(200, { status: 'success' });
     }
     const stream = ctx.stream('ndjson');
-    await stream.send({ status: 'pulling manifest' });
     if (spec === undefined) {
+      await stream.send({ status: 'pulling manifest' });
       await stream.send({ error: failure });
       return stream.finish();
     }
-    const digest = `sha256:${tagsEntry(spec).digest as string}`;
-    const total = spec.sizeBytes ?? 4_000_000_000;
-    for (const completed of [0, Math.floor(total / 2), total]) {
-      await stream.send({ status: `pulling ${digest.slice(7, 19)}`, digest, total, completed });
+    try {
+      if (await streamPull(stream, spec, ollamaName(name), this.pullScript, ctx.signal)) this.install(spec);
+      await stream.finish();
+    } catch {
+      // The client went away mid-pull: Ollama stops and keeps what it has (the request records `aborted`).
     }
-    await stream.send({ status: 'verifying sha256 digest' });
-    await stream.send({ status: 'writing manifest' });
-    this.install(spec);
-    await stream.send({ status: 'success' });
-    await stream.finish();
   }
 
   private install(spec: FakeModel): void {

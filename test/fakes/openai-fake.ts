@@ -28,6 +28,8 @@ export interface OpenAIFakeOptions {
   behaviour?: Partial<FakeBehaviour>;
   /** vLLM only: false plays a release before 0.7, which scores on /v1/score but has no /v1/rerank. */
   vllmRerank?: boolean;
+  /** vLLM only: started with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True (LoRA adapters load and unload at run time). */
+  runtimeLora?: boolean;
 }
 
 /** Overrides for the load the fake reports; a key set to undefined returns to live values. */
@@ -43,6 +45,7 @@ export class OpenAIFake extends FakeServer {
   readonly flavor: OpenAIFlavor;
   private apiKey: string | undefined;
   private readonly vllmRerank: boolean;
+  private readonly runtimeLora: boolean;
   private load: FakeLoad = {};
   private readonly running = new Map<string, number>();
   private readonly totals = new Map<string, { prompt: number; generation: number; successes: number }>();
@@ -52,6 +55,7 @@ export class OpenAIFake extends FakeServer {
     this.flavor = options.flavor ?? 'generic';
     this.apiKey = options.apiKey;
     this.vllmRerank = options.vllmRerank ?? true;
+    this.runtimeLora = options.runtimeLora ?? false;
   }
 
   setApiKey(key: string | undefined): void {
@@ -95,6 +99,8 @@ export class OpenAIFake extends FakeServer {
       if (route === 'GET /version') return ctx.json(200, { version: '0.10.1' });
       if (route === 'GET /metrics') return ctx.text(200, vllmMetrics(this.models, (m) => this.stats(m)), 'text/plain; version=0.0.4; charset=utf-8');
       if (VLLM_SCORE_PATHS.has(ctx.path) || (this.vllmRerank && VLLM_RERANK_PATHS.has(ctx.path))) return this.scoring(ctx);
+      if (this.runtimeLora && route === 'POST /v1/load_lora_adapter') return this.loadLora(ctx);
+      if (this.runtimeLora && route === 'POST /v1/unload_lora_adapter') return this.unloadLora(ctx);
       return ctx.json(404, { detail: 'Not Found' });
     }
     const primary = this.models[0];
@@ -107,6 +113,26 @@ export class OpenAIFake extends FakeServer {
     }
     if (this.flavor === 'llamacpp') return ctx.json(404, flavorError('llamacpp', 404, 'File Not Found'));
     return ctx.json(404, flavorError('generic', 404, `Invalid URL (${ctx.method} ${ctx.path})`));
+  }
+
+  // vLLM's answers, as its serving_models.py words them.
+  private loadLora(ctx: RequestContext): void {
+    const body = (ctx.body ?? {}) as Record<string, unknown>;
+    const name = typeof body['lora_name'] === 'string' ? body['lora_name'] : '';
+    const path = typeof body['lora_path'] === 'string' ? body['lora_path'] : '';
+    if (name === '' || path === '') return ctx.json(400, flavorError('vllm', 400, 'Both \'lora_name\' and \'lora_path\' must be provided.'));
+    if (this.models.some((m) => m.id === name)) return ctx.json(400, flavorError('vllm', 400, `The lora adapter '${name}' has already been loaded.`));
+    const base = this.models.find((m) => m.parent === undefined);
+    this.models.push({ ...(base ?? { id: name }), id: name, root: path, ...(base === undefined ? {} : { parent: base.id }) });
+    ctx.text(200, `Success: LoRA adapter '${name}' added successfully.`);
+  }
+
+  private unloadLora(ctx: RequestContext): void {
+    const body = (ctx.body ?? {}) as Record<string, unknown>;
+    const name = typeof body['lora_name'] === 'string' ? body['lora_name'] : '';
+    if (!this.models.some((m) => m.id === name && m.parent !== undefined)) return ctx.json(404, flavorError('vllm', 404, `The lora adapter '${name}' cannot be found.`));
+    this.models = this.models.filter((m) => m.id !== name);
+    ctx.text(200, `Success: LoRA adapter '${name}' removed successfully.`);
   }
 
   private authorised(ctx: RequestContext): boolean {

@@ -89,8 +89,8 @@ export function modelList(flavor: OpenAIFlavor, models: FakeModel[]): JsonRecord
         object: 'model',
         created,
         owned_by: 'vllm',
-        root: m.id,
-        parent: null,
+        root: m.root ?? m.id,
+        parent: m.parent ?? null,
         max_model_len: m.contextLength ?? 4096,
         permission: [
           {

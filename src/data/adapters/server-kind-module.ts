@@ -112,6 +112,33 @@ export interface ServerKindModule {
   /** Tokens from an answer the server sent untranslated (OpenAI-shaped kinds search the bytes). */
   readUsage(answer: Buffer): TokenUsage;
   capacity(load: LoadMetrics | undefined): KindCapacity;
+  /** Pulling, deleting, copying, loading and unloading models; absent when the kind manages none. */
+  readonly lifecycle?: KindLifecycle;
+}
+
+/** One line of a pull's progress, summed over the layers seen so far. */
+export interface PullProgress {
+  message: string;
+  completed?: number;
+  total?: number;
+  digest?: string;
+}
+
+/**
+ * Managing the models on one server (docs/decisions/0018). Each method acts
+ * on the server in `context` (its `signal` cancels) and throws an Error whose
+ * message says what went wrong, shown to the operator. Absent methods: the
+ * kind cannot do that, and the gateway says so before anything starts.
+ */
+export interface KindLifecycle {
+  pull?(context: AdapterContext, model: string, progress: (update: PullProgress) => void): Promise<void>;
+  remove?(context: AdapterContext, model: string): Promise<void>;
+  copy?(context: AdapterContext, source: string, destination: string): Promise<void>;
+  /** `keepAlive`: how long the server keeps it loaded; `loraPath`: where a LoRA adapter lives (vLLM). */
+  load?(context: AdapterContext, model: string, options: { keepAlive?: string | number; loraPath?: string }): Promise<void>;
+  unload?(context: AdapterContext, model: string): Promise<void>;
+  /** What `load`/`unload` act on, for messages ("LoRA adapters"); absent: models. */
+  readonly loadsWhat?: string;
 }
 
 /** The probing half of a kind, which kinds built on the same API share. */

@@ -90,9 +90,82 @@ export class UpstreamHttp {
     }
   }
 
+  /**
+   * A streamed NDJSON answer (Ollama's /api/pull), each line parsed and given
+   * to `onLine` as it arrives. `idleMs` bounds the silence between bytes, not
+   * the whole call: a pull may rightly take an hour. A non-2xx answer throws
+   * with the server's own `error` text, which says what went wrong.
+   */
+  async ndjson(call: Omit<UpstreamCall, 'timeoutMs'> & { idleMs: number }, onLine: (value: unknown) => void): Promise<void> {
+    const what = call.what ?? `${call.method ?? 'POST'} ${new URL(call.url).pathname}`;
+    const headers: Record<string, string> = { accept: 'application/x-ndjson, application/json;q=0.9' };
+    if (call.headers !== undefined) Object.assign(headers, call.headers);
+    else if (call.apiKey) headers['authorization'] = `Bearer ${call.apiKey}`;
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      const response = await request(call.url, {
+        method: call.method ?? 'POST',
+        headers,
+        body: call.body === undefined ? undefined : JSON.stringify(call.body),
+        ...(call.signal === undefined ? {} : { signal: call.signal }),
+        dispatcher: this.dispatcher,
+        headersTimeout: call.idleMs,
+        bodyTimeout: call.idleMs,
+      });
+      if (response.statusCode < 200 || response.statusCode >= 300) {
+        const text = (await readCapped(response.body, 64 * 1024, what)).toString('utf8');
+        assertOk({ status: response.statusCode, headers: response.headers, text }, `${what}${serverMessageOf(text)}`);
+      }
+      let pending = '';
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        pending += chunk.toString('utf8');
+        if (pending.length > this.#maxResponseBytes) throw new UpstreamError(`${what}: a line longer than ${this.#maxResponseBytes} bytes`, { failure: 'protocol' });
+        let newline = pending.indexOf('\n');
+        while (newline >= 0) {
+          const line = pending.slice(0, newline).trim();
+          pending = pending.slice(newline + 1);
+          if (line !== '') onLine(parseLine(line, what));
+          newline = pending.indexOf('\n');
+        }
+      }
+      if (pending.trim() !== '') onLine(parseLine(pending.trim(), what));
+    } catch (error) {
+      if (error instanceof UpstreamError) throw error;
+      throw toUpstreamError(error, what, isCallerCancel(call.signal));
+    }
+  }
+
   async close(): Promise<void> {
     await this.dispatcher.close();
   }
+}
+
+function parseLine(line: string, what: string): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch (error) {
+    throw new UpstreamError(`${what}: a streamed line is not JSON`, { failure: 'protocol', cause: error });
+  }
+}
+
+/**
+ * `: <message>` from an error answer's JSON (`{error: "..."}` as Ollama sends,
+ * `{error: {message}}` or `{message}` as OpenAI-style servers do), short and on
+ * one line; empty when there is none. Operators read it in an operation's
+ * result: "pull model manifest: file does not exist" says what to fix.
+ */
+export function serverMessageOf(text: string): string {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return '';
+  }
+  if (typeof body !== 'object' || body === null) return '';
+  const record = body as Record<string, unknown>;
+  const nested = typeof record['error'] === 'object' && record['error'] !== null ? (record['error'] as Record<string, unknown>)['message'] : undefined;
+  const message = typeof record['error'] === 'string' ? record['error'] : typeof nested === 'string' ? nested : typeof record['message'] === 'string' ? record['message'] : null;
+  return message === null ? '' : `: ${message.replace(/\s+/g, ' ').slice(0, 300)}`;
 }
 
 export function assertOk(response: UpstreamTextResponse, what: string): void {

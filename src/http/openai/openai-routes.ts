@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasForbiddenCharacters } from '../../domain/model-name.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Operation } from '../../data/adapters/inference-mapping.ts';
 import type { InferenceProxy } from '../../data/proxy/inference-proxy.ts';
@@ -214,9 +215,6 @@ function largestContext(index: ModelIndex, name: string): number | null {
   return largest;
 }
 
-/** Model names never go into an upstream URL, but are refused early if they could: control characters, `..`, backslashes. */
 function assertModelName(name: string): void {
-  if (/[\u0000-\u001f\u007f\\]/.test(name) || name.includes('..') || name.startsWith('/')) {
-    throw errors.invalidRequest('model contains characters a model name cannot have.', 'model');
-  }
+  if (hasForbiddenCharacters(name)) throw errors.invalidRequest('model contains characters a model name cannot have.', 'model');
 }

@@ -6,6 +6,7 @@ import { modelBenchmarks } from './0004-model-benchmarks.ts';
 import { webhookRetrySchedule } from './0005-webhook-retry-schedule.ts';
 import { serverKindModules } from './0006-server-kind-modules.ts';
 import { cachePolicies } from './0007-cache-policies.ts';
+import { operations } from './0008-operations.ts';
 import { vectorCollections } from './0009-vector-collections.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '0005-webhook-retry-schedule': webhookRetrySchedule,
   '0006-server-kind-modules': serverKindModules,
   '0007-cache-policies': cachePolicies,
+  '0008-operations': operations,
   '0009-vector-collections': vectorCollections,
 };
 

@@ -3,6 +3,7 @@ import type { ServerKindModule } from '../server-kind-module.ts';
 import { kindDefaults } from '../shared/kind-defaults.ts';
 import { isRecord, stringField } from '../shared/wire-values.ts';
 import { ollamaAdapter } from './ollama-adapter.ts';
+import { ollamaLifecycle } from './ollama-lifecycle.ts';
 import { planOllama } from './ollama-inference.ts';
 
 export const ollamaKind: ServerKindModule = {
@@ -23,6 +24,7 @@ export const ollamaKind: ServerKindModule = {
       },
     },
   ],
+  lifecycle: ollamaLifecycle,
   probe: ollamaAdapter.probe,
   probeEmbeddingDimension: ollamaAdapter.probeEmbeddingDimension,
   plan(operation, body, modelId, server) {

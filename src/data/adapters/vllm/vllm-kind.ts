@@ -4,6 +4,7 @@ import { kindDefaults } from '../shared/kind-defaults.ts';
 import { planRerank, rerankApiOf } from '../shared/rerank-plans.ts';
 import { modelOwners } from '../shared/model-list-signature.ts';
 import { vllmAdapter } from './vllm-adapter.ts';
+import { vllmLoraLifecycle } from './vllm-lora.ts';
 
 export const vllmKind: ServerKindModule = {
   id: 'vllm',
@@ -24,6 +25,7 @@ export const vllmKind: ServerKindModule = {
       },
     },
   ],
+  lifecycle: vllmLoraLifecycle,
   probe: vllmAdapter.probe,
   probeEmbeddingDimension: vllmAdapter.probeEmbeddingDimension,
   plan(operation, body, modelId, server, model) {

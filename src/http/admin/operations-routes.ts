@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { OperationRunner, OperationView } from '../../control/operations/operation.ts';
+import { errors } from '../../errors/error-catalogue.ts';
+import { actorOf } from '../plugins/authenticate.ts';
+
+const heartbeatMs = 15_000;
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+const ListQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('cancelled')])),
+    kind: Type.Optional(Type.Union(['pull', 'delete', 'copy', 'load', 'unload', 'hub_download'].map((kind) => Type.Literal(kind)))),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$' })),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * `/api/v1/operations`: long-running fleet work (docs/decisions/0018), listed,
+ * read, watched as Server-Sent Events, and cancelled.
+ */
+export async function operationsRoutes(parent: FastifyInstance, dependencies: { operations: OperationRunner }): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { operations } = dependencies;
+
+  app.get('/operations', { schema: { querystring: ListQuery } }, async (request) => {
+    const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
+    if (limit < 1 || limit > 500) throw errors.invalidRequest('limit must be between 1 and 500.', 'limit');
+    const { status, kind } = request.query;
+    return { data: await operations.list({ limit, ...(status === undefined ? {} : { status }), ...(kind === undefined ? {} : { kind: kind as OperationView['kind'] }) }) };
+  });
+
+  app.get('/operations/:id', { schema: { params: IdParams } }, async (request) => {
+    const view = await operations.get(request.params.id);
+    if (view === null) throw errors.notFound(`Operation ${request.params.id}`);
+    return view;
+  });
+
+  app.delete('/operations/:id', { schema: { params: IdParams } }, async (request) => {
+    const view = await operations.cancel(request.params.id, actorOf(request));
+    if (view === null) throw errors.notFound(`Operation ${request.params.id}`);
+    return view;
+  });
+
+  // The current state first, then every change; the stream ends with the final state.
+  app.get('/operations/:id/events', { schema: { params: IdParams } }, async (request, reply) => {
+    const current = await operations.get(request.params.id);
+    if (current === null) throw errors.notFound(`Operation ${request.params.id}`);
+    reply.hijack();
+    const response = reply.raw;
+    response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'x-request-id': request.id });
+    if (request.method === 'HEAD') return void response.end();
+    const send = (view: OperationView) => {
+      response.write(`event: operation\ndata: ${JSON.stringify(view)}\n\n`);
+      if (view.status !== 'running') {
+        cleanup();
+        response.end();
+      }
+    };
+    const unsubscribe = operations.subscribe(current.id, send);
+    const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), heartbeatMs);
+    heartbeat.unref();
+    const cleanup = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    };
+    response.on('close', cleanup);
+    // Read again after subscribing: an operation that ended in between is sent as it ended.
+    send((await operations.get(current.id)) ?? current);
+  });
+}
