@@ -44,6 +44,7 @@ import type { CollectionsHttp } from './collections/create-collections.ts';
 import type { OperationRunner } from './control/operations/operation.ts';
 import type { ModelLifecycleActions } from './control/operations/model-lifecycle.ts';
 import { operationsRoutes } from './http/admin/operations-routes.ts';
+import { inventoryRoutes } from './http/admin/inventory-routes.ts';
 import { modelLifecycleRoutes } from './http/admin/model-lifecycle-routes.ts';
 
 declare module 'fastify' {
@@ -150,6 +151,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(webhooksRoutes, { webhooks: services.webhooks });
       await admin.register(analyticsRoutes, services.analytics);
       await admin.register(eventsRoute, { registry: services.registry, ownership });
+      await admin.register(inventoryRoutes, { registry: services.registry });
       if (services.operations !== undefined) await admin.register(operationsRoutes, { operations: services.operations });
       if (services.lifecycle !== undefined) await admin.register(modelLifecycleRoutes, { lifecycle: services.lifecycle });
     },

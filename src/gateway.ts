@@ -36,6 +36,7 @@ import { WebhookStore } from './storage/webhook-store.ts';
 import { GatewayMetrics, serverMetricsListener } from './observability/gateway-metrics.ts';
 import { UsageRecorder } from './observability/usage-recorder.ts';
 import { CacheMetrics } from './observability/cache-metrics.ts';
+import { lifecycleMetricsListener } from './observability/lifecycle-metrics.ts';
 import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
 import { UsageStore } from './storage/usage-store.ts';
 import { OpenTelemetryTracer } from './observability/tracing.ts';
@@ -219,6 +220,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       },
     });
     const cacheMetrics = new CacheMetrics(metricsRegistry);
+    registry.onEvent(lifecycleMetricsListener(registry, metricsRegistry));
     const serverMetrics = serverMetricsListener(metrics);
     registry.onEvent(serverMetrics);
     // Servers loaded from storage show their last known status before their first probe.

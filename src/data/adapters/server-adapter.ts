@@ -36,6 +36,19 @@ export interface LoadMetrics {
   loadedModels: string[];
   memoryBytes: number | null;
   details: Record<string, number>;
+  /**
+   * Each loaded model, as the server lists it (Ollama's /api/ps): what it
+   * holds in VRAM and when it unloads. Kept in memory with the load, not in
+   * the model's stored details: it changes on every probe.
+   */
+  running?: RunningModel[];
+}
+
+export interface RunningModel {
+  model: string;
+  vramBytes: number | null;
+  /** ISO time; null when the server does not say. */
+  expiresAt: string | null;
 }
 
 export interface ProbeResult {

@@ -23,8 +23,8 @@ export const ollamaAdapter: KindProbe = {
 
     const models = await mapWithConcurrency(tags, showConcurrency, async (tag) => {
       const known = previous.get(tag.name);
-      // A model stored before its capabilities' source was recorded is described once more.
-      if (known !== undefined && known.details['digest'] === tag.digest && known.details[capabilitySourceDetail] !== undefined) {
+      // A model stored before its capabilities' source (or its modified_at) was recorded is described once more.
+      if (known !== undefined && known.details['digest'] === tag.digest && known.details[capabilitySourceDetail] !== undefined && (tag.modifiedAt === null || known.details['modified_at'] !== undefined)) {
         return { ...known, status: loadedNames.has(tag.name) ? 'loaded' : 'available' } satisfies DiscoveredModel;
       }
       return describeModel(context, tag, loadedNames.has(tag.name));
@@ -68,6 +68,7 @@ async function describeModel(context: AdapterContext, tag: OllamaTag, isLoaded: 
       family: tag.family,
       parameter_size: tag.parameterSize,
       quantization: tag.quantization,
+      modified_at: tag.modifiedAt,
     }),
   };
 }
@@ -81,6 +82,7 @@ function loadFrom(running: OllamaRunning[]): LoadMetrics {
     loadedModels: running.map((model) => model.name),
     memoryBytes: running.length === 0 ? 0 : vram,
     details: { loaded_models: running.length },
+    running: running.map((model) => ({ model: model.name, vramBytes: model.vramBytes, expiresAt: model.expiresAt })),
   };
 }
 

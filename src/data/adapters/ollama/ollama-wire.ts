@@ -8,6 +8,7 @@ export interface OllamaTag {
   family: string | null;
   parameterSize: string | null;
   quantization: string | null;
+  modifiedAt: string | null;
 }
 
 export interface OllamaShow {
@@ -20,6 +21,7 @@ export interface OllamaRunning {
   sizeBytes: number | null;
   vramBytes: number | null;
   contextLength: number | null;
+  expiresAt: string | null;
 }
 
 export function parseTags(body: unknown): OllamaTag[] {
@@ -38,6 +40,7 @@ export function parseTags(body: unknown): OllamaTag[] {
       family: stringField(details, 'family'),
       parameterSize: stringField(details, 'parameter_size'),
       quantization: stringField(details, 'quantization_level'),
+      modifiedAt: stringField(entry, 'modified_at'),
     });
   }
   return tags;
@@ -65,6 +68,7 @@ export function parseRunning(body: unknown): OllamaRunning[] {
       sizeBytes: numberField(entry, 'size'),
       vramBytes: numberField(entry, 'size_vram'),
       contextLength: numberField(entry, 'context_length'),
+      expiresAt: stringField(entry, 'expires_at'),
     });
   }
   return running;

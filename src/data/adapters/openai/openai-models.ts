@@ -23,6 +23,9 @@ export function parseModelList(body: unknown): DiscoveredModel[] {
     if (ownedBy !== null) details['owned_by'] = ownedBy;
     const root = stringField(entry, 'root');
     if (root !== null && root !== id) details['root'] = root;
+    // vLLM lists a LoRA adapter with the base model it runs on.
+    const parent = stringField(entry, 'parent');
+    if (parent !== null && parent !== '') details['parent'] = parent;
     models.push({
       id,
       capabilities: capabilitiesFromName(id),
