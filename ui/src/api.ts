@@ -265,3 +265,64 @@ export interface WebhookDelivery {
 export function messageOf(caught: unknown, fallback: string): string {
   return caught instanceof Error ? caught.message : fallback;
 }
+
+/** One server's part of an operation (GET /api/v1/operations/{id}). */
+export interface OperationTarget {
+  server_id: string | null;
+  name: string;
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  completed: number | null;
+  total: number | null;
+  digest: string | null;
+  message: string | null;
+  error?: string;
+}
+
+export interface OperationView {
+  id: string;
+  kind: 'pull' | 'delete' | 'copy' | 'load' | 'unload' | 'hub_download';
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
+  model: string;
+  params: Record<string, unknown>;
+  actor_key_id: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+  error: string | null;
+  servers: OperationTarget[];
+}
+
+export interface InventoryCell {
+  server_id: string;
+  name: string;
+  status: 'loaded' | 'available';
+  loaded: boolean;
+  digest: string | null;
+  size: number | null;
+  family: string | null;
+  parameter_size: string | null;
+  quantization: string | null;
+  modified_at: string | null;
+  size_vram: number | null;
+  expires_at: string | null;
+  capabilities: string[];
+  context_length: number | null;
+}
+
+export interface Inventory {
+  servers: Array<{ id: string; name: string; server_type: string; health_status: string; is_active: boolean; loaded_models: number; vram_bytes: number | null; actions: string[] }>;
+  models: Array<{ id: string; loaded_on: number; available_on: number; servers: InventoryCell[] }>;
+}
+
+/** Bytes as people read them: 4.1 GB, 274 MB. */
+export function formatBytes(bytes: number | null): string {
+  if (bytes === null) return '—';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value >= 100 || unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
+}

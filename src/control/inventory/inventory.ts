@@ -1,6 +1,7 @@
 import type { ModelServer, ServerModel } from '../../domain/model-server.ts';
 import type { ServerRegistry } from '../servers/server-registry.ts';
 import type { RunningModel } from '../../data/adapters/server-adapter.ts';
+import { findServerKind } from '../../data/adapters/server-kinds.ts';
 
 export interface InventoryCell {
   server_id: string;
@@ -30,6 +31,8 @@ export interface InventoryServer {
   is_active: boolean;
   loaded_models: number;
   vram_bytes: number | null;
+  /** What its kind lets Switchyard do to its models: pull, remove, copy, load, unload. */
+  actions: string[];
 }
 
 export interface Inventory {
@@ -37,6 +40,7 @@ export interface Inventory {
   models: Array<{ id: string; loaded_on: number; available_on: number; servers: InventoryCell[] }>;
 }
 
+const lifecycleActions = ['pull', 'remove', 'copy', 'load', 'unload'] as const;
 const shown = new Set(['digest', 'size_bytes', 'family', 'parameter_size', 'quantization', 'modified_at']);
 
 /**
@@ -66,6 +70,7 @@ export function buildInventory(registry: ServerRegistry): Inventory {
         is_active: server.isActive,
         loaded_models: registry.modelsOf(server.id).filter((model) => model.status === 'loaded').length,
         vram_bytes: load?.memoryBytes ?? null,
+        actions: lifecycleActions.filter((action) => findServerKind(server.serverType)?.lifecycle?.[action] !== undefined),
       };
     }),
     models: [...models.entries()]

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { api, canChange, type Session } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
 import { CacheBadge, useCachePolicies } from '../components/cache-badge.tsx';
+import { InventoryMatrix } from './inventory-matrix.tsx';
 
 interface RegistryEntry {
   id: string;
@@ -37,6 +38,8 @@ export function ModelsPage(props: { session: Session }) {
   return (
     <section>
       <h1>Models</h1>
+      <InventoryMatrix session={props.session} />
+      <h2>Performance</h2>
       <ErrorNote error={error} />
       {models !== null && models.length === 0 && <p className="empty">No models discovered yet. Add a server and its models show up here.</p>}
       {models !== null && models.length > 0 && (
