@@ -84,9 +84,10 @@ describe.skipIf(!hasChromium)('the caching page', () => {
     await expect.poll(async () => (await route.textContent()) ?? '', settles).toContain('cached: exact');
     await page.getByRole('link', { name: 'Models' }).click();
     // The policy names mixtral; the model's id is mixtral:latest.
-    const model = page.locator('tr', { hasText: 'mixtral:latest' });
+    const performance = page.getByRole('table', { name: 'Model performance' });
+    const model = performance.locator('tr', { hasText: 'mixtral:latest' });
     await expect.poll(async () => (await model.textContent()) ?? '', settles).toContain('cached: semantic');
-    expect(await page.locator('tr', { hasText: 'hermes:latest' }).textContent()).not.toContain('cached');
+    expect(await performance.locator('tr', { hasText: 'hermes:latest' }).textContent()).not.toContain('cached');
     await model.getByRole('link', { name: 'cached: semantic' }).click();
     await page.getByTestId('cache-policy-row-mixtral').waitFor();
     await shot('caching-03-badges');

@@ -43,7 +43,7 @@ export function ModelsPage(props: { session: Session }) {
       <ErrorNote error={error} />
       {models !== null && models.length === 0 && <p className="empty">No models discovered yet. Add a server and its models show up here.</p>}
       {models !== null && models.length > 0 && (
-        <table>
+        <table aria-label="Model performance">
           <thead>
             <tr>
               <th>Model</th>
