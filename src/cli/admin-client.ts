@@ -29,6 +29,36 @@ export class AdminClient {
     }
     return parsed;
   }
+
+  /** Reads a Server-Sent Events stream (`GET path`), handing each event's data, parsed, to `onEvent`, until it ends. */
+  async events(path: string, onEvent: (event: string, data: unknown) => void): Promise<void> {
+    const url = this.#url;
+    const key = this.#key;
+    let response: Response;
+    try {
+      response = await fetch(`${url}${path}`, { headers: { accept: 'text/event-stream', ...(key === undefined ? {} : { authorization: `Bearer ${key}` }) } });
+    } catch {
+      throw new CliError(`Cannot reach Switchyard at ${url}. Is it running? (set --url or SWITCHYARD_URL)`);
+    }
+    if (!response.ok || response.body === null) {
+      const parsed = safeParse(await response.text()) as { error?: { message?: string } } | null;
+      throw new CliError(parsed?.error?.message ?? `HTTP ${response.status}`);
+    }
+    const decoder = new TextDecoder();
+    let pending = '';
+    for await (const chunk of response.body) {
+      pending += decoder.decode(chunk, { stream: true });
+      let end = pending.indexOf('\n\n');
+      while (end >= 0) {
+        const block = pending.slice(0, end);
+        pending = pending.slice(end + 2);
+        const name = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (data !== undefined) onEvent(name, safeParse(data));
+        end = pending.indexOf('\n\n');
+      }
+    }
+  }
 }
 
 function safeParse(text: string): unknown {

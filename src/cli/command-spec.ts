@@ -31,6 +31,8 @@ export interface CommandInput {
   /** The admin API client for this call's --url/--key; created only when asked for. */
   client: () => AdminClient;
   write: (text: string) => void;
+  /** Where `write` goes; a command that redraws progress in place checks `isTTY` on it. */
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 /**

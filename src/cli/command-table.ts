@@ -1,11 +1,12 @@
 import type { CommandSpec } from './command-spec.ts';
 import { collectionsCommand } from './collections-command.ts';
 import { keysCommand } from './keys-command.ts';
+import { modelsCommand } from './models-command.ts';
 import { serveCommand } from './serve-command.ts';
 import { serversCommand } from './servers-command.ts';
 
 /** Every command; help, parsing and the tests that every command answers --help iterate this. */
-export const commands: readonly CommandSpec[] = [serveCommand, serversCommand, keysCommand, collectionsCommand];
+export const commands: readonly CommandSpec[] = [serveCommand, serversCommand, modelsCommand, keysCommand, collectionsCommand];
 
 /** `switchyard help servers add` is the same as `switchyard servers add --help`; main.ts answers it before parsing. */
 export const helpCommand: CommandSpec = {

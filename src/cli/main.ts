@@ -62,6 +62,7 @@ async function dispatch(command: CommandSpec, path: string[], args: string[], io
     write: (text) => {
       io.stdout.write(`${text}\n`);
     },
+    stdout: io.stdout,
   });
   return code ?? 0;
 }
