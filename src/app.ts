@@ -45,6 +45,9 @@ import type { OperationRunner } from './control/operations/operation.ts';
 import type { ModelLifecycleActions } from './control/operations/model-lifecycle.ts';
 import { operationsRoutes } from './http/admin/operations-routes.ts';
 import { inventoryRoutes } from './http/admin/inventory-routes.ts';
+import { placementsRoutes } from './http/admin/placements-routes.ts';
+import type { PlacementRegistry } from './control/placements/placement-registry.ts';
+import type { PlacementReconciler } from './control/placements/placement-reconciler.ts';
 import { modelLifecycleRoutes } from './http/admin/model-lifecycle-routes.ts';
 
 declare module 'fastify' {
@@ -83,6 +86,7 @@ export interface AppServices {
   /** Long-running fleet work and the lifecycle actions that start it; absent in apps built without them. */
   operations?: OperationRunner;
   lifecycle?: ModelLifecycleActions;
+  placements?: { placements: PlacementRegistry; reconciler: PlacementReconciler };
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -152,6 +156,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(analyticsRoutes, services.analytics);
       await admin.register(eventsRoute, { registry: services.registry, ownership });
       await admin.register(inventoryRoutes, { registry: services.registry });
+      if (services.placements !== undefined) await admin.register(placementsRoutes, { ...services.placements, registry: services.registry, ownership });
       if (services.operations !== undefined) await admin.register(operationsRoutes, { operations: services.operations });
       if (services.lifecycle !== undefined) await admin.register(modelLifecycleRoutes, { lifecycle: services.lifecycle });
     },

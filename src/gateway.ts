@@ -62,6 +62,10 @@ import type { ModelLifecycleActions } from './control/operations/model-lifecycle
 import { OperationStore } from './storage/operation-store.ts';
 import { insertAudit } from './storage/audit-store.ts';
 import { modelMatches } from './domain/model-server.ts';
+import { PlacementRegistry } from './control/placements/placement-registry.ts';
+import { PlacementReconciler } from './control/placements/placement-reconciler.ts';
+import { applyFleetPlacements } from './control/placements/apply-fleet-placements.ts';
+import { PlacementStore } from './storage/placement-store.ts';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -83,6 +87,8 @@ export interface Gateway {
   lifecycle: ModelLifecycleActions;
   /** What still needs a model (routes, placements) before its last copy is deleted. */
   modelNeeds: ModelNeeds;
+  /** Placements and the reconciler that keeps them true. */
+  placements: { registry: PlacementRegistry; reconciler: PlacementReconciler };
   keys: BootstrapResult;
   masterKey: Omit<MasterKeySource, 'key'>;
   fleetReport: FleetApplyReport | null;
@@ -200,6 +206,19 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       log,
     });
 
+    const placements = new PlacementRegistry(new PlacementStore(database.db));
+    await placements.load();
+    if (loaded.fleet !== null) await applyFleetPlacements(loaded.fleet, placements, config.config_file ?? 'fleet file', log);
+    modelNeeds.register((model) => placements.list().filter((placement) => modelMatches(placement.model, model)).map((placement) => `placement ${placement.model}`));
+    const reconciler = new PlacementReconciler({
+      placements,
+      registry,
+      lifecycle,
+      operations: operationService,
+      onUnsatisfied: (placement, reason) => webhookDispatcher.emit('placement.unsatisfied', { model: placement.model, reason }),
+      log,
+    });
+
     const cachePolicies = await loadCachePolicies(database.db);
     const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, routes, log, cachePolicies);
     if (config.discover_local_ollama) await discoverLocalOllama(config.local_ollama_url, registry, http, log);
@@ -287,7 +306,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker, keyNames: () => keyStore.names() };
     const responseCache = createResponseCache({ policies: cachePolicies, embedder: embeddings.embedder, metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
     const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler } });
     const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw toPortError(error, config.host, config.port);
     });
@@ -295,6 +314,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
     selfUrl = `http://${selfHost}:${new URL(address).port}`;
     if (options.startScheduler !== false) scheduler.start();
+    reconciler.start();
     quota.start();
     usage.start();
     void scheduler.pruneHistory();
@@ -310,6 +330,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       closing ??= (async () => {
         draining = true;
         stopRouteWarning();
+        reconciler.stop();
         log.info({ graceMs: config.shutdown_grace_ms, delayMs: config.shutdown_delay_ms }, 'draining: /ready answers 503, in-flight requests may finish');
         if (config.shutdown_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown_delay_ms));
         await closeGracefully(app, { graceMs: config.shutdown_grace_ms, log });
@@ -333,7 +354,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       })();
       return closing;
     };
-    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
+    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, placements: { registry: placements, reconciler }, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
   } catch (error) {
     await database.close();
     throw error;

@@ -68,6 +68,18 @@ export const FleetCachePolicySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `placements: { <model>: { pulled_on | servers, warm_on?, keep_alive?, active_hours? } }` (checked fully when applied). */
+export const FleetPlacementSchema = Type.Object(
+  {
+    pulled_on: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    servers: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1 })),
+    warm_on: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    keep_alive: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 40 }), Type.Number()])),
+    active_hours: Type.Optional(Type.String({ maxLength: 20 })),
+  },
+  { additionalProperties: false },
+);
+
 /** A vector collection mapped to a model, keyed by the collection's name: `mixtral: { model: mixtral, vector_size: 4096, distance: cosine }`. */
 export const FleetCollectionSchema = Type.Object(
   {
@@ -85,10 +97,12 @@ export const FleetFileSchema = Type.Object(
     routes: Type.Optional(Type.Array(FleetRouteSchema)),
     cache_policies: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 200 }), FleetCachePolicySchema)),
     collections: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$' }), FleetCollectionSchema)),
+    placements: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 256 }), FleetPlacementSchema)),
   },
   { additionalProperties: false },
 );
 
+export type FleetPlacement = Static<typeof FleetPlacementSchema>;
 export type FleetModel = Static<typeof FleetModelSchema>;
 export type FleetServer = Static<typeof FleetServerSchema>;
 export type FleetRoute = Static<typeof FleetRouteSchema>;
@@ -101,6 +115,8 @@ export interface FleetFile {
   /** Response cache policies by model or route name. */
   cachePolicies: Record<string, FleetCachePolicy>;
   collections: Record<string, FleetCollection>;
+  /** Placements by model: `mixtral: { pulled_on: 2, warm_on: 1, keep_alive: 30m }`. */
+  placements: Record<string, FleetPlacement>;
 }
 
 /** Parses and validates a fleet file; `${VAR}` and `${VAR:-default}` are read from the environment. */
@@ -128,7 +144,7 @@ export function parseFleetFile(text: string, fileName: string, env: Record<strin
   }
   const cachePolicies = parsed.cache_policies ?? {};
   for (const [name, policy] of Object.entries(cachePolicies)) checkCachePolicy(name, policy, `${fileName}: cache_policies.${name}`);
-  return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [], cachePolicies, collections: parsed.collections ?? {} };
+  return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [], cachePolicies, collections: parsed.collections ?? {}, placements: parsed.placements ?? {} };
 }
 
 export class FleetFileError extends Error {

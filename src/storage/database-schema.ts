@@ -225,6 +225,18 @@ export interface OperationsTable {
   finished_at: string | null;
 }
 
+export interface PlacementsTable {
+  model: string;
+  pulled_on: number | null;
+  servers: string | null;
+  warm_on: number;
+  keep_alive: string | null;
+  active_hours: string | null;
+  managed_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DatabaseSchema {
   model_servers: ModelServersTable;
   server_models: ServerModelsTable;
@@ -242,4 +254,5 @@ export interface DatabaseSchema {
   cache_policies: CachePoliciesTable;
   vector_collections: VectorCollectionsTable;
   operations: OperationsTable;
+  placements: PlacementsTable;
 }

@@ -74,4 +74,23 @@ describe.skipIf(!hasChromium)('the inventory on the Models page', () => {
     await expect.poll(() => state('phi3:latest', 'gpu-2'), settles).toBe('loaded');
     await shot('inventory-loaded');
   });
+
+  it('adds a placement from its form, and shows it converging to satisfied with where it is held and warm', async () => {
+    await page.getByRole('button', { name: 'Add placement' }).click();
+    const form = page.getByRole('form', { name: 'Placement' });
+    await form.getByLabel('Model').fill('mixtral:latest');
+    await form.getByLabel('Pulled on (number of servers)').fill('2');
+    await form.getByLabel('Warm on (kept loaded)').fill('1');
+    await form.getByLabel('Keep alive').fill('1h');
+    await form.getByRole('button', { name: 'Save' }).click();
+    const row = page.getByTestId('placement-mixtral:latest');
+    await row.waitFor(settles);
+    // The reconciler pulls onto gpu-2 and is satisfied; the page refreshes on its own.
+    await expect.poll(async () => {
+      await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+      return (await row.textContent()) ?? '';
+    }, settles).toMatch(/pulled on 2, warm on 1.*gpu-1, gpu-2.*gpu-1.*satisfied/);
+    expect(await state('mixtral:latest', 'gpu-2')).not.toBe('absent');
+    await shot('placements-satisfied');
+  });
 });

@@ -8,6 +8,7 @@ import { serverKindModules } from './0006-server-kind-modules.ts';
 import { cachePolicies } from './0007-cache-policies.ts';
 import { operations } from './0008-operations.ts';
 import { vectorCollections } from './0009-vector-collections.ts';
+import { placements } from './0010-placements.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0007-cache-policies': cachePolicies,
   '0008-operations': operations,
   '0009-vector-collections': vectorCollections,
+  '0010-placements': placements,
 };
 
 export const migrationProvider: MigrationProvider = {

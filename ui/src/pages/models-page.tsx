@@ -3,6 +3,7 @@ import { api, canChange, type Session } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
 import { CacheBadge, useCachePolicies } from '../components/cache-badge.tsx';
 import { InventoryMatrix } from './inventory-matrix.tsx';
+import { PlacementsSection } from './placements-section.tsx';
 
 interface RegistryEntry {
   id: string;
@@ -39,6 +40,7 @@ export function ModelsPage(props: { session: Session }) {
     <section>
       <h1>Models</h1>
       <InventoryMatrix session={props.session} />
+      <PlacementsSection session={props.session} />
       <h2>Performance</h2>
       <ErrorNote error={error} />
       {models !== null && models.length === 0 && <p className="empty">No models discovered yet. Add a server and its models show up here.</p>}
