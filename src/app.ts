@@ -46,6 +46,7 @@ import type { ModelLifecycleActions } from './control/operations/model-lifecycle
 import { operationsRoutes } from './http/admin/operations-routes.ts';
 import { inventoryRoutes } from './http/admin/inventory-routes.ts';
 import { placementsRoutes } from './http/admin/placements-routes.ts';
+import { modelRegistryRoutes, type ModelRegistryHttp } from './http/admin/model-registry-routes.ts';
 import type { PlacementRegistry } from './control/placements/placement-registry.ts';
 import type { PlacementReconciler } from './control/placements/placement-reconciler.ts';
 import { modelLifecycleRoutes } from './http/admin/model-lifecycle-routes.ts';
@@ -87,6 +88,7 @@ export interface AppServices {
   operations?: OperationRunner;
   lifecycle?: ModelLifecycleActions;
   placements?: { placements: PlacementRegistry; reconciler: PlacementReconciler };
+  modelRegistry?: ModelRegistryHttp;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -155,7 +157,9 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(webhooksRoutes, { webhooks: services.webhooks });
       await admin.register(analyticsRoutes, services.analytics);
       await admin.register(eventsRoute, { registry: services.registry, ownership });
-      await admin.register(inventoryRoutes, { registry: services.registry });
+      const activation = services.modelRegistry?.activation;
+      await admin.register(inventoryRoutes, { registry: services.registry, ...(activation === undefined ? {} : { isInactive: (id: string) => activation.isInactive(id) }) });
+      if (services.modelRegistry !== undefined) await admin.register(modelRegistryRoutes, { ...services.modelRegistry, ownership });
       if (services.placements !== undefined) await admin.register(placementsRoutes, { ...services.placements, registry: services.registry, ownership });
       if (services.operations !== undefined) await admin.register(operationsRoutes, { operations: services.operations });
       if (services.lifecycle !== undefined) await admin.register(modelLifecycleRoutes, { lifecycle: services.lifecycle });

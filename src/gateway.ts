@@ -66,6 +66,12 @@ import { PlacementRegistry } from './control/placements/placement-registry.ts';
 import { PlacementReconciler } from './control/placements/placement-reconciler.ts';
 import { applyFleetPlacements } from './control/placements/apply-fleet-placements.ts';
 import { PlacementStore } from './storage/placement-store.ts';
+import { ModelRegistryStore } from './storage/model-registry-store.ts';
+import { ModelActivation } from './control/model-registry/model-activation.ts';
+import { VersionTracker } from './control/model-registry/version-tracker.ts';
+import { VersionFigures } from './control/model-registry/version-figures.ts';
+import { ModelThresholds } from './control/model-registry/model-thresholds.ts';
+import { applyFleetThresholds } from './control/model-registry/apply-fleet-thresholds.ts';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -89,6 +95,8 @@ export interface Gateway {
   modelNeeds: ModelNeeds;
   /** Placements and the reconciler that keeps them true. */
   placements: { registry: PlacementRegistry; reconciler: PlacementReconciler };
+  /** Model versions, thresholds and activation. */
+  models: { versions: VersionTracker; figures: VersionFigures; thresholds: ModelThresholds; activation: ModelActivation };
   keys: BootstrapResult;
   masterKey: Omit<MasterKeySource, 'key'>;
   fleetReport: FleetApplyReport | null;
@@ -219,6 +227,21 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       log,
     });
 
+    const modelStore = new ModelRegistryStore(database.db);
+    const usageStore = new UsageStore(database.db);
+    const activation = new ModelActivation(modelStore);
+    await activation.load();
+    const versions = new VersionTracker({ store: modelStore, registry, log });
+    await versions.load();
+    registry.onEvent((event) => {
+      if (event.type === 'server.checked') versions.observe(event.server.id);
+      else if (event.type === 'server.deleted') versions.forget(event.server.id);
+    });
+    const figures = new VersionFigures({ store: modelStore, usage: usageStore, versions, log });
+    const thresholds = new ModelThresholds({ store: modelStore, usage: usageStore, db: database.db, log, emit: (event, data) => webhookDispatcher.emit(event, data) });
+    await thresholds.load();
+    if (loaded.fleet !== null) await applyFleetThresholds(loaded.fleet, thresholds, config.config_file ?? 'fleet file');
+
     const cachePolicies = await loadCachePolicies(database.db);
     const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, routes, log, cachePolicies);
     if (config.discover_local_ollama) await discoverLocalOllama(config.local_ollama_url, registry, http, log);
@@ -276,6 +299,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const tracer = config.otel_endpoint === undefined ? null : new OpenTelemetryTracer({ endpoint: config.otel_endpoint, serviceName: config.otel_service_name, batchDelayMs: config.otel_batch_delay_ms });
     const proxy = new InferenceProxy({
       tracer,
+      activation,
       index,
       settings: config.upstream,
       strategy: config.routing_strategy,
@@ -303,10 +327,10 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     // Our own loopback: not subject to the network policy meant for model servers.
     const selfAgent = new Agent({ connections: 16 });
     const benchmarker = new ModelBenchmarker({ db: database.db, keyRing, dispatcher: selfAgent, selfUrl: () => selfUrl });
-    const analytics = { usage: new UsageStore(database.db), registry, index, benchmarker, keyNames: () => keyStore.names() };
+    const analytics = { usage: usageStore, registry, index, benchmarker, keyNames: () => keyStore.names(), activation, thresholds };
     const responseCache = createResponseCache({ policies: cachePolicies, embedder: embeddings.embedder, metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
     const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler } });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, modelRegistry: { versions, figures, thresholds, activation, benchmarker } });
     const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw toPortError(error, config.host, config.port);
     });
@@ -315,6 +339,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     selfUrl = `http://${selfHost}:${new URL(address).port}`;
     if (options.startScheduler !== false) scheduler.start();
     reconciler.start();
+    figures.start();
+    thresholds.start();
     quota.start();
     usage.start();
     void scheduler.pruneHistory();
@@ -331,6 +357,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         draining = true;
         stopRouteWarning();
         reconciler.stop();
+        figures.stop();
+        thresholds.stop();
         log.info({ graceMs: config.shutdown_grace_ms, delayMs: config.shutdown_delay_ms }, 'draining: /ready answers 503, in-flight requests may finish');
         if (config.shutdown_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown_delay_ms));
         await closeGracefully(app, { graceMs: config.shutdown_grace_ms, log });
@@ -354,7 +382,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       })();
       return closing;
     };
-    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, placements: { registry: placements, reconciler }, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
+    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, placements: { registry: placements, reconciler }, models: { versions, figures, thresholds, activation }, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
   } catch (error) {
     await database.close();
     throw error;

@@ -80,6 +80,17 @@ export const FleetPlacementSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `thresholds: { <model>: { p95_latency_ms?, p95_ttft_ms?, min_tokens_per_s?, max_error_rate? } }` */
+export const FleetThresholdsSchema = Type.Object(
+  {
+    p95_latency_ms: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    p95_ttft_ms: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    min_tokens_per_s: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    max_error_rate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
 /** A vector collection mapped to a model, keyed by the collection's name: `mixtral: { model: mixtral, vector_size: 4096, distance: cosine }`. */
 export const FleetCollectionSchema = Type.Object(
   {
@@ -98,6 +109,7 @@ export const FleetFileSchema = Type.Object(
     cache_policies: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 200 }), FleetCachePolicySchema)),
     collections: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$' }), FleetCollectionSchema)),
     placements: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 256 }), FleetPlacementSchema)),
+    thresholds: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 256 }), FleetThresholdsSchema)),
   },
   { additionalProperties: false },
 );
@@ -117,6 +129,8 @@ export interface FleetFile {
   collections: Record<string, FleetCollection>;
   /** Placements by model: `mixtral: { pulled_on: 2, warm_on: 1, keep_alive: 30m }`. */
   placements: Record<string, FleetPlacement>;
+  /** Thresholds by model, checked every minute against live figures. */
+  thresholds: Record<string, Static<typeof FleetThresholdsSchema>>;
 }
 
 /** Parses and validates a fleet file; `${VAR}` and `${VAR:-default}` are read from the environment. */
@@ -144,7 +158,7 @@ export function parseFleetFile(text: string, fileName: string, env: Record<strin
   }
   const cachePolicies = parsed.cache_policies ?? {};
   for (const [name, policy] of Object.entries(cachePolicies)) checkCachePolicy(name, policy, `${fileName}: cache_policies.${name}`);
-  return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [], cachePolicies, collections: parsed.collections ?? {}, placements: parsed.placements ?? {} };
+  return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [], cachePolicies, collections: parsed.collections ?? {}, placements: parsed.placements ?? {}, thresholds: parsed.thresholds ?? {} };
 }
 
 export class FleetFileError extends Error {

@@ -82,6 +82,7 @@ export const errors = {
       message: `The route \`${route}\` cannot be served: its targets (${targets.join(', ')})${fallbacks.length > 0 ? ` and fallbacks (${fallbacks.join(', ')})` : ''} name no model that any registered server serves or declares. Fix the route, or add a server with one of those models.`,
       param: 'model',
     }),
+  modelDeactivated: (model: string) => new AppError('SY_MODEL_DEACTIVATED', { message: `The model ${model} is deactivated by an administrator: it is listed, but not served.`, param: 'model' }),
   noHealthyDeployment: (model: string) =>
     new AppError('SY_NO_HEALTHY_DEPLOYMENT', { message: `No healthy server can serve \`${model}\` right now. Try again shortly.` }),
   noModelForAuto: (operation: string) =>

@@ -48,6 +48,7 @@ export const errorCodes = {
   SY_FORBIDDEN: { status: 403, type: 'permission_error', retryable: false, message: 'This key lacks the scope needed for this request.' },
   SY_NOT_FOUND: { status: 404, type: 'not_found_error', retryable: false, message: 'Not found.' },
   SY_ROUTE_NOT_FOUND: { status: 404, type: 'not_found_error', retryable: false, message: 'No such route.' },
+  SY_MODEL_DEACTIVATED: { status: 404, type: 'not_found_error', retryable: false, message: 'The model is deactivated by an administrator: it is listed, but not served.' },
   SY_ROUTE_UNRESOLVED: { status: 404, type: 'not_found_error', retryable: false, message: "The route's targets name no model any server serves." },
   model_not_found: { status: 404, type: 'not_found_error', retryable: false, message: 'The model does not exist or is not served by any registered server.' },
   SY_REQUEST_TIMEOUT: { status: 408, type: 'invalid_request_error', retryable: true, message: 'The request did not arrive in time.' },

@@ -237,6 +237,46 @@ export interface PlacementsTable {
   updated_at: string;
 }
 
+export interface ModelVersionsTable {
+  model: string;
+  version: string;
+  first_seen_at: string;
+  last_seen_at: string;
+  servers: string;
+}
+
+export interface ModelVersionDailyTable {
+  model: string;
+  version: string;
+  day: string;
+  requests: number;
+  errors: number;
+  p50_latency_ms: number | null;
+  p95_latency_ms: number | null;
+  p50_ttft_ms: number | null;
+  p95_ttft_ms: number | null;
+  tokens_per_s: number | null;
+}
+
+export interface ModelThresholdsTable {
+  model: string;
+  p95_latency_ms: number | null;
+  p95_ttft_ms: number | null;
+  min_tokens_per_s: number | null;
+  max_error_rate: number | null;
+  violation: string | null;
+  violated_since: string | null;
+  managed_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ModelStatesTable {
+  model: string;
+  active: number;
+  changed_at: string;
+}
+
 export interface DatabaseSchema {
   model_servers: ModelServersTable;
   server_models: ServerModelsTable;
@@ -255,4 +295,8 @@ export interface DatabaseSchema {
   vector_collections: VectorCollectionsTable;
   operations: OperationsTable;
   placements: PlacementsTable;
+  model_versions: ModelVersionsTable;
+  model_version_daily: ModelVersionDailyTable;
+  model_thresholds: ModelThresholdsTable;
+  model_states: ModelStatesTable;
 }

@@ -93,6 +93,12 @@ export class ModelBenchmarker {
     return { id, model, created_at: createdAt, options, summary, runs };
   }
 
+  /** One model's benchmarks, newest first (the version history attributes each to the version then served). */
+  async history(model: string): Promise<Array<{ created_at: string; summary: BenchmarkSummary }>> {
+    const rows = await this.#db.selectFrom('model_benchmarks').select(['created_at', 'summary']).where('model', '=', model).orderBy('created_at', 'desc').limit(100).execute();
+    return rows.map((row) => ({ created_at: row.created_at, summary: readJson<BenchmarkSummary>(row.summary, summarizeRuns([])) }));
+  }
+
   /** The newest benchmark of every model. */
   async latest(): Promise<Map<string, { created_at: string; summary: BenchmarkSummary }>> {
     const rows = await this.#db.selectFrom('model_benchmarks').select(['model', 'created_at', 'summary']).orderBy('created_at', 'desc').limit(5_000).execute();

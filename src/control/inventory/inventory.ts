@@ -37,7 +37,7 @@ export interface InventoryServer {
 
 export interface Inventory {
   servers: InventoryServer[];
-  models: Array<{ id: string; loaded_on: number; available_on: number; servers: InventoryCell[] }>;
+  models: Array<{ id: string; active: boolean; loaded_on: number; available_on: number; servers: InventoryCell[] }>;
 }
 
 const lifecycleActions = ['pull', 'remove', 'copy', 'load', 'unload'] as const;
@@ -48,7 +48,7 @@ const shown = new Set(['digest', 'size_bytes', 'family', 'parameter_size', 'quan
  * down, every server that has it across, loaded or only on disk. Absent
  * means the server does not list it. Read from memory: no upstream call.
  */
-export function buildInventory(registry: ServerRegistry): Inventory {
+export function buildInventory(registry: ServerRegistry, isInactive: (modelId: string) => boolean = () => false): Inventory {
   const servers = registry.list().sort((a, b) => a.name.localeCompare(b.name));
   const models = new Map<string, InventoryCell[]>();
   for (const server of servers) {
@@ -75,7 +75,7 @@ export function buildInventory(registry: ServerRegistry): Inventory {
     }),
     models: [...models.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([id, cells]) => ({ id, loaded_on: cells.filter((cell) => cell.loaded).length, available_on: cells.length, servers: cells })),
+      .map(([id, cells]) => ({ id, active: !isInactive(id), loaded_on: cells.filter((cell) => cell.loaded).length, available_on: cells.length, servers: cells })),
   };
 }
 

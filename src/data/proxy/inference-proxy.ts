@@ -14,7 +14,7 @@ import { usageOfAnswer } from '../adapters/shared/openai-usage.ts';
 import { joinUrl } from '../adapters/server-adapter.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import type { ModelIndex } from '../routing/model-index.ts';
-import { resolveCandidates, unresolvableRoute, type RouteLookup } from '../routing/resolve-candidates.ts';
+import { resolveCandidates, unresolvableRoute, type Resolution, type RouteLookup } from '../routing/resolve-candidates.ts';
 import { cannotServe, capabilityRefusal, unsupported } from '../routing/capability-check.ts';
 import { parseAutoModel, selectAutoModel, type AutoChoice } from '../routing/auto-select.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
@@ -89,6 +89,16 @@ const done: AttemptResult = { done: true };
  * The data plane: picks a deployment, calls it, and retries elsewhere on
  * failures that happen before the first byte reaches the client, never after.
  */
+/** What the proxy asks of the model registry's activation state (kept to an interface: data does not depend on control). */
+export interface ActivationLookup {
+  readonly anyInactive: boolean;
+  isInactive(modelId: string): boolean;
+}
+
+function withoutInactive(resolution: Resolution, activation: ActivationLookup): Resolution {
+  return { ...resolution, groups: resolution.groups.map((group) => ({ ...group, deployments: group.deployments.filter((deployment) => !activation.isInactive(deployment.model.modelId)) })) };
+}
+
 export class InferenceProxy {
   readonly #index: ModelIndex;
   readonly #settings: UpstreamSettings;
@@ -101,6 +111,7 @@ export class InferenceProxy {
   readonly #routes: RouteLookup | null;
   readonly #observer: RequestObserver;
   readonly #tracer: RequestTracer | null;
+  readonly #activation: ActivationLookup | null;
 
   constructor(options: {
     index: ModelIndex;
@@ -115,7 +126,10 @@ export class InferenceProxy {
     observer?: RequestObserver;
     /** Spans per request and attempt, when tracing is configured. */
     tracer?: RequestTracer | null;
+    /** Models an administrator deactivated: never routed to. */
+    activation?: ActivationLookup;
   }) {
+    this.#activation = options.activation ?? null;
     this.#observer = options.observer ?? (() => undefined);
     this.#tracer = options.tracer ?? null;
     this.#onRejectedKey = options.onRejectedKey ?? (() => undefined);
@@ -144,8 +158,14 @@ export class InferenceProxy {
 
   async #handle(call: InferenceCall, usage: Usage, requestTrace: RequestTrace | null): Promise<void> {
     const route: RouteHeaders = { requestId: call.requestId, server: null, model: null, attempts: 0, route: null, reason: null, extra: call.extraHeaders ?? null };
-    const isAllowed = call.isAllowed ?? (() => true);
+    const activation = this.#activation !== null && this.#activation.anyInactive ? this.#activation : null;
+    const allowed = call.isAllowed ?? (() => true);
+    // A deactivated model is as good as absent for auto-selection.
+    const isAllowed = activation === null ? allowed : (name: string) => allowed(name) && !activation.isInactive(name);
     const autoPriority = parseAutoModel(call.modelName, call.body['priority']);
+    if (activation !== null && autoPriority === null && this.#routes?.byName(call.modelName) === undefined && activation.isInactive(call.modelName)) {
+      return this.#fail(call, usage, errors.modelDeactivated(call.modelName), route);
+    }
     let auto: AutoChoice | null = null;
     if (autoPriority !== null) {
       auto = selectAutoModel(call.operation, call.body, autoPriority, this.#index, Date.now(), isAllowed);
@@ -153,7 +173,9 @@ export class InferenceProxy {
       delete call.body['priority'];
       route.reason = `${call.modelName} chose ${auto.model}: ${auto.reason}`;
     }
-    const resolution = auto !== null || isAllowed(call.modelName) ? resolveCandidates(auto?.model ?? call.modelName, this.#index, this.#routes, this.#strategy) : null;
+    const resolved = auto !== null || isAllowed(call.modelName) ? resolveCandidates(auto?.model ?? call.modelName, this.#index, this.#routes, this.#strategy) : null;
+    // A route skips its deactivated targets and fallbacks for the others.
+    const resolution = activation === null || resolved === null ? resolved : withoutInactive(resolved, activation);
     if (resolution === null) {
       // Declared on a server (its expected models) but not found there yet: that server is down, not the name wrong.
       if (auto === null && isAllowed(call.modelName) && this.#index.isKnown(call.modelName)) return this.#fail(call, usage, errors.noHealthyDeployment(call.modelName), route);

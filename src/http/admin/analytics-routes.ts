@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import type { ModelActivation } from '../../control/model-registry/model-activation.ts';
+import type { Breach, ModelThresholds } from '../../control/model-registry/model-thresholds.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ModelBenchmarker } from '../../control/analytics/model-benchmark.ts';
@@ -20,6 +22,10 @@ export interface AnalyticsDependencies {
   benchmarker: ModelBenchmarker;
   /** Every key's name by id, revoked keys included. */
   keyNames: () => Promise<ReadonlyMap<string, string>>;
+  /** Deactivated models (listed, marked inactive). */
+  activation?: ModelActivation;
+  /** Thresholds and their current violations (listed first in the performance report). */
+  thresholds?: ModelThresholds;
 }
 
 const UsageQuery = Type.Object(
@@ -41,7 +47,7 @@ const BenchmarkBody = Type.Object(
 /** Usage analytics, per-model performance, the model registry, real benchmarks and per-model status. */
 export async function analyticsRoutes(instance: FastifyInstance, dependencies: AnalyticsDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { usage, registry, index, benchmarker, keyNames } = dependencies;
+  const { usage, registry, index, benchmarker, keyNames, activation, thresholds } = dependencies;
   const serverName = (id: string) => registry.get(id)?.name ?? `deleted server ${id.slice(0, 8)}`;
 
   app.get('/analytics/usage', { schema: { querystring: UsageQuery } }, async (request) => {
@@ -78,7 +84,12 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
     const hours = hoursParam(request.query.hours);
     const to = new Date();
     const rows = await usage.between(new Date(to.getTime() - hours * 3_600_000).toISOString(), to.toISOString());
-    return { window_hours: hours, data: performanceReport(rows, serverName) };
+    const report = performanceReport(rows, serverName).map((entry) => {
+      const breach = thresholds?.forModel(entry.model)?.violation ?? null;
+      return { ...entry, violation: breach, suggestions: breach === null ? entry.suggestions : [violationAdvice(entry.model, breach), ...entry.suggestions] };
+    });
+    // Models over their thresholds first: they are what needs a look.
+    return { window_hours: hours, data: report.sort((a, b) => Number(b.violation !== null) - Number(a.violation !== null)) };
   });
 
   app.get('/models/registry', async () => {
@@ -113,6 +124,8 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
         performance: { ...statistics, rating: rate(statistics) },
         live: { ttfb_ms: ttfbs.length === 0 ? null : Math.round(Math.min(...ttfbs) * 100) / 100, tokens_per_second: speeds.length === 0 ? null : Math.round(Math.max(...speeds) * 10) / 10 },
         benchmark: benchmarks.get(id) ?? null,
+        active: activation?.isInactive(id) !== true,
+        threshold_violation: thresholds?.forModel(id)?.violation ?? null,
       };
     });
     return { data: data.sort((a, b) => a.id.localeCompare(b.id)) };
@@ -171,4 +184,12 @@ function hoursParam(value: string | undefined): number {
   const hours = Number(value);
   if (!Number.isFinite(hours) || hours <= 0 || hours > 8_760) throw errors.invalidRequest('hours must be a number from 0 to 8760.', 'hours');
   return hours;
+}
+
+const metricNames: Record<Breach['metric'], string> = { p95_latency_ms: 'p95 latency', p95_ttft_ms: 'p95 time to first token', min_tokens_per_s: 'tokens/s', max_error_rate: 'error rate' };
+
+/** What a violation means and what to try first. */
+function violationAdvice(model: string, breaches: readonly Breach[]): string {
+  const what = breaches.map((breach) => `${metricNames[breach.metric]} ${breach.actual} ${breach.metric === 'min_tokens_per_s' ? '<' : '>'} ${breach.limit}`).join(', ');
+  return `${model} is over its thresholds (${what}): compare its versions (GET /api/v1/models/${encodeURIComponent(model)}/versions) for a regression after an upgrade and roll back, or add a warm copy (a placement) to spread the load.`;
 }

@@ -3,6 +3,6 @@ import { buildInventory } from '../../control/inventory/inventory.ts';
 import type { ServerRegistry } from '../../control/servers/server-registry.ts';
 
 /** `GET /api/v1/inventory`: the model × server matrix (read scope). */
-export async function inventoryRoutes(app: FastifyInstance, dependencies: { registry: ServerRegistry }): Promise<void> {
-  app.get('/inventory', async () => buildInventory(dependencies.registry));
+export async function inventoryRoutes(app: FastifyInstance, dependencies: { registry: ServerRegistry; isInactive?: (modelId: string) => boolean }): Promise<void> {
+  app.get('/inventory', async () => buildInventory(dependencies.registry, dependencies.isInactive));
 }

@@ -9,6 +9,7 @@ import { cachePolicies } from './0007-cache-policies.ts';
 import { operations } from './0008-operations.ts';
 import { vectorCollections } from './0009-vector-collections.ts';
 import { placements } from './0010-placements.ts';
+import { modelRegistry } from './0011-model-registry.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0008-operations': operations,
   '0009-vector-collections': vectorCollections,
   '0010-placements': placements,
+  '0011-model-registry': modelRegistry,
 };
 
 export const migrationProvider: MigrationProvider = {
