@@ -311,7 +311,7 @@ export interface InventoryCell {
 
 export interface Inventory {
   servers: Array<{ id: string; name: string; server_type: string; health_status: string; is_active: boolean; loaded_models: number; vram_bytes: number | null; actions: string[] }>;
-  models: Array<{ id: string; loaded_on: number; available_on: number; servers: InventoryCell[] }>;
+  models: Array<{ id: string; active: boolean; loaded_on: number; available_on: number; servers: InventoryCell[] }>;
 }
 
 /** Bytes as people read them: 4.1 GB, 274 MB. */

@@ -4,6 +4,7 @@ import { StatusBanner } from './components/status-banner.tsx';
 import { KeysPage } from './pages/keys-page.tsx';
 import { AuditPage } from './pages/audit-page.tsx';
 import { ModelsPage } from './pages/models-page.tsx';
+import { ModelDetail } from './pages/model-detail.tsx';
 import { PlaygroundPage } from './pages/playground-page.tsx';
 import { RoutesPage } from './pages/routes-page.tsx';
 import { CachingPage } from './pages/caching-page.tsx';
@@ -72,7 +73,8 @@ export function App() {
       <main>
         {page === 'servers' && id === undefined && <ServersPage session={session} open={(serverId) => go(`servers/${serverId}`)} />}
         {page === 'servers' && id !== undefined && <ServerDetail id={id} session={session} back={() => go('servers')} />}
-        {page === 'models' && <ModelsPage session={session} />}
+        {page === 'models' && id === undefined && <ModelsPage session={session} />}
+        {page === 'models' && id !== undefined && <ModelDetail id={id} session={session} back={() => go('models')} />}
         {page === 'playground' && <PlaygroundPage />}
         {page === 'keys' && <KeysPage session={session} />}
         {page === 'usage' && <UsagePage />}

@@ -108,6 +108,7 @@ export function InventoryMatrix(props: { session: Session }) {
                 <tr key={entry.id} data-testid={`inventory-${entry.id}`}>
                   <th scope="row">
                     <a href={`#/models/${encodeURIComponent(entry.id)}`}>{entry.id}</a>
+                    {!entry.active && <span className="badge status-failed">inactive</span>}
                     <div className="muted small">
                       loaded on {entry.loaded_on} of {entry.available_on}
                     </div>
