@@ -46,6 +46,8 @@ import type { ModelLifecycleActions } from './control/operations/model-lifecycle
 import { operationsRoutes } from './http/admin/operations-routes.ts';
 import { inventoryRoutes } from './http/admin/inventory-routes.ts';
 import { placementsRoutes } from './http/admin/placements-routes.ts';
+import { pricesRoutes } from './http/admin/prices-routes.ts';
+import type { PriceBook } from './control/prices/price-book.ts';
 import { modelRegistryRoutes, type ModelRegistryHttp } from './http/admin/model-registry-routes.ts';
 import type { PlacementRegistry } from './control/placements/placement-registry.ts';
 import type { PlacementReconciler } from './control/placements/placement-reconciler.ts';
@@ -89,6 +91,7 @@ export interface AppServices {
   lifecycle?: ModelLifecycleActions;
   placements?: { placements: PlacementRegistry; reconciler: PlacementReconciler };
   modelRegistry?: ModelRegistryHttp;
+  prices?: PriceBook;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -159,6 +162,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(eventsRoute, { registry: services.registry, ownership });
       const activation = services.modelRegistry?.activation;
       await admin.register(inventoryRoutes, { registry: services.registry, ...(activation === undefined ? {} : { isInactive: (id: string) => activation.isInactive(id) }) });
+      if (services.prices !== undefined) await admin.register(pricesRoutes, { prices: services.prices, currency: services.config.currency, ownership });
       if (services.modelRegistry !== undefined) await admin.register(modelRegistryRoutes, { ...services.modelRegistry, ownership });
       if (services.placements !== undefined) await admin.register(placementsRoutes, { ...services.placements, registry: services.registry, ownership });
       if (services.operations !== undefined) await admin.register(operationsRoutes, { operations: services.operations });

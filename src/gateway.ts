@@ -72,6 +72,9 @@ import { VersionTracker } from './control/model-registry/version-tracker.ts';
 import { VersionFigures } from './control/model-registry/version-figures.ts';
 import { ModelThresholds } from './control/model-registry/model-thresholds.ts';
 import { applyFleetThresholds } from './control/model-registry/apply-fleet-thresholds.ts';
+import { PriceBook } from './control/prices/price-book.ts';
+import { applyFleetPrices } from './control/prices/apply-fleet-prices.ts';
+import { Counter } from 'prom-client';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -267,7 +270,16 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     registry.onEvent(serverMetrics);
     // Servers loaded from storage show their last known status before their first probe.
     for (const server of registry.list()) serverMetrics({ type: 'server.created', server });
+    const prices = new PriceBook(database.db);
+    await prices.load();
+    if (loaded.fleet !== null) await applyFleetPrices(loaded.fleet, prices, config.config_file ?? 'fleet file');
+    const costTotal = new Counter({ name: 'llm_cost_total', help: `What requests cost at the models' prices, in ${config.currency}.`, labelNames: ['model'], registers: [metricsRegistry] });
     const usage: UsageRecorder = new UsageRecorder({
+      costOf: (outcome) => {
+        const cost = prices.costOf(outcome.servedModel, outcome.promptTokens, outcome.completionTokens, outcome.latencyMs);
+        if (cost !== null && cost > 0) costTotal.inc({ model: outcome.servedModel ?? 'unknown' }, cost);
+        return cost;
+      },
       db: database.db,
       sqlite: database.sqlite,
       log,
@@ -330,7 +342,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const analytics = { usage: usageStore, registry, index, benchmarker, keyNames: () => keyStore.names(), activation, thresholds };
     const responseCache = createResponseCache({ policies: cachePolicies, embedder: embeddings.embedder, metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
     const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, modelRegistry: { versions, figures, thresholds, activation, benchmarker } });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, modelRegistry: { versions, figures, thresholds, activation, benchmarker }, prices });
     const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw toPortError(error, config.host, config.port);
     });

@@ -153,6 +153,8 @@ export const ConfigSchema = Type.Object(
     usage_retention_days: Type.Number({ minimum: 0.01, maximum: 3_650, default: 30 }),
     /** Usage records held while storage is away; past it the oldest are dropped (and counted). */
     usage_queue_max: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000 }),
+    /** The currency prices and costs are in (ISO 4217, e.g. USD, EUR): a label, nothing is converted. */
+    currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'USD' }),
     /** Servers one operation (a pull, a delete…) acts on at once; the rest wait their turn. */
     operation_concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
     /** Memory the response cache may hold when it is not in Redis (LRU beyond it). */

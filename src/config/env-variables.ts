@@ -26,6 +26,7 @@ export const environmentVariables: ReadonlyArray<{ names: string[]; path: string
   { names: ['SWITCHYARD_USAGE_RETENTION_DAYS'], path: ['usage_retention_days'] },
   { names: ['SWITCHYARD_USAGE_QUEUE_MAX'], path: ['usage_queue_max'] },
   { names: ['SWITCHYARD_OPERATION_CONCURRENCY'], path: ['operation_concurrency'] },
+  { names: ['SWITCHYARD_CURRENCY'], path: ['currency'] },
   { names: ['SWITCHYARD_RESPONSE_CACHE_MB'], path: ['response_cache_mb'] },
   { names: ['SWITCHYARD_SHUTDOWN_GRACE_MS'], path: ['shutdown_grace_ms'] },
   { names: ['SWITCHYARD_SHUTDOWN_DELAY_MS'], path: ['shutdown_delay_ms'] },

@@ -91,6 +91,16 @@ export const FleetThresholdsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `prices: { <model>: { input_per_million?, output_per_million?, per_hour? } }` in the gateway's currency. */
+export const FleetPriceSchema = Type.Object(
+  {
+    input_per_million: Type.Optional(Type.Number({ minimum: 0 })),
+    output_per_million: Type.Optional(Type.Number({ minimum: 0 })),
+    per_hour: Type.Optional(Type.Number({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
 /** A vector collection mapped to a model, keyed by the collection's name: `mixtral: { model: mixtral, vector_size: 4096, distance: cosine }`. */
 export const FleetCollectionSchema = Type.Object(
   {
@@ -110,6 +120,7 @@ export const FleetFileSchema = Type.Object(
     collections: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$' }), FleetCollectionSchema)),
     placements: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 256 }), FleetPlacementSchema)),
     thresholds: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 256 }), FleetThresholdsSchema)),
+    prices: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 256 }), FleetPriceSchema)),
   },
   { additionalProperties: false },
 );
@@ -131,6 +142,7 @@ export interface FleetFile {
   placements: Record<string, FleetPlacement>;
   /** Thresholds by model, checked every minute against live figures. */
   thresholds: Record<string, Static<typeof FleetThresholdsSchema>>;
+  prices: Record<string, Static<typeof FleetPriceSchema>>;
 }
 
 /** Parses and validates a fleet file; `${VAR}` and `${VAR:-default}` are read from the environment. */
@@ -158,7 +170,7 @@ export function parseFleetFile(text: string, fileName: string, env: Record<strin
   }
   const cachePolicies = parsed.cache_policies ?? {};
   for (const [name, policy] of Object.entries(cachePolicies)) checkCachePolicy(name, policy, `${fileName}: cache_policies.${name}`);
-  return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [], cachePolicies, collections: parsed.collections ?? {}, placements: parsed.placements ?? {}, thresholds: parsed.thresholds ?? {} };
+  return { gateway: parsed.gateway ?? {}, servers, routes: parsed.routes ?? [], cachePolicies, collections: parsed.collections ?? {}, placements: parsed.placements ?? {}, thresholds: parsed.thresholds ?? {}, prices: parsed.prices ?? {} };
 }
 
 export class FleetFileError extends Error {

@@ -23,6 +23,7 @@ export class UsageRecorder {
   readonly #retentionDays: number;
   readonly #maxQueued: number;
   readonly #onDropped: (count: number) => void;
+  readonly #costOf: (outcome: RequestOutcome) => number | null;
   #queue: UsageRecordsTable[] = [];
   /** While storage fails: when to try again, and how long the next wait is. */
   #retryAt = 0;
@@ -41,7 +42,10 @@ export class UsageRecorder {
     retentionDays: number;
     maxQueued?: number;
     onDropped?: (count: number) => void;
+    /** What the request cost, from the model's price (none: no cost recorded). */
+    costOf?: (outcome: RequestOutcome) => number | null;
   }) {
+    this.#costOf = options.costOf ?? (() => null);
     this.#db = options.db;
     this.#sqliteInsert = options.sqlite === null ? null : preparedInsert(options.sqlite);
     this.#log = options.log;
@@ -76,6 +80,7 @@ export class UsageRecorder {
       ttft_ms: outcome.ttftMs === null ? null : Math.round(outcome.ttftMs * 1000) / 1000,
       streamed: outcome.streamed ? 1 : 0,
       cache_hit: outcome.cacheHit ? 1 : 0,
+      cost: this.#costOf(outcome),
     });
     if (this.#queue.length > this.#maxQueued) this.#drop(this.#queue.length - this.#maxQueued);
   }
@@ -151,7 +156,7 @@ const maxBackoffMs = 5_000;
 
 const columns = [
   'id', 'occurred_at', 'request_id', 'key_id', 'requested_model', 'served_model', 'server_id', 'route', 'strategy', 'attempts',
-  'status', 'error_type', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'ttft_ms', 'streamed', 'cache_hit',
+  'status', 'error_type', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'ttft_ms', 'streamed', 'cache_hit', 'cost',
 ] as const satisfies ReadonlyArray<keyof UsageRecordsTable>;
 
 function preparedInsert(connection: BetterSqlite3.Database): (rows: UsageRecordsTable[]) => void {

@@ -123,6 +123,8 @@ export interface UsageRecordsTable {
   ttft_ms: number | null;
   streamed: number;
   cache_hit: number;
+  /** In the gateway's currency; null when the model has no price. */
+  cost: number | null;
 }
 
 export interface AuditLogTable {
@@ -277,6 +279,16 @@ export interface ModelStatesTable {
   changed_at: string;
 }
 
+export interface ModelPricesTable {
+  model: string;
+  input_per_million: number | null;
+  output_per_million: number | null;
+  per_hour: number | null;
+  managed_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DatabaseSchema {
   model_servers: ModelServersTable;
   server_models: ServerModelsTable;
@@ -299,4 +311,5 @@ export interface DatabaseSchema {
   model_version_daily: ModelVersionDailyTable;
   model_thresholds: ModelThresholdsTable;
   model_states: ModelStatesTable;
+  model_prices: ModelPricesTable;
 }

@@ -154,7 +154,8 @@ describe.skipIf(!hasChromium)('the console in a real browser', () => {
     // The benchmark run by the previous test made its own key: one labelled row, not its raw id.
     await page.getByRole('cell', { name: 'benchmark (internal)' }).waitFor();
     await page.getByRole('cell', { name: 'SWITCHYARD_ADMIN_KEY' }).waitFor();
-    const table = (await page.locator('table').textContent()) ?? '';
+    // The usage table (the page also lists prices).
+    const table = (await page.getByRole('table', { name: 'Usage by group' }).textContent()) ?? '';
     expect(table).not.toContain(app.id);
     expect(table).not.toMatch(/benchmark-[0-9a-f]/);
     await shot('10-usage-by-key');

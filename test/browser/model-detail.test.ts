@@ -58,4 +58,23 @@ describe.skipIf(!hasChromium)('the model page', () => {
     await page.getByRole('button', { name: 'Activate' }).click();
     await page.getByRole('button', { name: 'Deactivate' }).waitFor(settles);
   });
+
+  it('sets a price on the Usage page, and the usage table shows what requests cost', async () => {
+    await page.getByRole('link', { name: 'Usage' }).click();
+    const form = page.getByRole('form', { name: 'Set a price' });
+    await form.getByLabel('Model').fill('mixtral');
+    await form.getByLabel('Input / 1M').fill('1000');
+    await form.getByLabel('Output / 1M').fill('2000');
+    await form.getByRole('button', { name: 'Set price' }).click();
+    await page.getByTestId('price-mixtral').waitFor(settles);
+    expect(await page.getByRole('heading', { name: /Prices/ }).textContent()).toBe('Prices (USD)');
+    const answer = await gateway.api('POST', '/v1/chat/completions', { model: 'mixtral', messages: [{ role: 'user', content: 'what does this cost' }] });
+    await gateway.gateway.usage.flush({ force: true });
+    const expected = (answer.body.usage.prompt_tokens * 1000 + answer.body.usage.completion_tokens * 2000) / 1e6;
+    await page.reload();
+    const cost = page.getByTestId('cost-mixtral:latest');
+    await cost.waitFor(settles);
+    expect(Number(await cost.textContent())).toBeCloseTo(expected, 6);
+    await shot('usage-cost');
+  });
 });

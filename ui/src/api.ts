@@ -127,6 +127,8 @@ export interface UsageGroup {
   prompt_tokens: number;
   completion_tokens: number;
   tokens_per_second: number | null;
+  /** At the models' prices, in the gateway's currency; null when none had a price. */
+  cost?: number | null;
   /** Failed requests by error code. */
   errors?: Record<string, number>;
   /** Grouped by key: whose key, and whether Switchyard made the traffic itself (benchmarks). */

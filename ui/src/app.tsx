@@ -77,7 +77,7 @@ export function App() {
         {page === 'models' && id !== undefined && <ModelDetail id={id} session={session} back={() => go('models')} />}
         {page === 'playground' && <PlaygroundPage />}
         {page === 'keys' && <KeysPage session={session} />}
-        {page === 'usage' && <UsagePage />}
+        {page === 'usage' && <UsagePage session={session} />}
         {page === 'routes' && <RoutesPage session={session} />}
         {page === 'caching' && <CachingPage session={session} />}
         {page === 'collections' && <CollectionsPage session={session} />}

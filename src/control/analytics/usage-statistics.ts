@@ -15,6 +15,8 @@ export interface UsageStatistics {
   cache_hits: number;
   /** cache_hits over requests; null without requests. */
   cache_hit_ratio: number | null;
+  /** What the requests cost at their models' prices (gateway currency); null when none had a price. */
+  cost: number | null;
 }
 
 /** The columns analytics read of a usage record. */
@@ -23,7 +25,7 @@ export type UsageRow = Pick<
   'occurred_at' | 'key_id' | 'served_model' | 'requested_model' | 'server_id' | 'status' | 'error_type' | 'prompt_tokens' | 'completion_tokens' | 'latency_ms' | 'ttft_ms'
 > &
   // Optional: rows built by hand (tests, benchmarks) need not say it.
-  Partial<Pick<UsageRecordsTable, 'cache_hit'>>;
+  Partial<Pick<UsageRecordsTable, 'cache_hit' | 'cost'>>;
 
 export function isSuccess(row: UsageRow): boolean {
   return Number(row.status) < 400 && row.error_type === null;
@@ -49,7 +51,14 @@ export function summarize(rows: readonly UsageRow[]): UsageStatistics {
     tokens_per_second: generationSeconds > 0 && completion > 0 ? round(completion / generationSeconds, 1) : null,
     cache_hits: cacheHits,
     cache_hit_ratio: rows.length === 0 ? null : round(cacheHits / rows.length, 4),
+    cost: totalCost(rows),
   };
+}
+
+function totalCost(rows: readonly UsageRow[]): number | null {
+  let sum: number | null = null;
+  for (const row of rows) if (row.cost !== null && row.cost !== undefined) sum = (sum ?? 0) + Number(row.cost);
+  return sum === null ? null : round(sum, 6);
 }
 
 /** Failed requests by the error code the client received (rate limits and budgets included). */

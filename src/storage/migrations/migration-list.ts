@@ -10,6 +10,7 @@ import { operations } from './0008-operations.ts';
 import { vectorCollections } from './0009-vector-collections.ts';
 import { placements } from './0010-placements.ts';
 import { modelRegistry } from './0011-model-registry.ts';
+import { modelPrices } from './0012-model-prices.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0009-vector-collections': vectorCollections,
   '0010-placements': placements,
   '0011-model-registry': modelRegistry,
+  '0012-model-prices': modelPrices,
 };
 
 export const migrationProvider: MigrationProvider = {

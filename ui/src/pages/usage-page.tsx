@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'react';
-import { api, type UsageGroup } from '../api.ts';
+import { api, type Session, type UsageGroup } from '../api.ts';
 import { LineChart } from '../components/charts.tsx';
 import { ErrorNote } from '../components/modal.tsx';
+import { PricesPanel } from './prices-panel.tsx';
 
 /** Requests, latency, tokens and errors over time, and totals by model, server or key. */
-export function UsagePage() {
+export function UsagePage(props: { session: Session }) {
   const [hours, setHours] = useState<UsageGroup[] | null>(null);
   const [total, setTotal] = useState<UsageGroup | null>(null);
   const [groups, setGroups] = useState<UsageGroup[]>([]);
@@ -59,7 +60,7 @@ export function UsagePage() {
           <option value="key">key</option>
         </select>
       </h2>
-      <table>
+      <table aria-label="Usage by group">
         <thead>
           <tr>
             <th>{groupBy}</th>
@@ -71,6 +72,7 @@ export function UsagePage() {
             <th>Tokens/s</th>
             <th title="Answered from the response cache">Cache hits</th>
             <th title="Refused by a key's rate limit or budget (429)">Rate-limited</th>
+            <th title="At the models' prices (see Prices below)">Cost</th>
           </tr>
         </thead>
         <tbody>
@@ -85,10 +87,12 @@ export function UsagePage() {
               <td>{group.tokens_per_second ?? '—'}</td>
               <td>{group.cache_hits === undefined || group.cache_hits === 0 ? '—' : `${group.cache_hits} (${percent(group.cache_hit_ratio ?? 0)})`}</td>
               <td>{rateLimited(group)}</td>
+              <td data-testid={`cost-${group.group}`}>{group.cost === null || group.cost === undefined ? '—' : group.cost.toFixed(6)}</td>
             </tr>
           ))}
         </tbody>
       </table>
+      <PricesPanel session={props.session} />
     </section>
   );
 }
