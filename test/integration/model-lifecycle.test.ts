@@ -106,6 +106,20 @@ describe('pulling onto many Ollama servers at once', () => {
     expect(stored.body.status).toBe('cancelled');
   });
 
+  it('carries on when the client that started it and the one watching it go away', async () => {
+    const gpu = gpus[0] as OllamaFake;
+    gpu.setPullScript({ steps: 30, stepMs: 10 });
+    const started = await gateway.api('POST', '/api/v1/models/pull', { model: 'smollm2:135m', servers: [ids['gpu-1']] });
+    const watcher = new AbortController();
+    const response = await fetch(`${gateway.url}/api/v1/operations/${started.body.operation_id}/events`, { headers: { authorization: 'Bearer sk-sy-test-admin-key-0123456789abcdef' }, signal: watcher.signal });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    watcher.abort();
+    expect((await settled(started.body.operation_id)).status).toBe('succeeded');
+    gpu.setPullScript({});
+    expect(await modelsOn(ids['gpu-1'] as string)).toContain('smollm2:135m');
+  });
+
   it('pulls Hugging Face GGUF names (hf.co/{owner}/{repo}:{quant}) through Ollama', async () => {
     const name = 'hf.co/bartowski/Llama-3.2-1B-Instruct-GGUF:Q4_K_M';
     const started = await gateway.api('POST', '/api/v1/models/pull', { model: name, servers: [ids['gpu-1']] });

@@ -110,8 +110,17 @@ describe('thresholds', () => {
 });
 
 describe('deactivation', () => {
-  it('a deactivated model is listed as inactive but never routed to (nothing reaches the server), until activated', async () => {
+  it('a deactivated model is listed as inactive but never routed to (nothing reaches the server, no cache answers), until activated', async () => {
+    expect((await gateway.api('PUT', '/api/v1/cache-policies/mixtral', { mode: 'exact', ttl_s: 600 })).status).toBe(201);
+    const cached = { model: 'mixtral', messages: [{ role: 'user', content: 'cache me' }] };
+    await gateway.api('POST', '/v1/chat/completions', cached);
+    expect((await gateway.api('POST', '/v1/chat/completions', cached)).headers.get('x-switchyard-cache')).toBe('hit');
     expect((await gateway.api('POST', '/api/v1/models/mixtral/deactivate')).body).toEqual({ model: 'mixtral', active: false });
+    const fromCache = await gateway.api('POST', '/v1/chat/completions', cached);
+    expect(fromCache.status).toBe(404);
+    expect(fromCache.body.error.code).toBe('SY_MODEL_DEACTIVATED');
+    const embedded = await gateway.api('POST', '/v1/embeddings', { model: 'mixtral', input: 'vectors' });
+    expect(embedded.body.error.code).toBe('SY_MODEL_DEACTIVATED');
     const before = ollama.requests.length;
     const refused = await gateway.api('POST', '/v1/chat/completions', { model: 'mixtral', messages: [{ role: 'user', content: 'hi' }] });
     expect(refused.status).toBe(404);

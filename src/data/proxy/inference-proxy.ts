@@ -142,6 +142,11 @@ export class InferenceProxy {
     this.#budget = new RetryBudget(options.settings.retry_budget_ratio);
   }
 
+  /** True when an administrator deactivated the model: caches must not answer for it either (the proxy refuses it). */
+  isDeactivated(modelName: string): boolean {
+    return this.#activation !== null && this.#activation.anyInactive && this.#activation.isInactive(modelName);
+  }
+
   async handle(call: InferenceCall): Promise<void> {
     const outcome = newOutcome(call.requestId, call.operation, call.modelName, call.keyId ?? null, call.stream);
     const requestTrace = this.#tracer?.start({ operation: call.operation, requestId: call.requestId, model: call.modelName, traceparent: call.traceparent ?? null }) ?? null;

@@ -82,10 +82,12 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       quota.settle(decision.ticket, principal.keyId, outcome.promptTokens + outcome.completionTokens);
       logRequestSummary(request.log, request, outcome, principal.name);
     };
-    const texts = operation === 'embeddings' && embeddings !== undefined ? textInputs(body['input']) : null;
+    // A deactivated model is refused by the proxy; no cache may answer for it first.
+    const deactivated = proxy.isDeactivated(modelName);
+    const texts = operation === 'embeddings' && embeddings !== undefined && !deactivated ? textInputs(body['input']) : null;
     if (texts !== null && embeddings !== undefined) return pipelined(request, reply, body, isAllowed, decision, onSettled, (call) => answerEmbeddings(embeddings, { ...call, texts }));
     // Caching off (no policy) is decided without allocating or awaiting anything.
-    const policy = isCacheable && responseCache !== null ? responseCache.policyFor(operation, modelName, isAllowed) : undefined;
+    const policy = isCacheable && responseCache !== null && !deactivated ? responseCache.policyFor(operation, modelName, isAllowed) : undefined;
     const found = !isCacheable ? null : policy === undefined || responseCache === null ? bypassLookup : responseCache.lookupUnder({ operation, modelName, body, headers: request.headers, keyId: principal.keyId, requestId: request.id, isAllowed, log: request.log }, policy);
     // A malformed cache header is refused after admission: what was reserved for the request is given back.
     const lookup = found instanceof Promise ? await found.catch((error: unknown) => {
@@ -93,7 +95,7 @@ export async function openAIRoutes(instance: FastifyInstance, dependencies: Open
       throw error;
     }) : found;
     // Rerank not under a response-cache policy is hedged (safe to repeat); under one, the cache's path stores it.
-    if (operation === 'rerank' && embeddings !== undefined && (lookup === null || lookup.status === 'bypass')) return pipelined(request, reply, body, isAllowed, decision, onSettled, (call) => answerRerank(embeddings, proxy, call));
+    if (operation === 'rerank' && embeddings !== undefined && !deactivated && (lookup === null || lookup.status === 'bypass')) return pipelined(request, reply, body, isAllowed, decision, onSettled, (call) => answerRerank(embeddings, proxy, call));
     reply.hijack();
     if (lookup?.hit != null && responseCache !== null) {
       answerFromCache(request, reply, lookup.hit, lookup.status, decision, responseCache.now());
