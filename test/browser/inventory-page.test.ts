@@ -92,5 +92,9 @@ describe.skipIf(!hasChromium)('the inventory on the Models page', () => {
     }, settles).toMatch(/pulled on 2, warm on 1.*gpu-1, gpu-2.*gpu-1.*satisfied/);
     expect(await state('mixtral:latest', 'gpu-2')).not.toBe('absent');
     await shot('placements-satisfied');
+    // The model's own page says the same.
+    await page.getByRole('link', { name: 'mixtral:latest' }).click();
+    const panel = page.getByTestId('model-placement');
+    await expect.poll(async () => (await panel.textContent()) ?? '', settles).toMatch(/Pulled on 2, warm on 1: satisfied held on gpu-1, gpu-2/);
   });
 });

@@ -40,6 +40,7 @@ describe.skipIf(!hasChromium)('the model page', () => {
     await newest.waitFor(settles);
     expect(await newest.textContent()).toMatch(/bbbbbbbbbbbb\s*current.*gpu-1.*\d{4}-\d{2}-\d{2}1/);
     expect(await page.getByTestId(`version-${'a'.repeat(12)}`).textContent()).toMatch(/aaaaaaaaaaaa.*gpu-1 \(before\).*\d{4}-\d{2}-\d{2}3/);
+    expect(await page.getByTestId('model-placement').textContent()).toContain('No placement');
     await shot('model-versions');
   });
 

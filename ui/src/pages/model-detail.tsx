@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, canChange, messageOf, type Session } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
+import type { PlacementRecord } from './placements-section.tsx';
 
 interface Daily {
   day: string;
@@ -54,6 +55,7 @@ export function ModelDetail(props: { id: string; session: Session; back: () => v
   const [versions, setVersions] = useState<Versions | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [limits, setLimits] = useState<Record<string, string>>({});
+  const [placement, setPlacement] = useState<PlacementRecord | null>(null);
   const admin = canChange(props.session);
   const load = async () => {
     try {
@@ -64,7 +66,12 @@ export function ModelDetail(props: { id: string; session: Session; back: () => v
       setError(caught instanceof ApiError && caught.status === 404 ? `No server has listed ${model} yet.` : messageOf(caught, 'Could not load the model.'));
     }
   };
-  useEffect(() => void load(), [model]);
+  useEffect(() => {
+    void load();
+    // Placements are keyed by the name they were given: the id, or the short name it answers to.
+    const names = [model, ...(model.endsWith(':latest') ? [model.slice(0, -':latest'.length)] : [])];
+    void api<{ data: PlacementRecord[] }>('GET', '/api/v1/placements').then((answer) => setPlacement(answer.data.find((entry) => names.includes(entry.model)) ?? null), () => undefined);
+  }, [model]);
   const act = async (run: () => Promise<unknown>, failure: string) => {
     setError(null);
     try {
@@ -150,6 +157,17 @@ export function ModelDetail(props: { id: string; session: Session; back: () => v
               })}
             </tbody>
           </table>
+          <h2>Placement</h2>
+          <p data-testid="model-placement">
+            {placement === null ? (
+              <span className="muted">No placement: Switchyard pulls or warms it nowhere by itself. Add one on the <a href="#/models">Models</a> page.</span>
+            ) : (
+              <>
+                {placement.servers === null ? `Pulled on ${placement.pulled_on}` : `On ${placement.servers.join(', ')}`}, warm on {placement.warm_on}: <span className={`badge placement-${placement.status}`}>{placement.status}</span> held on {placement.held_on.join(', ') || 'none'}
+                {placement.reason !== null && <span className="muted"> ({placement.reason})</span>}
+              </>
+            )}
+          </p>
           <h2>Thresholds</h2>
           <p className="muted small">Checked every minute over the last 15 minutes (10 requests or more); crossing one fires model.threshold_violated.</p>
           <form aria-label="Thresholds" onSubmit={saveThresholds}>
