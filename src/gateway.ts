@@ -36,7 +36,7 @@ import { WebhookStore } from './storage/webhook-store.ts';
 import { GatewayMetrics, serverMetricsListener } from './observability/gateway-metrics.ts';
 import { UsageRecorder } from './observability/usage-recorder.ts';
 import { CacheMetrics } from './observability/cache-metrics.ts';
-import { lifecycleMetricsListener } from './observability/lifecycle-metrics.ts';
+import { lifecycleMetrics } from './observability/lifecycle-metrics.ts';
 import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
 import { UsageStore } from './storage/usage-store.ts';
 import { OpenTelemetryTracer } from './observability/tracing.ts';
@@ -265,7 +265,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       },
     });
     const cacheMetrics = new CacheMetrics(metricsRegistry);
-    registry.onEvent(lifecycleMetricsListener(registry, metricsRegistry));
+    const modelLoads = lifecycleMetrics(registry, metricsRegistry);
+    registry.onEvent(modelLoads.listener);
     const serverMetrics = serverMetricsListener(metrics);
     registry.onEvent(serverMetrics);
     // Servers loaded from storage show their last known status before their first probe.
@@ -309,6 +310,11 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     // The data plane has its own pool: long streams must not starve health probes, nor the reverse.
     const dataPlane = new Agent({ connect: guardedConnector(policy, { timeout: config.upstream.connect_timeout_ms }), keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
     const tracer = config.otel_endpoint === undefined ? null : new OpenTelemetryTracer({ endpoint: config.otel_endpoint, serviceName: config.otel_service_name, batchDelayMs: config.otel_batch_delay_ms });
+    // A request answered by a model the last probe saw on disk only (not loaded) made the server load it.
+    const noteColdStart = (serverId: string, modelId: string) => {
+      const deployment = index.deploymentsOf(modelId).find((candidate) => candidate.server.id === serverId);
+      if (deployment !== undefined && deployment.model.status === 'available') modelLoads.coldStart(deployment.server, modelId);
+    };
     const proxy = new InferenceProxy({
       tracer,
       activation,
@@ -321,6 +327,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       observer: (outcome) => {
         metrics.observe(outcome);
         usage.record(outcome);
+        if (outcome.serverId !== null && outcome.servedModel !== null && outcome.status < 400) noteColdStart(outcome.serverId, outcome.servedModel);
       },
       onRejectedKey: (serverId, status) => {
         const message = `The server rejected the stored API key (HTTP ${status}) on a live request. Check the server's api_key.`;

@@ -90,4 +90,14 @@ describe('lifecycle metrics', () => {
     expect(await metric(/^llm_active_models\{server="gpu-2"\}/)).toBe(1);
     expect(await metric(/^llm_gpu_memory_usage_bytes\{server="gpu-2"\}/)).toBe(2176178913);
   });
+
+  it('counts a cold start seen on a request once, not again when the next probe sees the model loaded', async () => {
+    const series = /^llm_model_loads_total\{server="gpu-1",model="hermes:latest"\}/;
+    expect(await metric(series)).toBeNull();
+    expect((await gateway.api('POST', '/v1/chat/completions', { model: 'hermes', messages: [{ role: 'user', content: 'wake up' }] })).status).toBe(200);
+    expect(await metric(series)).toBe(1);
+    await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+    expect(await metric(series)).toBe(1);
+    expect(await metric(/^llm_active_models\{server="gpu-1"\}/)).toBe(2);
+  });
 });
