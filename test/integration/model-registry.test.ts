@@ -1,13 +1,13 @@
-import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOllamaFake, type OllamaFake } from '../fakes/index.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { startWebhookReceiver } from '../support/webhook-receiver.ts';
 
 let gateway: TestGateway;
 let ollama: OllamaFake;
-let receiver: Server;
-const received: Array<{ type: string; data: Record<string, any> }> = [];
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+let received: Awaited<ReturnType<typeof startWebhookReceiver>>['received'];
 const first = 'a'.repeat(64);
 const second = 'b'.repeat(64);
 
@@ -20,19 +20,12 @@ async function chat(count: number, model = 'mixtral'): Promise<number[]> {
 
 beforeAll(async () => {
   ollama = await startOllamaFake({ models: [{ id: 'mixtral', capabilities: ['completion'], digest: first }, { id: 'phi3', capabilities: ['completion'] }, { id: 'hermes', capabilities: ['completion'] }] });
-  receiver = createServer((request, response) => {
-    let body = '';
-    request.on('data', (part: Buffer) => (body += part.toString('utf8')));
-    request.on('end', () => {
-      received.push(JSON.parse(body));
-      response.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiver = await startWebhookReceiver();
+  received = receiver.received;
   gateway = await startTestGateway();
   await gateway.api('POST', '/api/v1/model-servers', { name: 'gpu-1', server_type: 'ollama', base_url: ollama.url });
   await gateway.api('POST', '/api/v1/model-servers/health-check-all');
-  const hook = await gateway.api('POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/h`, events: ['model.threshold_violated', 'model.threshold_recovered'], secret: 'whsec-registry-0123456789' });
+  const hook = await gateway.api('POST', '/api/v1/webhooks', { url: receiver.url, events: ['model.threshold_violated', 'model.threshold_recovered'], secret: 'whsec-registry-0123456789' });
   expect(hook.status, hook.text).toBe(201);
 });
 

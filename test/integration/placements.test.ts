@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOllamaFake, type OllamaFake } from '../fakes/index.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { startWebhookReceiver } from '../support/webhook-receiver.ts';
 
 let gateway: TestGateway;
 let gpus: OllamaFake[];
-let receiver: Server;
-const received: Array<{ type: string; data: Record<string, unknown> }> = [];
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+let received: Awaited<ReturnType<typeof startWebhookReceiver>>['received'];
 const ids: Record<string, string> = {};
 
 const placement = async (model: string) => (await gateway.api('GET', `/api/v1/placements/${model}`)).body;
@@ -30,21 +30,14 @@ beforeAll(async () => {
     startOllamaFake({ models: [{ id: 'phi3', sizeBytes: 2_000_000_000 }] }),
     startOllamaFake({ models: [] }),
   ]);
-  receiver = createServer((request, response) => {
-    let body = '';
-    request.on('data', (part: Buffer) => (body += part.toString('utf8')));
-    request.on('end', () => {
-      received.push(JSON.parse(body));
-      response.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiver = await startWebhookReceiver();
+  received = receiver.received;
   gateway = await startTestGateway();
   for (const [index, fake] of gpus.entries()) {
     const created = await gateway.api('POST', '/api/v1/model-servers', { name: `gpu-${index + 1}`, server_type: 'ollama', base_url: fake.url, ...(index === 1 ? { metadata: { disk_free_bytes: 500_000_000_000 } } : {}) });
     ids[`gpu-${index + 1}`] = created.body.id;
   }
-  const hook = await gateway.api('POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`, events: ['placement.unsatisfied'], secret: 'whsec-placements-0123456789' });
+  const hook = await gateway.api('POST', '/api/v1/webhooks', { url: receiver.url, events: ['placement.unsatisfied'], secret: 'whsec-placements-0123456789' });
   expect(hook.status, hook.text).toBe(201);
   await healthRound();
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { adapterContextFor } from '../../data/adapters/adapter-context.ts';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
 import type { HealthSettings } from '../../config/config-schema.ts';
@@ -154,18 +155,9 @@ export class ServerChecker {
   }
 
   #context(server: ModelServer, signal: AbortSignal): AdapterContext {
-    const apiKey = server.apiKey?.reveal() ?? null;
-    return {
-      baseUrl: server.baseUrl,
-      apiKey,
-      authHeaders: findServerKind(server.serverType)?.authHeaders(apiKey, server) ?? {},
-      kindConfig: server.kindConfig,
-      http: this.#http,
-      timeoutMs: this.#settings.timeout_ms,
-      signal,
-      flavor: server.detection?.flavor ?? null,
-    };
+    return adapterContextFor(server, this.#http, this.#settings.timeout_ms, signal);
   }
+
 
   async #fillEmbeddingDimensions(server: ModelServer, models: DiscoveredModel[]): Promise<void> {
     for (const model of models) {

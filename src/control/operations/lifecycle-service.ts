@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { findServerKind } from '../../data/adapters/server-kinds.ts';
 import type { AdapterContext } from '../../data/adapters/server-adapter.ts';
+import { adapterContextFor } from '../../data/adapters/adapter-context.ts';
 import type { KindLifecycle } from '../../data/adapters/server-kind-module.ts';
 import type { UpstreamHttp } from '../../data/upstream/upstream-http.ts';
 import { modelMatches, type ModelServer } from '../../domain/model-server.ts';
@@ -141,7 +142,7 @@ export class LifecycleService implements ModelLifecycleActions {
         const lifecycle = lifecycleOf(server);
         if (lifecycle === undefined) throw new Error('this server kind manages no models');
         progress({ message: verbs[action] });
-        await work(lifecycle, { adapter: this.#context(server, signal), progress });
+        await work(lifecycle, { adapter: adapterContextFor(server, this.#options.http, this.#options.timeoutMs, signal), progress });
         progress({ message: 'checking the server' });
         await recheck(server.id).catch((error: unknown) => log.warn({ server: server.name, err: error instanceof Error ? error.message : 'unknown' }, 'could not re-probe a server after an operation'));
         const held = registry.modelsOf(server.id).find((entry) => modelMatches(entry.modelId, action === 'copy' ? String(params['destination']) : model));
@@ -150,20 +151,6 @@ export class LifecycleService implements ModelLifecycleActions {
         return typeof digest === 'string' ? { digest } : undefined;
       },
     });
-  }
-
-  #context(server: ModelServer, signal: AbortSignal): AdapterContext {
-    const apiKey = server.apiKey?.reveal() ?? null;
-    return {
-      baseUrl: server.baseUrl,
-      apiKey,
-      authHeaders: findServerKind(server.serverType)?.authHeaders(apiKey, server) ?? {},
-      kindConfig: server.kindConfig,
-      http: this.#options.http,
-      timeoutMs: this.#options.timeoutMs,
-      signal,
-      flavor: server.detection?.flavor ?? null,
-    };
   }
 }
 
