@@ -52,6 +52,8 @@ import { modelRegistryRoutes, type ModelRegistryHttp } from './http/admin/model-
 import type { PlacementRegistry } from './control/placements/placement-registry.ts';
 import type { PlacementReconciler } from './control/placements/placement-reconciler.ts';
 import { modelLifecycleRoutes } from './http/admin/model-lifecycle-routes.ts';
+import { hubRoutes } from './http/admin/hub-routes.ts';
+import type { HubService } from './control/hub/hub-service.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -92,6 +94,8 @@ export interface AppServices {
   placements?: { placements: PlacementRegistry; reconciler: PlacementReconciler };
   modelRegistry?: ModelRegistryHttp;
   prices?: PriceBook;
+  /** The Hugging Face Hub: search, repository info and downloads into the cache. */
+  hub?: HubService;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -167,6 +171,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       if (services.placements !== undefined) await admin.register(placementsRoutes, { ...services.placements, registry: services.registry, ownership });
       if (services.operations !== undefined) await admin.register(operationsRoutes, { operations: services.operations });
       if (services.lifecycle !== undefined) await admin.register(modelLifecycleRoutes, { lifecycle: services.lifecycle });
+      if (services.hub !== undefined) await admin.register(hubRoutes, { hub: services.hub });
     },
     { prefix: '/api/v1' },
   );

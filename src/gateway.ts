@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
@@ -57,6 +58,9 @@ import { createCollections, type Collections } from './collections/create-collec
 import { OperationService } from './control/operations/operation-service.ts';
 import { LifecycleService } from './control/operations/lifecycle-service.ts';
 import { ModelNeeds } from './control/operations/model-needs.ts';
+import { HubClient } from './control/hub/hub-client.ts';
+import { HubService } from './control/hub/hub-service.ts';
+import { RedactedSecret } from './security/redacted-secret.ts';
 import type { OperationRunner } from './control/operations/operation.ts';
 import type { ModelLifecycleActions } from './control/operations/model-lifecycle.ts';
 import { OperationStore } from './storage/operation-store.ts';
@@ -96,6 +100,8 @@ export interface Gateway {
   lifecycle: ModelLifecycleActions;
   /** What still needs a model (routes, placements) before its last copy is deleted. */
   modelNeeds: ModelNeeds;
+  /** The Hugging Face Hub: search, repository info, downloads into SWITCHYARD_HF_CACHE. */
+  hub: HubService;
   /** Placements and the reconciler that keeps them true. */
   placements: { registry: PlacementRegistry; reconciler: PlacementReconciler };
   /** Model versions, thresholds and activation. */
@@ -215,6 +221,12 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       recheck: (serverId) => scheduler.checkNow(serverId),
       timeoutMs: Math.max(config.health.timeout_ms, 30_000),
       log,
+    });
+
+    const hub = new HubService({
+      client: new HubClient({ endpoint: config.hf_endpoint, token: config.hf_token === undefined ? null : new RedactedSecret(config.hf_token) }),
+      operations: operationService,
+      cacheDir: resolve(config.hf_cache ?? join(config.data_dir, 'hf-cache')),
     });
 
     const placements = new PlacementRegistry(new PlacementStore(database.db));
@@ -349,7 +361,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const analytics = { usage: usageStore, registry, index, benchmarker, keyNames: () => keyStore.names(), activation, thresholds };
     const responseCache = createResponseCache({ policies: cachePolicies, embedder: embeddings.embedder, metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
     const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, modelRegistry: { versions, figures, thresholds, activation, benchmarker }, prices });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, hub, modelRegistry: { versions, figures, thresholds, activation, benchmarker }, prices });
     const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw toPortError(error, config.host, config.port);
     });
@@ -401,7 +413,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       })();
       return closing;
     };
-    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, placements: { registry: placements, reconciler }, models: { versions, figures, thresholds, activation }, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
+    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, hub, placements: { registry: placements, reconciler }, models: { versions, figures, thresholds, activation }, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
   } catch (error) {
     await database.close();
     throw error;

@@ -157,6 +157,12 @@ export const ConfigSchema = Type.Object(
     currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'USD' }),
     /** Servers one operation (a pull, a delete…) acts on at once; the rest wait their turn. */
     operation_concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+    /** The Hugging Face Hub the hub API searches and downloads from (a mirror or a private Hub works too). */
+    hf_endpoint: Type.String({ pattern: '^https?://', default: 'https://huggingface.co' }),
+    /** A Hugging Face access token for private and gated repositories; sent only to hf_endpoint, never logged. */
+    hf_token: Type.Optional(Type.String({ minLength: 1 })),
+    /** Where Hub downloads are kept; default `<data_dir>/hf-cache`. */
+    hf_cache: Type.Optional(Type.String({ minLength: 1 })),
     /** Memory the response cache may hold when it is not in Redis (LRU beyond it). */
     response_cache_mb: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 64 }),
     /** On SIGTERM: how long in-flight requests and streams may take to finish before they are cut. */

@@ -104,6 +104,8 @@ export const errors = {
   upstreamEmptyStream: () => new UpstreamError('The model server ended its stream without sending an event.', { failure: 'protocol' }),
   streamBroken: (detail: string, cause?: unknown) =>
     new AppError('SY_UPSTREAM_STREAM_BROKEN', { message: `The model server's stream broke off: ${detail}.`, cause }),
+  hubUnreachable: (detail: string) => new AppError('SY_HUB_UNREACHABLE', { message: `The Hugging Face Hub could not be reached: ${detail}.` }),
+  hubStatus: (message: string) => new AppError('SY_HUB_STATUS', { message }),
   clientDisconnected: () => new AppError('SY_CLIENT_DISCONNECTED'),
   shuttingDown: () => new AppError('SY_SHUTTING_DOWN'),
   consoleNotBuilt: () => new AppError('SY_CONSOLE_NOT_BUILT'),

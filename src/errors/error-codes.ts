@@ -109,6 +109,9 @@ export const errorCodes = {
   SY_UPSTREAM_STREAM_BROKEN: { status: 502, type: 'upstream_error', retryable: false, message: "The model server's stream broke off." },
   SY_UPSTREAM_BUSY: { status: 429, type: 'rate_limit_error', retryable: true, message: 'The model servers for this model are busy; retry later.' },
   SY_UPSTREAM_UNAVAILABLE: { status: 503, type: 'upstream_error', retryable: true, message: 'The model server is unavailable.' },
+  // The Hugging Face Hub (HF_ENDPOINT).
+  SY_HUB_UNREACHABLE: { status: 502, type: 'upstream_error', retryable: true, message: 'The Hugging Face Hub could not be reached.' },
+  SY_HUB_STATUS: { status: 502, type: 'upstream_error', retryable: true, message: 'The Hugging Face Hub answered with an error.' },
   SY_UPSTREAM_TIMEOUT: { status: 504, type: 'upstream_error', retryable: true, message: 'The model server did not answer in time.' },
   SY_UPSTREAM_INVALID_REQUEST: {
     status: 400,

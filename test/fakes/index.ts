@@ -8,3 +8,4 @@ export * from './reranker-fake.ts';
 export * from './wire-readers.ts';
 export { openAIError } from './openai-compat.ts';
 export * from './inhouse-fake.ts';
+export * from './hf-hub-fake.ts';
