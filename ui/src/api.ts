@@ -328,3 +328,28 @@ export function formatBytes(bytes: number | null): string {
   }
   return `${value >= 100 || unit === 0 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
 }
+
+export interface HubSearchHit {
+  id: string;
+  downloads: number;
+  likes: number;
+  tags: string[];
+  pipeline_tag: string | null;
+  library_name: string | null;
+  gguf: boolean;
+  last_modified: string | null;
+  private: boolean;
+}
+
+export interface HubModel {
+  id: string;
+  sha: string;
+  private: boolean;
+  downloads: number;
+  likes: number;
+  tags: string[];
+  last_modified: string | null;
+  gguf: boolean;
+  files: Array<{ name: string; size: number | null; sha256: string | null; quant: string | null; cached: boolean }>;
+  quants: Array<{ quant: string; files: string[]; size: number; ollama_name: string }>;
+}

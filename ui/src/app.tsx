@@ -5,6 +5,7 @@ import { KeysPage } from './pages/keys-page.tsx';
 import { AuditPage } from './pages/audit-page.tsx';
 import { ModelsPage } from './pages/models-page.tsx';
 import { ModelDetail } from './pages/model-detail.tsx';
+import { HubPage } from './pages/hub-page.tsx';
 import { PlaygroundPage } from './pages/playground-page.tsx';
 import { RoutesPage } from './pages/routes-page.tsx';
 import { CachingPage } from './pages/caching-page.tsx';
@@ -18,6 +19,7 @@ import { WebhooksPage } from './pages/webhooks-page.tsx';
 const pages = [
   ['servers', 'Servers'],
   ['models', 'Models'],
+  ['hub', 'Hub'],
   ['routes', 'Routes'],
   ['caching', 'Caching'],
   ['collections', 'Collections'],
@@ -75,6 +77,7 @@ export function App() {
         {page === 'servers' && id !== undefined && <ServerDetail id={id} session={session} back={() => go('servers')} />}
         {page === 'models' && id === undefined && <ModelsPage session={session} />}
         {page === 'models' && id !== undefined && <ModelDetail id={id} session={session} back={() => go('models')} />}
+        {page === 'hub' && <HubPage session={session} repo={id === undefined ? undefined : decodeURIComponent(id)} open={(repo) => go(`hub/${encodeURIComponent(repo)}`)} back={() => go('hub')} />}
         {page === 'playground' && <PlaygroundPage />}
         {page === 'keys' && <KeysPage session={session} />}
         {page === 'usage' && <UsagePage session={session} />}
