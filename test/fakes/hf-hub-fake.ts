@@ -57,6 +57,8 @@ export interface HfHubFakeOptions {
   /** The token private repositories need (Authorization: Bearer <token>). */
   token?: string;
   repos?: FakeHubRepo[];
+  /** Redirect LFS downloads to this other origin's /cdn/… (another fake holding the same repositories), as the real Hub does. */
+  cdnUrl?: string;
 }
 
 /** Deterministic bytes of a given size, starting with the GGUF magic. */
@@ -260,7 +262,7 @@ export async function startHfHubFake(options: HfHubFakeOptions = {}): Promise<Hf
       const common = { 'x-repo-commit': repo.sha };
       if (file.lfs) {
         const oid = sha256(file.content);
-        response.writeHead(302, { ...common, location: `/cdn/${oid}?X-Amz-Signature=fake`, 'x-linked-etag': `"${oid}"`, 'x-linked-size': String(file.content.length), etag: `"${sibling(file).blobId}"` });
+        response.writeHead(302, { ...common, location: `${options.cdnUrl ?? ''}/cdn/${oid}?X-Amz-Signature=fake`, 'x-linked-etag': `"${oid}"`, 'x-linked-size': String(file.content.length), etag: `"${sibling(file).blobId}"` });
         return void response.end();
       }
       return sendBytes(request, response, file, { ...common, etag: `"${gitBlobId(file.content)}"` });

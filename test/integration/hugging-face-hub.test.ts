@@ -183,3 +183,41 @@ describe('pulling hf.co/{owner}/{repo}:{quant} through Ollama', () => {
     expect(models).toContain(name);
   });
 });
+
+describe('the token and the CDN', () => {
+  it('sends HF_TOKEN to the Hub but not to a CDN on another origin; a refused token is a clear 502', async () => {
+    const cdnRepo = ggufRepo('acme/cdn-GGUF', [['Q4_0', 100_000]], { private: true });
+    const cdn = await startHfHubFake({ repos: [cdnRepo] });
+    const origin = await startHfHubFake({ token, repos: [cdnRepo], cdnUrl: cdn.url });
+    const other = await startTestGateway({ env: { HF_ENDPOINT: origin.url, HF_TOKEN: token } });
+    const wrong = await startTestGateway({ env: { HF_ENDPOINT: origin.url, HF_TOKEN: 'hf_wrong_token_000' } });
+    try {
+      const started = await other.api('POST', '/api/v1/hub/download', { repo: 'acme/cdn-GGUF', quant: 'Q4_0' });
+      expect(started.status, started.text).toBe(202);
+      const view = await other.gateway.operations.settled(started.body.operation_id);
+      expect(view.status, JSON.stringify(view)).toBe('succeeded');
+      expect(cdn.requests.filter((request) => request.path.startsWith('/cdn/'))).toHaveLength(1);
+      expect(cdn.requests.every((request) => request.headers.authorization === undefined)).toBe(true);
+      expect(origin.requests.every((request) => request.headers.authorization === `Bearer ${token}`)).toBe(true);
+
+      const refused = await wrong.api('GET', '/api/v1/hub/models/acme/cdn-GGUF');
+      expect(refused.status).toBe(502);
+      expect(refused.body.error).toMatchObject({ code: 'SY_HUB_STATUS', message: expect.stringContaining('refused HF_TOKEN') });
+      expect(refused.text).not.toContain('hf_wrong_token_000');
+    } finally {
+      await Promise.all([other.stop(), wrong.stop()]);
+      await Promise.all([cdn.stop(), origin.stop()]);
+    }
+  });
+
+  it('refuses a second download of a file already being downloaded (409 naming the operation)', async () => {
+    hub.setThrottle({ chunkBytes: 16 * 1024, intervalMs: 20 });
+    const first = await gateway.api('POST', '/api/v1/hub/download', { repo: repoId, quant: 'IQ2_XXS' });
+    expect(first.status, first.text).toBe(202);
+    const second = await gateway.api('POST', '/api/v1/hub/download', { repo: repoId, quant: 'IQ2_XXS' });
+    hub.setThrottle(null);
+    expect(second.status).toBe(409);
+    expect(second.body.error.message).toContain(first.body.operation_id);
+    expect((await settled(first.body.operation_id)).status).toBe('succeeded');
+  });
+});

@@ -1,15 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startOllamaFake, startOpenAIFake, type OllamaFake, type OpenAIFake } from '../fakes/index.ts';
+import { ggufRepo, startHfHubFake, startOllamaFake, startOpenAIFake, type HfHubFake, type OllamaFake, type OpenAIFake } from '../fakes/index.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 
 const adminCanary = 'sk-sy-CANARY-admin-0000000000000000000';
 const upstreamCanary = 'sk-upstream-CANARY-1111111111111111';
 // Configured but unused (the embedded vector backend): still never shown.
 const qdrantCanary = 'qdrant-CANARY-2222222222222222';
+const hfCanary = 'hf_CANARY_3333333333333333';
 let gateway: TestGateway;
 let vllm: OpenAIFake;
 let ollama: OllamaFake;
+let hub: HfHubFake;
 const bodies: string[] = [];
 const traces: string[] = [];
 let collector: Server;
@@ -26,15 +28,16 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
   const otlp = `http://127.0.0.1:${(collector.address() as { port: number }).port}`;
+  hub = await startHfHubFake({ token: hfCanary, repos: [ggufRepo('acme/private-GGUF', [['Q4_0', 50_000]], { private: true })] });
   [gateway, vllm, ollama] = await Promise.all([
-    startTestGateway({ env: { SWITCHYARD_ADMIN_KEY: adminCanary, SWITCHYARD_LOG_LEVEL: 'trace', OTEL_EXPORTER_OTLP_ENDPOINT: otlp, SWITCHYARD_OTEL_BATCH_DELAY_MS: '20', QDRANT_API_KEY: qdrantCanary } }),
+    startTestGateway({ env: { SWITCHYARD_ADMIN_KEY: adminCanary, SWITCHYARD_LOG_LEVEL: 'trace', OTEL_EXPORTER_OTLP_ENDPOINT: otlp, SWITCHYARD_OTEL_BATCH_DELAY_MS: '20', QDRANT_API_KEY: qdrantCanary, HF_ENDPOINT: hub.url, HF_TOKEN: hfCanary } }),
     startOpenAIFake({ flavor: 'vllm', apiKey: upstreamCanary }),
     startOllamaFake(),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([gateway.stop(), vllm.stop(), ollama.stop()]);
+  await Promise.all([gateway.stop(), vllm.stop(), ollama.stop(), hub.stop()]);
   collector.close();
 });
 
@@ -80,16 +83,24 @@ describe('secrets never leak', () => {
     await call('GET', '/api/v1/model-servers', adminCanary);
     await call('GET', '/api/v1/cache-policies', adminCanary);
     await call('GET', '/api/v1/collections', adminCanary);
+    // The Hugging Face token: sent to the Hub (a private repository is read and downloaded), shown nowhere.
+    expect(await call('GET', '/api/v1/hub/search?q=acme', adminCanary)).toBe(200);
+    expect(await call('GET', '/api/v1/hub/models/acme/private-GGUF', adminCanary)).toBe(200);
+    expect(await call('POST', '/api/v1/hub/download', adminCanary, { repo: 'acme/private-GGUF', quant: 'Q4_0' })).toBe(202);
+    const download = JSON.parse(bodies.at(-2) as string) as { operation_id: string };
+    expect((await gateway.gateway.operations.settled(download.operation_id)).status).toBe('succeeded');
+    await call('GET', `/api/v1/operations/${download.operation_id}`, adminCanary);
+    expect(hub.requests.some((request) => request.headers.authorization === `Bearer ${hfCanary}`)).toBe(true);
     expect(await call('GET', '/metrics', adminCanary)).toBe(200);
 
     const db = gateway.gateway.database.db;
     const stored = JSON.stringify(
-      await Promise.all((['model_servers', 'api_keys', 'audit_log', 'usage_records', 'health_checks', 'routes', 'webhook_deliveries', 'cache_policies', 'vector_collections'] as const).map((table) => db.selectFrom(table).selectAll().execute())),
+      await Promise.all((['model_servers', 'api_keys', 'audit_log', 'usage_records', 'health_checks', 'routes', 'webhook_deliveries', 'cache_policies', 'vector_collections', 'operations'] as const).map((table) => db.selectFrom(table).selectAll().execute())),
     );
     await expect.poll(() => traces.length, { timeout: 3_000 }).toBeGreaterThan(0);
     const places = { logs: gateway.logs.join(''), stored, bodies: bodies.join('\n'), traces: traces.join('\n') };
     for (const [place, text] of Object.entries(places)) {
-      for (const canary of [adminCanary, appCanary, upstreamCanary, qdrantCanary]) {
+      for (const canary of [adminCanary, appCanary, upstreamCanary, qdrantCanary, hfCanary]) {
         expect(text.includes(canary), `${canary.slice(0, 20)}… found in ${place}`).toBe(false);
       }
     }
