@@ -121,6 +121,23 @@ describe('downloading into the cache', () => {
     expect(audit.body.data[0]).toMatchObject({ action: 'operation.hub_download', target_type: 'operation', target_id: done.id });
   });
 
+  it('never resumes into a file that changed on the Hub: the new version starts from its first byte', async () => {
+    const before = ggufRepo('acme/changing-GGUF', [['Q4_0', 400_000]]);
+    hub.addRepo(before);
+    hub.setDownloadFault({ kind: 'cut', afterBytes: 100_000 });
+    const first = await settled((await gateway.api('POST', '/api/v1/hub/download', { repo: 'acme/changing-GGUF', quant: 'Q4_0' })).body.operation_id);
+    expect(first.status).toBe('failed');
+    // A new commit replaces the file with other bytes of the same size.
+    const after = ggufRepo('acme/changing-GGUF', [['Q4_0', 400_000]], { sha: 'b'.repeat(40) });
+    after.files[2] = { ...(after.files[2] as (typeof after.files)[number]), content: Buffer.alloc(400_000, 7) };
+    hub.addRepo(after);
+    const second = await settled((await gateway.api('POST', '/api/v1/hub/download', { repo: 'acme/changing-GGUF', quant: 'Q4_0' })).body.operation_id);
+    expect(second.status, JSON.stringify(second)).toBe('succeeded');
+    expect(second.servers[0].digest).toBe(createHash('sha256').update(Buffer.alloc(400_000, 7)).digest('hex'));
+    expect(fileRequests().at(-1)?.headers.range).toBeUndefined();
+    expect(readFileSync(join(cacheDir, 'models--acme--changing-GGUF', 'snapshots', 'b'.repeat(40), 'changing-Q4_0.gguf')).equals(Buffer.alloc(400_000, 7))).toBe(true);
+  });
+
   it('a second request for the same file is a cache hit: it succeeds at once without downloading', async () => {
     const before = fileRequests().length;
     const again = await gateway.api('POST', '/api/v1/hub/download', { repo: repoId, file: q4.name, revision: 'main' });

@@ -135,7 +135,8 @@ export class HubClient {
       if (start > 0) headers['range'] = `bytes=${start}-`;
       const response = await this.#send(url, { method: 'GET', headers, signal, headersTimeout: this.#timeoutMs }, `the file ${file}`);
       const flat = flatten(response.headers);
-      hubHeaders ??= flat;
+      // The Hub's own answer (not the CDN's): the hop that names the commit, or the first.
+      if (hubHeaders === null || (flat['x-repo-commit'] !== undefined && url.origin === this.#origin)) hubHeaders = flat;
       const location = flat['location'];
       if (response.statusCode >= 300 && response.statusCode < 400 && location !== undefined) {
         await response.body.dump();

@@ -85,7 +85,8 @@ export async function downloadFile(spec: DownloadSpec): Promise<DownloadResult> 
 
   if (total === null || start < total) {
     const opened = await spec.client.openFile(repo, commit, sibling.rfilename, start, signal);
-    const linked = unquote(opened.hubHeaders['x-linked-etag'] ?? opened.hubHeaders['etag'] ?? '');
+    // For LFS files the Hub names the content's sha256 in X-Linked-Etag: it must still be the one asked for.
+    const linked = unquote(opened.hubHeaders['x-linked-etag'] ?? '');
     if (linked !== '' && expected.kind === 'sha256' && linked !== expected.value) {
       await opened.body.dump();
       throw new Error(`the Hub now serves another version of ${sibling.rfilename} (etag ${linked.slice(0, 16)}…, expected ${expected.value.slice(0, 16)}…); ask again to start over`);
