@@ -51,13 +51,13 @@ describe.skipIf(!hasChromium)('the model page', () => {
     await expect.poll(async () => (await gateway.api('GET', '/api/v1/models/mixtral:latest/thresholds')).body.p95_latency_ms, settles).toBe(1500);
 
     page.once('dialog', (dialog) => void dialog.accept());
-    await page.getByRole('button', { name: 'Deactivate' }).click();
-    await page.getByRole('button', { name: 'Activate' }).waitFor(settles);
+    await page.getByRole('button', { name: 'Deactivate', exact: true }).click();
+    await page.getByRole('button', { name: 'Activate', exact: true }).waitFor(settles);
     expect(await page.locator('h1').textContent()).toContain('inactive');
     const refused = await gateway.api('POST', '/v1/chat/completions', { model: 'mixtral', messages: [{ role: 'user', content: 'hi' }] });
     expect(refused.body.error.code).toBe('SY_MODEL_DEACTIVATED');
-    await page.getByRole('button', { name: 'Activate' }).click();
-    await page.getByRole('button', { name: 'Deactivate' }).waitFor(settles);
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    await page.getByRole('button', { name: 'Deactivate', exact: true }).waitFor(settles);
   });
 
   it('sets a price on the Usage page, and the usage table shows what requests cost', async () => {
