@@ -290,7 +290,10 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const usage: UsageRecorder = new UsageRecorder({
       costOf: (outcome) => {
         const cost = prices.costOf(outcome.servedModel, outcome.promptTokens, outcome.completionTokens, outcome.latencyMs);
-        if (cost !== null && cost > 0) costTotal.inc({ model: outcome.servedModel ?? 'unknown' }, cost);
+        if (cost !== null && cost > 0) {
+          costTotal.inc({ model: outcome.servedModel ?? 'unknown' }, cost);
+          if (outcome.keyId !== null) quota.spend(outcome.keyId, cost);
+        }
         return cost;
       },
       db: database.db,
@@ -306,12 +309,13 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       backend: config.redis_url === undefined ? new MemoryQuota() : new RedisQuota(config.redis_url),
       store: keyStore,
       log,
-      onBudgetExceeded: (principal) => webhookDispatcher.emit('key.budget_exceeded', { key_id: principal.keyId, name: principal.name, budget_tokens: principal.budgetTokens }),
+      onBudgetExceeded: (principal) => webhookDispatcher.emit('key.budget_exceeded', { key_id: principal.keyId, name: principal.name, budget_tokens: principal.budgetTokens, budget_cost: principal.budgetCost, currency: config.currency }),
+      currency: config.currency,
       onBackendError: config.quota.on_backend_error,
       metrics: metricsRegistry,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
-    await quota.seed((await keyStore.listAll()).map((row) => ({ keyId: row.id, usedTokens: Number(row.used_tokens) })));
+    await quota.seed((await keyStore.listAll()).map((row) => ({ keyId: row.id, usedTokens: Number(row.used_tokens), usedCost: Number(row.used_cost ?? 0) })));
     const keyService = new KeyService(keyStore, keyRing, quota);
     const index = new ModelIndex(registry, { threshold: config.upstream.breaker_failure_threshold, cooldownMs: config.upstream.breaker_cooldown_ms }, (server, modelId) => {
       log.warn({ server: server.name, model: modelId }, 'circuit opened');

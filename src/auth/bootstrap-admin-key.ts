@@ -42,6 +42,8 @@ export async function bootstrapKeys(store: ApiKeyStore, ring: KeyRing, environme
     tpm: null,
     budget_tokens: null,
     used_tokens: 0,
+    budget_cost: null,
+    used_cost: 0,
     expires_at: null,
     revoked_at: null,
     last_used_at: null,

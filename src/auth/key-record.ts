@@ -17,6 +17,7 @@ export function principalOf(row: ApiKeysTable): Principal {
     rpm: row.rpm === null ? null : Number(row.rpm),
     tpm: row.tpm === null ? null : Number(row.tpm),
     budgetTokens: row.budget_tokens === null ? null : Number(row.budget_tokens),
+    budgetCost: row.budget_cost === null || row.budget_cost === undefined ? null : Number(row.budget_cost),
     expiresAt: row.expires_at === null ? null : Date.parse(row.expires_at),
   };
 }
@@ -28,10 +29,11 @@ export type KeyStatus = 'active' | 'revoked' | 'expired' | 'budget_exhausted';
  * budget is exhausted when what was used reaches it; a key with a few tokens
  * left still serves requests small enough to fit, so it stays active.
  */
-export function keyStatus(key: { revokedAt: string | null; expiresAt: string | null; budgetTokens: number | null; usedTokens: number }, now: number): KeyStatus {
+export function keyStatus(key: { revokedAt: string | null; expiresAt: string | null; budgetTokens: number | null; usedTokens: number; budgetCost?: number | null; usedCost?: number }, now: number): KeyStatus {
   if (key.revokedAt !== null) return 'revoked';
   if (key.expiresAt !== null && Date.parse(key.expiresAt) <= now) return 'expired';
   if (key.budgetTokens !== null && key.usedTokens >= key.budgetTokens) return 'budget_exhausted';
+  if (key.budgetCost !== undefined && key.budgetCost !== null && (key.usedCost ?? 0) >= key.budgetCost) return 'budget_exhausted';
   return 'active';
 }
 
@@ -39,9 +41,11 @@ export function keyStatus(key: { revokedAt: string | null; expiresAt: string | n
  * The API's view of a key: never the hash, never the key (only its first
  * characters). `liveUsedTokens` is the quota backend's count, ahead of storage's.
  */
-export function toKeyRecord(row: ApiKeysTable, liveUsedTokens?: number, now = Date.now()) {
+export function toKeyRecord(row: ApiKeysTable, liveUsedTokens?: number, now = Date.now(), liveUsedCost?: number) {
   const budgetTokens = row.budget_tokens === null ? null : Number(row.budget_tokens);
   const usedTokens = liveUsedTokens ?? Number(row.used_tokens);
+  const budgetCost = row.budget_cost === null || row.budget_cost === undefined ? null : Number(row.budget_cost);
+  const usedCost = Math.round((liveUsedCost ?? Number(row.used_cost ?? 0)) * 1e9) / 1e9;
   return {
     id: row.id,
     name: row.name,
@@ -52,7 +56,9 @@ export function toKeyRecord(row: ApiKeysTable, liveUsedTokens?: number, now = Da
     tpm: row.tpm === null ? null : Number(row.tpm),
     budget_tokens: budgetTokens,
     used_tokens: usedTokens,
-    status: keyStatus({ revokedAt: row.revoked_at, expiresAt: row.expires_at, budgetTokens, usedTokens }, now),
+    budget_cost: budgetCost,
+    used_cost: usedCost,
+    status: keyStatus({ revokedAt: row.revoked_at, expiresAt: row.expires_at, budgetTokens, usedTokens, budgetCost, usedCost }, now),
     expires_at: row.expires_at,
     revoked_at: row.revoked_at,
     last_used_at: row.last_used_at,

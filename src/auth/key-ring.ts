@@ -16,6 +16,8 @@ export interface Principal {
   rpm: number | null;
   tpm: number | null;
   budgetTokens: number | null;
+  /** In the gateway's currency. */
+  budgetCost: number | null;
   /** Epoch ms; null means never. */
   expiresAt: number | null;
 }
@@ -27,7 +29,7 @@ interface KeyEntry {
 
 /** A principal for keys that carry no limits (the bootstrap and environment admin keys). */
 export function unlimited(keyId: string, name: string, scopesGiven: Scope[]): Principal {
-  return { keyId, name, scopes: scopesGiven, models: null, rpm: null, tpm: null, budgetTokens: null, expiresAt: null };
+  return { keyId, name, scopes: scopesGiven, models: null, rpm: null, tpm: null, budgetTokens: null, budgetCost: null, expiresAt: null };
 }
 
 // Longer than any key we issue; anything beyond is rejected before hashing.

@@ -15,6 +15,7 @@ export interface KeyInput {
   rpm?: number | null;
   tpm?: number | null;
   budget_tokens?: number | null;
+  budget_cost?: number | null;
   expires_at?: string | null;
   metadata?: Record<string, unknown>;
 }
@@ -47,6 +48,8 @@ export class KeyService {
       tpm: input.tpm ?? null,
       budget_tokens: input.budget_tokens ?? null,
       used_tokens: 0,
+      budget_cost: input.budget_cost ?? null,
+      used_cost: 0,
       expires_at: normalizeTime(input.expires_at ?? null),
       revoked_at: null,
       last_used_at: null,
@@ -61,12 +64,12 @@ export class KeyService {
 
   async list(): Promise<KeyRecord[]> {
     const rows = await this.#store.listAll();
-    return Promise.all(rows.map(async (row) => toKeyRecord(row, await this.#usedTokens(row))));
+    return Promise.all(rows.map(async (row) => toKeyRecord(row, await this.#usedTokens(row), Date.now(), this.#quota.spentHere(row.id, Number(row.used_cost ?? 0)))));
   }
 
   async get(id: string): Promise<KeyRecord> {
     const row = await this.#require(id);
-    return toKeyRecord(row, await this.#usedTokens(row));
+    return toKeyRecord(row, await this.#usedTokens(row), Date.now(), this.#quota.spentHere(row.id, Number(row.used_cost ?? 0)));
   }
 
   async update(id: string, input: KeyInput, actor: Actor): Promise<KeyRecord> {
@@ -79,6 +82,7 @@ export class KeyService {
     if (input.rpm !== undefined) next.rpm = input.rpm;
     if (input.tpm !== undefined) next.tpm = input.tpm;
     if (input.budget_tokens !== undefined) next.budget_tokens = input.budget_tokens;
+    if (input.budget_cost !== undefined) next.budget_cost = input.budget_cost;
     if (input.expires_at !== undefined) next.expires_at = normalizeTime(input.expires_at);
     if (input.metadata !== undefined) next.metadata = JSON.stringify(input.metadata);
     await this.#store.update(next, { actor, action: 'key.update', targetType: 'key', targetId: id, before: toKeyRecord(current), after: toKeyRecord(next) });

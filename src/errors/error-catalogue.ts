@@ -77,6 +77,10 @@ export const errors = {
         neededTokens === undefined ? '' : `; this request needs up to ${neededTokens}, ${Math.max(0, (budgetTokens ?? 0) - usedTokens)} are left — a smaller max_tokens may fit`
       }). Ask an administrator to raise it.`,
     }),
+  costBudgetExhausted: (budget: number, spent: number, currency: string) =>
+    new AppError('insufficient_quota', {
+      message: `This key's budget of ${budget} ${currency} is used up (${Math.round(spent * 1e6) / 1e6} ${currency} spent at the models' prices). Ask an administrator to raise it.`,
+    }),
   routeUnresolved: (route: string, targets: string[], fallbacks: string[]) =>
     new AppError('SY_ROUTE_UNRESOLVED', {
       message: `The route \`${route}\` cannot be served: its targets (${targets.join(', ')})${fallbacks.length > 0 ? ` and fallbacks (${fallbacks.join(', ')})` : ''} name no model that any registered server serves or declares. Fix the route, or add a server with one of those models.`,

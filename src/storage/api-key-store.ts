@@ -39,8 +39,17 @@ export class ApiKeyStore {
   }
 
   async update(row: ApiKeysTable, audit?: AuditEntry): Promise<void> {
-    const { id, created_at: _createdAt, used_tokens: _used, last_used_at: _lastUsed, ...fields } = row;
+    const { id, created_at: _createdAt, used_tokens: _used, used_cost: _spent, last_used_at: _lastUsed, ...fields } = row;
     await withAudit(this.#db, audit, (executor) => executor.updateTable('api_keys').set(fields).where('id', '=', id).execute());
+  }
+
+  /** Adds what a key spent (in the gateway's currency); deltas from every replica add up. */
+  async recordCost(id: string, cost: number): Promise<void> {
+    await this.#db
+      .updateTable('api_keys')
+      .set((eb) => ({ used_cost: eb('used_cost', '+', cost) }))
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Adds settled token usage (deltas from every replica add up) and the last-use time. */

@@ -97,6 +97,9 @@ export interface ApiKeysTable {
   tpm: number | null;
   budget_tokens: number | null;
   used_tokens: number;
+  /** In the gateway's currency; null: no budget in currency. */
+  budget_cost: number | null;
+  used_cost: number;
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;

@@ -42,6 +42,7 @@ describe.skipIf(!hasChromium)('the key form', () => {
     await dialog.locator('input[name=key-rpm]').fill('60');
     await dialog.locator('input[name=key-tpm]').fill('20000');
     await dialog.locator('input[name=key-budget]').fill('1000000');
+    await dialog.locator('input[name=key-budget-cost]').fill('12.5');
     await dialog.locator('input[name=key-expires]').fill('2031-05-06T07:08');
     await dialog.locator('textarea[name=key-metadata]').fill('{"team": "search"}');
     await dialog.getByRole('button', { name: 'Create key' }).click();
@@ -55,6 +56,8 @@ describe.skipIf(!hasChromium)('the key form', () => {
       rpm: 60,
       tpm: 20_000,
       budget_tokens: 1_000_000,
+      budget_cost: 12.5,
+      used_cost: 0,
       expires_at: expiresAt,
       metadata: { team: 'search' },
       status: 'active',
@@ -62,6 +65,7 @@ describe.skipIf(!hasChromium)('the key form', () => {
     const row = page.getByTestId('key-row-full-form');
     await expect.poll(async () => (await row.getByTestId('key-models').textContent()) ?? '', poll).toBe('yi*, deepseek');
     expect(await row.textContent()).toContain('60 rpm · 20000 tpm');
+    expect(await row.getByTestId('key-spend').textContent()).toBe('spent 0.0000 / 12.5');
     expect(await row.textContent()).not.toContain(secret);
     await shot('30-key-full-form');
   });

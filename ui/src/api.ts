@@ -108,6 +108,9 @@ export interface KeyRecord {
   tpm: number | null;
   budget_tokens: number | null;
   used_tokens: number;
+  /** In the gateway's currency (see Prices on the Usage page). */
+  budget_cost?: number | null;
+  used_cost?: number;
   status: 'active' | 'revoked' | 'expired' | 'budget_exhausted';
   expires_at: string | null;
   revoked_at: string | null;

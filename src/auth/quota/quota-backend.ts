@@ -44,6 +44,15 @@ export interface QuotaBackend {
   /** Seeds a key's budget counter from storage at start (never lowers a shared counter). */
   seedUsed(keyId: string, usedTokens: number): Promise<void>;
   usedTokens(keyId: string): Promise<number>;
+  /**
+   * A shared spend counter (currency) for budgets in currency, when the
+   * backend is shared between replicas (Redis). `spent` answers null when the
+   * counter is missing, so the service seeds it from storage. A process-local
+   * backend leaves these out: the service counts in memory.
+   */
+  addSpend?(keyId: string, cost: number): Promise<void>;
+  spent?(keyId: string): Promise<number | null>;
+  seedSpend?(keyId: string, spent: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -27,6 +27,8 @@ export interface QuotaServiceOptions {
   clock?: () => number;
   onBackendError?: QuotaFailurePolicy;
   metrics?: Registry;
+  /** The currency key budgets in currency are in (shown in refusals). */
+  currency?: string;
 }
 
 const flushEveryMs = 1_000;
@@ -49,6 +51,10 @@ export class QuotaService {
   readonly #refused: Counter<'key_id' | 'limit'>;
   readonly #pending = new Map<string, { tokens: number; lastUsedAt: number }>();
   readonly #announced = new Set<string>();
+  /** What each key spent (currency) as this process knows it, and what is not yet in storage. */
+  readonly #spentLocal = new Map<string, number>();
+  readonly #pendingCost = new Map<string, number>();
+  readonly #currency: string;
   #timer: NodeJS.Timeout | null = null;
   #isBackendDown = false;
 
@@ -59,6 +65,7 @@ export class QuotaService {
     this.#onBudgetExceeded = options.onBudgetExceeded ?? (() => undefined);
     this.#clock = options.clock ?? Date.now;
     this.#policy = options.onBackendError ?? 'open';
+    this.#currency = options.currency ?? 'USD';
     const registers = options.metrics === undefined ? [] : [options.metrics];
     this.#backendErrors = new Counter({
       name: 'llm_quota_backend_errors_total',
@@ -95,7 +102,8 @@ export class QuotaService {
   }
 
   /** Seeds counters from storage at start; a backend that cannot answer seeds lazily later. */
-  async seed(keys: Array<{ keyId: string; usedTokens: number }>): Promise<void> {
+  async seed(keys: Array<{ keyId: string; usedTokens: number; usedCost?: number }>): Promise<void> {
+    for (const key of keys) if ((key.usedCost ?? 0) > 0) this.#spentLocal.set(key.keyId, key.usedCost ?? 0);
     for (const key of keys) {
       if (key.usedTokens <= 0) continue;
       try {
@@ -120,6 +128,15 @@ export class QuotaService {
   async admit(principal: Principal, estimatedTokens: number): Promise<QuotaDecision> {
     this.touch(principal.keyId, 0);
     if (!QuotaService.isLimited(principal)) return { ok: true, ticket: null, headers: {} };
+    if (principal.budgetCost !== null) {
+      const spent = await this.#spent(principal.keyId);
+      if (spent !== null && spent >= principal.budgetCost) {
+        this.#refused.inc({ key_id: principal.keyId, limit: 'budget' });
+        this.#announceBudget(principal);
+        return { ok: false, headers: {}, error: errors.costBudgetExhausted(principal.budgetCost, spent, this.#currency) };
+      }
+      if (principal.rpm === null && principal.tpm === null && principal.budgetTokens === null) return { ok: true, ticket: null, headers: {} };
+    }
     const now = this.#clock();
     let admission: Admission;
     try {
@@ -142,15 +159,53 @@ export class QuotaService {
     const retryAfter = Math.max(1, Math.ceil(admission.state.resetMs / 1000));
     this.#refused.inc({ key_id: principal.keyId, limit: admission.refusal });
     if (admission.refusal === 'budget') {
-      if (!this.#announced.has(principal.keyId)) {
-        this.#announced.add(principal.keyId);
-        this.#onBudgetExceeded(principal);
-      }
+      this.#announceBudget(principal);
       return { ok: false, headers, error: errors.budgetExhausted(principal.budgetTokens, admission.state.usedTokens, estimatedTokens) };
     }
     const what = admission.refusal === 'rpm' ? `requests per minute (limit ${principal.rpm})` : `tokens per minute (limit ${principal.tpm})`;
     // Retry-After is written with the error, from its retryAfterMs.
     return { ok: false, headers, error: errors.rateLimited(what, retryAfter * 1000) };
+  }
+
+  /**
+   * What a request cost a key (at its model's price), counted against a
+   * budget in currency: added to the shared counter (Redis) or this process's,
+   * and to storage at the next flush. A key whose spend reaches its budget is
+   * refused from its next request on; the one that crossed it is not undone.
+   */
+  spend(keyId: string, cost: number): void {
+    if (cost <= 0 || keyId === 'env-admin') return;
+    this.#spentLocal.set(keyId, (this.#spentLocal.get(keyId) ?? 0) + cost);
+    this.#pendingCost.set(keyId, (this.#pendingCost.get(keyId) ?? 0) + cost);
+    if (this.#backend.addSpend !== undefined) this.#backend.addSpend(keyId, cost).catch((error: unknown) => this.#backendFailed('settle', error));
+  }
+
+  /** What this process knows a key has spent: storage's figure plus what it added since (for key listings). */
+  spentHere(keyId: string, stored: number): number {
+    return Math.max(stored + (this.#pendingCost.get(keyId) ?? 0), this.#spentLocal.get(keyId) ?? 0);
+  }
+
+  /** A key's spend: the shared counter when the backend keeps one, else this process's (seeded from storage). */
+  async #spent(keyId: string): Promise<number | null> {
+    if (this.#backend.spent === undefined) return this.#spentLocal.get(keyId) ?? 0;
+    try {
+      const shared = await this.#backend.spent(keyId);
+      if (shared !== null) return shared;
+      // The counter is gone (Redis restarted empty): storage and this process's unwritten spend seed it again.
+      const row = await this.#store.get(keyId);
+      const stored = Number(row?.used_cost ?? 0) + (this.#pendingCost.get(keyId) ?? 0);
+      await this.#backend.seedSpend?.(keyId, stored);
+      return stored;
+    } catch (error) {
+      this.#backendFailed('read', error);
+      return this.#policy === 'closed' ? Number.POSITIVE_INFINITY : null;
+    }
+  }
+
+  #announceBudget(principal: Principal): void {
+    if (this.#announced.has(principal.keyId)) return;
+    this.#announced.add(principal.keyId);
+    this.#onBudgetExceeded(principal);
   }
 
   /** The response's real usage replaces the estimate (off the request path). */
@@ -195,6 +250,7 @@ export class QuotaService {
   }
 
   async flush(): Promise<void> {
+    await this.#flushCost();
     if (this.#pending.size === 0) return;
     const batch = [...this.#pending.entries()];
     this.#pending.clear();
@@ -206,6 +262,20 @@ export class QuotaService {
         const pending = this.#pending.get(keyId);
         this.#pending.set(keyId, { tokens: usage.tokens + (pending?.tokens ?? 0), lastUsedAt: Math.max(pending?.lastUsedAt ?? 0, usage.lastUsedAt) });
         this.#log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'could not store key usage; will retry');
+      }
+    }
+  }
+
+  async #flushCost(): Promise<void> {
+    if (this.#pendingCost.size === 0) return;
+    const batch = [...this.#pendingCost.entries()];
+    this.#pendingCost.clear();
+    for (const [keyId, cost] of batch) {
+      try {
+        await this.#store.recordCost(keyId, cost);
+      } catch (error) {
+        this.#pendingCost.set(keyId, cost + (this.#pendingCost.get(keyId) ?? 0));
+        this.#log.warn({ err: error instanceof Error ? error.message : 'unknown' }, 'could not store key spend; will retry');
       }
     }
   }
@@ -222,7 +292,7 @@ export class QuotaService {
 
   /** Whether a key has any limit at all: most do not, and then nothing needs estimating or awaiting. */
   static isLimited(principal: Principal): boolean {
-    return principal.rpm !== null || principal.tpm !== null || principal.budgetTokens !== null;
+    return principal.rpm !== null || principal.tpm !== null || principal.budgetTokens !== null || principal.budgetCost !== null;
   }
 }
 

@@ -96,6 +96,10 @@ export class RedisQuota implements QuotaBackend {
     return `${this.#prefix}:used:${keyId}`;
   }
 
+  #spentKey(keyId: string): string {
+    return `${this.#prefix}:spent:${keyId}`;
+  }
+
   #isReady(): boolean {
     return this.#redis.status === 'ready';
   }
@@ -153,6 +157,20 @@ export class RedisQuota implements QuotaBackend {
 
   async usedTokens(keyId: string): Promise<number> {
     return Number((await this.#run(() => this.#redis.get(this.#usedKey(keyId)))) ?? 0);
+  }
+
+  async addSpend(keyId: string, cost: number): Promise<void> {
+    await this.#run(() => this.#redis.incrbyfloat(this.#spentKey(keyId), cost));
+  }
+
+  async spent(keyId: string): Promise<number | null> {
+    const value = await this.#run(() => this.#redis.get(this.#spentKey(keyId)));
+    return value === null ? null : Number(value);
+  }
+
+  async seedSpend(keyId: string, spent: number): Promise<void> {
+    // Only where missing: another replica may have seeded and counted since.
+    await this.#run(() => this.#redis.set(this.#spentKey(keyId), String(spent), 'NX'));
   }
 
   async close(): Promise<void> {

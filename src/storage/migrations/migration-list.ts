@@ -11,6 +11,7 @@ import { vectorCollections } from './0009-vector-collections.ts';
 import { placements } from './0010-placements.ts';
 import { modelRegistry } from './0011-model-registry.ts';
 import { modelPrices } from './0012-model-prices.ts';
+import { keyCostBudgets } from './0013-key-cost-budgets.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '0010-placements': placements,
   '0011-model-registry': modelRegistry,
   '0012-model-prices': modelPrices,
+  '0013-key-cost-budgets': keyCostBudgets,
 };
 
 export const migrationProvider: MigrationProvider = {

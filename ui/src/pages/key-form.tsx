@@ -26,7 +26,7 @@ function wholeNumber(text: string, minimum: number, label: string): { value: num
 }
 
 /** Everything the form holds as the API's body, or the field that is wrong. */
-function keyBody(fields: { name: string; scopes: string[]; models: string; rpm: string; tpm: string; budget: string; expires: string; metadata: string }): { body: Record<string, unknown> } | { error: FieldError } {
+function keyBody(fields: { name: string; scopes: string[]; models: string; rpm: string; tpm: string; budget: string; budgetCost: string; expires: string; metadata: string }): { body: Record<string, unknown> } | { error: FieldError } {
   if (fields.scopes.length === 0) return { error: { message: 'Choose at least one scope.', param: 'scopes' } };
   const models = fields.models.split(/[,\n]/).map((model) => model.trim()).filter((model) => model !== '');
   const limits: Record<string, number | null> = {};
@@ -39,6 +39,10 @@ function keyBody(fields: { name: string; scopes: string[]; models: string; rpm: 
     if ('error' in parsed) return { error: { message: parsed.error, param } };
     limits[param] = parsed.value;
   }
+  // A budget in currency takes cents: any number of at least 0.
+  const budgetCost = fields.budgetCost.trim() === '' ? null : Number(fields.budgetCost);
+  if (budgetCost !== null && !(Number.isFinite(budgetCost) && budgetCost >= 0)) return { error: { message: 'The budget in currency must be a number of at least 0.', param: 'budget_cost' } };
+  limits['budget_cost'] = budgetCost;
   let metadata: unknown = {};
   if (fields.metadata.trim() !== '') {
     try {
@@ -64,6 +68,7 @@ export function KeyForm(props: { keyRecord: KeyRecord | null; onClose: () => voi
   const [rpm, setRpm] = useState(editing?.rpm?.toString() ?? '');
   const [tpm, setTpm] = useState(editing?.tpm?.toString() ?? '');
   const [budget, setBudget] = useState(editing?.budget_tokens?.toString() ?? '');
+  const [budgetCost, setBudgetCost] = useState(editing?.budget_cost?.toString() ?? '');
   const [expires, setExpires] = useState(localInputValue(editing?.expires_at ?? null));
   const [metadata, setMetadata] = useState(editing === null || Object.keys(editing.metadata).length === 0 ? '' : JSON.stringify(editing.metadata, null, 2));
   const [error, setError] = useState<FieldError | null>(null);
@@ -71,7 +76,7 @@ export function KeyForm(props: { keyRecord: KeyRecord | null; onClose: () => voi
 
   const save = async () => {
     setError(null);
-    const parsed = keyBody({ name, scopes, models, rpm, tpm, budget, expires, metadata });
+    const parsed = keyBody({ name, scopes, models, rpm, tpm, budget, budgetCost, expires, metadata });
     if ('error' in parsed) {
       setError(parsed.error);
       return;
@@ -89,7 +94,7 @@ export function KeyForm(props: { keyRecord: KeyRecord | null; onClose: () => voi
   };
   const fieldOf = (param: string | null) => param?.split('.')[0] ?? null;
   const fieldError = (field: string) => (fieldOf(error?.param ?? null) === field ? <span className="field-error">{error?.message}</span> : null);
-  const shownInline = ['name', 'scopes', 'models', 'rpm', 'tpm', 'budget_tokens', 'expires_at', 'metadata'].includes(fieldOf(error?.param ?? null) ?? '');
+  const shownInline = ['name', 'scopes', 'models', 'rpm', 'tpm', 'budget_tokens', 'budget_cost', 'expires_at', 'metadata'].includes(fieldOf(error?.param ?? null) ?? '');
   return (
     <Modal title={editing === null ? 'Create a key' : `Edit ${editing.name}`} onClose={props.onClose}>
       <form
@@ -139,6 +144,11 @@ export function KeyForm(props: { keyRecord: KeyRecord | null; onClose: () => voi
           Token budget <span className="muted">(in all)</span>
           <input name="key-budget" type="number" min={0} step={1} placeholder="no budget" value={budget} onChange={(event) => setBudget(event.target.value)} />
           {fieldError('budget_tokens')}
+        </label>
+        <label>
+          Budget in currency <span className="muted">(at the models' prices, in all)</span>
+          <input name="key-budget-cost" type="number" min={0} step="any" placeholder="no budget" value={budgetCost} onChange={(event) => setBudgetCost(event.target.value)} />
+          {fieldError('budget_cost')}
         </label>
         <label>
           Expires <span className="muted">(empty: never)</span>

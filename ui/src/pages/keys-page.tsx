@@ -78,6 +78,12 @@ export function KeysPage(props: { session: Session }) {
                 <td>
                   {key.used_tokens}
                   {key.budget_tokens === null ? '' : ` / ${key.budget_tokens}`}
+                  {(key.budget_cost ?? null) !== null || (key.used_cost ?? 0) > 0 ? (
+                    <div className="small" data-testid="key-spend">
+                      spent {(key.used_cost ?? 0).toFixed(4)}
+                      {key.budget_cost === null || key.budget_cost === undefined ? '' : ` / ${key.budget_cost}`}
+                    </div>
+                  ) : null}
                 </td>
                 <td>{key.expires_at === null ? 'never' : new Date(key.expires_at).toLocaleString()}</td>
                 <td>{key.last_used_at === null ? 'never' : new Date(key.last_used_at).toLocaleString()}</td>
