@@ -40,6 +40,7 @@ export const keysCommand: CommandSpec = {
         { name: 'rpm', type: 'string', value: 'N', description: 'requests per minute', default: 'no limit' },
         { name: 'tpm', type: 'string', value: 'N', description: 'tokens per minute', default: 'no limit' },
         { name: 'budget', type: 'string', value: 'TOKENS', description: 'tokens in all, then it is refused', default: 'no budget' },
+        { name: 'budget-cost', type: 'string', value: 'AMOUNT', description: "what it may spend in all at the models' prices (SWITCHYARD_CURRENCY), then it is refused", default: 'no budget' },
         { name: 'expires', type: 'string', value: 'ISO_TIME', description: 'when it stops working, e.g. 2027-01-31T00:00:00Z', default: 'never' },
         ...connectionOptions,
       ],
@@ -52,6 +53,11 @@ export const keysCommand: CommandSpec = {
           if (value === undefined) continue;
           if (!/^\d+$/.test(value)) throw new CliError(`--${flag} must be a whole number.`);
           body[field] = Number(value);
+        }
+        const budgetCost = options.string('budget-cost');
+        if (budgetCost !== undefined) {
+          if (!/^\d+(\.\d+)?$/.test(budgetCost)) throw new CliError('--budget-cost must be a number of at least 0, e.g. 25 or 2.50.');
+          body['budget_cost'] = Number(budgetCost);
         }
         const expires = options.string('expires');
         if (expires !== undefined) body['expires_at'] = expires;

@@ -73,4 +73,12 @@ describe('switchyard models', () => {
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--all, or --server');
   });
+
+  it('keys create --budget-cost sets a budget in currency', async () => {
+    const created = await cli(['keys', 'create', '--name', 'metered-cli', '--budget-cost', '2.50']);
+    expect(created.code, created.stderr).toBe(0);
+    const keys = (await gateway.api('GET', '/api/v1/keys')).body.data as Array<{ name: string; budget_cost: number | null }>;
+    expect(keys.find((key) => key.name === 'metered-cli')?.budget_cost).toBe(2.5);
+    expect((await cli(['keys', 'create', '--name', 'bad', '--budget-cost', 'lots'])).code).toBe(2);
+  });
 });
