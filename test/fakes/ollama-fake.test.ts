@@ -151,6 +151,57 @@ describe('ollama: embeddings, pull and delete', () => {
   });
 });
 
+describe('ollama: model lifecycle', () => {
+  it('pulls layer by layer: the model blob, then template, license and params, each with its own digest', async () => {
+    const lines = ndjson((await readStream(await post('/api/pull', { model: 'qwen2.5:7b' }))).text) as Record<string, unknown>[];
+    const digests = [...new Set(lines.map((line) => line.digest).filter((digest) => typeof digest === 'string'))];
+    expect(digests).toHaveLength(4);
+    for (const digest of digests) expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const blob = lines.filter((line) => line.digest === digests[0]);
+    expect(blob.map((line) => line.completed)).toEqual([...blob.map((line) => line.completed as number)].sort((a, b) => a - b));
+    expect(blob.at(-1)?.completed).toBe(blob.at(-1)?.total);
+    expect(lines.slice(-3).map((line) => line.status)).toEqual(['verifying sha256 digest', 'writing manifest', 'success']);
+  });
+
+  it('fails a pull part-way with Ollama’s error line when scripted, and installs nothing', async () => {
+    fake.setPullScript({ failAfterSteps: 2, failure: 'max retries exceeded: EOF' });
+    const lines = ndjson((await readStream(await post('/api/pull', { model: 'qwen2.5:7b' }))).text) as Record<string, unknown>[];
+    expect(lines.at(-1)).toEqual({ error: 'max retries exceeded: EOF' });
+    expect(lines.filter((line) => typeof line.completed === 'number')).toHaveLength(2);
+    expect(fake.lookup('qwen2.5:7b')).toBeUndefined();
+  });
+
+  it('records a pull the client abandoned as aborted, and keeps nothing', async () => {
+    fake.setPullScript({ steps: 200, stepMs: 20 });
+    const controller = new AbortController();
+    const response = await fetch(`${fake.url}/api/pull`, { method: 'POST', body: JSON.stringify({ model: 'big:70b' }), signal: controller.signal });
+    await (response.body as ReadableStream<Uint8Array>).getReader().read();
+    controller.abort();
+    await expect.poll(() => fake.requests.find((request) => request.path === '/api/pull')?.aborted, { timeout: 5_000 }).toBe(true);
+    expect(fake.lookup('big:70b')).toBeUndefined();
+  });
+
+  it('copies a model under a new name with the same digest', async () => {
+    expect((await post('/api/copy', { source: 'phi3', destination: 'phi3-copy' })).status).toBe(200);
+    const tags = (await getJson('/api/tags')) as { models: Array<{ name: string; digest: string }> };
+    expect(tags.models.find((model) => model.name === 'phi3-copy:latest')?.digest).toBe(tags.models.find((model) => model.name === 'phi3:latest')?.digest);
+    expect((await post('/api/copy', { source: 'nope', destination: 'x' })).status).toBe(404);
+  });
+
+  it('loads and unloads through /api/generate with keep_alive; /api/ps follows with expires_at and size_vram', async () => {
+    const loaded = (await (await post('/api/generate', { model: 'phi3', keep_alive: '1h', stream: false })).json()) as Record<string, unknown>;
+    expect(loaded).toMatchObject({ response: '', done: true, done_reason: 'load' });
+    const ps = (await getJson('/api/ps')) as { models: Array<{ name: string; expires_at: string; size_vram: number }> };
+    const phi = ps.models.find((model) => model.name === 'phi3:latest');
+    expect(Date.parse(phi?.expires_at ?? '') - Date.now()).toBeGreaterThan(59 * 60_000);
+    expect(phi?.size_vram).toBeGreaterThan(0);
+    await post('/api/generate', { model: 'phi3', keep_alive: -1, stream: false });
+    expect(((await getJson('/api/ps')) as { models: Array<{ name: string; expires_at: string }> }).models.find((model) => model.name === 'phi3:latest')?.expires_at).toMatch(/^2318-/);
+    await post('/api/generate', { model: 'phi3', keep_alive: 0, stream: false });
+    expect(((await getJson('/api/ps')) as { models: Array<{ name: string }> }).models.map((model) => model.name)).not.toContain('phi3:latest');
+  });
+});
+
 describe('ollama: OpenAI-compatible /v1', () => {
   it('GET /v1/models lists :latest ids owned by library', async () => {
     const list = (await getJson('/v1/models')) as { object: string; data: Record<string, unknown>[] };
