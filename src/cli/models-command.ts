@@ -28,7 +28,9 @@ async function run(input: CommandInput, method: string, url: string, body?: unkn
   const started = (await client.request(method, url, body)) as { operation_id: string };
   const ended = await followOperation(client, started.operation_id, input.stdout);
   const done = ended.servers.filter((target) => target.status === 'succeeded').length;
-  input.write(`${ended.kind} ${ended.model}: ${ended.status} on ${done} of ${ended.servers.length} server${ended.servers.length === 1 ? '' : 's'} (operation ${ended.id})`);
+  const failed = ended.servers.filter((target) => target.status !== 'succeeded').map((target) => target.name);
+  const where = `succeeded on ${done} of ${ended.servers.length} server${ended.servers.length === 1 ? '' : 's'}${failed.length === 0 ? '' : `, not on ${failed.join(', ')}`}`;
+  input.write(`${ended.kind} ${ended.model}: ${ended.status} (${where}; operation ${ended.id})`);
   return ended.status === 'succeeded' ? 0 : 1;
 }
 

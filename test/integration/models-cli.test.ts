@@ -47,7 +47,7 @@ describe('switchyard models', () => {
     expect(stdout).not.toContain('\x1b[');
     expect(stdout).toMatch(/^gpu-1 {2}pulling [0-9a-f]{12} {2}\d+%$/m);
     expect(stdout).toMatch(/^gpu-2 {2}succeeded {2}100%$/m);
-    expect(stdout.trim().split('\n').at(-1)).toMatch(/^pull qwen2\.5:7b: succeeded on 2 of 2 servers \(operation \S+\)$/);
+    expect(stdout.trim().split('\n').at(-1)).toMatch(/^pull qwen2\.5:7b: succeeded \(succeeded on 2 of 2 servers; operation \S+\)$/);
     expect((await cli(['models', 'ls'])).stdout).toMatch(/^qwen2\.5:7b\s+○\s+○$/m);
   });
 
@@ -59,7 +59,7 @@ describe('switchyard models', () => {
     expect(stdout).toContain('\x1b[2A');
     expect(stdout).toMatch(/gpu-1 {2}\[#{30}\] 100% {2}succeeded/);
     expect(stdout).toMatch(/gpu-2 {2}\[[#.]{30}\] +\d+% {2}failed: pull failed: pull model manifest: file does not exist/);
-    expect(stdout).toMatch(/pull gemma3:4b: failed on 1 of 2 servers/);
+    expect(stdout).toMatch(/pull gemma3:4b: failed \(succeeded on 1 of 2 servers, not on gpu-2; operation \S+\)/);
   });
 
   it('load, unload and rm follow their operations; pull without a target is a usage error', async () => {
