@@ -58,7 +58,8 @@ export function summarize(rows: readonly UsageRow[]): UsageStatistics {
 function totalCost(rows: readonly UsageRow[]): number | null {
   let sum: number | null = null;
   for (const row of rows) if (row.cost !== null && row.cost !== undefined) sum = (sum ?? 0) + Number(row.cost);
-  return sum === null ? null : round(sum, 6);
+  // Nine places: a request at list prices costs millionths.
+  return sum === null ? null : round(sum, 9);
 }
 
 /** Failed requests by the error code the client received (rate limits and budgets included). */
