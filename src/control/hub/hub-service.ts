@@ -5,17 +5,8 @@ import type { HubClient, HubModelInfo, HubSearchHit, HubSibling } from './hub-cl
 import { cachedFile, downloadFile } from './hub-download.ts';
 import { ggufQuantOf, ggufQuants, type GgufQuant } from './gguf-quant.ts';
 
-export interface HubModelView {
-  id: string;
-  sha: string;
-  private: boolean;
-  gated: boolean | string;
-  downloads: number;
-  likes: number;
-  tags: string[];
-  pipeline_tag: string | null;
-  library_name: string | null;
-  last_modified: string | null;
+/** The repository as the Hub describes it, with its files as the gateway sees them (sizes, quant, cached). */
+export interface HubModelView extends Omit<HubModelInfo, 'siblings'> {
   gguf: boolean;
   files: Array<{ name: string; size: number | null; sha256: string | null; quant: string | null; cached: boolean }>;
   quants: GgufQuant[];
