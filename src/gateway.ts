@@ -1,4 +1,3 @@
-import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
@@ -39,7 +38,6 @@ import { UsageRecorder } from './observability/usage-recorder.ts';
 import { CacheMetrics } from './observability/cache-metrics.ts';
 import { lifecycleMetrics } from './observability/lifecycle-metrics.ts';
 import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
-import { UsageStore } from './storage/usage-store.ts';
 import { OpenTelemetryTracer } from './observability/tracing.ts';
 import { SessionStore } from './auth/session-store.ts';
 import { usageQueueMetrics } from './observability/usage-metrics.ts';
@@ -55,27 +53,17 @@ import { HistoryStore } from './storage/history-store.ts';
 import { openDatabase, type Database } from './storage/open-database.ts';
 import { ServerStore } from './storage/server-store.ts';
 import { createCollections, type Collections } from './collections/create-collections.ts';
-import { OperationService } from './control/operations/operation-service.ts';
-import { LifecycleService } from './control/operations/lifecycle-service.ts';
+import { createFleetModels } from './control/lifecycle/create-fleet-models.ts';
 import { ModelNeeds } from './control/operations/model-needs.ts';
-import { HubClient } from './control/hub/hub-client.ts';
 import { HubService } from './control/hub/hub-service.ts';
-import { RedactedSecret } from './security/redacted-secret.ts';
 import type { OperationRunner } from './control/operations/operation.ts';
 import type { ModelLifecycleActions } from './control/operations/model-lifecycle.ts';
-import { OperationStore } from './storage/operation-store.ts';
-import { insertAudit } from './storage/audit-store.ts';
-import { modelMatches } from './domain/model-server.ts';
 import { PlacementRegistry } from './control/placements/placement-registry.ts';
 import { PlacementReconciler } from './control/placements/placement-reconciler.ts';
-import { applyFleetPlacements } from './control/placements/apply-fleet-placements.ts';
-import { PlacementStore } from './storage/placement-store.ts';
-import { ModelRegistryStore } from './storage/model-registry-store.ts';
 import { ModelActivation } from './control/model-registry/model-activation.ts';
 import { VersionTracker } from './control/model-registry/version-tracker.ts';
 import { VersionFigures } from './control/model-registry/version-figures.ts';
 import { ModelThresholds } from './control/model-registry/model-thresholds.ts';
-import { applyFleetThresholds } from './control/model-registry/apply-fleet-thresholds.ts';
 import { PriceBook } from './control/prices/price-book.ts';
 import { applyFleetPrices } from './control/prices/apply-fleet-prices.ts';
 import { Counter } from 'prom-client';
@@ -191,71 +179,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const checker = new ServerChecker({ registry, http, settings: config.health, log });
     const scheduler = new HealthScheduler({ registry, checker, history, settings: config.health, log });
 
-    const operationService = new OperationService({
-      store: new OperationStore(database.db),
-      log,
-      concurrency: config.operation_concurrency,
-      audit: (entry) => insertAudit(database.db, entry),
-      onFinished: (view) =>
-        webhookDispatcher.emit('operation.finished', {
-          operation_id: view.id,
-          kind: view.kind,
-          model: view.model,
-          status: view.status,
-          servers: view.servers.map((target) => ({ server_id: target.server_id, name: target.name, status: target.status, ...(target.error === undefined ? {} : { error: target.error }) })),
-        }),
-    });
-    await operationService.recover();
-    const modelNeeds = new ModelNeeds();
-    modelNeeds.register((model) =>
-      routes
-        .list()
-        .filter((route) => route.targets.some((target) => modelMatches(target.model, model)) || route.fallbacks.some((fallback) => modelMatches(fallback, model)))
-        .map((route) => `route ${route.name}`),
-    );
-    const lifecycle = new LifecycleService({
-      registry,
-      operations: operationService,
-      needs: modelNeeds,
-      http,
-      recheck: (serverId) => scheduler.checkNow(serverId),
-      timeoutMs: Math.max(config.health.timeout_ms, 30_000),
-      log,
-    });
-
-    const hub = new HubService({
-      client: new HubClient({ endpoint: config.hf_endpoint, token: config.hf_token === undefined ? null : new RedactedSecret(config.hf_token) }),
-      operations: operationService,
-      cacheDir: resolve(config.hf_cache ?? join(config.data_dir, 'hf-cache')),
-    });
-
-    const placements = new PlacementRegistry(new PlacementStore(database.db));
-    await placements.load();
-    if (loaded.fleet !== null) await applyFleetPlacements(loaded.fleet, placements, config.config_file ?? 'fleet file', log);
-    modelNeeds.register((model) => placements.list().filter((placement) => modelMatches(placement.model, model)).map((placement) => `placement ${placement.model}`));
-    const reconciler = new PlacementReconciler({
-      placements,
-      registry,
-      lifecycle,
-      operations: operationService,
-      onUnsatisfied: (placement, reason) => webhookDispatcher.emit('placement.unsatisfied', { model: placement.model, reason }),
-      log,
-    });
-
-    const modelStore = new ModelRegistryStore(database.db);
-    const usageStore = new UsageStore(database.db);
-    const activation = new ModelActivation(modelStore);
-    await activation.load();
-    const versions = new VersionTracker({ store: modelStore, registry, log });
-    await versions.load();
-    registry.onEvent((event) => {
-      if (event.type === 'server.checked') versions.observe(event.server.id);
-      else if (event.type === 'server.deleted') versions.forget(event.server.id);
-    });
-    const figures = new VersionFigures({ store: modelStore, usage: usageStore, versions, log });
-    const thresholds = new ModelThresholds({ store: modelStore, usage: usageStore, db: database.db, log, emit: (event, data) => webhookDispatcher.emit(event, data) });
-    await thresholds.load();
-    if (loaded.fleet !== null) await applyFleetThresholds(loaded.fleet, thresholds, config.config_file ?? 'fleet file');
+    const models = await createFleetModels({ config, fleet: loaded.fleet, db: database.db, registry, routes, scheduler, http, webhooks: webhookDispatcher, log });
+    const { operations: operationService, lifecycle, modelNeeds, hub, placements, reconciler, activation, versions, figures, thresholds, usageStore } = models;
 
     const cachePolicies = await loadCachePolicies(database.db);
     const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, routes, log, cachePolicies);
@@ -373,9 +298,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
     selfUrl = `http://${selfHost}:${new URL(address).port}`;
     if (options.startScheduler !== false) scheduler.start();
-    reconciler.start();
-    figures.start();
-    thresholds.start();
+    models.start();
     quota.start();
     usage.start();
     void scheduler.pruneHistory();
@@ -391,9 +314,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       closing ??= (async () => {
         draining = true;
         stopRouteWarning();
-        reconciler.stop();
-        figures.stop();
-        thresholds.stop();
+        models.stop();
         log.info({ graceMs: config.shutdown_grace_ms, delayMs: config.shutdown_delay_ms }, 'draining: /ready answers 503, in-flight requests may finish');
         if (config.shutdown_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown_delay_ms));
         await closeGracefully(app, { graceMs: config.shutdown_grace_ms, log });
@@ -407,7 +328,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
           step('embedding cache', () => embeddings.close(), 3_000),
           step('webhooks', () => webhookDispatcher.close(), 3_000),
           step('collections', () => collections.close(), 3_000),
-          step('operations', () => operationService.close(), 3_000),
+          step('operations', () => models.close(), 3_000),
         ]);
         await Promise.all(
           [webhookAgent, dataPlane, selfAgent].map((agent) => step('upstream connections', () => withinTime(agent.close(), 2_000).then((closed) => (closed ? undefined : agent.destroy())), 3_000)),
