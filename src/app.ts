@@ -29,6 +29,7 @@ import { consoleRoutes } from './http/ui/console-routes.ts';
 import type { SessionStore } from './auth/session-store.ts';
 import { healthRoutes } from './http/health/health-routes.ts';
 import { openAIRoutes } from './http/openai/openai-routes.ts';
+import { InferenceFrontDoor } from './http/dialects/front-door.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
 import type { EmbeddingPipeline } from './data/embeddings/create-embedding-service.ts';
 import type { ModelIndex } from './data/routing/model-index.ts';
@@ -175,12 +176,21 @@ export function buildApp(services: AppServices): FastifyInstance {
     },
     { prefix: '/api/v1' },
   );
+  // Every client API goes through this one door to the engine (docs/decisions/0024).
+  const frontDoor = new InferenceFrontDoor({
+    proxy: services.proxy,
+    index: services.index,
+    quota: services.quota,
+    defaultCompletionTokens: services.config.quota.default_completion_tokens,
+    responseCache: services.caching?.cache ?? null,
+    ...(services.embeddings === undefined ? {} : { embeddings: services.embeddings }),
+  });
   const collections = services.collections;
   if (collections !== undefined) app.register(collections, { prefix: '/api/v1', keyRing: services.keyRing, sessions: services.sessions, ownership });
   app.register(
     async (inference) => {
       inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference', services.sessions));
-      await inference.register(openAIRoutes, { proxy: services.proxy, index: services.index, routes: services.routes, quota: services.quota, bodyLimit: services.config.inference_body_limit_bytes, defaultCompletionTokens: services.config.quota.default_completion_tokens, responseCache: services.caching?.cache ?? null, ...(services.embeddings === undefined ? {} : { embeddings: services.embeddings }) });
+      await inference.register(openAIRoutes, { frontDoor, index: services.index, routes: services.routes, bodyLimit: services.config.inference_body_limit_bytes });
     },
     { prefix: '/v1' },
   );

@@ -14,9 +14,15 @@ import type { AppError } from './app-error.ts';
  * code, param}}`). Another client API (Ollama's, Anthropic's) is a new shape
  * here plus a line in `shapeByPrefix`.
  */
-export type ErrorShape = 'openai' | 'admin';
+export type ErrorShape = 'openai' | 'admin' | 'anthropic' | 'ollama';
 
-const shapeByPrefix: ReadonlyArray<readonly [prefix: string, shape: ErrorShape]> = [['/v1/', 'openai']];
+/** First match wins: `/v1/messages` before `/v1/`, `/api/v1/` (ours) before `/api/` (Ollama's). */
+const shapeByPrefix: ReadonlyArray<readonly [prefix: string, shape: ErrorShape]> = [
+  ['/v1/messages', 'anthropic'],
+  ['/v1/', 'openai'],
+  ['/api/v1/', 'admin'],
+  ['/api/', 'ollama'],
+];
 
 /** The shape for a request path (any query string is ignored). */
 export function errorShapeFor(url: string): ErrorShape {
@@ -27,7 +33,27 @@ export function errorShapeFor(url: string): ErrorShape {
 const bodies: Record<ErrorShape, (error: AppError) => unknown> = {
   openai: (error) => ({ error: { message: error.message, type: error.type, param: error.param, code: error.code } }),
   admin: (error) => ({ error: { message: error.message, type: error.type, code: error.code, param: error.param } }),
+  // What the Anthropic SDKs parse: `{type: "error", error: {type, message}}` with Anthropic's own type names.
+  anthropic: (error) => ({ type: 'error', error: { type: anthropicType(error), message: error.message } }),
+  // Ollama answers `{"error": "<message>"}`; its clients show the string.
+  ollama: (error) => ({ error: error.message }),
 };
+
+/** Anthropic's error types by status (its documented list); `overloaded_error` is its 529, our saturated 503. */
+export function anthropicType(error: AppError): string {
+  switch (error.status) {
+    case 400: case 422: return 'invalid_request_error';
+    case 401: return 'authentication_error';
+    case 402: return 'billing_error';
+    case 403: return 'permission_error';
+    case 404: return 'not_found_error';
+    case 413: return 'request_too_large';
+    case 429: return 'rate_limit_error';
+    case 503: case 529: return 'overloaded_error';
+    case 504: return 'timeout_error';
+    default: return error.status < 500 ? 'invalid_request_error' : 'api_error';
+  }
+}
 
 export function errorBody(error: AppError, shape: ErrorShape): string {
   return JSON.stringify(bodies[shape](error));

@@ -10,7 +10,7 @@ const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
  * `unknown`), status is the HTTP code, error types are our stable codes.
  */
 export class GatewayMetrics {
-  readonly requests: Counter<'model' | 'server' | 'route' | 'status'>;
+  readonly requests: Counter<'model' | 'server' | 'route' | 'status' | 'api'>;
   readonly duration: Histogram<'model' | 'server' | 'route'>;
   readonly timeToFirstToken: Histogram<'model' | 'server'>;
   readonly tokens: Counter<'direction' | 'model' | 'server'>;
@@ -38,7 +38,7 @@ export class GatewayMetrics {
     const gauges = new DeploymentGauges(live.deployments);
     const budgets = live.budgets ?? (async () => []);
     const registers = [registry];
-    this.requests = new Counter({ name: 'llm_requests_total', help: 'Requests to /v1, by served model, server, route and HTTP status.', labelNames: ['model', 'server', 'route', 'status'], registers });
+    this.requests = new Counter({ name: 'llm_requests_total', help: 'Inference requests, by served model, server, route, HTTP status and the API they came in on (openai, ollama, anthropic, responses, rest).', labelNames: ['model', 'server', 'route', 'status', 'api'], registers });
     this.duration = new Histogram({ name: 'llm_request_duration_seconds', help: 'Whole request time, from arrival to the last byte.', labelNames: ['model', 'server', 'route'], buckets: latencyBuckets, registers });
     this.timeToFirstToken = new Histogram({ name: 'llm_time_to_first_token_seconds', help: 'Time from arrival to the first byte of the answer (first token when streaming).', labelNames: ['model', 'server'], buckets: latencyBuckets, registers });
     this.tokens = new Counter({ name: 'llm_tokens_total', help: 'Tokens used, by direction (prompt or completion).', labelNames: ['direction', 'model', 'server'], registers });
@@ -89,7 +89,7 @@ export class GatewayMetrics {
     const model = outcome.servedModel ?? 'unknown';
     const server = outcome.serverName ?? 'none';
     const route = outcome.route ?? 'direct';
-    this.requests.inc({ model, server, route, status: String(outcome.status) });
+    this.requests.inc({ model, server, route, status: String(outcome.status), api: outcome.api });
     this.duration.observe({ model, server, route }, outcome.latencyMs / 1000);
     if (outcome.ttftMs !== null) this.timeToFirstToken.observe({ model, server }, outcome.ttftMs / 1000);
     if (outcome.promptTokens > 0) this.tokens.inc({ direction: 'prompt', model, server }, outcome.promptTokens);

@@ -81,6 +81,7 @@ export class UsageRecorder {
       streamed: outcome.streamed ? 1 : 0,
       cache_hit: outcome.cacheHit ? 1 : 0,
       cost: this.#costOf(outcome),
+      api: outcome.api,
     });
     if (this.#queue.length > this.#maxQueued) this.#drop(this.#queue.length - this.#maxQueued);
   }
@@ -156,7 +157,7 @@ const maxBackoffMs = 5_000;
 
 const columns = [
   'id', 'occurred_at', 'request_id', 'key_id', 'requested_model', 'served_model', 'server_id', 'route', 'strategy', 'attempts',
-  'status', 'error_type', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'ttft_ms', 'streamed', 'cache_hit', 'cost',
+  'status', 'error_type', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'ttft_ms', 'streamed', 'cache_hit', 'cost', 'api',
 ] as const satisfies ReadonlyArray<keyof UsageRecordsTable>;
 
 function preparedInsert(connection: BetterSqlite3.Database): (rows: UsageRecordsTable[]) => void {

@@ -128,6 +128,8 @@ export interface UsageRecordsTable {
   cache_hit: number;
   /** In the gateway's currency; null when the model has no price. */
   cost: number | null;
+  /** The API the request came in on (ClientApi). */
+  api: string;
 }
 
 export interface AuditLogTable {

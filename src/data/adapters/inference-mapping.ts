@@ -1,6 +1,18 @@
 export type Operation = 'chat' | 'completion' | 'embeddings' | 'rerank';
 
 /**
+ * A request in a server's own API (Ollama's `/api/chat`, say), passed through
+ * untouched to a deployment whose kind speaks it; any other deployment gets
+ * the request's OpenAI translation instead.
+ */
+export interface NativeRequest {
+  api: 'ollama';
+  /** The native path, `/api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`. */
+  path: string;
+  body: Record<string, unknown>;
+}
+
+/**
  * Turns a server's own stream into OpenAI SSE, one event at a time. Kinds that
  * already stream OpenAI SSE have none: their bytes are relayed untouched.
  */
@@ -37,6 +49,12 @@ export interface UpstreamPlan {
    * that asked for a stream gets that answer as a well-formed OpenAI SSE stream.
    */
   synthesizeStream?: boolean;
+  /** The caller's native request, passed through: its answer goes back untouched, in the server's own shape. */
+  native?: true;
+  /** A native request's stream is newline-delimited JSON (Ollama's), not SSE. */
+  framing?: 'ndjson';
+  /** Tokens in a native JSON answer (the kind's readUsage reads OpenAI's shape). */
+  readUsage?: (answer: Buffer) => { promptTokens: number; completionTokens: number };
 }
 
 export const openAIPaths: Record<Operation, string> = {

@@ -1,5 +1,5 @@
 import type { ModelServer, ServerModel } from '../../domain/model-server.ts';
-import type { Operation, UpstreamPlan } from './inference-mapping.ts';
+import type { NativeRequest, Operation, UpstreamPlan } from './inference-mapping.ts';
 import type { AdapterContext, DiscoveredModel, LoadMetrics, ProbeResult } from './server-adapter.ts';
 
 /** One signature endpoint's answer during detection (always a GET, never a generation). */
@@ -111,6 +111,12 @@ export interface ServerKindModule {
   plan(operation: Operation, body: Record<string, unknown>, modelId: string, server: ModelServer, model?: Pick<ServerModel, 'details'>): UpstreamPlan | null;
   /** Tokens from an answer the server sent untranslated (OpenAI-shaped kinds search the bytes). */
   readUsage(answer: Buffer): TokenUsage;
+  /**
+   * The request passed through as it came, for a kind that speaks the
+   * caller's native API (Ollama's own, for Ollama); absent or null: the
+   * caller's request is translated to OpenAI's and planned as usual.
+   */
+  native?(request: NativeRequest, modelId: string, server: ModelServer): UpstreamPlan | null;
   capacity(load: LoadMetrics | undefined): KindCapacity;
   /** Pulling, deleting, copying, loading and unloading models; absent when the kind manages none. */
   readonly lifecycle?: KindLifecycle;

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { RequestOutcome } from '../proxy/request-outcome.ts';
+import type { ClientApi, RequestOutcome } from '../proxy/request-outcome.ts';
 
 /**
  * Turns texts into vectors through the data plane (routing, failover, and
@@ -35,6 +35,8 @@ export interface EmbedRequest {
   options?: Readonly<Record<string, unknown>>;
   /** Called once with the call's outcome (tokens, status), whether it succeeded or not. */
   onSettled?: (outcome: RequestOutcome) => void;
+  /** The API the call came in on, for its usage record and metrics (default `openai`). */
+  api?: ClientApi;
 }
 
 export interface EmbedResult {

@@ -75,7 +75,7 @@ export class EmbeddingService implements Embedder {
   }
 
   async embed(request: EmbedRequest): Promise<EmbedResult> {
-    const outcome = newOutcome(request.requestId, 'embeddings', request.model, request.keyId, false);
+    const outcome = newOutcome(request.requestId, 'embeddings', request.model, request.keyId, false, request.api ?? 'openai');
     try {
       const result = await this.#embed(request, outcome);
       outcome.status = 200;

@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import type { RoutingStrategy, UpstreamSettings } from '../../config/config-schema.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { errors } from '../../errors/error-catalogue.ts';
-import type { Operation, UpstreamPlan } from '../adapters/inference-mapping.ts';
+import type { NativeRequest, Operation, UpstreamPlan } from '../adapters/inference-mapping.ts';
 import { findServerKind } from '../adapters/server-kinds.ts';
 import type { ServerKindModule, TokenUsage } from '../adapters/server-kind-module.ts';
 import { usageOfAnswer } from '../adapters/shared/openai-usage.ts';
@@ -24,7 +24,8 @@ import { routeHeaderList, writeJson, type RouteHeaders } from './client-reply.ts
 import { writeError, type ErrorShape } from '../../errors/error-reply.ts';
 import { backoffDelay, RetryBudget } from './retry-budget.ts';
 import { RequestRetries } from './request-retries.ts';
-import { newOutcome, type RequestObserver, type RequestOutcome } from './request-outcome.ts';
+import { newOutcome, type ClientApi, type RequestObserver, type RequestOutcome } from './request-outcome.ts';
+import { ollamaNdjsonFraming } from './ndjson-framing.ts';
 import type { RequestTrace, RequestTracer } from './request-tracer.ts';
 import {
   busyOrFailed,
@@ -62,6 +63,14 @@ export interface InferenceCall {
   log?: FastifyBaseLogger;
   /** The API the caller speaks, for the shape of error answers (default `openai`). */
   errorShape?: ErrorShape;
+  /** The API the request came in on, for metrics and the usage record (default `openai`). */
+  api?: ClientApi;
+  /**
+   * The caller's request in its own API: a deployment whose kind speaks it
+   * gets it untouched (and its answer goes back untouched); the others get
+   * `body`, its OpenAI translation. `onChosen` hears which, before each attempt.
+   */
+  native?: { request: NativeRequest; onChosen: (isNative: boolean) => void };
   /** Called once, when the request is over, with its outcome (the tokens it really used, status, timings). */
   onSettled?: (outcome: RequestOutcome) => void;
   /** Deployments (Deployment.key) not to try at all (a hedge avoids the one already asked). */
@@ -148,7 +157,7 @@ export class InferenceProxy {
   }
 
   async handle(call: InferenceCall): Promise<void> {
-    const outcome = newOutcome(call.requestId, call.operation, call.modelName, call.keyId ?? null, call.stream);
+    const outcome = newOutcome(call.requestId, call.operation, call.modelName, call.keyId ?? null, call.stream, call.api ?? 'openai');
     const requestTrace = this.#tracer?.start({ operation: call.operation, requestId: call.requestId, model: call.modelName, traceparent: call.traceparent ?? null }) ?? null;
     try {
       await this.#handle(call, outcome, requestTrace);
@@ -215,7 +224,7 @@ export class InferenceProxy {
       if (pick === null) break;
       const { deployment } = pick;
       const kind = findServerKind(deployment.server.serverType);
-      const plan = kind === undefined || cannotServe(deployment, call.operation) ? null : this.#plan(kind, call, deployment);
+      const plan = kind === undefined || cannotServe(deployment, call.operation) ? null : (call.native === undefined ? null : this.#nativePlan(kind, call.native.request, deployment)) ?? this.#plan(kind, call, deployment);
       if (plan === null || kind === undefined) {
         // This model or kind of server cannot do it (say, rerank on Ollama): not an attempt; try the others.
         lastError = unsupported(call.modelName, call.operation, resolution.groups);
@@ -238,6 +247,7 @@ export class InferenceProxy {
       }
       tried.add(deployment.key);
       call.onAttempt?.(deployment);
+      call.native?.onChosen(plan.native === true);
       route.attempts++;
       route.server = deployment.server.name;
       route.model = deployment.model.modelId;
@@ -271,6 +281,17 @@ export class InferenceProxy {
     }
   }
 
+  /** The caller's native request, when this deployment's kind speaks that API (see InferenceCall.native). */
+  #nativePlan(kind: ServerKindModule, request: NativeRequest, deployment: Deployment): UpstreamPlan | null {
+    if (kind.native === undefined) return null;
+    try {
+      return kind.native(request, deployment.model.modelId, deployment.server);
+    } catch (error) {
+      this.#log.error({ server: deployment.server.name, kind: kind.id, err: error instanceof Error ? error.message : 'unknown' }, 'server kind could not plan a native request');
+      return null;
+    }
+  }
+
   #fail(call: InferenceCall, usage: Usage, error: AppError, route: RouteHeaders): void {
     call.onFailure?.(error);
     usage.status = error.status;
@@ -297,6 +318,7 @@ export class InferenceProxy {
       requestId: call.requestId,
       response: reply as unknown as ServerResponse,
       keyId: call.keyId ?? null,
+      ...(call.api === undefined ? {} : { api: call.api }),
       ...(call.isAllowed === undefined ? {} : { isAllowed: call.isAllowed }),
       ...(call.log === undefined ? {} : { log: call.log }),
       ...(call.exclude === undefined ? {} : { exclude: call.exclude }),
@@ -388,7 +410,8 @@ export class InferenceProxy {
         this.#onRejectedKey(deployment.server.id, status);
         return { done: false, error: errors.upstreamRejectedKey(), retryable: true };
       }
-      if (call.stream && status < 300 && isEventStream(headers['content-type'])) {
+      const isNdjson = plan.framing === 'ndjson';
+      if (call.stream && status < 300 && (isNdjson ? isNdjsonType(headers['content-type']) : isEventStream(headers['content-type']))) {
         const failure = await relayStream({
           deployment,
           body,
@@ -405,7 +428,9 @@ export class InferenceProxy {
           onStarted: () => clearTimeout(deadline),
           log: call.log ?? this.#log,
           errorShape: call.errorShape ?? 'openai',
-          ...(call.onAnswer === undefined ? {} : { onAnswer: call.onAnswer }),
+          // A native answer is not OpenAI's: the response cache keeps none of it.
+          ...(call.onAnswer === undefined || isNdjson ? {} : { onAnswer: call.onAnswer }),
+          ...(isNdjson ? { framing: ollamaNdjsonFraming } : {}),
         });
         return failure === null ? done : this.#failed(call.log ?? this.#log, deployment, failure);
       }
@@ -420,7 +445,7 @@ export class InferenceProxy {
       if (!rewrite && !looksLikeJson(bytes)) return this.#failed(call.log ?? this.#log, deployment, errors.upstreamNotJson());
       // A translated answer is ours, in OpenAI's shape; an untranslated one is read the kind's way.
       const translated = plan.translate === undefined ? undefined : plan.translate(parseJson(bytes));
-      const reported: TokenUsage = translated === undefined ? kind.readUsage(bytes) : (usageOfAnswer(translated) ?? noUsage);
+      const reported: TokenUsage = translated === undefined ? (plan.readUsage ?? kind.readUsage)(bytes) : (usageOfAnswer(translated) ?? noUsage);
       usage.promptTokens = reported.promptTokens || (call.estimatedPromptTokens ?? roughPromptTokens(call.body));
       usage.completionTokens = reported.completionTokens;
       if (call.operation === 'chat' || call.operation === 'completion') {
@@ -436,7 +461,7 @@ export class InferenceProxy {
       }
       const answer = rewrite ? JSON.stringify(withAutoField(translated === undefined ? parseJson(bytes) : translated, auto)) : bytes;
       writeJson(call.response, status, answer, route, rewrite ? 'application/json' : contentTypeOf(headers));
-      if (call.onAnswer !== undefined && status < 300) tellAnswer(call, translated ?? parsedOrNull(bytes));
+      if (call.onAnswer !== undefined && status < 300 && plan.native !== true) tellAnswer(call, translated ?? parsedOrNull(bytes));
       return done;
     } catch (error) {
       if (client.signal.aborted) return clientGone(usage);
@@ -457,6 +482,8 @@ export class InferenceProxy {
 
 export interface InternalCall {
   operation: Operation;
+  /** The API the call came in on, when it is observed (default `openai`). */
+  api?: ClientApi;
   body: Record<string, unknown>;
   modelName: string;
   requestId: string;
@@ -544,6 +571,11 @@ const noUsage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
 function includesUsage(body: Record<string, unknown>): boolean {
   const options = body['stream_options'];
   return options !== null && typeof options === 'object' && (options as { include_usage?: unknown }).include_usage === true;
+}
+
+function isNdjsonType(contentType: string | string[] | undefined): boolean {
+  const value = Array.isArray(contentType) ? contentType[0] : contentType;
+  return value !== undefined && value.toLowerCase().includes('ndjson');
 }
 
 /** The same failure, saying that the retry budget (not the lack of another server) kept it from being retried. */

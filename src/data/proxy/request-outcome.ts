@@ -2,6 +2,11 @@ import { performance } from 'node:perf_hooks';
 import type { ErrorCode } from '../../errors/app-error.ts';
 import type { Operation } from '../adapters/inference-mapping.ts';
 
+/** The API a request came in on: its front door (one engine behind all of them). */
+export type ClientApi = 'openai' | 'ollama' | 'anthropic' | 'responses' | 'rest';
+
+export const clientApis: readonly ClientApi[] = ['openai', 'ollama', 'anthropic', 'responses', 'rest'];
+
 /** Everything known about one /v1 request when it is over: feeds metrics, usage records and traces. */
 export interface RequestOutcome {
   requestId: string;
@@ -10,6 +15,8 @@ export interface RequestOutcome {
   /** performance.now() at the start, for precise durations. */
   startedPerf: number;
   operation: Operation;
+  /** The API the caller spoke (`llm_requests_total{api}`, the usage record's `api`). */
+  api: ClientApi;
   keyId: string | null;
   requestedModel: string;
   servedModel: string | null;
@@ -31,12 +38,13 @@ export interface RequestOutcome {
 
 export type RequestObserver = (outcome: RequestOutcome) => void;
 
-export function newOutcome(requestId: string, operation: Operation, requestedModel: string, keyId: string | null, streamed: boolean): RequestOutcome {
+export function newOutcome(requestId: string, operation: Operation, requestedModel: string, keyId: string | null, streamed: boolean, api: ClientApi = 'openai'): RequestOutcome {
   return {
     requestId,
     startedAt: Date.now(),
     startedPerf: performance.now(),
     operation,
+    api,
     keyId,
     requestedModel,
     servedModel: null,

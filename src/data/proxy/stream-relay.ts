@@ -7,12 +7,11 @@ import { errors } from '../../errors/error-catalogue.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
 import type { UpstreamError } from '../upstream/upstream-error.ts';
-import { usageIn } from './answer-bytes.ts';
-import { writeStreamError, type ErrorShape } from '../../errors/error-reply.ts';
+import type { ErrorShape } from '../../errors/error-reply.ts';
 import { eventStreamHeaders, type RouteHeaders } from './client-reply.ts';
 import type { RequestOutcome } from './request-outcome.ts';
-import { SseBoundary } from './sse-boundary.ts';
-import { scanEvents, type EventTally } from './sse-events.ts';
+import type { EventTally } from './sse-events.ts';
+import { sseFraming, type StreamFraming } from './stream-framing.ts';
 import { translateEnd, translateEvents } from './translated-events.ts';
 import { AnswerAssembler } from '../response-cache/answer-assembler.ts';
 
@@ -39,6 +38,8 @@ export interface StreamRelay {
   errorShape: ErrorShape;
   /** Told the reassembled answer when the stream ended with [DONE] (the response cache); absent, nothing is reassembled. */
   onAnswer?: (answer: Record<string, unknown>) => void;
+  /** How the stream is framed (default SSE; newline-delimited JSON for a native Ollama stream passed through). */
+  framing?: StreamFraming;
 }
 
 /**
@@ -57,7 +58,8 @@ export interface StreamRelay {
 export async function relayStream(relay: StreamRelay): Promise<UpstreamError | null> {
   const { deployment, body, response, attempt, client, usage, translator } = relay;
   const maxDuration = setTimeout(() => attempt.abort(new DOMException('stream too long', 'TimeoutError')), relay.maxDurationMs);
-  const boundary = new SseBoundary(relay.maxEventBytes);
+  const framing = relay.framing ?? sseFraming;
+  const boundary = framing.boundary(relay.maxEventBytes);
   const tally: EventTally = { events: 0 };
   let isStarted = false;
   let firstByteAt = 0;
@@ -71,17 +73,16 @@ export async function relayStream(relay: StreamRelay): Promise<UpstreamError | n
   };
   /** Checks and writes whole events; false when the caller's socket wants a drain first. */
   const passOn = (ready: Buffer): boolean => {
-    const badAt = scanEvents(ready, tally);
+    const badAt = framing.scan(ready, tally);
     if (badAt !== -1 && !isStarted) throw errors.upstreamMalformedEvent();
     const good = badAt === -1 ? ready : ready.subarray(0, badAt);
     let isWritable = true;
     if (good.length > 0) {
       if (!isStarted) {
         isStarted = true;
-        firstByteAt = start(relay);
+        firstByteAt = start(relay, framing.contentType);
       }
-      // The usage chunk (stream_options.include_usage) comes last: look only where it can be.
-      if (good.includes('"completion_tokens"')) reported = usageIn(good);
+      reported = framing.usage(good) ?? reported;
       isWritable = response.write(good);
       assembler?.push(good);
     }
@@ -120,7 +121,7 @@ export async function relayStream(relay: StreamRelay): Promise<UpstreamError | n
     // record carries the code of the event the client receives.
     const final = failure.failure === 'protocol' ? failure : errors.streamBroken(failure.message.replace(/^stream: /, ''), failure);
     usage.errorType = final.code;
-    writeStreamError(response, final, relay.errorShape);
+    if (!response.destroyed && !response.writableEnded) response.end(framing.errorEvent(final, relay.errorShape));
     return null;
   } finally {
     clearTimeout(maxDuration);
@@ -128,8 +129,8 @@ export async function relayStream(relay: StreamRelay): Promise<UpstreamError | n
 }
 
 /** Sends the caller the 200 and headers; from here the answer is committed to this server. Returns when. */
-function start(relay: StreamRelay): number {
-  relay.response.writeHead(200, eventStreamHeaders(relay.route));
+function start(relay: StreamRelay, contentType: string): number {
+  relay.response.writeHead(200, contentType === sseFraming.contentType ? eventStreamHeaders(relay.route) : { ...eventStreamHeaders(relay.route), 'content-type': contentType });
   relay.usage.status = 200;
   relay.usage.ttftMs = performance.now() - relay.usage.startedPerf;
   relay.deployment.state.breaker.onSuccess();

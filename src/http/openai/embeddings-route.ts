@@ -3,7 +3,7 @@ import type { EmbeddingPipeline } from '../../data/embeddings/create-embedding-s
 import { vectorBase64 } from '../../data/embeddings/embedding-cache-entry.ts';
 import { routeHeaderList } from '../../data/proxy/client-reply.ts';
 import type { InferenceProxy } from '../../data/proxy/inference-proxy.ts';
-import type { RequestOutcome } from '../../data/proxy/request-outcome.ts';
+import type { ClientApi, RequestOutcome } from '../../data/proxy/request-outcome.ts';
 
 /** Fields of an embeddings body the pipeline reads itself; any other is passed to the server (and keys the cache). */
 const ownFields = new Set(['model', 'input', 'encoding_format', 'dimensions', 'user']);
@@ -42,6 +42,8 @@ export interface PipelineCall {
   extraHeaders: Record<string, string>;
   /** Called once the outcome is known (usage recorded, quota to settle). */
   onSettled: (outcome: RequestOutcome) => void;
+  /** The API the request came in on (default `openai`). */
+  api?: ClientApi;
 }
 
 export type EmbeddingsCall = PipelineCall & { texts: string[] };
@@ -82,6 +84,7 @@ export async function answerEmbeddings(pipeline: EmbeddingPipeline, call: Embedd
     cache: cacheModeOf(call.request.headers['cache-control']),
     options,
     onSettled: call.onSettled,
+    ...(call.api === undefined ? {} : { api: call.api }),
     ...(dimensions === undefined ? {} : { dimensions }),
   });
   reply.headers({
@@ -125,6 +128,7 @@ export async function answerRerank(pipeline: EmbeddingPipeline, proxy: Inference
     return answer.body;
   } finally {
     if (outcome !== null) {
+      if (call.api !== undefined) outcome.api = call.api;
       proxy.observe(outcome);
       call.onSettled(outcome);
     }

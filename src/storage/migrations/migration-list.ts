@@ -12,6 +12,7 @@ import { placements } from './0010-placements.ts';
 import { modelRegistry } from './0011-model-registry.ts';
 import { modelPrices } from './0012-model-prices.ts';
 import { keyCostBudgets } from './0013-key-cost-budgets.ts';
+import { usageApi } from './0014-usage-api.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '0011-model-registry': modelRegistry,
   '0012-model-prices': modelPrices,
   '0013-key-cost-budgets': keyCostBudgets,
+  '0014-usage-api': usageApi,
 };
 
 export const migrationProvider: MigrationProvider = {

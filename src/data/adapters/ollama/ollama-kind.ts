@@ -5,11 +5,12 @@ import { isRecord, stringField } from '../shared/wire-values.ts';
 import { ollamaAdapter } from './ollama-adapter.ts';
 import { ollamaLifecycle } from './ollama-lifecycle.ts';
 import { planOllama } from './ollama-inference.ts';
+import { planOllamaNative } from './ollama-native.ts';
 
 export const ollamaKind: ServerKindModule = {
   id: 'ollama',
   label: 'Ollama',
-  description: 'Ollama: models listed by /api/tags, chat over its /v1 API, embeddings over /api/embed.',
+  description: 'Ollama: models listed by /api/tags, chat over its /v1 API, embeddings over /api/embed; Ollama\'s own API passed through natively.',
   ...kindDefaults,
   // /api/embed asks no capability of the model: a chat model embeds too (its hidden state, pooled; size = /api/show's embedding_length).
   generatorsEmbed: true,
@@ -29,5 +30,8 @@ export const ollamaKind: ServerKindModule = {
   probeEmbeddingDimension: ollamaAdapter.probeEmbeddingDimension,
   plan(operation, body, modelId, server) {
     return planOllama(operation, body, modelId, bearerHeaders(server.apiKey?.reveal() ?? null));
+  },
+  native(request, modelId, server) {
+    return planOllamaNative(request, modelId, bearerHeaders(server.apiKey?.reveal() ?? null));
   },
 };
