@@ -30,6 +30,7 @@ import type { SessionStore } from './auth/session-store.ts';
 import { healthRoutes } from './http/health/health-routes.ts';
 import { openAIRoutes } from './http/openai/openai-routes.ts';
 import { InferenceFrontDoor } from './http/dialects/front-door.ts';
+import { ollamaRoutes } from './http/ollama/ollama-routes.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
 import type { EmbeddingPipeline } from './data/embeddings/create-embedding-service.ts';
 import type { ModelIndex } from './data/routing/model-index.ts';
@@ -187,6 +188,16 @@ export function buildApp(services: AppServices): FastifyInstance {
   });
   const collections = services.collections;
   if (collections !== undefined) app.register(collections, { prefix: '/api/v1', keyRing: services.keyRing, sessions: services.sessions, ownership });
+  app.register(ollamaRoutes, {
+    prefix: '/api',
+    frontDoor,
+    listing: { index: services.index, routes: services.routes, loadOf: (serverId: string) => services.registry.loadOf(serverId) },
+    keyRing: services.keyRing,
+    sessions: services.sessions,
+    bodyLimit: services.config.inference_body_limit_bytes,
+    ...(services.lifecycle === undefined ? {} : { lifecycle: services.lifecycle }),
+    ...(services.operations === undefined ? {} : { operations: services.operations }),
+  });
   app.register(
     async (inference) => {
       inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference', services.sessions));

@@ -34,7 +34,8 @@ export const errors = {
   unsupportedMediaType: () => new AppError('SY_UNSUPPORTED_MEDIA_TYPE'),
   unauthenticated: () => new AppError('SY_UNAUTHENTICATED'),
   forbidden: (scope: string) => new AppError('SY_FORBIDDEN', { message: `This key lacks the "${scope}" scope needed for this request.` }),
-  notFound: (what: string) => new AppError('SY_NOT_FOUND', { message: `${what} not found.` }),
+  notFound: (what: string, message?: string) => new AppError('SY_NOT_FOUND', { message: message ?? `${what} not found.` }),
+  operationFailed: (message: string) => new AppError('SY_OPERATION_FAILED', { message }),
   routeNotFound: (method: string, url: string) => new AppError('SY_ROUTE_NOT_FOUND', { message: `No route for ${method} ${url}.` }),
   conflict: (message: string, param: string | null = null) => new AppError('SY_CONFLICT', { message, param }),
   vectorSizeMismatch: (collection: string, expected: number, got: number, param: string | null = null) =>

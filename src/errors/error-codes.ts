@@ -92,6 +92,7 @@ export const errorCodes = {
 
   // Model servers.
   SY_UPSTREAM_UNREACHABLE: { status: 502, type: 'upstream_error', retryable: true, message: 'The model server could not be reached.' },
+  SY_OPERATION_FAILED: { status: 502, type: 'upstream_error', retryable: true, message: 'The fleet operation failed on the model servers.' },
   SY_UPSTREAM_STATUS: { status: 502, type: 'upstream_error', retryable: true, message: 'The model server answered with an error.' },
   SY_UPSTREAM_PROTOCOL: { status: 502, type: 'upstream_error', retryable: true, message: 'The model server answered something Switchyard cannot read.' },
   SY_UPSTREAM_AUTH: {

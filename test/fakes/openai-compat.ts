@@ -41,10 +41,25 @@ export function parseGeneration(body: JsonRecord): Validated<GenerationRequest> 
   };
 }
 
+/**
+ * Which function the answer calls, if any: the one `tool_choice` names, the
+ * first with `required`, or (`auto`) one the user's last message names: a
+ * deterministic stand-in for a model deciding to use a tool. After a tool
+ * result the model answers in words, as real ones do.
+ */
 function forcedToolCall(body: JsonRecord): { toolCall?: string } {
+  if (!Array.isArray(body.tools) || body.tools.length === 0 || body.tool_choice === 'none') return {};
   const choice = isRecord(body.tool_choice) ? body.tool_choice : null;
-  const name = choice !== null && isRecord(choice.function) ? choice.function.name : undefined;
-  return Array.isArray(body.tools) && typeof name === 'string' ? { toolCall: name } : {};
+  const named = choice !== null && isRecord(choice.function) ? choice.function.name : undefined;
+  if (typeof named === 'string') return { toolCall: named };
+  const names = body.tools.map((tool) => (isRecord(tool) && isRecord(tool.function) ? tool.function.name : undefined)).filter((name): name is string => typeof name === 'string');
+  if (body.tool_choice === 'required' && names[0] !== undefined) return { toolCall: names[0] };
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  const last = messages.at(-1);
+  if (!isRecord(last) || last.role !== 'user') return {};
+  const text = typeof last.content === 'string' ? last.content : JSON.stringify(last.content ?? '');
+  const mentioned = names.find((name) => text.includes(name));
+  return mentioned === undefined ? {} : { toolCall: mentioned };
 }
 
 /** The arguments a forced tool call answers with, and how a server streams them (in pieces, as OpenAI does). */

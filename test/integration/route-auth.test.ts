@@ -25,6 +25,8 @@ function needed(method: string, url: string): 'inference' | 'read' | 'admin' | n
   if (open.has(url) || url === '/ui' || url.startsWith('/ui/')) return null;
   if (url === '/api/v1/session') return 'session';
   if (url.startsWith('/v1/')) return 'inference';
+  // Ollama's API: inference and listing for inference keys; pull, delete and copy change the fleet.
+  if (url.startsWith('/api/') && !url.startsWith('/api/v1/')) return ['/api/pull', '/api/delete', '/api/copy'].includes(url) ? 'admin' : 'inference';
   if (url === '/metrics') return 'read';
   // Reading a model's vectors is inference; writing them takes vectors:write, which of these keys only admin holds.
   if (url === '/api/v1/models/*' && (method === 'GET' || method === 'HEAD')) return 'inference';
