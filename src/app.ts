@@ -31,6 +31,7 @@ import { healthRoutes } from './http/health/health-routes.ts';
 import { openAIRoutes } from './http/openai/openai-routes.ts';
 import { InferenceFrontDoor } from './http/dialects/front-door.ts';
 import { ollamaRoutes } from './http/ollama/ollama-routes.ts';
+import { anthropicRoutes } from './http/anthropic/anthropic-routes.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
 import type { EmbeddingPipeline } from './data/embeddings/create-embedding-service.ts';
 import type { ModelIndex } from './data/routing/model-index.ts';
@@ -202,6 +203,7 @@ export function buildApp(services: AppServices): FastifyInstance {
     async (inference) => {
       inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference', services.sessions));
       await inference.register(openAIRoutes, { frontDoor, index: services.index, routes: services.routes, bodyLimit: services.config.inference_body_limit_bytes });
+      await inference.register(anthropicRoutes, { frontDoor, index: services.index, routes: services.routes, bodyLimit: services.config.inference_body_limit_bytes });
     },
     { prefix: '/v1' },
   );
