@@ -25,7 +25,7 @@ export type UsageRow = Pick<
   'occurred_at' | 'key_id' | 'served_model' | 'requested_model' | 'server_id' | 'status' | 'error_type' | 'prompt_tokens' | 'completion_tokens' | 'latency_ms' | 'ttft_ms'
 > &
   // Optional: rows built by hand (tests, benchmarks) need not say it.
-  Partial<Pick<UsageRecordsTable, 'cache_hit' | 'cost'>>;
+  Partial<Pick<UsageRecordsTable, 'cache_hit' | 'cost' | 'api'>>;
 
 export function isSuccess(row: UsageRow): boolean {
   return Number(row.status) < 400 && row.error_type === null;

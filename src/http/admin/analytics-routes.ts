@@ -29,7 +29,7 @@ export interface AnalyticsDependencies {
 }
 
 const UsageQuery = Type.Object(
-  { from: Type.Optional(Type.String({ maxLength: 64 })), to: Type.Optional(Type.String({ maxLength: 64 })), group_by: Type.Optional(Type.Enum(['model', 'server', 'key', 'hour'] as const)) },
+  { from: Type.Optional(Type.String({ maxLength: 64 })), to: Type.Optional(Type.String({ maxLength: 64 })), group_by: Type.Optional(Type.Enum(['model', 'server', 'key', 'hour', 'api'] as const)) },
   { additionalProperties: false },
 );
 const HoursQuery = Type.Object({ hours: Type.Optional(Type.String({ maxLength: 6 })) }, { additionalProperties: false });
@@ -67,6 +67,8 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
           return keyGroupId(row.key_id);
         case 'hour':
           return `${row.occurred_at.slice(0, 13)}:00:00Z`;
+        case 'api':
+          return row.api ?? 'openai';
       }
     };
     const data = [...groupBy(rows, key).entries()]

@@ -58,12 +58,13 @@ export function UsagePage(props: { session: Session }) {
           <option value="model">model</option>
           <option value="server">server</option>
           <option value="key">key</option>
+          <option value="api">API</option>
         </select>
       </h2>
       <table aria-label="Usage by group">
         <thead>
           <tr>
-            <th>{groupBy}</th>
+            <th>{groupBy === 'api' ? 'API' : groupBy}</th>
             <th>Requests</th>
             <th>Success</th>
             <th>p50</th>
@@ -78,7 +79,7 @@ export function UsagePage(props: { session: Session }) {
         <tbody>
           {groups.map((group) => (
             <tr key={group.group}>
-              <td>{groupBy === 'key' ? <KeyLabel group={group} /> : group.group}</td>
+              <td>{groupBy === 'key' ? <KeyLabel group={group} /> : groupBy === 'api' ? <span data-testid={`api-${group.group}`}>{apiLabels[group.group] ?? group.group}</span> : group.group}</td>
               <td>{group.requests}</td>
               <td>{group.success_rate === null ? '—' : `${Math.round(group.success_rate * 100)}%`}</td>
               <td>{group.p50_latency_ms === null ? '—' : `${Math.round(group.p50_latency_ms)} ms`}</td>
@@ -120,3 +121,12 @@ function lastHours(count: number): string[] {
 function emptyHour(group: string): UsageGroup {
   return { group, requests: 0, success_rate: null, p50_latency_ms: null, p95_latency_ms: null, prompt_tokens: 0, completion_tokens: 0, tokens_per_second: null };
 }
+
+/** The API a request came in on, as a person knows it (the usage record's `api`). */
+const apiLabels: Record<string, string> = {
+  openai: 'OpenAI Chat Completions (/v1)',
+  ollama: 'Ollama (/api)',
+  anthropic: 'Anthropic Messages (/v1/messages)',
+  responses: 'OpenAI Responses (/v1/responses)',
+  rest: 'Model REST API (/api/v1/models)',
+};
