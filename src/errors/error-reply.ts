@@ -50,9 +50,22 @@ export function anthropicType(error: AppError): string {
     case 413: return 'request_too_large';
     case 429: return 'rate_limit_error';
     case 503: case 529: return 'overloaded_error';
+    case 502: return 'api_error';
     case 504: return 'timeout_error';
     default: return error.status < 500 ? 'invalid_request_error' : 'api_error';
   }
+}
+
+/**
+ * The status in the API's own terms. Anthropic's clients know 500 (api_error)
+ * and 529 (overloaded_error), not a gateway's 502 and 503; Claude Code and the
+ * SDKs back off on 529 as on Anthropic's own overload.
+ */
+export function statusIn(error: AppError, shape: ErrorShape): number {
+  if (shape !== 'anthropic') return error.status;
+  if (error.status === 502) return 500;
+  if (error.status === 503) return 529;
+  return error.status;
 }
 
 export function errorBody(error: AppError, shape: ErrorShape): string {
@@ -79,7 +92,7 @@ export function errorHeaders(error: AppError, requestId: string): Record<string,
 export function writeError(response: ServerResponse, error: AppError, options: { shape: ErrorShape; requestId: string; headers?: Record<string, string> }): void {
   if (response.headersSent || response.destroyed) return;
   const body = errorBody(error, options.shape);
-  response.writeHead(error.status, { ...options.headers, ...errorHeaders(error, options.requestId), 'content-length': Buffer.byteLength(body) });
+  response.writeHead(statusIn(error, options.shape), { ...options.headers, ...errorHeaders(error, options.requestId), 'content-length': Buffer.byteLength(body) });
   response.end(body);
 }
 

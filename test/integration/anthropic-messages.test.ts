@@ -192,6 +192,18 @@ describe('errors in Anthropic\'s shape', () => {
     }
   });
 
+  it('answers with Anthropic\'s overloaded 529 when every server of the model is unavailable', async () => {
+    await Promise.all([backup.setFault({ kind: 'status', status: 503 }), vllm.setFault({ kind: 'status', status: 503 })]);
+    try {
+      const response = await fetch(`${gateway.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': adminKey, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'pair', max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }) });
+      expect(response.status).toBe(529);
+      expect(response.headers.get('retry-after')).toBeTruthy();
+      expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+    } finally {
+      await Promise.all([backup.clearFault(), vllm.clearFault()]);
+    }
+  });
+
   it('ends a stream that breaks mid-way with an error event the SDK raises', async () => {
     await Promise.all([backup.setFault({ kind: 'drop-mid-stream', afterChunks: 3 }), vllm.setFault({ kind: 'drop-mid-stream', afterChunks: 3 })]);
     try {

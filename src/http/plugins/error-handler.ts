@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, isAppError } from '../../errors/app-error.ts';
 import { errors } from '../../errors/error-catalogue.ts';
-import { errorBody, errorHeaders, errorShapeFor, writeErrorToSocket } from '../../errors/error-reply.ts';
+import { errorBody, errorHeaders, errorShapeFor, statusIn, writeErrorToSocket } from '../../errors/error-reply.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,7 +35,8 @@ export function registerErrorHandler(app: FastifyInstance, bodyLimit: number): v
 
 function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   request.answeredError = error;
-  return reply.status(error.status).headers(errorHeaders(error, request.id)).send(errorBody(error, errorShapeFor(request.url)));
+  const shape = errorShapeFor(request.url);
+  return reply.status(statusIn(error, shape)).headers(errorHeaders(error, request.id)).send(errorBody(error, shape));
 }
 
 /** For Fastify's `frameworkErrors` option: bad URL encoding and over-long path parameters, before routing. */
