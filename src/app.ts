@@ -32,6 +32,8 @@ import { openAIRoutes } from './http/openai/openai-routes.ts';
 import { InferenceFrontDoor } from './http/dialects/front-door.ts';
 import { ollamaRoutes } from './http/ollama/ollama-routes.ts';
 import { anthropicRoutes } from './http/anthropic/anthropic-routes.ts';
+import { responsesRoutes } from './http/responses/responses-routes.ts';
+import type { ResponseStore } from './storage/response-store.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
 import type { EmbeddingPipeline } from './data/embeddings/create-embedding-service.ts';
 import type { ModelIndex } from './data/routing/model-index.ts';
@@ -99,6 +101,8 @@ export interface AppServices {
   prices?: PriceBook;
   /** The Hugging Face Hub: search, repository info and downloads into the cache. */
   hub?: HubService;
+  /** Stored Responses API answers (`previous_response_id`); without it /v1/responses is not served. */
+  responses?: ResponseStore;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -204,6 +208,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference', services.sessions));
       await inference.register(openAIRoutes, { frontDoor, index: services.index, routes: services.routes, bodyLimit: services.config.inference_body_limit_bytes });
       await inference.register(anthropicRoutes, { frontDoor, index: services.index, routes: services.routes, bodyLimit: services.config.inference_body_limit_bytes });
+      if (services.responses !== undefined) await inference.register(responsesRoutes, { frontDoor, responses: services.responses, bodyLimit: services.config.inference_body_limit_bytes });
     },
     { prefix: '/v1' },
   );

@@ -35,6 +35,7 @@ import { announceFleetEvent } from './control/webhooks/announce-fleet-event.ts';
 import { WebhookStore } from './storage/webhook-store.ts';
 import { GatewayMetrics, serverMetricsListener } from './observability/gateway-metrics.ts';
 import { UsageRecorder } from './observability/usage-recorder.ts';
+import { ResponseStore } from './storage/response-store.ts';
 import { CacheMetrics } from './observability/cache-metrics.ts';
 import { lifecycleMetrics } from './observability/lifecycle-metrics.ts';
 import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
@@ -290,7 +291,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const analytics = { usage: usageStore, registry, index, benchmarker, keyNames: () => keyStore.names(), activation, thresholds };
     const responseCache = createResponseCache({ policies: cachePolicies, embedder: embeddings.embedder, metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
     const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, hub, modelRegistry: { versions, figures, thresholds, activation, benchmarker }, prices });
+    const storedResponses = new ResponseStore({ db: database.db, log, ttlHours: config.responses_ttl_hours });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, hub, modelRegistry: { versions, figures, thresholds, activation, benchmarker }, prices, responses: storedResponses });
     const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw toPortError(error, config.host, config.port);
     });
@@ -301,6 +303,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     models.start();
     quota.start();
     usage.start();
+    storedResponses.start(config.usage_flush_ms);
     void scheduler.pruneHistory();
 
     let closing: Promise<void> | null = null;
@@ -321,6 +324,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         // Storage and Redis may already be gone: every step is bounded, none can hold the exit.
         await Promise.all([
           step('usage', () => usage.stop(), 5_000),
+          step('stored responses', () => storedResponses.stop(), 3_000),
           step('tracing', async () => tracer?.shutdown(), 3_000),
           step('health checks', () => scheduler.stop(), 3_000),
           step('quota', () => quota.stop(), 3_000),

@@ -151,6 +151,8 @@ export const ConfigSchema = Type.Object(
     otel_batch_delay_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 2_000 }),
     usage_flush_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
     usage_retention_days: Type.Number({ minimum: 0.01, maximum: 3_650, default: 30 }),
+    /** How long a stored Responses API response (`store: true`) can be read and continued (`previous_response_id`). */
+    responses_ttl_hours: Type.Number({ minimum: 0.01, maximum: 87_600, default: 72 }),
     /** Usage records held while storage is away; past it the oldest are dropped (and counted). */
     usage_queue_max: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000 }),
     /** The currency prices and costs are in (ISO 4217, e.g. USD, EUR): a label, nothing is converted. */

@@ -24,6 +24,7 @@ export const environmentVariables: ReadonlyArray<{ names: string[]; path: string
   { names: ['SWITCHYARD_OTEL_BATCH_DELAY_MS'], path: ['otel_batch_delay_ms'] },
   { names: ['SWITCHYARD_USAGE_FLUSH_MS'], path: ['usage_flush_ms'] },
   { names: ['SWITCHYARD_USAGE_RETENTION_DAYS'], path: ['usage_retention_days'] },
+  { names: ['SWITCHYARD_RESPONSES_TTL_H'], path: ['responses_ttl_hours'] },
   { names: ['SWITCHYARD_USAGE_QUEUE_MAX'], path: ['usage_queue_max'] },
   { names: ['SWITCHYARD_OPERATION_CONCURRENCY'], path: ['operation_concurrency'] },
   { names: ['SWITCHYARD_CURRENCY'], path: ['currency'] },

@@ -132,6 +132,15 @@ export interface UsageRecordsTable {
   api: string;
 }
 
+export interface StoredResponsesTable {
+  id: string;
+  key_id: string | null;
+  created_at: string;
+  expires_at: string;
+  /** JSON: the Response object, its input items and the conversation as chat messages (see response-store.ts). */
+  body: string;
+}
+
 export interface AuditLogTable {
   id: string;
   occurred_at: string;
@@ -303,6 +312,7 @@ export interface DatabaseSchema {
   routes: RoutesTable;
   api_keys: ApiKeysTable;
   usage_records: UsageRecordsTable;
+  stored_responses: StoredResponsesTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
   webhooks: WebhooksTable;

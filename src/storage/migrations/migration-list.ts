@@ -13,6 +13,7 @@ import { modelRegistry } from './0011-model-registry.ts';
 import { modelPrices } from './0012-model-prices.ts';
 import { keyCostBudgets } from './0013-key-cost-budgets.ts';
 import { usageApi } from './0014-usage-api.ts';
+import { storedResponses } from './0015-stored-responses.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '0012-model-prices': modelPrices,
   '0013-key-cost-budgets': keyCostBudgets,
   '0014-usage-api': usageApi,
+  '0015-stored-responses': storedResponses,
 };
 
 export const migrationProvider: MigrationProvider = {
