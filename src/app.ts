@@ -21,7 +21,7 @@ import type { AuditStore } from './storage/audit-store.ts';
 import type { Registry } from 'prom-client';
 import { webhooksRoutes } from './http/admin/webhooks-routes.ts';
 import type { WebhookService } from './control/webhooks/webhook-service.ts';
-import { analyticsRoutes, type AnalyticsDependencies } from './http/admin/analytics-routes.ts';
+import { analyticsRoutes, modelReportAliases, type AnalyticsDependencies } from './http/admin/analytics-routes.ts';
 import fastifyCookie from '@fastify/cookie';
 import { sessionRoutes } from './http/admin/session-routes.ts';
 import { eventsRoute } from './http/admin/events-route.ts';
@@ -32,6 +32,10 @@ import { openAIRoutes } from './http/openai/openai-routes.ts';
 import { InferenceFrontDoor } from './http/dialects/front-door.ts';
 import { ollamaRoutes } from './http/ollama/ollama-routes.ts';
 import { anthropicRoutes } from './http/anthropic/anthropic-routes.ts';
+import { intelligentRoutes } from './http/openai/intelligent-routes.ts';
+import { modelStatusRoutes } from './http/model-status/model-status-routes.ts';
+import { integrationHealthRoute, integrationStatusRoute } from './http/integrations/integration-routes.ts';
+import type { IntegrationSources } from './http/integrations/integration-health.ts';
 import { responsesRoutes } from './http/responses/responses-routes.ts';
 import type { ResponseStore } from './storage/response-store.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
@@ -103,6 +107,8 @@ export interface AppServices {
   hub?: HubService;
   /** Stored Responses API answers (`previous_response_id`); without it /v1/responses is not served. */
   responses?: ResponseStore;
+  /** What /api/v1/integration/health and /integrations/status report; absent in apps built without them. */
+  integrations?: IntegrationSources;
 }
 
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
@@ -179,6 +185,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       if (services.operations !== undefined) await admin.register(operationsRoutes, { operations: services.operations });
       if (services.lifecycle !== undefined) await admin.register(modelLifecycleRoutes, { lifecycle: services.lifecycle });
       if (services.hub !== undefined) await admin.register(hubRoutes, { hub: services.hub });
+      if (services.integrations !== undefined) await admin.register(integrationHealthRoute, { sources: services.integrations });
     },
     { prefix: '/api/v1' },
   );
@@ -193,6 +200,9 @@ export function buildApp(services: AppServices): FastifyInstance {
   });
   const collections = services.collections;
   if (collections !== undefined) app.register(collections, { prefix: '/api/v1', keyRing: services.keyRing, sessions: services.sessions, ownership });
+  app.register(modelReportAliases, { prefix: '/v1', ...services.analytics, keyRing: services.keyRing, sessions: services.sessions });
+  app.register(modelStatusRoutes, { prefix: '/api/v1', frontDoor, index: services.index, usage: services.analytics.usage, keyRing: services.keyRing, sessions: services.sessions, bodyLimit: services.config.inference_body_limit_bytes });
+  if (services.integrations !== undefined) app.register(integrationStatusRoute, { sources: services.integrations, keyRing: services.keyRing });
   app.register(ollamaRoutes, {
     prefix: '/api',
     frontDoor,
@@ -207,6 +217,7 @@ export function buildApp(services: AppServices): FastifyInstance {
     async (inference) => {
       inference.addHook('onRequest', requireScope(services.keyRing, () => 'inference', services.sessions));
       await inference.register(openAIRoutes, { frontDoor, index: services.index, routes: services.routes, bodyLimit: services.config.inference_body_limit_bytes });
+      await inference.register(intelligentRoutes, { frontDoor, index: services.index, bodyLimit: services.config.inference_body_limit_bytes });
       await inference.register(anthropicRoutes, { frontDoor, index: services.index, routes: services.routes, bodyLimit: services.config.inference_body_limit_bytes });
       if (services.responses !== undefined) await inference.register(responsesRoutes, { frontDoor, responses: services.responses, bodyLimit: services.config.inference_body_limit_bytes });
     },

@@ -231,8 +231,9 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       onDropped: (count) => usageMetrics.dropped.inc(count),
     });
     const usageMetrics = usageQueueMetrics(metricsRegistry, () => usage.queued);
+    const redisQuota = config.redis_url === undefined ? null : new RedisQuota(config.redis_url);
     const quota = new QuotaService({
-      backend: config.redis_url === undefined ? new MemoryQuota() : new RedisQuota(config.redis_url),
+      backend: redisQuota ?? new MemoryQuota(),
       store: keyStore,
       log,
       onBudgetExceeded: (principal) => webhookDispatcher.emit('key.budget_exceeded', { key_id: principal.keyId, name: principal.name, budget_tokens: principal.budgetTokens, budget_cost: principal.budgetCost, currency: config.currency }),
@@ -292,7 +293,14 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const responseCache = createResponseCache({ policies: cachePolicies, embedder: embeddings.embedder, metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
     const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
     const storedResponses = new ResponseStore({ db: database.db, log, ttlHours: config.responses_ttl_hours });
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, hub, modelRegistry: { versions, figures, thresholds, activation, benchmarker }, prices, responses: storedResponses });
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, hub, modelRegistry: { versions, figures, thresholds, activation, benchmarker }, prices, responses: storedResponses, integrations: {
+      storage: database.isReachable,
+      storageDialect: database.dialect,
+      redis: redisQuota === null ? null : () => redisQuota.connectionStatus(),
+      otlp: tracer === null ? null : () => tracer.exportStatus(),
+      webhooks: () => webhookDispatcher.deliveryStatus(),
+      servers: () => registry.list(),
+    } });
     const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
       throw toPortError(error, config.host, config.port);
     });

@@ -2,6 +2,8 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Context
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { ExportResultCode } from '@opentelemetry/core';
+import { FailureMemory, type IntegrationStatus } from './integration-status.ts';
 import type { RequestOutcome } from '../data/proxy/request-outcome.ts';
 import type { AttemptTrace, RequestTrace, RequestTracer } from '../data/proxy/request-tracer.ts';
 
@@ -21,14 +23,28 @@ const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 export class OpenTelemetryTracer implements RequestTracer {
   readonly #provider: TracerProvider;
   readonly #tracer: Tracer;
+  readonly #exports = new FailureMemory();
 
   constructor(options: TracingOptions) {
     const exporter = new OTLPTraceExporter({ url: `${options.endpoint.replace(/\/+$/, '')}/v1/traces` });
+    // Each batch's result is remembered for the integration status (the exporter itself only logs).
+    const exportBatch = exporter.export.bind(exporter);
+    exporter.export = (spans, done) =>
+      exportBatch(spans, (result) => {
+        if (result.code === ExportResultCode.SUCCESS) this.#exports.succeed();
+        else this.#exports.fail(`export failed: ${result.error?.message ?? 'unknown error'}`);
+        done(result);
+      });
     this.#provider = new TracerProvider({
       resource: resourceFromAttributes({ 'service.name': options.serviceName }),
       spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: options.batchDelayMs })],
     });
     this.#tracer = this.#provider.getTracer('switchyard');
+  }
+
+  /** Whether spans reach the OTLP endpoint. */
+  exportStatus(): IntegrationStatus {
+    return this.#exports.status();
   }
 
   start(info: { operation: string; requestId: string; model: string; traceparent: string | null }): RequestTrace {

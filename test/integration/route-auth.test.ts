@@ -18,12 +18,18 @@ afterAll(async () => {
 
 const headerStyles = [(key: string) => ({ authorization: `Bearer ${key}` }), (key: string) => ({ 'x-api-key': key }), (key: string) => ({ 'api-key': key })];
 // /favicon.ico redirects to the console's icon, which is as open as the console.
-const open = new Set(['/health', '/ready', '/', '/favicon.ico']);
+// /integrations/status answers a summary without a key (a detail with one).
+const open = new Set(['/health', '/ready', '/', '/favicon.ico', '/integrations/status']);
 
 /** The scope a route needs, by the rules in the README; null for open routes. */
-function needed(method: string, url: string): 'inference' | 'read' | 'admin' | null | 'session' {
+function needed(method: string, url: string): 'inference' | 'read' | 'admin' | 'read or inference' | null | 'session' {
   if (open.has(url) || url === '/ui' || url.startsWith('/ui/')) return null;
   if (url === '/api/v1/session') return 'session';
+  // The model REST API: status for read or inference keys, generate for inference keys.
+  if (url === '/api/v1/models/status' || url === '/api/v1/models/:model/status') return 'read or inference';
+  if (url === '/api/v1/models/:model/generate') return 'inference';
+  // /v1 aliases of the admin API's model reports keep its scopes.
+  if (['/v1/models/registry', '/v1/models/performance', '/v1/models/benchmark'].includes(url)) return method === 'GET' || method === 'HEAD' ? 'read' : 'admin';
   if (url.startsWith('/v1/')) return 'inference';
   // Ollama's API: inference and listing for inference keys; pull, delete and copy change the fleet.
   if (url.startsWith('/api/') && !url.startsWith('/api/v1/')) return ['/api/pull', '/api/delete', '/api/copy'].includes(url) ? 'admin' : 'inference';
@@ -60,7 +66,7 @@ describe('authentication on every route', () => {
         if ((await send(style('sk-sy-wrong-key'))) !== 401) failures.push(`${label}: wrong key → not 401`);
         for (const holder of ['inference', 'read', 'admin'] as const) {
           const status = await send(style(keys[holder]));
-          const allowed = holder === 'admin' || holder === scope;
+          const allowed = holder === 'admin' || holder === scope || (scope === 'read or inference' && (holder === 'read' || holder === 'inference'));
           if (allowed && (status === 401 || status === 403)) failures.push(`${label}: ${holder} key refused (${status})`);
           if (!allowed && status !== 403) failures.push(`${label}: ${holder} key → ${status}, expected 403`);
         }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
+import { noMeta } from '../../src/http/dialects/client-dialect.ts';
 import { messagesDialect } from '../../src/http/anthropic/messages-dialect.ts';
 import { chatFromMessages } from '../../src/http/anthropic/messages-request.ts';
 import { ollamaGenerationDialect } from '../../src/http/ollama/ollama-dialect.ts';
@@ -42,7 +43,7 @@ describe('Ollama requests as OpenAI ones', () => {
 
 describe('OpenAI answers as Ollama\'s', () => {
   it('streams content, then the tool calls whole, then the closing line with measured timings', () => {
-    const stream = ollamaGenerationDialect({ model: 'm', endpoint: 'chat', startedAt: performance.now(), think: true }).stream();
+    const stream = ollamaGenerationDialect({ model: 'm', endpoint: 'chat', startedAt: performance.now(), think: true }).stream(noMeta);
     const out = [
       stream.chunk(chunk({ role: 'assistant', content: '' })),
       stream.chunk(chunk({ reasoning_content: 'hmm' })),
@@ -91,12 +92,12 @@ describe('Anthropic requests as OpenAI ones', () => {
 describe('OpenAI answers as Anthropic\'s', () => {
   it('names the stop sequence when the server says which matched', () => {
     const dialect = messagesDialect({ model: 'm', stopSequences: ['###'], estimatedInputTokens: 1 });
-    const answer = dialect.answer({ id: 'chatcmpl-9', choices: [{ message: { content: 'x' }, finish_reason: 'stop', stop_reason: '###' }], usage: { prompt_tokens: 2, completion_tokens: 1 } });
+    const answer = dialect.answer({ id: 'chatcmpl-9', choices: [{ message: { content: 'x' }, finish_reason: 'stop', stop_reason: '###' }], usage: { prompt_tokens: 2, completion_tokens: 1 } }, noMeta);
     expect(answer).toMatchObject({ id: 'msg_9', stop_reason: 'stop_sequence', stop_sequence: '###', usage: { input_tokens: 2, output_tokens: 1 } });
   });
 
   it('streams text then a tool_use block with its JSON in pieces, closing each block', () => {
-    const stream = messagesDialect({ model: 'm', stopSequences: [], estimatedInputTokens: 5 }).stream();
+    const stream = messagesDialect({ model: 'm', stopSequences: [], estimatedInputTokens: 5 }).stream(noMeta);
     const text = [
       stream.chunk(chunk({ role: 'assistant', content: 'Let me check' })),
       stream.chunk(chunk({ tool_calls: [{ index: 0, id: 'call_1', function: { name: 'f', arguments: '' } }] })),

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { FailureMemory, type IntegrationStatus } from '../../observability/integration-status.ts';
 import { QuotaBackendError, windowMs, type Admission, type QuotaBackend, type QuotaLimits, type QuotaRefusal } from './quota-backend.ts';
 
 // Checks every limit and counts only when all allow, in one atomic script,
@@ -82,10 +83,20 @@ export class RedisQuota implements QuotaBackend {
     // then applies its fail-open or fail-closed policy instead of holding the request.
     this.#redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 5_000, enableOfflineQueue: true, lazyConnect: false });
     // Connection trouble is reported by the failing command; no unhandled 'error' events.
-    this.#redis.on('error', () => undefined);
+    this.#redis.on('error', (error: Error) => this.#connection.fail(`Redis: ${error.message}`));
+    this.#redis.on('ready', () => this.#connection.succeed());
     this.#firstReady = new Promise((resolve) => this.#redis.once('ready', () => resolve()));
     this.#redis.on('ready', () => (this.#wasReady = true));
     this.#prefix = prefix;
+  }
+
+  readonly #connection = new FailureMemory();
+
+  /** Whether Redis answers now (ioredis's connection state), and its last connection error. */
+  connectionStatus(): IntegrationStatus {
+    const remembered = this.#connection.status();
+    if (this.#redis.status === 'ready') return { ...remembered, status: remembered.status === 'down' ? 'degraded' : remembered.status };
+    return { status: 'down', lastError: remembered.lastError ?? `Redis: not connected (${this.#redis.status})`, lastErrorAt: remembered.lastErrorAt };
   }
 
   #windowKey(keyId: string): string {

@@ -1,3 +1,4 @@
+import { FailureMemory, type IntegrationStatus } from '../../observability/integration-status.ts';
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { request, type Dispatcher } from 'undici';
@@ -215,7 +216,16 @@ export class WebhookDispatcher {
     this.#timers.add(timer);
   }
 
+  readonly #deliveries = new FailureMemory();
+
+  /** Whether webhook deliveries succeed: the last one that failed for good, and when. */
+  deliveryStatus(): IntegrationStatus {
+    return this.#deliveries.status();
+  }
+
   #finish(delivery: WebhookDeliveriesTable, status: 'delivered' | 'failed', error: string | null): void {
+    if (status === 'delivered') this.#deliveries.succeed();
+    else this.#deliveries.fail(`delivery of ${delivery.event} failed after ${delivery.attempts} attempts: ${error ?? 'unknown'}`);
     delivery.status = status;
     delivery.error = error;
     delivery.updated_at = new Date().toISOString();

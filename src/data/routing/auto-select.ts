@@ -10,6 +10,14 @@ export interface AutoChoice {
   model: string;
   priority: AutoPriority;
   reason: string;
+  /** How well the chosen model fits the priority, 0..1 (1: best on every measure that counts). */
+  score: number;
+}
+
+/** Explicit weights of speed and quality (the intelligent endpoints' speed_priority and quality_priority), summing to 1. */
+export interface AutoWeights {
+  speed: number;
+  quality: number;
 }
 
 /** `auto`, `auto:speed`, `auto:quality`, `auto:balanced`; the body's `priority` field when the name says none. */
@@ -44,6 +52,7 @@ export function selectAutoModel(
   index: ModelIndex,
   now: number,
   isAllowed: (name: string) => boolean = () => true,
+  weights?: AutoWeights,
 ): AutoChoice | null {
   const needs = requiredCapabilities(operation, body);
   const promptTokens = Math.ceil(JSON.stringify(body['messages'] ?? body['prompt'] ?? body['input'] ?? '').length / 4);
@@ -59,8 +68,8 @@ export function selectAutoModel(
     }
   }
   if (candidates.length === 0) return null;
-  const chosen = rank(candidates, priority);
-  return { model: chosen.model, priority, reason: explain(chosen, priority, why, candidates.length) };
+  const chosen = rank(candidates, priority, weights);
+  return { model: chosen.model, priority, reason: explain(chosen, priority, why, candidates.length, weights), score: Math.round(Math.min(1, chosen.score) * 1000) / 1000 };
 }
 
 function hasRoutableDeployment(deployments: readonly Deployment[], now: number): boolean {
@@ -133,7 +142,7 @@ function sizeOf(deployment: Deployment): number | null {
   return match === null ? null : Number(match[1]);
 }
 
-function rank(candidates: Candidate[], priority: AutoPriority): Candidate {
+function rank(candidates: Candidate[], priority: AutoPriority, weights?: AutoWeights): Candidate & { score: number } {
   // One pass for the maxima, one for the scores: a big fleet has thousands of candidate models.
   let maxLatency = 1;
   let maxRate = 1;
@@ -149,7 +158,9 @@ function rank(candidates: Candidate[], priority: AutoPriority): Candidate {
     0.5 * (1 - (candidate.ttfbMs ?? maxLatency / 2) / maxLatency) + 0.5 * ((candidate.tokensPerSecond ?? maxRate / 2) / maxRate);
   const quality = (candidate: Candidate) => (candidate.sizeB ?? maxSize / 2) / maxSize;
   const score = (candidate: Candidate) =>
-    priority === 'speed' ? speed(candidate) + 0.01 * quality(candidate) : priority === 'quality' ? quality(candidate) + 0.01 * speed(candidate) : 0.5 * speed(candidate) + 0.5 * quality(candidate);
+    weights !== undefined
+      ? weights.speed * speed(candidate) + weights.quality * quality(candidate)
+      : priority === 'speed' ? speed(candidate) + 0.01 * quality(candidate) : priority === 'quality' ? quality(candidate) + 0.01 * speed(candidate) : 0.5 * speed(candidate) + 0.5 * quality(candidate);
   let best = candidates[0] as Candidate;
   let bestScore = score(best);
   for (const candidate of candidates) {
@@ -159,10 +170,10 @@ function rank(candidates: Candidate[], priority: AutoPriority): Candidate {
       bestScore = value;
     }
   }
-  return best;
+  return { ...best, score: bestScore };
 }
 
-function explain(chosen: Candidate, priority: AutoPriority, need: string, count: number): string {
+function explain(chosen: Candidate, priority: AutoPriority, need: string, count: number, weights?: AutoWeights): string {
   const facts = [
     chosen.ttfbMs === null ? 'latency not yet measured' : `time to first byte ${chosen.ttfbMs.toFixed(0)} ms`,
     chosen.tokensPerSecond === null ? null : `${chosen.tokensPerSecond.toFixed(0)} tokens/s`,
@@ -170,6 +181,9 @@ function explain(chosen: Candidate, priority: AutoPriority, need: string, count:
   ]
     .filter((fact) => fact !== null)
     .join(', ');
-  const goal = priority === 'speed' ? 'fastest' : priority === 'quality' ? 'most capable' : 'best balance of speed and capability';
+  const goal =
+    weights !== undefined
+      ? `best for speed ${Math.round(weights.speed * 100)}% and quality ${Math.round(weights.quality * 100)}%`
+      : priority === 'speed' ? 'fastest' : priority === 'quality' ? 'most capable' : 'best balance of speed and capability';
   return `${goal} of ${count} ${need} model${count === 1 ? '' : 's'} (${facts})`;
 }

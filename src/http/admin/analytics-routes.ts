@@ -2,7 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { ModelActivation } from '../../control/model-registry/model-activation.ts';
 import type { Breach, ModelThresholds } from '../../control/model-registry/model-thresholds.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
+import type {} from '@fastify/swagger';
+import type { KeyRing } from '../../auth/key-ring.ts';
+import { adminScopeFor, requireScope, type SessionLookup } from '../plugins/authenticate.ts';
 import type { ModelBenchmarker } from '../../control/analytics/model-benchmark.ts';
 import { categorize, parameterBillions } from '../../control/analytics/model-category.ts';
 import { performanceReport, rate } from '../../control/analytics/performance-report.ts';
@@ -44,10 +47,10 @@ const BenchmarkBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** Usage analytics, per-model performance, the model registry, real benchmarks and per-model status. */
+/** Usage analytics, per-model performance, the model registry and real benchmarks (per-model status: model-status-routes.ts). */
 export async function analyticsRoutes(instance: FastifyInstance, dependencies: AnalyticsDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { usage, registry, index, benchmarker, keyNames, activation, thresholds } = dependencies;
+  const { usage, registry, keyNames } = dependencies;
   const serverName = (id: string) => registry.get(id)?.name ?? `deleted server ${id.slice(0, 8)}`;
 
   app.get('/analytics/usage', { schema: { querystring: UsageQuery } }, async (request) => {
@@ -82,96 +85,98 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
     return { from: from.toISOString(), to: to.toISOString(), group_by: groupByField, truncated: rows.length >= usageRowLimit, total: { ...summarize(rows), errors: errorBreakdown(rows) }, data };
   });
 
-  app.get('/models/performance', { schema: { querystring: HoursQuery } }, async (request) => {
-    const hours = hoursParam(request.query.hours);
-    const to = new Date();
-    const rows = await usage.between(new Date(to.getTime() - hours * 3_600_000).toISOString(), to.toISOString());
-    const report = performanceReport(rows, serverName).map((entry) => {
-      const breach = thresholds?.forModel(entry.model)?.violation ?? null;
-      return { ...entry, violation: breach, suggestions: breach === null ? entry.suggestions : [violationAdvice(entry.model, breach), ...entry.suggestions] };
-    });
-    // Models over their thresholds first: they are what needs a look.
-    return { window_hours: hours, data: report.sort((a, b) => Number(b.violation !== null) - Number(a.violation !== null)) };
-  });
+  const reports = modelReports(dependencies);
+  app.get('/models/performance', { schema: { querystring: HoursQuery } }, async (request) => reports.performance(request.query.hours));
+  app.get('/models/registry', async () => reports.registry());
+  app.post('/models/:model/benchmark', { schema: { params: ModelParams, body: Type.Optional(BenchmarkBody) } }, async (request) => reports.benchmark(request.params.model, request.body ?? {}));
+}
 
-  app.get('/models/registry', async () => {
-    const to = new Date();
-    const rows = await usage.between(new Date(to.getTime() - 86_400_000).toISOString(), to.toISOString());
-    const rowsByModel = groupBy(rows, (row) => row.served_model ?? '');
-    const benchmarks = await benchmarker.latest();
-    const models = new Map<string, { capabilities: Set<ModelCapability>; servers: Array<Record<string, unknown>>; embedding_dimension: number | null; context_length: number | null; parameters_b: number | null }>();
-    for (const server of registry.list()) {
-      for (const model of registry.modelsOf(server.id)) {
-        const entry = models.get(model.modelId) ?? { capabilities: new Set(), servers: [], embedding_dimension: model.embeddingDimension, context_length: model.contextLength, parameters_b: parameterBillions(model.modelId, model.details) };
-        for (const capability of model.capabilities) entry.capabilities.add(capability);
-        entry.servers.push({ id: server.id, name: server.name, health_status: server.healthStatus, status: model.status });
-        models.set(model.modelId, entry);
+const BenchmarkAliasBody = Type.Object({ model: Type.String({ minLength: 1, maxLength: 256 }), ...BenchmarkBody.properties }, { additionalProperties: false });
+
+/**
+ * The model registry, performance report and benchmark under /v1 too
+ * (`/v1/models/registry`, `/v1/models/performance`, `POST /v1/models/benchmark`
+ * with the model in the body), where the integration teams' clients look for
+ * them: the same answers, the same scopes (reads need `read`, a benchmark
+ * `admin`). They take those three names from `/v1/models/{id}`.
+ */
+export async function modelReportAliases(instance: FastifyInstance, dependencies: AnalyticsDependencies & { keyRing: KeyRing; sessions?: SessionLookup }): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  app.addHook('onRequest', requireScope(dependencies.keyRing, adminScopeFor, dependencies.sessions));
+  const reports = modelReports(dependencies);
+  const tags = ['Analytics'];
+  app.get('/models/performance', { schema: { querystring: HoursQuery, summary: 'Per-model performance (alias of /api/v1/models/performance)', description: 'Needs the `read` scope.', tags } }, async (request) => reports.performance(request.query.hours));
+  app.get('/models/registry', { schema: { summary: 'The model registry (alias of /api/v1/models/registry)', description: 'Needs the `read` scope.', tags } }, async () => reports.registry());
+  app.post('/models/benchmark', { schema: { body: BenchmarkAliasBody, summary: 'Benchmark a model (alias of POST /api/v1/models/{model}/benchmark)', description: 'The model in the body. Sends real requests to its servers; needs the `admin` scope.', tags } }, async (request) => {
+    const { model, ...options } = request.body;
+    return reports.benchmark(model, options);
+  });
+}
+
+/** The registry, performance report and benchmark, shared by their /api/v1 routes and the /v1 aliases. */
+function modelReports(dependencies: AnalyticsDependencies) {
+  const { usage, registry, index, benchmarker, activation, thresholds } = dependencies;
+  const serverName = (id: string) => registry.get(id)?.name ?? `deleted server ${id.slice(0, 8)}`;
+  return {
+    async performance(hoursText: string | undefined) {
+      const hours = hoursParam(hoursText);
+      const to = new Date();
+      const rows = await usage.between(new Date(to.getTime() - hours * 3_600_000).toISOString(), to.toISOString());
+      const report = performanceReport(rows, serverName).map((entry) => {
+        const breach = thresholds?.forModel(entry.model)?.violation ?? null;
+        return { ...entry, violation: breach, suggestions: breach === null ? entry.suggestions : [violationAdvice(entry.model, breach), ...entry.suggestions] };
+      });
+      // Models over their thresholds first: they are what needs a look.
+      return { window_hours: hours, data: report.sort((a, b) => Number(b.violation !== null) - Number(a.violation !== null)) };
+    },
+    async registry() {
+      const to = new Date();
+      const rows = await usage.between(new Date(to.getTime() - 86_400_000).toISOString(), to.toISOString());
+      const rowsByModel = groupBy(rows, (row) => row.served_model ?? '');
+      const benchmarks = await benchmarker.latest();
+      const models = new Map<string, { capabilities: Set<ModelCapability>; servers: Array<Record<string, unknown>>; embedding_dimension: number | null; context_length: number | null; parameters_b: number | null }>();
+      for (const server of registry.list()) {
+        for (const model of registry.modelsOf(server.id)) {
+          const entry = models.get(model.modelId) ?? { capabilities: new Set(), servers: [], embedding_dimension: model.embeddingDimension, context_length: model.contextLength, parameters_b: parameterBillions(model.modelId, model.details) };
+          for (const capability of model.capabilities) entry.capabilities.add(capability);
+          entry.servers.push({ id: server.id, name: server.name, health_status: server.healthStatus, status: model.status });
+          models.set(model.modelId, entry);
+        }
       }
-    }
-    const data = [...models.entries()].map(([id, entry]) => {
-      const capabilities = [...entry.capabilities];
-      const statistics = summarize(rowsByModel.get(id) ?? []);
-      const live = index.deploymentsOf(id).filter((deployment) => deployment.model.modelId === id);
-      const ttfbs = live.map((deployment) => deployment.state.ttfbEwmaMs).filter((value): value is number => value !== null);
-      const speeds = live.map((deployment) => deployment.state.tokensPerSecondEwma).filter((value): value is number => value !== null);
-      return {
-        id,
-        aliases: modelAliases(id),
-        capabilities,
-        category: categorize(capabilities, entry.parameters_b),
-        parameters_b: entry.parameters_b,
-        embedding_dimension: entry.embedding_dimension,
-        context_length: entry.context_length,
-        servers: entry.servers,
-        performance: { ...statistics, rating: rate(statistics) },
-        live: { ttfb_ms: ttfbs.length === 0 ? null : Math.round(Math.min(...ttfbs) * 100) / 100, tokens_per_second: speeds.length === 0 ? null : Math.round(Math.max(...speeds) * 10) / 10 },
-        benchmark: benchmarks.get(id) ?? null,
-        active: activation?.isInactive(id) !== true,
-        threshold_violation: thresholds?.forModel(id)?.violation ?? null,
-      };
-    });
-    return { data: data.sort((a, b) => a.id.localeCompare(b.id)) };
-  });
-
-  app.post('/models/:model/benchmark', { schema: { params: ModelParams, body: Type.Optional(BenchmarkBody) } }, async (request) => {
-    const model = request.params.model;
-    const deployments = index.deploymentsOf(model);
-    if (deployments.length === 0) throw errors.notFound(`Model ${model}`);
-    const capabilities = new Set(deployments.flatMap((deployment) => deployment.model.capabilities));
-    const kind = capabilities.has('chat') || capabilities.has('completion') ? 'chat' : capabilities.has('embedding') ? 'embeddings' : null;
-    if (kind === null) throw errors.invalidRequest(`${model} can only rerank, which the benchmark does not measure yet.`, 'model');
-    // Results are kept under the model's id, so `phi3` and `phi3:latest` share them.
-    return benchmarker.run(deployments[0]?.model.modelId ?? model, kind, request.body ?? {});
-  });
-
-  app.get('/models/:model/status', { schema: { params: ModelParams } }, async (request) => {
-    const model = request.params.model;
-    const deployments = index.deploymentsOf(model);
-    if (deployments.length === 0) throw errors.notFound(`Model ${model}`);
-    const to = new Date();
-    const recent = await usage.between(new Date(to.getTime() - 3_600_000).toISOString(), to.toISOString(), deployments[0]?.model.modelId);
-    const statistics = summarize(recent);
-    return {
-      model: deployments[0]?.model.modelId,
-      deployments: deployments.map((deployment) => {
-        const serverRows = recent.filter((row) => row.server_id === deployment.server.id);
-        const serverStats = summarize(serverRows);
+      const data = [...models.entries()].map(([id, entry]) => {
+        const capabilities = [...entry.capabilities];
+        const statistics = summarize(rowsByModel.get(id) ?? []);
+        const live = index.deploymentsOf(id).filter((deployment) => deployment.model.modelId === id);
+        const ttfbs = live.map((deployment) => deployment.state.ttfbEwmaMs).filter((value): value is number => value !== null);
+        const speeds = live.map((deployment) => deployment.state.tokensPerSecondEwma).filter((value): value is number => value !== null);
         return {
-          server: deployment.server.name,
-          server_id: deployment.server.id,
-          health_status: deployment.server.healthStatus,
-          status_reason: deployment.server.statusReason,
-          model_status: deployment.model.status,
-          circuit: deployment.state.breaker.state,
-          in_flight: deployment.state.inflight,
-          ttfb_ewma_ms: deployment.state.ttfbEwmaMs,
-          tokens_per_second: deployment.state.tokensPerSecondEwma,
-          last_hour: { requests: serverStats.requests, error_rate: serverStats.success_rate === null ? null : 1 - serverStats.success_rate, p50_latency_ms: serverStats.p50_latency_ms, p95_latency_ms: serverStats.p95_latency_ms },
+          id,
+          aliases: modelAliases(id),
+          capabilities,
+          category: categorize(capabilities, entry.parameters_b),
+          parameters_b: entry.parameters_b,
+          embedding_dimension: entry.embedding_dimension,
+          context_length: entry.context_length,
+          servers: entry.servers,
+          performance: { ...statistics, rating: rate(statistics) },
+          live: { ttfb_ms: ttfbs.length === 0 ? null : Math.round(Math.min(...ttfbs) * 100) / 100, tokens_per_second: speeds.length === 0 ? null : Math.round(Math.max(...speeds) * 10) / 10 },
+          benchmark: benchmarks.get(id) ?? null,
+          active: activation?.isInactive(id) !== true,
+          threshold_violation: thresholds?.forModel(id)?.violation ?? null,
         };
-      }),
-      last_hour: { requests: statistics.requests, error_rate: statistics.success_rate === null ? null : Math.round((1 - statistics.success_rate) * 10_000) / 10_000, p50_latency_ms: statistics.p50_latency_ms, p95_latency_ms: statistics.p95_latency_ms },
-    };
-  });
+      });
+      return { data: data.sort((a, b) => a.id.localeCompare(b.id)) };
+    },
+    async benchmark(model: string, options: Static<typeof BenchmarkBody>) {
+      const deployments = index.deploymentsOf(model);
+      if (deployments.length === 0) throw errors.notFound(`Model ${model}`);
+      const capabilities = new Set(deployments.flatMap((deployment) => deployment.model.capabilities));
+      const kind = capabilities.has('chat') || capabilities.has('completion') ? 'chat' : capabilities.has('embedding') ? 'embeddings' : null;
+      if (kind === null) throw errors.invalidRequest(`${model} can only rerank, which the benchmark does not measure yet.`, 'model');
+      // Results are kept under the model's id, so `phi3` and `phi3:latest` share them.
+      return benchmarker.run(deployments[0]?.model.modelId ?? model, kind, options);
+    },
+  };
 }
 
 function timeParam(value: string | undefined, param: string): Date | null {

@@ -8,10 +8,17 @@
  */
 export interface ClientDialect {
   /** A whole OpenAI answer (`chat.completion`, `text_completion`, an embeddings list) as the caller's answer. */
-  answer(openAI: Record<string, unknown>): unknown;
+  answer(openAI: Record<string, unknown>, meta: AnswerMeta): unknown;
   /** A translator for one streamed answer. */
-  stream(): DialectStream;
+  stream(meta: AnswerMeta): DialectStream;
 }
+
+/** Who answered, as the proxy's headers say (null when nobody did: a cache hit, or a pipeline that did not say). */
+export interface AnswerMeta {
+  server: string | null;
+}
+
+export const noMeta: AnswerMeta = Object.freeze({ server: null });
 
 /** What a stream broke with, read from the error event the proxy wrote (any shape). */
 export interface StreamFailure {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { eventData } from '../../data/proxy/translated-events.ts';
-import type { ClientDialect, DialectStream, StreamFailure } from './client-dialect.ts';
+import type { AnswerMeta, ClientDialect, DialectStream, StreamFailure } from './client-dialect.ts';
 
 /**
  * What the proxy writes to for a caller that speaks another API: the parts of
@@ -68,7 +68,7 @@ export class DialectResponse extends EventEmitter {
     }
     const type = headers['content-type'];
     if (typeof type === 'string' && type.startsWith('text/event-stream')) {
-      this.#stream = this.#dialect.stream();
+      this.#stream = this.#dialect.stream(metaOf(headers));
       this.#real.writeHead(status, { ...headers, 'content-type': this.#stream.contentType });
     } else {
       this.#heldHead = { status, headers };
@@ -86,7 +86,7 @@ export class DialectResponse extends EventEmitter {
     const held = this.#heldHead;
     if (held !== null) {
       this.#heldHead = null;
-      const body = this.#answer(chunk);
+      const body = this.#answer(chunk, metaOf(held.headers));
       this.#real.writeHead(held.status, { ...held.headers, 'content-type': body.type, 'content-length': Buffer.byteLength(body.bytes) });
       this.#real.end(body.bytes);
     } else if (this.#stream !== null) {
@@ -97,7 +97,7 @@ export class DialectResponse extends EventEmitter {
     return this;
   }
 
-  #answer(chunk: Buffer | string | undefined): { bytes: Buffer | string; type: string } {
+  #answer(chunk: Buffer | string | undefined, meta: AnswerMeta): { bytes: Buffer | string; type: string } {
     const text = chunk === undefined ? '' : chunk.toString();
     let parsed: unknown;
     try {
@@ -107,7 +107,7 @@ export class DialectResponse extends EventEmitter {
       return { bytes: text, type: 'application/json' };
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { bytes: text, type: 'application/json' };
-    return { bytes: JSON.stringify(this.#dialect.answer(parsed as Record<string, unknown>)), type: 'application/json; charset=utf-8' };
+    return { bytes: JSON.stringify(this.#dialect.answer(parsed as Record<string, unknown>, meta)), type: 'application/json; charset=utf-8' };
   }
 
   #translate(chunk: Buffer | string): string {
@@ -129,6 +129,11 @@ export class DialectResponse extends EventEmitter {
     }
     return out;
   }
+}
+
+function metaOf(headers: OutgoingHttpHeaders): AnswerMeta {
+  const server = headers['x-switchyard-server'];
+  return { server: typeof server === 'string' ? server : null };
 }
 
 /** An error event in any of our shapes (`{error: {message, type, code}}`, Anthropic's, Ollama's `{error: "…"}`). */

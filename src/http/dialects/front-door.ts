@@ -136,7 +136,9 @@ export class InferenceFrontDoor {
     const texts = operation === 'embeddings' && embeddings !== undefined && !deactivated && call.native === undefined ? textInputs(body['input']) : null;
     if (texts !== null && embeddings !== undefined) {
       const answer = await this.#pipelined(request, reply, body, call.api, isAllowed, decision, onSettled, (pipelineCall) => answerEmbeddings(embeddings, { ...pipelineCall, texts }));
-      return call.dialect === undefined ? answer : call.dialect.answer(answer as Record<string, unknown>);
+      if (call.dialect === undefined) return answer;
+      const server = reply.getHeader('x-switchyard-server');
+      return call.dialect.answer(answer as Record<string, unknown>, { server: typeof server === 'string' ? server : null });
     }
     // Caching off (no policy) is decided without allocating or awaiting anything.
     const responseCache = this.#dependencies.responseCache;
@@ -228,7 +230,8 @@ function includesUsage(body: Record<string, unknown>): boolean {
 }
 
 function refusalOutcome(request: FastifyRequest, operation: Operation, api: ClientApi, error: AppError, status: number, elapsedMs: number): RequestOutcome {
-  const model = (request.body as { model?: unknown } | undefined)?.model;
+  // The model is in the body, or (the REST API's generate) in the path.
+  const model = (request.body as { model?: unknown } | undefined)?.model ?? (request.params as { model?: unknown } | undefined)?.model;
   const outcome = newOutcome(request.id, operation, typeof model === 'string' ? model : '', request.principal?.keyId ?? null, false, api);
   outcome.startedAt -= Math.round(elapsedMs);
   outcome.status = status;

@@ -1,0 +1,100 @@
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type {} from '@fastify/swagger';
+import type { KeyRing, Principal } from '../../auth/key-ring.ts';
+import { isModelAllowed } from '../../auth/model-allow-list.ts';
+import { groupBy } from '../../control/analytics/usage-statistics.ts';
+import type { ModelIndex } from '../../data/routing/model-index.ts';
+import { errors } from '../../errors/error-catalogue.ts';
+import type { UsageStore } from '../../storage/usage-store.ts';
+import type { InferenceFrontDoor } from '../dialects/front-door.ts';
+import { requireScope, type SessionLookup } from '../plugins/authenticate.ts';
+import { modelStatus } from './model-status.ts';
+import { restGenerateDialect } from './rest-dialect.ts';
+
+export interface ModelStatusRouteDependencies {
+  frontDoor: InferenceFrontDoor;
+  index: ModelIndex;
+  usage: UsageStore;
+  keyRing: KeyRing;
+  sessions?: SessionLookup;
+  bodyLimit: number;
+}
+
+const ModelParams = Type.Object({ model: Type.String({ minLength: 1, maxLength: 256 }) });
+// The integration teams' scripts POST an empty body, `{}`, or nothing at all.
+const AnyBody = Type.Optional(Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]));
+const GenerateBody = Type.Object(
+  {
+    prompt: Type.String({ minLength: 1 }),
+    system: Type.Optional(Type.String()),
+    max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+    stream: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+const tags = ['Model REST API'];
+const statusAuth = 'For keys with the `read` or `inference` scope; a model outside an inference key\'s allow-list is not found.';
+
+/**
+ * The simple model REST API the integration teams' scripts and operators'
+ * curl checks use: every model's status, one model's status (GET, or POST as
+ * the scripts send it), and a one-shot generate through the same engine as
+ * /v1 (recorded with api `rest`).
+ */
+export async function modelStatusRoutes(instance: FastifyInstance, dependencies: ModelStatusRouteDependencies): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const { frontDoor, index, usage, bodyLimit } = dependencies;
+  app.addHook('onRequest', requireScope(dependencies.keyRing, (request) => (request.routeOptions.url?.endsWith('/generate') === true ? 'inference' : ['read', 'inference']), dependencies.sessions));
+  frontDoor.recordRefusals(app);
+
+  const allowedFor = (request: FastifyRequest) => {
+    const models = (request.principal as Principal).models;
+    return models === null ? () => true : (name: string) => isModelAllowed(models, name);
+  };
+  const lastHour = () => {
+    const to = new Date();
+    return { from: new Date(to.getTime() - 3_600_000).toISOString(), to: to.toISOString() };
+  };
+
+  app.get('/models/status', { schema: { summary: 'Every model\'s status', description: `Each model the key may use: whether a server can take it now, where it is loaded, each server's health, and its last hour's latency and errors. ${statusAuth}`, tags } }, async (request) => {
+    const isAllowed = allowedFor(request);
+    const window = lastHour();
+    const rows = groupBy(await usage.between(window.from, window.to), (row) => row.served_model ?? '');
+    const now = Date.now();
+    const data = index
+      .names()
+      .filter((name) => isAllowed(name))
+      .map((name) => index.deploymentsOf(name).filter((deployment) => deployment.model.modelId === name))
+      .filter((deployments) => deployments.length > 0)
+      .map((deployments) => modelStatus(deployments, rows.get(deployments[0]?.model.modelId ?? '') ?? [], now));
+    return { data };
+  });
+
+  const oneModel = async (request: FastifyRequest) => {
+    const { model } = request.params as { model: string };
+    const deployments = allowedFor(request)(model) ? index.deploymentsOf(model) : [];
+    if (deployments.length === 0) throw errors.notFound(`Model ${model}`);
+    const window = lastHour();
+    return modelStatus(deployments, await usage.between(window.from, window.to, deployments[0]?.model.modelId), Date.now());
+  };
+  app.get('/models/:model/status', { schema: { params: ModelParams, summary: 'One model\'s status', description: statusAuth, tags } }, oneModel);
+  app.post('/models/:model/status', { schema: { params: ModelParams, body: AnyBody, summary: 'One model\'s status (POST, as the integration scripts send it)', description: `The same answer as GET. ${statusAuth}`, tags } }, oneModel);
+
+  app.post('/models/:model/generate', { bodyLimit, schema: { params: ModelParams, body: GenerateBody, summary: 'Generate text with one model', description: 'A one-shot prompt: `{model, text, server, usage, latency_ms, finish_reason}`, or SSE `{type: "delta", text}` events and a last `{type: "done", …}` with `stream: true`. Same routing, limits and usage records as /v1 (api `rest`). Needs the `inference` scope.', tags }, config: { operation: 'chat', api: 'rest' } }, async (request, reply) => {
+    const startedAt = performance.now();
+    const { model } = request.params as { model: string };
+    const body = request.body as { prompt: string; system?: string; max_tokens?: number; temperature?: number; stream?: boolean };
+    const stream = body.stream === true;
+    const messages = [...(body.system === undefined ? [] : [{ role: 'system', content: body.system }]), { role: 'user', content: body.prompt }];
+    const chat: Record<string, unknown> = { model, messages };
+    if (body.max_tokens !== undefined) chat['max_tokens'] = body.max_tokens;
+    if (body.temperature !== undefined) chat['temperature'] = body.temperature;
+    if (stream) Object.assign(chat, { stream: true, stream_options: { include_usage: true } });
+    return frontDoor.serve(request, reply, { operation: 'chat', api: 'rest', body: chat, stream, errorShape: 'admin', dialect: restGenerateDialect(startedAt) });
+  });
+}

@@ -1,0 +1,37 @@
+import { summarize, type UsageRow } from '../../control/analytics/usage-statistics.ts';
+import type { Deployment } from '../../data/routing/deployment.ts';
+import { isRoutable } from '../../data/routing/deployment-picker.ts';
+
+/**
+ * One model's status as the integration teams' checks read it: whether a
+ * server can take it now, where it is loaded, each server's health, circuit
+ * and load, and its last hour of requests (latency, errors).
+ */
+export function modelStatus(deployments: readonly Deployment[], recent: readonly UsageRow[], now: number): Record<string, unknown> {
+  const statistics = summarize(recent);
+  const routable = deployments.filter((deployment) => isRoutable(deployment, now));
+  return {
+    model: deployments[0]?.model.modelId,
+    status: routable.length > 0 ? 'available' : 'unavailable',
+    loaded: deployments.some((deployment) => deployment.model.status === 'loaded'),
+    servers: deployments.map((deployment) => deployment.server.name),
+    recent_latency_ms: statistics.p50_latency_ms,
+    deployments: deployments.map((deployment) => {
+      const serverStats = summarize(recent.filter((row) => row.server_id === deployment.server.id));
+      return {
+        server: deployment.server.name,
+        server_id: deployment.server.id,
+        health_status: deployment.server.healthStatus,
+        status_reason: deployment.server.statusReason,
+        model_status: deployment.model.status,
+        routable: isRoutable(deployment, now),
+        circuit: deployment.state.breaker.state,
+        in_flight: deployment.state.inflight,
+        ttfb_ewma_ms: deployment.state.ttfbEwmaMs,
+        tokens_per_second: deployment.state.tokensPerSecondEwma,
+        last_hour: { requests: serverStats.requests, error_rate: serverStats.success_rate === null ? null : 1 - serverStats.success_rate, p50_latency_ms: serverStats.p50_latency_ms, p95_latency_ms: serverStats.p95_latency_ms },
+      };
+    }),
+    last_hour: { requests: statistics.requests, error_rate: statistics.success_rate === null ? null : Math.round((1 - statistics.success_rate) * 10_000) / 10_000, p50_latency_ms: statistics.p50_latency_ms, p95_latency_ms: statistics.p95_latency_ms },
+  };
+}
