@@ -2,6 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, canChange, messageOf, type Session } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
 import type { PlacementRecord } from './placements-section.tsx';
+import { ModelStatusSection } from './model-status-section.tsx';
 
 interface Daily {
   day: string;
@@ -113,6 +114,7 @@ export function ModelDetail(props: { id: string; session: Session; back: () => v
           )}
         </p>
       )}
+      <ModelStatusSection model={model} />
       {versions !== null && (
         <>
           <h2>Versions</h2>

@@ -1,0 +1,59 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
+import { hasChromium, openBrowser, signIn } from '../support/browser.ts';
+import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { freePort } from '../support/own-postgres.ts';
+
+const settles = { timeout: 15_000 };
+
+let gateway: TestGateway;
+let vllm: OpenAIFake;
+let browser: Browser;
+let page: Page;
+let shot: (name: string) => Promise<Buffer>;
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  // Nothing listens at the OTLP endpoint: the tracing integration fails, and the console must say so.
+  const deadOtlp = `http://127.0.0.1:${await freePort()}`;
+  [gateway, vllm] = await Promise.all([startTestGateway({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: deadOtlp, SWITCHYARD_OTEL_BATCH_DELAY_MS: '20' } }), startOpenAIFake({ flavor: 'vllm' })]);
+  expect((await gateway.api('POST', '/api/v1/model-servers', { name: 'gpu-1', base_url: vllm.url })).status).toBe(201);
+  await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+  for (let round = 0; round < 3; round++) expect((await gateway.api('POST', '/api/v1/models/yi34b/generate', { prompt: 'hello' })).status).toBe(200);
+  await gateway.gateway.usage.flush();
+  ({ browser, page, shot } = await openBrowser({ width: 1280, height: 900 }));
+  await signIn(page, gateway.url, adminKey, '#/servers');
+}, 60_000);
+
+afterAll(async () => {
+  if (!hasChromium) return;
+  await browser?.close();
+  await Promise.all([gateway?.stop(), vllm?.stop()]);
+});
+
+describe.skipIf(!hasChromium)('integrations and model status in the console', () => {
+  it('shows each integration on the Servers page, with the failing one\'s last error', async () => {
+    const panel = page.getByTestId('integrations');
+    await panel.waitFor(settles);
+    expect(await page.getByTestId('integration-storage').getAttribute('data-status')).toBe('ok');
+    expect(await page.getByTestId('integration-redis').textContent()).toContain('not configured');
+    // The exporter retries before it gives up; the panel refreshes until it shows the failure.
+    await page.locator('[data-testid=integration-otlp][data-status=down]').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('integration-otlp').textContent()).toContain('export failed');
+    expect(await panel.getAttribute('data-status')).toBe('degraded');
+    await shot('integrations-panel');
+  });
+
+  it('shows a model\'s status, by server, on its page', async () => {
+    await page.goto(`${gateway.url}/ui/#/models/yi34b`);
+    const status = page.getByTestId('model-status');
+    await status.waitFor(settles);
+    expect(await status.getAttribute('data-status')).toBe('available');
+    expect(await status.textContent()).toContain('3 requests');
+    const row = page.getByTestId('model-status-gpu-1');
+    expect(await row.locator('td').nth(1).textContent()).toContain('online');
+    expect(await row.locator('td').nth(5).textContent()).toBe('3');
+    await shot('model-status');
+  });
+});
