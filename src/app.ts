@@ -31,6 +31,9 @@ import { healthRoutes } from './http/health/health-routes.ts';
 import { openAIRoutes } from './http/openai/openai-routes.ts';
 import { InferenceFrontDoor } from './http/dialects/front-door.ts';
 import { ollamaRoutes } from './http/ollama/ollama-routes.ts';
+import { apiDocsRoutes, apiDocumentOptions } from './http/docs/api-docs.ts';
+import fastifySwagger from '@fastify/swagger';
+import { packageVersion } from './cli/package-version.ts';
 import { anthropicRoutes } from './http/anthropic/anthropic-routes.ts';
 import { intelligentRoutes } from './http/openai/intelligent-routes.ts';
 import { modelStatusRoutes } from './http/model-status/model-status-routes.ts';
@@ -154,11 +157,14 @@ export function buildApp(services: AppServices): FastifyInstance {
     reply.header('x-request-id', request.id);
     if (isClosing) throw errors.shuttingDown();
   });
+  // First, so it sees every route registered after it.
+  app.register(fastifySwagger, apiDocumentOptions(packageVersion()));
   registerErrorHandler(app, services.config.admin_body_limit_bytes);
   registerRequestLog(app);
   registerJsonBodyParser(app);
   app.register(fastifyCookie);
 
+  app.register(apiDocsRoutes);
   app.register(healthRoutes, { isStorageReachable: services.isStorageReachable, isDraining: services.isDraining });
   app.register(metricsRoute, { keyRing: services.keyRing, isPublic: services.config.metrics_public, registry: services.metrics, sessions: services.sessions });
   app.register(consoleRoutes);

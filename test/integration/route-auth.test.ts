@@ -24,6 +24,8 @@ const open = new Set(['/health', '/ready', '/', '/favicon.ico', '/integrations/s
 /** The scope a route needs, by the rules in the README; null for open routes. */
 function needed(method: string, url: string): 'inference' | 'read' | 'admin' | 'read or inference' | null | 'session' {
   if (open.has(url) || url === '/ui' || url.startsWith('/ui/')) return null;
+  // The published API document and its docs page are public: they hold no secret.
+  if (url === '/openapi.json' || url === '/docs' || url.startsWith('/docs/')) return null;
   if (url === '/api/v1/session') return 'session';
   // The model REST API: status for read or inference keys, generate for inference keys.
   if (url === '/api/v1/models/status' || url === '/api/v1/models/:model/status') return 'read or inference';

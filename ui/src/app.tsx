@@ -63,6 +63,10 @@ export function App() {
           </a>
         ))}
         <span className="spacer" />
+        {/* The gateway's own API reference (OpenAPI, rendered at /docs from the same origin). */}
+        <a href="/docs/" target="_blank" rel="noreferrer">
+          API docs
+        </a>
         {/* The scopes in a tooltip: spelled out, they pushed "Sign out" onto a second line at 1280 px. */}
         <span className="muted small" title={`Scopes: ${session.scopes.join(', ')}`}>
           {session.name}

@@ -53,7 +53,7 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
   const { usage, registry, keyNames } = dependencies;
   const serverName = (id: string) => registry.get(id)?.name ?? `deleted server ${id.slice(0, 8)}`;
 
-  app.get('/analytics/usage', { schema: { querystring: UsageQuery } }, async (request) => {
+  app.get('/analytics/usage', { schema: { summary: 'Usage by model, server, key, hour or API', querystring: UsageQuery } }, async (request) => {
     const to = timeParam(request.query.to, 'to') ?? new Date();
     const from = timeParam(request.query.from, 'from') ?? new Date(to.getTime() - 86_400_000);
     if (from >= to) throw errors.invalidRequest('from must be before to.', 'from');
@@ -86,9 +86,9 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
   });
 
   const reports = modelReports(dependencies);
-  app.get('/models/performance', { schema: { querystring: HoursQuery } }, async (request) => reports.performance(request.query.hours));
-  app.get('/models/registry', async () => reports.registry());
-  app.post('/models/:model/benchmark', { schema: { params: ModelParams, body: Type.Optional(BenchmarkBody) } }, async (request) => reports.benchmark(request.params.model, request.body ?? {}));
+  app.get('/models/performance', { schema: { querystring: HoursQuery, summary: 'Per-model performance report' } }, async (request) => reports.performance(request.query.hours));
+  app.get('/models/registry', { schema: { summary: 'The model registry: every model, its servers, figures and benchmark' } }, async () => reports.registry());
+  app.post('/models/:model/benchmark', { schema: { summary: 'Benchmark a model with real requests', params: ModelParams, body: Type.Optional(BenchmarkBody) } }, async (request) => reports.benchmark(request.params.model, request.body ?? {}));
 }
 
 const BenchmarkAliasBody = Type.Object({ model: Type.String({ minLength: 1, maxLength: 256 }), ...BenchmarkBody.properties }, { additionalProperties: false });

@@ -45,16 +45,16 @@ export async function cachePoliciesRoutes(
   const { policies, ownership, canEmbed } = dependencies;
   const record = (policy: CachePolicy) => toCachePolicyRecord(policy, ownership);
   const nameOf = (params: unknown) => (params as { '*': string })['*'];
-  app.get('/cache-policies', async () => ({ data: policies.list().map(record) }));
-  app.get('/cache-policies/*', async (request) => record(policies.require(nameOf(request.params))));
-  app.put('/cache-policies/*', { schema: { body: PolicyBody } }, async (request, reply) => {
+  app.get('/cache-policies', { schema: { summary: 'List response-cache policies' } }, async () => ({ data: policies.list().map(record) }));
+  app.get('/cache-policies/*', { schema: { summary: 'Get a model\'s cache policy' } }, async (request) => record(policies.require(nameOf(request.params))));
+  app.put('/cache-policies/*', { schema: { summary: 'Set a model\'s cache policy', body: PolicyBody } }, async (request, reply) => {
     const name = nameOf(request.params);
     const current = policies.byName(name);
     if (current !== undefined) ownership.assertEditable(current, `Cache policy "${name}"`);
     const { policy, created } = await policies.put(name, request.body, { actor: actorOf(request), canEmbed });
     return reply.status(created ? 201 : 200).send(record(policy));
   });
-  app.delete('/cache-policies/*', async (request, reply) => {
+  app.delete('/cache-policies/*', { schema: { summary: 'Remove a model\'s cache policy' } }, async (request, reply) => {
     const name = nameOf(request.params);
     ownership.assertEditable(policies.require(name), `Cache policy "${name}"`);
     await policies.remove(name, actorOf(request));

@@ -61,11 +61,11 @@ export async function collectionsRoutes(instance: FastifyInstance, dependencies:
     updated_at: collection.updatedAt,
   });
 
-  app.get('/collections', async (request) => {
+  app.get('/collections', { schema: { summary: 'List vector collections' } }, async (request) => {
     const caller = callerOf(request);
     return { data: await Promise.all(collections.list().filter((collection) => caller.isAllowed(collection.model)).map(record)) };
   });
-  app.post('/collections', { schema: { body: CreateCollectionBody } }, async (request, reply) => {
+  app.post('/collections', { schema: { summary: 'Create a vector collection', body: CreateCollectionBody } }, async (request, reply) => {
     const body = request.body;
     const created = await collections.create(
       { name: body.name, model: body.model, ...(body.vector_size === undefined ? {} : { vectorSize: body.vector_size }), ...(body.distance === undefined ? {} : { distance: body.distance }) },
@@ -74,15 +74,15 @@ export async function collectionsRoutes(instance: FastifyInstance, dependencies:
     );
     return reply.status(201).send(await record(created));
   });
-  app.get('/collections/*', async (request) => record(collections.visible(wildcardOf(request), callerOf(request))));
-  app.delete('/collections/*', async (request, reply) => {
+  app.get('/collections/*', { schema: { summary: 'Get a collection, or its vectors\' operations (search, points)' } }, async (request) => record(collections.visible(wildcardOf(request), callerOf(request))));
+  app.delete('/collections/*', { schema: { summary: 'Delete a collection, or points in it' } }, async (request, reply) => {
     const collection = collections.visible(wildcardOf(request), callerOf(request));
     ownership.assertEditable(collection, `Collection "${collection.name}"`);
     await reembeds.cancel(collection.name);
     await collections.remove(collection.name, actorOf(request));
     return reply.status(204).send();
   });
-  app.post('/collections/*', async (request, reply) => {
+  app.post('/collections/*', { schema: { summary: 'Store, search or re-embed vectors in a collection' } }, async (request, reply) => {
     const path = wildcardOf(request);
     if (!path.endsWith('/reembed')) throw errors.routeNotFound('POST', request.url);
     const caller = callerOf(request);

@@ -4,5 +4,5 @@ import type { ServerRegistry } from '../../control/servers/server-registry.ts';
 
 /** `GET /api/v1/inventory`: the model × server matrix (read scope). */
 export async function inventoryRoutes(app: FastifyInstance, dependencies: { registry: ServerRegistry; isInactive?: (modelId: string) => boolean }): Promise<void> {
-  app.get('/inventory', async () => buildInventory(dependencies.registry, dependencies.isInactive));
+  app.get('/inventory', { schema: { summary: 'Every model on every server, loaded or on disk' } }, async () => buildInventory(dependencies.registry, dependencies.isInactive));
 }

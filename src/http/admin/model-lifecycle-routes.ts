@@ -28,29 +28,29 @@ export async function modelLifecycleRoutes(parent: FastifyInstance, dependencies
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { lifecycle } = dependencies;
 
-  app.post('/models/pull', { schema: { body: PullBody } }, async (request, reply) => {
+  app.post('/models/pull', { schema: { summary: 'Pull a model onto servers', body: PullBody } }, async (request, reply) => {
     reply.status(202);
     return accepted(await lifecycle.pull({ model: request.body.model, servers: request.body.servers, actor: actorOf(request) }));
   });
 
-  app.post('/models/copy', { schema: { body: CopyBody } }, async (request, reply) => {
+  app.post('/models/copy', { schema: { summary: 'Copy a model under a new name on servers', body: CopyBody } }, async (request, reply) => {
     reply.status(202);
     return accepted(await lifecycle.copy({ model: request.body.source, destination: request.body.destination, servers: request.body.servers, actor: actorOf(request) }));
   });
 
-  app.delete('/models/:model', { schema: { params: ModelParams, querystring: DeleteQuery } }, async (request, reply) => {
+  app.delete('/models/:model', { schema: { summary: 'Delete a model from servers', params: ModelParams, querystring: DeleteQuery } }, async (request, reply) => {
     const servers = selectionOf(request.query.servers);
     reply.status(202);
     return accepted(await lifecycle.remove({ model: request.params.model, servers, force: request.query.force === 'true', actor: actorOf(request) }));
   });
 
-  app.post('/models/:model/load', { schema: { params: ModelParams, body: LoadBody } }, async (request, reply) => {
+  app.post('/models/:model/load', { schema: { summary: 'Load a model into memory on servers', params: ModelParams, body: LoadBody } }, async (request, reply) => {
     const { servers, keep_alive: keepAlive, lora_path: loraPath } = request.body;
     reply.status(202);
     return accepted(await lifecycle.load({ model: request.params.model, servers, actor: actorOf(request), ...(keepAlive === undefined ? {} : { keepAlive }), ...(loraPath === undefined ? {} : { loraPath }) }));
   });
 
-  app.post('/models/:model/unload', { schema: { params: ModelParams, body: UnloadBody } }, async (request, reply) => {
+  app.post('/models/:model/unload', { schema: { summary: 'Unload a model from memory on servers', params: ModelParams, body: UnloadBody } }, async (request, reply) => {
     reply.status(202);
     return accepted(await lifecycle.unload({ model: request.params.model, servers: request.body.servers, actor: actorOf(request) }));
   });

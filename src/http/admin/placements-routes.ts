@@ -49,16 +49,16 @@ export async function placementsRoutes(instance: FastifyInstance, dependencies: 
     };
   };
   const modelOf = (params: unknown) => (params as { '*': string })['*'];
-  app.get('/placements', async () => ({ data: placements.list().map(record) }));
-  app.get('/placements/*', async (request) => record(placements.require(modelOf(request.params))));
-  app.put('/placements/*', { schema: { body: PlacementBody } }, async (request, reply) => {
+  app.get('/placements', { schema: { summary: 'List placements' } }, async () => ({ data: placements.list().map(record) }));
+  app.get('/placements/*', { schema: { summary: 'Get a model\'s placement' } }, async (request) => record(placements.require(modelOf(request.params))));
+  app.put('/placements/*', { schema: { summary: 'Set a model\'s placement', body: PlacementBody } }, async (request, reply) => {
     const model = modelOf(request.params);
     const current = placements.get(model);
     if (current !== undefined) ownership.assertEditable(current, `Placement for "${model}"`);
     const { placement, created } = await placements.put(model, request.body, { actor: actorOf(request) });
     return reply.status(created ? 201 : 200).send(record(placement));
   });
-  app.delete('/placements/*', async (request, reply) => {
+  app.delete('/placements/*', { schema: { summary: 'Remove a model\'s placement' } }, async (request, reply) => {
     const model = modelOf(request.params);
     ownership.assertEditable(placements.require(model), `Placement for "${model}"`);
     await placements.remove(model, actorOf(request));

@@ -25,16 +25,16 @@ export async function pricesRoutes(instance: FastifyInstance, dependencies: { pr
     updated_at: price.updatedAt,
   });
   const modelOf = (params: unknown) => (params as { '*': string })['*'];
-  app.get('/prices', async () => ({ currency, data: prices.list().map(record) }));
-  app.get('/prices/*', async (request) => record(prices.require(modelOf(request.params))));
-  app.put('/prices/*', { schema: { body: PriceBody } }, async (request, reply) => {
+  app.get('/prices', { schema: { summary: 'List model prices' } }, async () => ({ currency, data: prices.list().map(record) }));
+  app.get('/prices/*', { schema: { summary: 'Get a model\'s price' } }, async (request) => record(prices.require(modelOf(request.params))));
+  app.put('/prices/*', { schema: { summary: 'Set a model\'s price', body: PriceBody } }, async (request, reply) => {
     const model = modelOf(request.params);
     const current = prices.get(model);
     if (current !== undefined) ownership.assertEditable(current, `Price of "${model}"`);
     const { price, created } = await prices.put(model, request.body, { actor: actorOf(request) });
     return reply.status(created ? 201 : 200).send(record(price));
   });
-  app.delete('/prices/*', async (request, reply) => {
+  app.delete('/prices/*', { schema: { summary: 'Remove a model\'s price' } }, async (request, reply) => {
     const model = modelOf(request.params);
     ownership.assertEditable(prices.require(model), `Price of "${model}"`);
     await prices.remove(model, actorOf(request));

@@ -6,7 +6,7 @@ import { serverKindModules } from '../../data/adapters/server-kinds.ts';
  * settings each takes, so the console and the CLI need no list of their own.
  */
 export async function serverKindsRoute(app: FastifyInstance): Promise<void> {
-  app.get('/server-kinds', async () => ({
+  app.get('/server-kinds', { schema: { summary: 'The kinds of model server Switchyard knows' } }, async () => ({
     data: serverKindModules().map((kind) => ({
       id: kind.id,
       label: kind.label,

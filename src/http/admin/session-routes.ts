@@ -13,14 +13,14 @@ export async function sessionRoutes(instance: FastifyInstance, dependencies: { k
   const { keyRing, sessions } = dependencies;
   const cookieOptions = (secure: boolean) => ({ httpOnly: true, sameSite: 'strict' as const, path: '/', secure, maxAge: sessionLifetimeSeconds });
 
-  app.post('/session', { schema: { body: SignInBody } }, async (request, reply) => {
+  app.post('/session', { schema: { summary: 'Sign in to the console with a key (sets the session cookie)', body: SignInBody } }, async (request, reply) => {
     const principal = keyRing.authenticate(request.body.key);
     if (principal === null) throw errors.unauthenticated();
     reply.setCookie(sessionCookie, sessions.create(principal.keyId), cookieOptions(request.protocol === 'https'));
     return reply.status(201).send({ name: principal.name, scopes: principal.scopes });
   });
 
-  app.get('/session', async (request) => {
+  app.get('/session', { schema: { summary: 'Who the console session belongs to' } }, async (request) => {
     const id = request.cookies[sessionCookie];
     const keyId = id === undefined ? null : sessions.keyIdOf(id);
     const principal = keyId === null ? null : keyRing.principalById(keyId);
@@ -28,7 +28,7 @@ export async function sessionRoutes(instance: FastifyInstance, dependencies: { k
     return { name: principal.name, scopes: principal.scopes };
   });
 
-  app.delete('/session', async (request, reply) => {
+  app.delete('/session', { schema: { summary: 'Sign out of the console' } }, async (request, reply) => {
     const id = request.cookies[sessionCookie];
     if (id !== undefined) sessions.delete(id);
     reply.clearCookie(sessionCookie, { path: '/' });

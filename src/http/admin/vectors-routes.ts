@@ -17,7 +17,7 @@ const marker = '/vectors/';
  */
 export async function vectorsRoutes(app: FastifyInstance, dependencies: { vectors: VectorService; bodyLimit: number; quota: QuotaService }): Promise<void> {
   const { vectors, bodyLimit, quota } = dependencies;
-  app.post('/models/*', { bodyLimit }, async (request, reply) => {
+  app.post('/models/*', { schema: { summary: 'Store or search a model\'s vectors (/models/{model}/vectors, /vectors/search)' }, bodyLimit }, async (request, reply) => {
     const { model, rest } = split(wildcardOf(request), 'POST', request.url);
     const caller = callerOf(request);
     switch (rest) {
@@ -31,11 +31,11 @@ export async function vectorsRoutes(app: FastifyInstance, dependencies: { vector
         throw errors.routeNotFound('POST', request.url);
     }
   });
-  app.get('/models/*', async (request) => {
+  app.get('/models/*', { schema: { summary: 'Read a model\'s stored vectors' } }, async (request) => {
     const { model, rest } = split(wildcardOf(request), 'GET', request.url);
     return vectors.get(model, rest, callerOf(request));
   });
-  app.delete('/models/*', async (request) => {
+  app.delete('/models/*', { schema: { summary: 'Delete a model\'s stored vectors' } }, async (request) => {
     const { model, rest } = split(wildcardOf(request), 'DELETE', request.url);
     return vectors.deleteOne(model, rest, callerOf(request));
   });

@@ -20,15 +20,15 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 })
 export async function webhooksRoutes(instance: FastifyInstance, dependencies: { webhooks: WebhookService }): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { webhooks } = dependencies;
-  app.get('/webhooks', async () => ({ data: await webhooks.list() }));
-  app.post('/webhooks', { schema: { body: CreateWebhookBody } }, async (request, reply) => reply.status(201).send(await webhooks.create(request.body, actorOf(request))));
-  app.get('/webhooks/:id', { schema: { params: IdParams } }, async (request) => webhooks.get(request.params.id));
-  app.delete('/webhooks/:id', { schema: { params: IdParams } }, async (request, reply) => {
+  app.get('/webhooks', { schema: { summary: 'List webhooks' } }, async () => ({ data: await webhooks.list() }));
+  app.post('/webhooks', { schema: { summary: 'Create a webhook (its signing secret is shown once)', body: CreateWebhookBody } }, async (request, reply) => reply.status(201).send(await webhooks.create(request.body, actorOf(request))));
+  app.get('/webhooks/:id', { schema: { summary: 'Get a webhook', params: IdParams } }, async (request) => webhooks.get(request.params.id));
+  app.delete('/webhooks/:id', { schema: { summary: 'Delete a webhook', params: IdParams } }, async (request, reply) => {
     await webhooks.remove(request.params.id, actorOf(request));
     return reply.status(204).send();
   });
-  app.post('/webhooks/:id/test', { schema: { params: IdParams } }, async (request) => webhooks.sendTest(request.params.id));
-  app.get('/webhooks/:id/deliveries', { schema: { params: IdParams, querystring: HistoryQuery } }, async (request) => ({
+  app.post('/webhooks/:id/test', { schema: { summary: 'Send a test event to a webhook', params: IdParams } }, async (request) => webhooks.sendTest(request.params.id));
+  app.get('/webhooks/:id/deliveries', { schema: { summary: 'A webhook\'s delivery log', params: IdParams, querystring: HistoryQuery } }, async (request) => ({
     data: await webhooks.deliveries(request.params.id, limitOf(request.query, 50)),
   }));
 }

@@ -8,7 +8,7 @@ import { requireScope, type SessionLookup } from '../plugins/authenticate.ts';
  * (or `admin`) key unless SWITCHYARD_METRICS_PUBLIC=true.
  */
 export async function metricsRoute(app: FastifyInstance, dependencies: { keyRing: KeyRing; isPublic: boolean; registry: Registry; sessions: SessionLookup }): Promise<void> {
-  app.get('/metrics', { onRequest: dependencies.isPublic ? [] : [requireScope(dependencies.keyRing, () => 'read', dependencies.sessions)] }, async (_request, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics' }, onRequest: dependencies.isPublic ? [] : [requireScope(dependencies.keyRing, () => 'read', dependencies.sessions)] }, async (_request, reply) => {
     reply.header('content-type', dependencies.registry.contentType);
     return dependencies.registry.metrics();
   });
