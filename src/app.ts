@@ -225,7 +225,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       await inference.register(openAIRoutes, { frontDoor, index: services.index, routes: services.routes, bodyLimit: services.config.inference_body_limit_bytes });
       await inference.register(intelligentRoutes, { frontDoor, index: services.index, bodyLimit: services.config.inference_body_limit_bytes });
       await inference.register(anthropicRoutes, { frontDoor, index: services.index, routes: services.routes, bodyLimit: services.config.inference_body_limit_bytes });
-      if (services.responses !== undefined) await inference.register(responsesRoutes, { frontDoor, responses: services.responses, bodyLimit: services.config.inference_body_limit_bytes });
+      if (services.responses !== undefined) await inference.register(responsesRoutes, { frontDoor, index: services.index, routes: services.routes, responses: services.responses, bodyLimit: services.config.inference_body_limit_bytes });
     },
     { prefix: '/v1' },
   );

@@ -27,7 +27,7 @@ afterAll(async () => {
 describe.skipIf(!hasChromium)('the API docs page', () => {
   it('is linked from the console and renders every API group, asking nothing of the internet', async () => {
     await signIn(page, gateway.url, adminKey, '#/servers');
-    const [docs] = await Promise.all([page.context().waitForEvent('page'), page.getByRole('link', { name: 'API docs', exact: true }).click()]);
+    const [docs] = await Promise.all([page.context().waitForEvent('page'), page.getByRole('link', { name: 'API reference', exact: true }).click()]);
     docs.on('request', (request) => requested.push(request.url()));
     await docs.getByText('Anthropic Messages API', { exact: true }).first().waitFor(settles);
     for (const group of ['OpenAI-compatible API', 'Ollama-compatible API', 'OpenAI Responses API', 'Model REST API', 'Keys']) {

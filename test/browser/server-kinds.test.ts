@@ -75,4 +75,22 @@ describe.skipIf(!hasChromium)('server kinds in the console', () => {
       .poll(async () => (await gateway.api('GET', '/api/v1/model-servers')).body.data[0].kind_config.models)
       .toEqual(['house-model', 'house-extra']);
   });
+
+  it('states that a vLLM server serves Anthropic\'s Messages and OpenAI\'s Responses itself, refusing an API it does not know', async () => {
+    await page.getByRole('button', { name: 'Add server' }).click();
+    await page.fill('input[name=name]', 'gpu-native');
+    await page.fill('input[name=base_url]', 'http://127.0.0.1:9');
+    await page.selectOption('select[name=server_type]', 'vllm');
+    const apis = page.locator('input[name="kind_config.native_apis"]');
+    await apis.waitFor();
+    await apis.fill('anthropic, grpc');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.locator('label', { has: apis }).getByText(/native_apis must be a list of: anthropic, responses/).waitFor();
+    await apis.fill('anthropic, responses');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(async () => ((await gateway.api('GET', '/api/v1/model-servers')).body.data as Array<{ name: string; kind_config: unknown }>).find((server) => server.name === 'gpu-native')?.kind_config)
+      .toEqual({ native_apis: ['anthropic', 'responses'] });
+    await shot('22-native-apis');
+  });
 });

@@ -80,6 +80,15 @@ export class ChunkStream {
     this.sent++;
   }
 
+  /** Sends one named SSE event (`event:` then `data:`), as Anthropic's and the Responses API's streams are framed. */
+  async sendEvent(name: string, payload: unknown): Promise<void> {
+    if (this.sent > 0) await sleep(this.options.tokenIntervalMs, this.options.signal);
+    await this.applyStall();
+    this.applyFault();
+    this.write(`event: ${name}\n${sseEvent(JSON.stringify(payload))}`);
+    this.sent++;
+  }
+
   /** Ends the stream; SSE streams get `data: [DONE]` unless `withDoneMarker` is false. */
   async finish(withDoneMarker = true): Promise<void> {
     await this.applyStall(true);

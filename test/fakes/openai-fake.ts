@@ -1,8 +1,9 @@
 // Fake OpenAI-compatible server in three flavours: vLLM, llama.cpp's
 // llama-server, and a generic OpenAI-style endpoint.
+import { nativePrompt, respondMessages, respondResponses } from './native-apis.ts';
 import { FakeServer, hasCapability } from './fake-server.ts';
 import type { FakeBehaviour, FakeModel, RequestContext } from './fake-server.ts';
-import { asString, bodyRecord, estimateTokens, planTokens, summariseMessages } from './fake-util.ts';
+import { asNumber, asString, bodyRecord, estimateTokens, planTokens, summariseMessages } from './fake-util.ts';
 import type { JsonRecord } from './fake-util.ts';
 import { completionPrompt, embeddingInputs, embeddingsList, parseGeneration, respondChat, respondCompletion } from './openai-compat.ts';
 import {
@@ -95,6 +96,7 @@ export class OpenAIFake extends FakeServer {
         return this.embeddings(ctx);
     }
     if (this.flavor === 'vllm') {
+      if (route === 'POST /v1/messages' || route === 'POST /v1/responses') return this.nativeApi(ctx, route === 'POST /v1/messages' ? 'anthropic' : 'responses');
       if (route === 'GET /health') return ctx.text(200, '');
       if (route === 'GET /version') return ctx.json(200, { version: '0.10.1' });
       if (route === 'GET /metrics') return ctx.text(200, vllmMetrics(this.models, (m) => this.stats(m)), 'text/plain; version=0.0.4; charset=utf-8');
@@ -113,6 +115,17 @@ export class OpenAIFake extends FakeServer {
     }
     if (this.flavor === 'llamacpp') return ctx.json(404, flavorError('llamacpp', 404, 'File Not Found'));
     return ctx.json(404, flavorError('generic', 404, `Invalid URL (${ctx.method} ${ctx.path})`));
+  }
+
+  /** vLLM's own /v1/messages and /v1/responses (text answers; what a gateway passing them through relays). */
+  private async nativeApi(ctx: RequestContext, api: 'anthropic' | 'responses'): Promise<void> {
+    const body = bodyRecord(ctx.body);
+    const resolved = this.resolveModel(ctx, asString(body.model));
+    if (resolved === undefined) return;
+    const { prompt, promptTokens } = nativePrompt(body, api);
+    const maxTokens = asNumber(api === 'anthropic' ? body.max_tokens : body.max_output_tokens);
+    const reply = { model: resolved.name, text: this.replyFor(resolved.name, prompt), promptTokens, maxTokens };
+    await (api === 'anthropic' ? respondMessages(ctx, reply, body.stream === true) : respondResponses(ctx, reply, body.stream === true));
   }
 
   // vLLM's answers, as its serving_models.py words them.

@@ -63,10 +63,6 @@ export function App() {
           </a>
         ))}
         <span className="spacer" />
-        {/* The gateway's own API reference (OpenAPI, rendered at /docs from the same origin). */}
-        <a href="/docs/" target="_blank" rel="noreferrer">
-          API docs
-        </a>
         {/* The scopes in a tooltip: spelled out, they pushed "Sign out" onto a second line at 1280 px. */}
         <span className="muted small" title={`Scopes: ${session.scopes.join(', ')}`}>
           {session.name}
@@ -92,6 +88,13 @@ export function App() {
         {page === 'audit' && <AuditPage />}
         {!pages.some(([path]) => path === page) && <p className="error">There is no page “{page}”. Pick one above.</p>}
       </main>
+      {/* The gateway's own API reference (OpenAPI, rendered at /docs from the same origin); the nav has no room left at 1280 px. */}
+      <footer className="muted small">
+        <a href="/docs/" target="_blank" rel="noreferrer">
+          API reference
+        </a>{' '}
+        (OpenAPI: <a href="/openapi.json">/openapi.json</a>)
+      </footer>
     </div>
   );
 }

@@ -18,6 +18,7 @@ export function checkKindConfig(kindId: string, raw: unknown): Record<string, un
     if (raw === undefined || raw === null) return null;
     throw errors.invalidRequest(`kind_config is not taken by server_type ${kindId}; only ${kindsWithConfig().join(', ')} take it.`, 'kind_config');
   }
+  if (kind.config.optional === true && (raw === undefined || raw === null)) return null;
   const checked = kind.config.check(raw ?? null);
   if (!checked.ok) throw errors.invalidRequest(checked.message, checked.field === '' ? 'kind_config' : `kind_config.${checked.field}`);
   return checked.value;

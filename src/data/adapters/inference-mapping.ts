@@ -6,8 +6,8 @@ export type Operation = 'chat' | 'completion' | 'embeddings' | 'rerank';
  * the request's OpenAI translation instead.
  */
 export interface NativeRequest {
-  api: 'ollama';
-  /** The native path, `/api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`. */
+  api: 'ollama' | 'anthropic' | 'responses';
+  /** The native path: `/api/chat`, `/api/generate`, `/api/embed`, `/api/embeddings`, `/v1/messages`, `/v1/responses`. */
   path: string;
   body: Record<string, unknown>;
 }
@@ -55,6 +55,8 @@ export interface UpstreamPlan {
   framing?: 'ndjson';
   /** Tokens in a native JSON answer (the kind's readUsage reads OpenAI's shape). */
   readUsage?: (answer: Buffer) => { promptTokens: number; completionTokens: number };
+  /** Tokens in a native SSE stream's events (the relay reads OpenAI's usage chunk otherwise); null when these events carry none. */
+  streamUsage?: (events: Buffer) => { promptTokens: number; completionTokens: number } | null;
 }
 
 export const openAIPaths: Record<Operation, string> = {

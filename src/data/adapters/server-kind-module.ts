@@ -75,6 +75,8 @@ export interface ServerKindModule {
   /** Per-server settings (`kind_config`); absent when the kind takes none. */
   readonly config?: {
     readonly fields: readonly KindConfigField[];
+    /** Every setting is optional: a server given none stores none (`kind_config: null`). */
+    readonly optional?: boolean;
     check(raw: unknown): KindConfigCheck;
   };
   /**

@@ -429,8 +429,9 @@ export class InferenceProxy {
           log: call.log ?? this.#log,
           errorShape: call.errorShape ?? 'openai',
           // A native answer is not OpenAI's: the response cache keeps none of it.
-          ...(call.onAnswer === undefined || isNdjson ? {} : { onAnswer: call.onAnswer }),
+          ...(call.onAnswer === undefined || plan.native === true ? {} : { onAnswer: call.onAnswer }),
           ...(isNdjson ? { framing: ollamaNdjsonFraming } : {}),
+          ...(plan.streamUsage === undefined ? {} : { usageReader: plan.streamUsage }),
         });
         return failure === null ? done : this.#failed(call.log ?? this.#log, deployment, failure);
       }

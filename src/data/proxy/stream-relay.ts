@@ -40,6 +40,8 @@ export interface StreamRelay {
   onAnswer?: (answer: Record<string, unknown>) => void;
   /** How the stream is framed (default SSE; newline-delimited JSON for a native Ollama stream passed through). */
   framing?: StreamFraming;
+  /** Reads tokens from a native stream's events (Anthropic's, the Responses API's) instead of the framing's OpenAI reader. */
+  usageReader?: (events: Buffer) => { promptTokens: number; completionTokens: number } | null;
 }
 
 /**
@@ -82,7 +84,7 @@ export async function relayStream(relay: StreamRelay): Promise<UpstreamError | n
         isStarted = true;
         firstByteAt = start(relay, framing.contentType);
       }
-      reported = framing.usage(good) ?? reported;
+      reported = (relay.usageReader ?? framing.usage)(good) ?? reported;
       isWritable = response.write(good);
       assembler?.push(good);
     }

@@ -11,6 +11,8 @@ import type { InferenceFrontDoor } from '../dialects/front-door.ts';
 import { findModelCard } from '../openai/model-cards.ts';
 import { estimatePromptTokens } from '../openai/estimate-tokens.ts';
 import { messagesDialect } from './messages-dialect.ts';
+import { reachableDeployments } from '../dialects/native-servers.ts';
+import { servesNatively } from '../../data/adapters/shared/native-apis.ts';
 import { chatFromMessages } from './messages-request.ts';
 
 export interface AnthropicRouteDependencies {
@@ -54,12 +56,15 @@ export async function anthropicRoutes(instance: FastifyInstance, dependencies: A
     const body = request.body as Record<string, unknown>;
     const stream = body['stream'] === true;
     const chat = chatFromMessages(body, stream);
+    // A server stated to serve /v1/messages itself gets the request untouched; any other, its translation.
+    const native = reachableDeployments(index, routes, body['model'] as string).some((deployment) => servesNatively(deployment.server, 'anthropic'));
     return frontDoor.serve(request, reply, {
       operation: 'chat',
       api: 'anthropic',
       body: chat,
       stream,
       errorShape: 'anthropic',
+      ...(native ? { native: { api: 'anthropic', path: '/v1/messages', body } } : {}),
       dialect: messagesDialect({ model: body['model'] as string, stopSequences: (body['stop_sequences'] as string[] | undefined) ?? [], estimatedInputTokens: estimatePromptTokens('chat', chat) }),
     });
   });

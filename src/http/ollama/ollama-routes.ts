@@ -11,6 +11,7 @@ import type { OperationRunner, OperationView } from '../../control/operations/op
 import { errors } from '../../errors/error-catalogue.ts';
 import type { InferenceFrontDoor } from '../dialects/front-door.ts';
 import { actorOf, requireScope, type SessionLookup } from '../plugins/authenticate.ts';
+import { reachableDeployments } from '../dialects/native-servers.ts';
 import { ollamaEmbedDialect, ollamaGenerationDialect } from './ollama-dialect.ts';
 import { ollamaCompatibleVersion, runningOf, showOf, tagsOf, type FleetListing } from './ollama-listing.ts';
 import { chatFromOllama, embedFromOllama, generateFromOllama } from './ollama-request.ts';
@@ -58,16 +59,8 @@ export async function ollamaRoutes(instance: FastifyInstance, dependencies: Olla
 
   /** Whether a deployment of this name (or a route's targets) runs on Ollama, and whether one runs elsewhere. */
   const servedBy = (name: string): { ollama: boolean; other: boolean } => {
-    const route = listing.routes?.byName(name);
-    const models = route === undefined ? [name] : [...route.targets.map((target) => target.model), ...route.fallbacks];
-    const found = { ollama: false, other: false };
-    for (const model of models) {
-      for (const deployment of listing.index.deploymentsOf(model)) {
-        if (deployment.server.serverType === 'ollama') found.ollama = true;
-        else found.other = true;
-      }
-    }
-    return found;
+    const deployments = reachableDeployments(listing.index, listing.routes, name);
+    return { ollama: deployments.some((deployment) => deployment.server.serverType === 'ollama'), other: deployments.some((deployment) => deployment.server.serverType !== 'ollama') };
   };
 
   const refuse = (refused: string[]) => {

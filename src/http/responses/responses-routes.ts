@@ -8,9 +8,15 @@ import type { ResponseStore } from '../../storage/response-store.ts';
 import type { InferenceFrontDoor } from '../dialects/front-door.ts';
 import { newResponseId, responsesDialect } from './responses-dialect.ts';
 import { chatFromResponses } from './responses-request.ts';
+import { reachableDeployments } from '../dialects/native-servers.ts';
+import { servesNatively } from '../../data/adapters/shared/native-apis.ts';
+import type { ModelIndex } from '../../data/routing/model-index.ts';
+import type { RouteLookup } from '../../data/routing/resolve-candidates.ts';
 
 export interface ResponsesRouteDependencies {
   frontDoor: InferenceFrontDoor;
+  index: ModelIndex;
+  routes: RouteLookup | null;
   responses: ResponseStore;
   bodyLimit: number;
 }
@@ -44,7 +50,7 @@ const auth = 'Needs a key with the `inference` scope; a stored response belongs 
  */
 export async function responsesRoutes(instance: FastifyInstance, dependencies: ResponsesRouteDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { frontDoor, responses, bodyLimit } = dependencies;
+  const { frontDoor, responses, bodyLimit, index, routes } = dependencies;
   const keyOf = (principal: Principal | null) => principal?.keyId ?? null;
 
   app.post('/responses', { bodyLimit, schema: { body: ResponsesBody, summary: 'Create a response (OpenAI Responses)', description: `OpenAI's Responses API, streamed as its event sequence with \`stream: true\`. ${auth}`, tags }, config: { operation: 'chat', api: 'responses' } }, async (request, reply) => {
@@ -66,7 +72,10 @@ export async function responsesRoutes(instance: FastifyInstance, dependencies: R
         if (store) responses.put({ id, keyId, response, inputItems: translation.inputItems, conversation: [...translation.conversation, assistant] });
       },
     });
-    return frontDoor.serve(request, reply, { operation: 'chat', api: 'responses', body: translation.chat, stream, dialect });
+    // A request that keeps nothing here (store: false, no previous_response_id) may pass untouched to a server
+    // stated to serve /v1/responses itself; a stored conversation is ours, so it is always translated.
+    const native = !store && previousId === null && reachableDeployments(index, routes, body['model'] as string).some((deployment) => servesNatively(deployment.server, 'responses'));
+    return frontDoor.serve(request, reply, { operation: 'chat', api: 'responses', body: translation.chat, stream, dialect, ...(native ? { native: { api: 'responses', path: '/v1/responses', body } } : {}) });
   });
 
   app.get('/responses/:id', { schema: { params: IdParams, summary: 'Retrieve a stored response (OpenAI Responses)', description: auth, tags } }, async (request) => {

@@ -2,6 +2,7 @@ import { bearerHeaders, openAIPlan } from '../inference-mapping.ts';
 import { createOpenAICompatibleAdapter } from '../openai/openai-adapter.ts';
 import type { ServerKindModule } from '../server-kind-module.ts';
 import { kindDefaults } from '../shared/kind-defaults.ts';
+import { nativeApisConfig, planStatedNative } from '../shared/native-apis.ts';
 import { planRerank } from '../shared/rerank-plans.ts';
 import { modelOwners } from '../shared/model-list-signature.ts';
 import { isRecord, recordField, stringField } from '../shared/wire-values.ts';
@@ -44,6 +45,11 @@ export const llamaCppKind: ServerKindModule = {
   ],
   probe: adapter.probe,
   probeEmbeddingDimension: adapter.probeEmbeddingDimension,
+  // Anthropic's Messages or OpenAI's Responses, when the operator states the server serves them itself.
+  config: nativeApisConfig,
+  native(request, modelId, server) {
+    return planStatedNative(request, modelId, server, bearerHeaders(server.apiKey?.reveal() ?? null));
+  },
   plan(operation, body, modelId, server) {
     const headers = bearerHeaders(server.apiKey?.reveal() ?? null);
     if (operation === 'completion') return planNativeCompletion(body, modelId, headers) ?? openAIPlan(operation, body, modelId, headers);

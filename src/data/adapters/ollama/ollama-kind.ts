@@ -1,6 +1,7 @@
 import { bearerHeaders } from '../inference-mapping.ts';
 import type { ServerKindModule } from '../server-kind-module.ts';
 import { kindDefaults } from '../shared/kind-defaults.ts';
+import { nativeApisConfig, planStatedNative } from '../shared/native-apis.ts';
 import { isRecord, stringField } from '../shared/wire-values.ts';
 import { ollamaAdapter } from './ollama-adapter.ts';
 import { ollamaLifecycle } from './ollama-lifecycle.ts';
@@ -31,7 +32,10 @@ export const ollamaKind: ServerKindModule = {
   plan(operation, body, modelId, server) {
     return planOllama(operation, body, modelId, bearerHeaders(server.apiKey?.reveal() ?? null));
   },
+  // Ollama's own API always; Anthropic's Messages or OpenAI's Responses when the operator states this server serves them.
+  config: nativeApisConfig,
   native(request, modelId, server) {
-    return planOllamaNative(request, modelId, bearerHeaders(server.apiKey?.reveal() ?? null));
+    const headers = bearerHeaders(server.apiKey?.reveal() ?? null);
+    return request.api === 'ollama' ? planOllamaNative(request, modelId, headers) : planStatedNative(request, modelId, server, headers);
   },
 };

@@ -1,6 +1,7 @@
 import { bearerHeaders, openAIPlan } from '../inference-mapping.ts';
 import type { ServerKindModule } from '../server-kind-module.ts';
 import { kindDefaults } from '../shared/kind-defaults.ts';
+import { nativeApisConfig, planStatedNative } from '../shared/native-apis.ts';
 import { planRerank } from '../shared/rerank-plans.ts';
 import { listedModels } from '../shared/model-list-signature.ts';
 import { createOpenAICompatibleAdapter } from './openai-adapter.ts';
@@ -22,6 +23,11 @@ export const openAIKind: ServerKindModule = {
   ],
   probe: adapter.probe,
   probeEmbeddingDimension: adapter.probeEmbeddingDimension,
+  // Anthropic's Messages or OpenAI's Responses, when the operator states the server serves them itself.
+  config: nativeApisConfig,
+  native(request, modelId, server) {
+    return planStatedNative(request, modelId, server, bearerHeaders(server.apiKey?.reveal() ?? null));
+  },
   plan(operation, body, modelId, server) {
     const headers = bearerHeaders(server.apiKey?.reveal() ?? null);
     // Cohere/Jina-style rerank: the answer is read back and normalised like every other kind's.

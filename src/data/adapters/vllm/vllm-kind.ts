@@ -1,6 +1,7 @@
 import { bearerHeaders, openAIPlan } from '../inference-mapping.ts';
 import type { ServerKindModule } from '../server-kind-module.ts';
 import { kindDefaults } from '../shared/kind-defaults.ts';
+import { nativeApisConfig, planStatedNative } from '../shared/native-apis.ts';
 import { planRerank, rerankApiOf } from '../shared/rerank-plans.ts';
 import { modelOwners } from '../shared/model-list-signature.ts';
 import { vllmAdapter } from './vllm-adapter.ts';
@@ -28,6 +29,11 @@ export const vllmKind: ServerKindModule = {
   lifecycle: vllmLoraLifecycle,
   probe: vllmAdapter.probe,
   probeEmbeddingDimension: vllmAdapter.probeEmbeddingDimension,
+  // Anthropic's Messages or OpenAI's Responses, when the operator states the server serves them itself.
+  config: nativeApisConfig,
+  native(request, modelId, server) {
+    return planStatedNative(request, modelId, server, bearerHeaders(server.apiKey?.reveal() ?? null));
+  },
   plan(operation, body, modelId, server, model) {
     const headers = bearerHeaders(server.apiKey?.reveal() ?? null);
     if (operation === 'rerank') return planRerank(rerankApiOf(model?.details) === 'score' ? 'score' : 'cohere', body, modelId, headers);
