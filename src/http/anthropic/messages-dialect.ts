@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientDialect, DialectStream, StreamFailure } from '../dialects/client-dialect.ts';
-
-type Json = Record<string, unknown>;
+import { firstChoice, record, tokenCount, type Json } from '../dialects/openai-answer.ts';
 
 /**
  * OpenAI chat answers as Anthropic Messages: one `message` object, or the
@@ -31,7 +30,7 @@ export function messagesDialect(options: { model: string; stopSequences: readonl
         content,
         stop_reason: stop.reason,
         stop_sequence: stop.sequence,
-        usage: { input_tokens: count(usage['prompt_tokens']), output_tokens: count(usage['completion_tokens']) },
+        usage: { input_tokens: tokenCount(usage['prompt_tokens']), output_tokens: tokenCount(usage['completion_tokens']) },
       };
     },
     stream(): DialectStream {
@@ -90,7 +89,7 @@ export function messagesDialect(options: { model: string; stopSequences: readonl
         },
         done() {
           const stop = stopOf(finish, stopSequences);
-          return `${start({})}${close()}${event('message_delta', { delta: { stop_reason: stop.reason, stop_sequence: stop.sequence }, usage: { input_tokens: count(usage['prompt_tokens']), output_tokens: count(usage['completion_tokens']) } })}${event('message_stop', {})}`;
+          return `${start({})}${close()}${event('message_delta', { delta: { stop_reason: stop.reason, stop_sequence: stop.sequence }, usage: { input_tokens: tokenCount(usage['prompt_tokens']), output_tokens: tokenCount(usage['completion_tokens']) } })}${event('message_stop', {})}`;
         },
         fail(failure: StreamFailure) {
           // Anthropic's SDKs raise the `error` event; its type is Anthropic's when the proxy wrote Anthropic's shape.
@@ -140,17 +139,4 @@ function parsedInput(argumentsText: unknown): unknown {
   } catch {
     return { arguments: argumentsText };
   }
-}
-
-function firstChoice(answer: Json): Json {
-  const choices = answer['choices'];
-  return Array.isArray(choices) && choices.length > 0 ? record(choices[0]) : {};
-}
-
-function record(value: unknown): Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
-}
-
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }

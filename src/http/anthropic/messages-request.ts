@@ -1,4 +1,5 @@
 import { errors } from '../../errors/error-catalogue.ts';
+import { isRecord } from '../../data/adapters/shared/wire-values.ts';
 
 type Json = Record<string, unknown>;
 
@@ -171,8 +172,4 @@ function translateOutputFormat(body: Json, into: Json): void {
 
 function unsupportedBlock(type: unknown, at: string) {
   return errors.invalidRequest(`${at}: content blocks of type "${String(type)}" cannot be passed to these model servers (text, image, tool_use and tool_result can).`, `${at}.type`);
-}
-
-function isRecord(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ClientDialect, StreamFailure } from '../dialects/client-dialect.ts';
-
-type Json = Record<string, unknown>;
+import { firstChoice, record, tokenCount, type Json } from '../dialects/openai-answer.ts';
 
 /**
  * The simple REST answer of `POST /api/v1/models/{model}/generate`:
@@ -14,7 +13,7 @@ export function restGenerateDialect(startedAt: number): ClientDialect {
     model,
     text,
     server,
-    usage: { prompt_tokens: count(usage['prompt_tokens']), completion_tokens: count(usage['completion_tokens']), total_tokens: count(usage['prompt_tokens']) + count(usage['completion_tokens']) },
+    usage: { prompt_tokens: tokenCount(usage['prompt_tokens']), completion_tokens: tokenCount(usage['completion_tokens']), total_tokens: tokenCount(usage['prompt_tokens']) + tokenCount(usage['completion_tokens']) },
     latency_ms: Math.round((performance.now() - startedAt) * 1000) / 1000,
     finish_reason: typeof finish === 'string' ? finish : null,
   });
@@ -47,17 +46,4 @@ export function restGenerateDialect(startedAt: number): ClientDialect {
       };
     },
   };
-}
-
-function firstChoice(answer: Json): Json {
-  const choices = answer['choices'];
-  return Array.isArray(choices) && choices.length > 0 ? record(choices[0]) : {};
-}
-
-function record(value: unknown): Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
-}
-
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }

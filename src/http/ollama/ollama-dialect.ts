@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ClientDialect, DialectStream, StreamFailure } from '../dialects/client-dialect.ts';
-
-type Json = Record<string, unknown>;
+import { firstChoice, record, tokenCount, type Json } from '../dialects/openai-answer.ts';
 
 /**
  * OpenAI answers as Ollama's: `/api/chat` (`message`), `/api/generate`
@@ -90,7 +89,7 @@ export function ollamaEmbedDialect(options: { model: string; legacy: boolean; st
       const vectors = data.map((item) => item['embedding']);
       if (options.legacy) return { embedding: vectors[0] ?? [] };
       const usage = record(openAI['usage']);
-      return { model: options.model, embeddings: vectors, total_duration: nanosecondsSince(options.startedAt), load_duration: 0, prompt_eval_count: numberOr0(usage['prompt_tokens']) };
+      return { model: options.model, embeddings: vectors, total_duration: nanosecondsSince(options.startedAt), load_duration: 0, prompt_eval_count: tokenCount(usage['prompt_tokens']) };
     },
     stream() {
       throw new Error('embeddings do not stream');
@@ -107,9 +106,9 @@ function timings(total: number, promptEval: number, usage: Json): Json {
   return {
     total_duration: total,
     load_duration: 0,
-    prompt_eval_count: numberOr0(usage['prompt_tokens']),
+    prompt_eval_count: tokenCount(usage['prompt_tokens']),
     prompt_eval_duration: promptEval,
-    eval_count: numberOr0(usage['completion_tokens']),
+    eval_count: tokenCount(usage['completion_tokens']),
     eval_duration: Math.max(0, total - promptEval),
   };
 }
@@ -136,19 +135,6 @@ function ollamaToolCall(call: unknown): Json | null {
 function reasoningOf(message: Json): string | null {
   const value = message['reasoning_content'] ?? message['reasoning'];
   return typeof value === 'string' && value !== '' ? value : null;
-}
-
-function firstChoice(answer: Json): Json {
-  const choices = answer['choices'];
-  return Array.isArray(choices) && choices.length > 0 ? record(choices[0]) : {};
-}
-
-function record(value: unknown): Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
-}
-
-function numberOr0(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
 
 function nanosecondsSince(startedAt: number): number {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ClientDialect, DialectStream, StreamFailure } from '../dialects/client-dialect.ts';
-
-type Json = Record<string, unknown>;
+import { firstChoice, record, tokenCount, type Json } from '../dialects/openai-answer.ts';
 
 /** What a Responses answer needs beyond the chat answer: its id, time, and the request it echoes. */
 export interface ResponseContext {
@@ -176,9 +175,9 @@ function base(context: ResponseContext): Json {
 }
 
 function finished(context: ResponseContext, output: Json[], finish: unknown, usage: Json): Json {
-  const input = count(usage['prompt_tokens']);
-  const generated = count(usage['completion_tokens']);
-  const cached = count(record(usage['prompt_tokens_details'])['cached_tokens']);
+  const input = tokenCount(usage['prompt_tokens']);
+  const generated = tokenCount(usage['completion_tokens']);
+  const cached = tokenCount(record(usage['prompt_tokens_details'])['cached_tokens']);
   const incomplete = finish === 'length' ? 'max_output_tokens' : finish === 'content_filter' ? 'content_filter' : null;
   return {
     ...base(context),
@@ -206,17 +205,4 @@ function assistantTurn(output: readonly Json[]): Json {
 
 function callIdOf(upstream: unknown): string {
   return typeof upstream === 'string' && upstream !== '' ? upstream : `call_${randomBytes(12).toString('hex')}`;
-}
-
-function firstChoice(answer: Json): Json {
-  const choices = answer['choices'];
-  return Array.isArray(choices) && choices.length > 0 ? record(choices[0]) : {};
-}
-
-function record(value: unknown): Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {};
-}
-
-function count(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }

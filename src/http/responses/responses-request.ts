@@ -1,4 +1,5 @@
 import { errors } from '../../errors/error-catalogue.ts';
+import { isRecord } from '../../data/adapters/shared/wire-values.ts';
 
 type Json = Record<string, unknown>;
 
@@ -172,8 +173,4 @@ function responseFormat(text: unknown): unknown {
     default:
       throw errors.invalidRequest('text.format.type must be text, json_object or json_schema.', 'text.format.type');
   }
-}
-
-function isRecord(value: unknown): value is Json {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
