@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OPENAI_MODELS, startOllamaFake, startOpenAIFake, type OllamaFake, type OpenAIFake } from '../fakes/index.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { askUntil } from '../support/ask-until.ts';
 
 // The Anthropic SDK, unchanged, against the fleet: every model is translated
 // to OpenAI Chat Completions and back by the gateway.
@@ -182,13 +183,11 @@ describe('errors in Anthropic\'s shape', () => {
   it('fails over before the first byte to the other server of the model', async () => {
     await backup.setFault({ kind: 'status', status: 503 });
     try {
-      // Routing picks either server: ask until the failing one was asked first (each pick is a coin toss), every answer whole.
       const asked = () => backup.requests.some((request) => request.path === '/v1/chat/completions');
-      for (let round = 0; round < 60 && !asked(); round++) {
+      await askUntil(asked, async () => {
         const message = await client.messages.create({ model: 'pair', max_tokens: 10, messages: [{ role: 'user', content: 'anyone?' }] });
         expect((message.content[0] as { text: string }).text).toContain('Hello from pair');
-      }
-      expect(asked()).toBe(true);
+      });
     } finally {
       await backup.clearFault();
     }

@@ -5,6 +5,7 @@ import { adminKey, startTestGateway, type TestGateway } from '../support/gateway
 import { freePort } from '../support/own-postgres.ts';
 import { startOwnRedisServer, type OwnRedisServer } from '../support/own-redis-server.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { askUntil } from '../support/ask-until.ts';
 
 // The simple REST API the integration teams' scripts use, the integrations'
 // health, the "intelligent" endpoints and the /v1 aliases of the model reports.
@@ -117,8 +118,7 @@ describe('generate', () => {
     await backup.setFault({ kind: 'status', status: 503 });
     try {
       const asked = () => backup.requests.some((request) => request.path === '/v1/chat/completions');
-      for (let round = 0; round < 60 && !asked(); round++) expect((await call('POST', '/api/v1/models/pair/generate', keys.inference, { prompt: 'x' })).body.server).toBe('vllm-1');
-      expect(asked()).toBe(true);
+      await askUntil(asked, async () => expect((await call('POST', '/api/v1/models/pair/generate', keys.inference, { prompt: 'x' })).body.server).toBe('vllm-1'));
     } finally {
       await backup.clearFault();
     }

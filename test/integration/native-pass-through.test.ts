@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { askUntil } from '../support/ask-until.ts';
 
 // A server stated to serve Anthropic's Messages and OpenAI's Responses itself
 // (kind_config.native_apis) gets those requests untouched; the others their
@@ -72,11 +73,10 @@ describe('Anthropic Messages, natively', () => {
     await speaks.setFault({ kind: 'status', status: 503 });
     try {
       const asked = () => speaks.requests.some((request) => request.path === '/v1/messages' && (request.body as { model?: string }).model === 'both');
-      for (let round = 0; round < 60 && !asked(); round++) {
+      await askUntil(asked, async () => {
         const message = await anthropic.messages.create({ model: 'both', max_tokens: 16, messages: [{ role: 'user', content: 'anyone?' }] });
         expect((message.content[0] as { text: string }).text).toContain('Hello from both');
-      }
-      expect(asked()).toBe(true);
+      });
       expect(plain.requests.some((request) => request.path === '/v1/chat/completions')).toBe(true);
     } finally {
       await speaks.clearFault();

@@ -2,6 +2,7 @@ import { Ollama } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOllamaFake, startOpenAIFake, startTeiFake, type OllamaFake, type OpenAIFake, type TeiFake } from '../fakes/index.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { askUntil } from '../support/ask-until.ts';
 
 // Ollama's own clients against the whole fleet: models served by Ollama get
 // their requests natively, the others (vLLM, TEI) through OpenAI's API.
@@ -276,13 +277,12 @@ describe('failures, as Ollama\'s clients see them', () => {
   it('fails over from an Ollama server that is down to a vLLM one, answering in Ollama\'s shape', async () => {
     await backupOllama.setFault({ kind: 'status', status: 503 });
     try {
-      // Routing picks either server: ask until the failing Ollama one was asked first (each pick is a coin toss), every answer whole.
       const asked = () => backupOllama.requests.some((request) => request.path === '/api/chat');
-      for (let round = 0; round < 60 && !asked(); round++) {
+      await askUntil(asked, async () => {
         const answer = await client.chat({ model: 'shared:latest', messages: [{ role: 'user', content: 'anyone there?' }], stream: false });
         expect(answer.message.content).toContain('Hello from shared');
         expect(answer.done).toBe(true);
-      }
+      });
       let text = '';
       for await (const part of await client.chat({ model: 'shared:latest', messages: [{ role: 'user', content: 'stream it' }], stream: true })) text += part.message.content;
       expect(text).toContain('Hello from shared');

@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_OPENAI_MODELS, startOllamaFake, startOpenAIFake, type OllamaFake, type OpenAIFake } from '../fakes/index.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { askUntil } from '../support/ask-until.ts';
 
 // The openai client's Responses API, unchanged, against the fleet: translated
 // to Chat Completions for every server; stored answers continue conversations.
@@ -156,10 +157,8 @@ describe('errors and failures', () => {
   it('fails over before the first byte', async () => {
     await backup.setFault({ kind: 'status', status: 503 });
     try {
-      // Routing picks either server: ask until the failing one was asked first (each pick is a coin toss), every answer whole.
       const asked = () => backup.requests.some((request) => request.path === '/v1/chat/completions');
-      for (let round = 0; round < 60 && !asked(); round++) expect((await client.responses.create({ model: 'pair', input: 'anyone?' })).output_text).toContain('Hello from pair');
-      expect(asked()).toBe(true);
+      await askUntil(asked, async () => expect((await client.responses.create({ model: 'pair', input: 'anyone?' })).output_text).toContain('Hello from pair'));
     } finally {
       await backup.clearFault();
     }
