@@ -77,6 +77,9 @@ describe('model status', () => {
     expect(viaPost.body.model).toBe('pair');
     expect(viaPost.body.deployments.map((entry: { server: string }) => entry.server).sort()).toEqual(viaGet.body.deployments.map((entry: { server: string }) => entry.server).sort());
     expect(viaEmptyPost.status).toBe(200);
+    // curl -d without a content type (a form type): still read as JSON.
+    const viaCurlStyle = await fetch(`${gateway.url}/api/v1/models/yi34b/generate`, { method: 'POST', headers: { authorization: `Bearer ${keys.inference}`, 'content-type': 'application/x-www-form-urlencoded' }, body: '{"prompt": "hi", "max_tokens": 2}' });
+    expect(viaCurlStyle.status).toBe(200);
     expect((await call('GET', '/api/v1/models/mixtral/status', keys.narrow)).status).toBe(404);
     expect((await call('GET', '/api/v1/models/yi34b/status', keys.narrow)).status).toBe(200);
     const listed = await call('GET', '/api/v1/models/status', keys.narrow);

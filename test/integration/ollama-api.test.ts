@@ -94,6 +94,15 @@ describe('listing the fleet as Ollama does', () => {
     expect(body['error']).toContain('no-such-model');
   });
 
+  it('reads the body as JSON whatever its content type says, as Ollama does (curl -d sends a form type)', async () => {
+    const response = await fetch(`${gateway.url}/api/chat`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/x-www-form-urlencoded' }, body: JSON.stringify({ model: 'yi34b', messages: [{ role: 'user', content: 'hi' }], stream: false }) });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { done: boolean }).done).toBe(true);
+    const garbage = await fetch(`${gateway.url}/api/chat`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'text/plain' }, body: 'not json' });
+    expect(garbage.status).toBe(400);
+    expect(typeof ((await garbage.json()) as { error: unknown }).error).toBe('string');
+  });
+
   it('refuses a request without a key, in Ollama\'s shape', async () => {
     const response = await fetch(`${gateway.url}/api/tags`);
     expect(response.status).toBe(401);

@@ -8,6 +8,7 @@ import { isModelAllowed } from '../../auth/model-allow-list.ts';
 import { groupBy } from '../../control/analytics/usage-statistics.ts';
 import type { ModelIndex } from '../../data/routing/model-index.ts';
 import { errors } from '../../errors/error-catalogue.ts';
+import { acceptJsonUnderAnyContentType } from '../plugins/json-body-parser.ts';
 import type { UsageStore } from '../../storage/usage-store.ts';
 import type { InferenceFrontDoor } from '../dialects/front-door.ts';
 import { requireScope, type SessionLookup } from '../plugins/authenticate.ts';
@@ -51,6 +52,8 @@ export async function modelStatusRoutes(instance: FastifyInstance, dependencies:
   const { frontDoor, index, usage, bodyLimit } = dependencies;
   app.addHook('onRequest', requireScope(dependencies.keyRing, (request) => (request.routeOptions.url?.endsWith('/generate') === true ? 'inference' : ['read', 'inference']), dependencies.sessions));
   frontDoor.recordRefusals(app);
+  // Ollama's clients and curl checks send JSON under any content type (or none), as Ollama itself reads it.
+  acceptJsonUnderAnyContentType(app);
 
   const allowedFor = (request: FastifyRequest) => {
     const models = (request.principal as Principal).models;

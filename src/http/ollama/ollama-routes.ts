@@ -9,6 +9,7 @@ import { isModelAllowed } from '../../auth/model-allow-list.ts';
 import type { ModelLifecycleActions } from '../../control/operations/model-lifecycle.ts';
 import type { OperationRunner, OperationView } from '../../control/operations/operation.ts';
 import { errors } from '../../errors/error-catalogue.ts';
+import { acceptJsonUnderAnyContentType } from '../plugins/json-body-parser.ts';
 import type { InferenceFrontDoor } from '../dialects/front-door.ts';
 import { actorOf, requireScope, type SessionLookup } from '../plugins/authenticate.ts';
 import { reachableDeployments } from '../dialects/native-servers.ts';
@@ -56,6 +57,8 @@ export async function ollamaRoutes(instance: FastifyInstance, dependencies: Olla
   const { frontDoor, listing, bodyLimit } = dependencies;
   app.addHook('onRequest', requireScope(dependencies.keyRing, (request) => (adminPaths.has(request.routeOptions.url ?? '') ? 'admin' : 'inference'), dependencies.sessions));
   frontDoor.recordRefusals(app);
+  // Ollama's clients and curl checks send JSON under any content type (or none), as Ollama itself reads it.
+  acceptJsonUnderAnyContentType(app);
 
   /** Whether a deployment of this name (or a route's targets) runs on Ollama, and whether one runs elsewhere. */
   const servedBy = (name: string): { ollama: boolean; other: boolean } => {

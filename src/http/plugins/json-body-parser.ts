@@ -14,25 +14,37 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function registerJsonBodyParser(app: FastifyInstance): void {
   // The API speaks JSON only: any other body type is a 415, not a string the validator then trips on.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    if (bytes.length === 0) return done(errors.invalidRequest('Request body is empty; send a JSON object.'), undefined);
-    let text: string;
-    try {
-      text = utf8.decode(bytes);
-    } catch {
-      return done(errors.invalidRequest('Request body is not valid UTF-8.'), undefined);
-    }
-    let value: unknown;
-    try {
-      value = secureJsonParse.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
-    } catch (error) {
-      const isPollution = error instanceof SyntaxError && /prototype/i.test(error.message);
-      return done(isPollution ? errors.invalidRequest('Request body contains a forbidden key (__proto__ or constructor.prototype).') : errors.invalidJson(), undefined);
-    }
-    if (depthOf(value) > maxDepth) return done(errors.invalidRequest(`Request body is nested deeper than ${maxDepth} levels.`), undefined);
-    return done(null, value);
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJsonBody);
+}
+
+/**
+ * For APIs whose clients send JSON under any content type or none (Ollama's
+ * server reads the body as JSON whatever the header says, so `curl -d` with
+ * no header works there; operators' curl checks of the model REST API do the
+ * same): every body on these routes is parsed as JSON, by the same rules.
+ */
+export function acceptJsonUnderAnyContentType(instance: FastifyInstance): void {
+  instance.addContentTypeParser('*', { parseAs: 'buffer' }, parseJsonBody);
+}
+
+function parseJsonBody(_request: unknown, body: Buffer | string, done: (error: Error | null, value?: unknown) => void): void {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  if (bytes.length === 0) return done(errors.invalidRequest('Request body is empty; send a JSON object.'), undefined);
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return done(errors.invalidRequest('Request body is not valid UTF-8.'), undefined);
+  }
+  let value: unknown;
+  try {
+    value = secureJsonParse.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    const isPollution = error instanceof SyntaxError && /prototype/i.test(error.message);
+    return done(isPollution ? errors.invalidRequest('Request body contains a forbidden key (__proto__ or constructor.prototype).') : errors.invalidJson(), undefined);
+  }
+  if (depthOf(value) > maxDepth) return done(errors.invalidRequest(`Request body is nested deeper than ${maxDepth} levels.`), undefined);
+  return done(null, value);
 }
 
 /** Nesting depth, measured without recursion. */
