@@ -22,12 +22,16 @@ export interface StoredResponse {
 
 /** Written behind, but never more than this many at once in memory (a storage outage drops the oldest, logged). */
 const maxPending = 10_000;
+/** The most recently written, kept to answer continuations without a read (and through a short storage outage). */
+const maxRecent = 256;
 
 /**
  * Stored responses, written off the request path. A response is readable
  * from the moment it is put (a client continues a conversation the moment
  * its answer ends, before the write has landed): the pending ones answer
- * from memory until written. Expired ones are never answered and pruned.
+ * from memory until written, and the last few hundred written ones stay
+ * there too (a conversation's next turn needs no read, even while storage is
+ * away). Expired ones are never answered and pruned.
  */
 export class ResponseStore {
   readonly #db: Kysely<DatabaseSchema>;
@@ -35,6 +39,7 @@ export class ResponseStore {
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #pending = new Map<string, StoredResponse>();
+  readonly #recent = new Map<string, StoredResponse>();
   #flushing: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
   #lastPrune = 0;
@@ -71,7 +76,7 @@ export class ResponseStore {
 
   /** The response if it exists, has not expired and belongs to `keyId`; null otherwise (another key's is as good as absent). */
   async get(id: string, keyId: string | null): Promise<StoredResponse | null> {
-    const entry = this.#pending.get(id) ?? (await this.#read(id));
+    const entry = this.#pending.get(id) ?? this.#touchRecent(id) ?? (await this.#read(id));
     if (entry === null || entry.keyId !== keyId || entry.expiresAt <= this.#now()) return null;
     return entry;
   }
@@ -80,6 +85,7 @@ export class ResponseStore {
   async delete(id: string, keyId: string | null): Promise<boolean> {
     if ((await this.get(id, keyId)) === null) return false;
     this.#pending.delete(id);
+    this.#recent.delete(id);
     await this.#db.deleteFrom('stored_responses').where('id', '=', id).execute();
     return true;
   }
@@ -88,6 +94,21 @@ export class ResponseStore {
   flush(): Promise<void> {
     this.#flushing = this.#flushing.then(() => this.#write());
     return this.#flushing;
+  }
+
+  /** A recently written response, moved to the most recent end (least recently used leaves first). */
+  #touchRecent(id: string): StoredResponse | undefined {
+    const entry = this.#recent.get(id);
+    if (entry !== undefined) {
+      this.#recent.delete(id);
+      this.#recent.set(id, entry);
+    }
+    return entry;
+  }
+
+  #remember(entry: StoredResponse): void {
+    this.#recent.set(entry.id, entry);
+    if (this.#recent.size > maxRecent) this.#recent.delete(this.#recent.keys().next().value as string);
   }
 
   async #read(id: string): Promise<StoredResponse | null> {
@@ -108,7 +129,11 @@ export class ResponseStore {
           .onConflict((conflict) => conflict.column('id').doNothing())
           .execute();
         // Only what was written leaves memory: one put while writing stays for the next flush.
-        for (const entry of batch) if (this.#pending.get(entry.id) === entry) this.#pending.delete(entry.id);
+        for (const entry of batch) {
+          if (this.#pending.get(entry.id) !== entry) continue;
+          this.#pending.delete(entry.id);
+          this.#remember(entry);
+        }
         if (this.#failing) this.#log.info({ written: batch.length }, 'stored responses written again after a storage failure');
         this.#failing = false;
       } catch (error) {
