@@ -35,7 +35,9 @@ describe('a custom (in-house REST) server', () => {
       [{ kind_config: { ...inhouseKindConfig, auth_header: 'content-type' } }, 'kind_config.auth_header', /does not set itself/],
       [{ kind_config: { ...inhouseKindConfig, models_path: undefined, models: [] } }, 'kind_config.models', /models_path/],
       [{ kind_config: { ...inhouseKindConfig, colour: 'blue' } }, 'kind_config.colour', /not a setting/],
-      [{ server_type: 'ollama', kind_config: inhouseKindConfig }, 'kind_config', /not taken by server_type ollama/],
+      [{ server_type: 'embedding', kind_config: inhouseKindConfig }, 'kind_config', /not taken by server_type embedding/],
+      // Ollama takes one setting only (native_apis): another kind's settings are named as not its own.
+      [{ server_type: 'ollama', kind_config: inhouseKindConfig }, 'kind_config.health_path', /not a setting of this kind; it takes native_apis only/],
       [{ server_type: 'bogus' }, 'server_type', /one of: auto, .*llamacpp.*custom/],
     ];
     for (const [body, param, message] of cases) {
