@@ -78,6 +78,29 @@ describe('bad input on each client API', () => {
     expect(vllm.requests.length).toBe(before);
   });
 
+  const responsesCases: Array<[body: string, names: string]> = [
+    ['{"model": "yi34b", "input": ', 'JSON'],
+    ['{"input": "hi"}', 'model'],
+    ['{"model": "yi34b"}', 'input'],
+    ['{"model": "yi34b", "input": 42}', 'input'],
+    ['{"model": "yi34b", "input": [{"type": "item_reference", "id": "x"}]}', 'item_reference'],
+    ['{"model": "yi34b", "input": [{"role": "wizard", "content": "hi"}]}', 'role'],
+    ['{"model": "yi34b", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}', 'input_file'],
+    ['{"model": "yi34b", "input": "hi", "tools": [{"type": "file_search"}]}', 'tools[0].type'],
+    ['{"model": "yi34b", "input": "hi", "text": {"format": {"type": "json_schema"}}}', 'text.format'],
+    ['{"model": "yi34b", "input": "hi", "background": true}', 'background'],
+    ['{"model": "yi34b", "input": "hi", "max_output_tokens": 0}', 'max_output_tokens'],
+  ];
+  it.each(responsesCases)('/v1/responses with %s → 400 in OpenAI\'s shape naming %s', async (body, names) => {
+    const before = vllm.requests.length;
+    const { status, json } = await post('/v1/responses', body);
+    expect(status).toBe(400);
+    const error = json['error'] as Record<string, unknown>;
+    expect(error['type']).toBe('invalid_request_error');
+    expect(`${String(error['message'])} ${String(error['param'])}`).toContain(names);
+    expect(vllm.requests.length).toBe(before);
+  });
+
   it('answers an unknown Ollama path and an unknown Messages path in their own shapes', async () => {
     const ollamaMissing = await fetch(`${gateway.url}/api/nothing-here`, { headers: { authorization: `Bearer ${adminKey}` } });
     expect(ollamaMissing.status).toBe(404);
