@@ -224,6 +224,24 @@ describe('errors in Anthropic\'s shape', () => {
 });
 
 describe('one engine', () => {
+  it('answers a repeated message from the response cache, in Anthropic\'s shape, streamed and not', async () => {
+    expect((await gateway.api('PUT', '/api/v1/cache-policies/imp', { mode: 'exact', ttl_s: 600, scope: 'global' })).status).toBe(201);
+    const ask = (stream: boolean) => fetch(`${gateway.url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': adminKey, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'imp', max_tokens: 16, stream, messages: [{ role: 'user', content: 'cache me' }] }) });
+    const first = await ask(false);
+    expect(first.headers.get('x-switchyard-cache')).toBe('miss');
+    const firstBody = (await first.json()) as { content: Array<{ text: string }> };
+    const asked = vllm.requests.length;
+    const second = await ask(false);
+    expect(second.headers.get('x-switchyard-cache')).toBe('hit');
+    expect(((await second.json()) as { type: string; content: Array<{ text: string }> }).content[0]?.text).toBe(firstBody.content[0]?.text);
+    const streamed = await ask(true);
+    expect(streamed.headers.get('x-switchyard-cache')).toBe('hit');
+    const events = (await streamed.text()).trim().split('\n\n').map((block) => block.split('\n')[0]?.replace('event: ', ''));
+    expect(events[0]).toBe('message_start');
+    expect(events.at(-1)).toBe('message_stop');
+    expect(vllm.requests.length).toBe(asked);
+  });
+
   it('records Messages requests with api=anthropic', async () => {
     await gateway.gateway.usage.flush();
     const rows = await gateway.gateway.database.db.selectFrom('usage_records').select(['api', 'requested_model', 'status', 'streamed']).where('api', '=', 'anthropic').execute();
