@@ -18,6 +18,9 @@ import type { ModelIndex } from '../../data/routing/model-index.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import { usageRowLimit, type UsageStore } from '../../storage/usage-store.ts';
 
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Analytics'];
+
 export interface AnalyticsDependencies {
   usage: UsageStore;
   registry: ServerRegistry;
@@ -53,7 +56,7 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
   const { usage, registry, keyNames } = dependencies;
   const serverName = (id: string) => registry.get(id)?.name ?? `deleted server ${id.slice(0, 8)}`;
 
-  app.get('/analytics/usage', { schema: { summary: 'Usage by model, server, key, hour or API', querystring: UsageQuery } }, async (request) => {
+  app.get('/analytics/usage', { schema: { tags, summary: 'Usage by model, server, key, hour or API', querystring: UsageQuery } }, async (request) => {
     const to = timeParam(request.query.to, 'to') ?? new Date();
     const from = timeParam(request.query.from, 'from') ?? new Date(to.getTime() - 86_400_000);
     if (from >= to) throw errors.invalidRequest('from must be before to.', 'from');
@@ -86,9 +89,9 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
   });
 
   const reports = modelReports(dependencies);
-  app.get('/models/performance', { schema: { querystring: HoursQuery, summary: 'Per-model performance report' } }, async (request) => reports.performance(request.query.hours));
-  app.get('/models/registry', { schema: { summary: 'The model registry: every model, its servers, figures and benchmark' } }, async () => reports.registry());
-  app.post('/models/:model/benchmark', { schema: { summary: 'Benchmark a model with real requests', params: ModelParams, body: Type.Optional(BenchmarkBody) } }, async (request) => reports.benchmark(request.params.model, request.body ?? {}));
+  app.get('/models/performance', { schema: { tags, querystring: HoursQuery, summary: 'Per-model performance report' } }, async (request) => reports.performance(request.query.hours));
+  app.get('/models/registry', { schema: { tags, summary: 'The model registry: every model, its servers, figures and benchmark' } }, async () => reports.registry());
+  app.post('/models/:model/benchmark', { schema: { tags, summary: 'Benchmark a model with real requests', params: ModelParams, body: Type.Optional(BenchmarkBody) } }, async (request) => reports.benchmark(request.params.model, request.body ?? {}));
 }
 
 const BenchmarkAliasBody = Type.Object({ model: Type.String({ minLength: 1, maxLength: 256 }), ...BenchmarkBody.properties }, { additionalProperties: false });
@@ -104,10 +107,9 @@ export async function modelReportAliases(instance: FastifyInstance, dependencies
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.addHook('onRequest', requireScope(dependencies.keyRing, adminScopeFor, dependencies.sessions));
   const reports = modelReports(dependencies);
-  const tags = ['Analytics'];
-  app.get('/models/performance', { schema: { querystring: HoursQuery, summary: 'Per-model performance (alias of /api/v1/models/performance)', description: 'Needs the `read` scope.', tags } }, async (request) => reports.performance(request.query.hours));
-  app.get('/models/registry', { schema: { summary: 'The model registry (alias of /api/v1/models/registry)', description: 'Needs the `read` scope.', tags } }, async () => reports.registry());
-  app.post('/models/benchmark', { schema: { body: BenchmarkAliasBody, summary: 'Benchmark a model (alias of POST /api/v1/models/{model}/benchmark)', description: 'The model in the body. Sends real requests to its servers; needs the `admin` scope.', tags } }, async (request) => {
+  app.get('/models/performance', { schema: { tags, querystring: HoursQuery, summary: 'Per-model performance (alias of /api/v1/models/performance)', description: 'Needs the `read` scope.' } }, async (request) => reports.performance(request.query.hours));
+  app.get('/models/registry', { schema: { tags, summary: 'The model registry (alias of /api/v1/models/registry)', description: 'Needs the `read` scope.' } }, async () => reports.registry());
+  app.post('/models/benchmark', { schema: { tags, body: BenchmarkAliasBody, summary: 'Benchmark a model (alias of POST /api/v1/models/{model}/benchmark)', description: 'The model in the body. Sends real requests to its servers; needs the `admin` scope.' } }, async (request) => {
     const { model, ...options } = request.body;
     return reports.benchmark(model, options);
   });

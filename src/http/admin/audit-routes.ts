@@ -5,6 +5,9 @@ import { errors } from '../../errors/error-catalogue.ts';
 import type { AuditStore } from '../../storage/audit-store.ts';
 import { readJson } from '../../storage/json-column.ts';
 
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Audit log'];
+
 const AuditQuery = Type.Object(
   {
     action: Type.Optional(Type.String({ maxLength: 100 })),
@@ -22,7 +25,7 @@ const AuditQuery = Type.Object(
 /** `GET /api/v1/audit`: every admin change, newest first, with filters and cursor pagination. */
 export async function auditRoutes(instance: FastifyInstance, dependencies: { audit: AuditStore }): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  app.get('/audit', { schema: { summary: 'The audit log of changes', querystring: AuditQuery } }, async (request) => {
+  app.get('/audit', { schema: { tags, summary: 'The audit log of changes', querystring: AuditQuery } }, async (request) => {
     const query = request.query;
     const limit = query.limit === undefined ? 50 : Number(query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw errors.invalidRequest('limit must be an integer from 1 to 500.', 'limit');

@@ -6,6 +6,13 @@ import { maxTtlS } from '../../control/cache/cache-policy-registry.ts';
 import type { FleetOwnership } from '../../control/fleet/fleet-ownership.ts';
 import { cacheModes, cacheScopes, type CachePolicy } from '../../domain/cache-policy.ts';
 import { actorOf } from '../plugins/authenticate.ts';
+import { wildcardParams } from '../docs/wildcard-params.ts';
+
+/** A wildcard route's name, for the published document. */
+const ModelPath = wildcardParams('The model (or route) the policy is for, as it is or URL-encoded.');
+
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Caching'];
 
 const PolicyBody = Type.Object(
   {
@@ -45,16 +52,16 @@ export async function cachePoliciesRoutes(
   const { policies, ownership, canEmbed } = dependencies;
   const record = (policy: CachePolicy) => toCachePolicyRecord(policy, ownership);
   const nameOf = (params: unknown) => (params as { '*': string })['*'];
-  app.get('/cache-policies', { schema: { summary: 'List response-cache policies' } }, async () => ({ data: policies.list().map(record) }));
-  app.get('/cache-policies/*', { schema: { summary: 'Get a model\'s cache policy' } }, async (request) => record(policies.require(nameOf(request.params))));
-  app.put('/cache-policies/*', { schema: { summary: 'Set a model\'s cache policy', body: PolicyBody } }, async (request, reply) => {
+  app.get('/cache-policies', { schema: { tags, summary: 'List response-cache policies' } }, async () => ({ data: policies.list().map(record) }));
+  app.get('/cache-policies/*', { schema: { tags, params: ModelPath, summary: 'Get a model\'s cache policy' } }, async (request) => record(policies.require(nameOf(request.params))));
+  app.put('/cache-policies/*', { schema: { tags, params: ModelPath, summary: 'Set a model\'s cache policy', body: PolicyBody } }, async (request, reply) => {
     const name = nameOf(request.params);
     const current = policies.byName(name);
     if (current !== undefined) ownership.assertEditable(current, `Cache policy "${name}"`);
     const { policy, created } = await policies.put(name, request.body, { actor: actorOf(request), canEmbed });
     return reply.status(created ? 201 : 200).send(record(policy));
   });
-  app.delete('/cache-policies/*', { schema: { summary: 'Remove a model\'s cache policy' } }, async (request, reply) => {
+  app.delete('/cache-policies/*', { schema: { tags, params: ModelPath, summary: 'Remove a model\'s cache policy' } }, async (request, reply) => {
     const name = nameOf(request.params);
     ownership.assertEditable(policies.require(name), `Cache policy "${name}"`);
     await policies.remove(name, actorOf(request));

@@ -9,6 +9,12 @@ import type { VectorCollection } from '../../collections/vector-collection.ts';
 import type { FleetOwnership } from '../../control/fleet/fleet-ownership.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import { actorOf } from '../plugins/authenticate.ts';
+import { wildcardParams } from '../docs/wildcard-params.ts';
+
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Vectors'];
+
+const CollectionPath = wildcardParams('The collection\'s name (a model\'s own collection is named after it: `org/model`), as it is or URL-encoded; for a re-embed, followed by `/reembed`.');
 
 const CreateCollectionBody = Type.Object(
   {
@@ -61,11 +67,11 @@ export async function collectionsRoutes(instance: FastifyInstance, dependencies:
     updated_at: collection.updatedAt,
   });
 
-  app.get('/collections', { schema: { summary: 'List vector collections' } }, async (request) => {
+  app.get('/collections', { schema: { tags, summary: 'List vector collections' } }, async (request) => {
     const caller = callerOf(request);
     return { data: await Promise.all(collections.list().filter((collection) => caller.isAllowed(collection.model)).map(record)) };
   });
-  app.post('/collections', { schema: { summary: 'Create a vector collection', body: CreateCollectionBody } }, async (request, reply) => {
+  app.post('/collections', { schema: { tags, summary: 'Create a vector collection', body: CreateCollectionBody } }, async (request, reply) => {
     const body = request.body;
     const created = await collections.create(
       { name: body.name, model: body.model, ...(body.vector_size === undefined ? {} : { vectorSize: body.vector_size }), ...(body.distance === undefined ? {} : { distance: body.distance }) },
@@ -74,15 +80,15 @@ export async function collectionsRoutes(instance: FastifyInstance, dependencies:
     );
     return reply.status(201).send(await record(created));
   });
-  app.get('/collections/*', { schema: { summary: 'Get a collection, or its vectors\' operations (search, points)' } }, async (request) => record(collections.visible(wildcardOf(request), callerOf(request))));
-  app.delete('/collections/*', { schema: { summary: 'Delete a collection, or points in it' } }, async (request, reply) => {
+  app.get('/collections/*', { schema: { tags, params: CollectionPath, summary: 'Get a vector collection' } }, async (request) => record(collections.visible(wildcardOf(request), callerOf(request))));
+  app.delete('/collections/*', { schema: { tags, params: CollectionPath, summary: 'Delete a vector collection and its vectors' } }, async (request, reply) => {
     const collection = collections.visible(wildcardOf(request), callerOf(request));
     ownership.assertEditable(collection, `Collection "${collection.name}"`);
     await reembeds.cancel(collection.name);
     await collections.remove(collection.name, actorOf(request));
     return reply.status(204).send();
   });
-  app.post('/collections/*', { schema: { summary: 'Store, search or re-embed vectors in a collection' } }, async (request, reply) => {
+  app.post('/collections/*', { schema: { tags, params: CollectionPath, summary: 'Re-embed a collection with its model\'s current version (POST /collections/{name}/reembed)', description: 'Takes no body; answers 202 and runs in the background, the collection serving its old vectors until the swap.' } }, async (request, reply) => {
     const path = wildcardOf(request);
     if (!path.endsWith('/reembed')) throw errors.routeNotFound('POST', request.url);
     const caller = callerOf(request);

@@ -4,6 +4,9 @@ import type { ServerRegistry } from '../../control/servers/server-registry.ts';
 import type { FleetOwnership } from '../../control/fleet/fleet-ownership.ts';
 import { toServerRecord } from './server-record.ts';
 
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Model servers'];
+
 const heartbeatMs = 15_000;
 
 /**
@@ -12,7 +15,7 @@ const heartbeatMs = 15_000;
  */
 export async function eventsRoute(app: FastifyInstance, dependencies: { registry: ServerRegistry; ownership: FleetOwnership }): Promise<void> {
   const { registry, ownership } = dependencies;
-  app.get('/events', { schema: { summary: 'Fleet events as a live SSE stream' } }, async (request, reply) => {
+  app.get('/events', { schema: { tags, summary: 'Fleet events as a live SSE stream' } }, async (request, reply) => {
     reply.hijack();
     const response = reply.raw;
     response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'x-request-id': request.id });

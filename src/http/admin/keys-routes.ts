@@ -5,6 +5,9 @@ import type { KeyService } from '../../auth/key-service.ts';
 import { scopes } from '../../auth/key-ring.ts';
 import { actorOf } from '../plugins/authenticate.ts';
 
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Keys'];
+
 const limit = Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.Null()]);
 const fields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -38,18 +41,18 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 })
 export async function keysRoutes(instance: FastifyInstance, dependencies: { keys: KeyService }): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { keys } = dependencies;
-  app.get('/keys', { schema: { summary: 'List keys' } }, async () => ({ data: await keys.list() }));
-  app.post('/keys', { schema: { summary: 'Create a key (its plaintext is shown once)', body: CreateKeyBody } }, async (request, reply) => {
+  app.get('/keys', { schema: { tags, summary: 'List keys' } }, async () => ({ data: await keys.list() }));
+  app.post('/keys', { schema: { tags, summary: 'Create a key (its plaintext is shown once)', body: CreateKeyBody } }, async (request, reply) => {
     const { record, key } = await keys.create(request.body, actorOf(request));
     return reply.status(201).send({ ...record, key });
   });
-  app.get('/keys/:id', { schema: { summary: 'Get a key', params: IdParams } }, async (request) => keys.get(request.params.id));
-  app.patch('/keys/:id', { schema: { summary: 'Update a key\'s name, scopes, models or limits', params: IdParams, body: UpdateKeyBody } }, async (request) => keys.update(request.params.id, request.body, actorOf(request)));
-  app.delete('/keys/:id', { schema: { summary: 'Revoke a key', params: IdParams } }, async (request, reply) => {
+  app.get('/keys/:id', { schema: { tags, summary: 'Get a key', params: IdParams } }, async (request) => keys.get(request.params.id));
+  app.patch('/keys/:id', { schema: { tags, summary: 'Update a key\'s name, scopes, models or limits', params: IdParams, body: UpdateKeyBody } }, async (request) => keys.update(request.params.id, request.body, actorOf(request)));
+  app.delete('/keys/:id', { schema: { tags, summary: 'Revoke a key', params: IdParams } }, async (request, reply) => {
     await keys.revoke(request.params.id, actorOf(request));
     return reply.status(204).send();
   });
-  app.post('/keys/:id/rotate', { schema: { summary: 'Rotate a key (a new plaintext, shown once)', params: IdParams } }, async (request) => {
+  app.post('/keys/:id/rotate', { schema: { tags, summary: 'Rotate a key (a new plaintext, shown once)', params: IdParams } }, async (request) => {
     const { record, key } = await keys.rotate(request.params.id, actorOf(request));
     return { ...record, key };
   });

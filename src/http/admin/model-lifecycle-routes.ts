@@ -6,6 +6,9 @@ import type { OperationView } from '../../control/operations/operation.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import { actorOf } from '../plugins/authenticate.ts';
 
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Model lifecycle'];
+
 const modelName = Type.String({ minLength: 1, maxLength: 256 });
 const Servers = Type.Union([Type.Literal('all'), Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 1000 })]);
 const KeepAlive = Type.Union([Type.String({ minLength: 1, maxLength: 40 }), Type.Number()]);
@@ -28,29 +31,29 @@ export async function modelLifecycleRoutes(parent: FastifyInstance, dependencies
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { lifecycle } = dependencies;
 
-  app.post('/models/pull', { schema: { summary: 'Pull a model onto servers', body: PullBody } }, async (request, reply) => {
+  app.post('/models/pull', { schema: { tags, summary: 'Pull a model onto servers', body: PullBody } }, async (request, reply) => {
     reply.status(202);
     return accepted(await lifecycle.pull({ model: request.body.model, servers: request.body.servers, actor: actorOf(request) }));
   });
 
-  app.post('/models/copy', { schema: { summary: 'Copy a model under a new name on servers', body: CopyBody } }, async (request, reply) => {
+  app.post('/models/copy', { schema: { tags, summary: 'Copy a model under a new name on servers', body: CopyBody } }, async (request, reply) => {
     reply.status(202);
     return accepted(await lifecycle.copy({ model: request.body.source, destination: request.body.destination, servers: request.body.servers, actor: actorOf(request) }));
   });
 
-  app.delete('/models/:model', { schema: { summary: 'Delete a model from servers', params: ModelParams, querystring: DeleteQuery } }, async (request, reply) => {
+  app.delete('/models/:model', { schema: { tags, summary: 'Delete a model from servers', params: ModelParams, querystring: DeleteQuery } }, async (request, reply) => {
     const servers = selectionOf(request.query.servers);
     reply.status(202);
     return accepted(await lifecycle.remove({ model: request.params.model, servers, force: request.query.force === 'true', actor: actorOf(request) }));
   });
 
-  app.post('/models/:model/load', { schema: { summary: 'Load a model into memory on servers', params: ModelParams, body: LoadBody } }, async (request, reply) => {
+  app.post('/models/:model/load', { schema: { tags, summary: 'Load a model into memory on servers', params: ModelParams, body: LoadBody } }, async (request, reply) => {
     const { servers, keep_alive: keepAlive, lora_path: loraPath } = request.body;
     reply.status(202);
     return accepted(await lifecycle.load({ model: request.params.model, servers, actor: actorOf(request), ...(keepAlive === undefined ? {} : { keepAlive }), ...(loraPath === undefined ? {} : { loraPath }) }));
   });
 
-  app.post('/models/:model/unload', { schema: { summary: 'Unload a model from memory on servers', params: ModelParams, body: UnloadBody } }, async (request, reply) => {
+  app.post('/models/:model/unload', { schema: { tags, summary: 'Unload a model from memory on servers', params: ModelParams, body: UnloadBody } }, async (request, reply) => {
     reply.status(202);
     return accepted(await lifecycle.unload({ model: request.params.model, servers: request.body.servers, actor: actorOf(request) }));
   });

@@ -10,6 +10,9 @@ import type { ModelBenchmarker } from '../../control/analytics/model-benchmark.t
 import { errors } from '../../errors/error-catalogue.ts';
 import { actorOf } from '../plugins/authenticate.ts';
 
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Model registry'];
+
 const ModelParams = Type.Object({ model: Type.String({ minLength: 1, maxLength: 256 }) });
 const ThresholdBody = Type.Object(
   {
@@ -41,7 +44,7 @@ export async function modelRegistryRoutes(instance: FastifyInstance, dependencie
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { versions, figures, thresholds, activation, benchmarker, ownership } = dependencies;
 
-  app.get('/models/:model/versions', { schema: { summary: 'A model\'s versions and daily figures', params: ModelParams } }, async (request) => {
+  app.get('/models/:model/versions', { schema: { tags, summary: 'A model\'s versions and daily figures', params: ModelParams } }, async (request) => {
     const model = request.params.model;
     const found = versions.versionsOf(model);
     if (found.length === 0) throw errors.notFound(`Versions of model "${model}"`);
@@ -65,26 +68,26 @@ export async function modelRegistryRoutes(instance: FastifyInstance, dependencie
     };
   });
 
-  app.get('/models/:model/thresholds', { schema: { summary: 'A model\'s thresholds and any violation', params: ModelParams } }, async (request) => thresholdsRecord(thresholds.require(request.params.model), ownership));
-  app.put('/models/:model/thresholds', { schema: { summary: 'Set a model\'s thresholds', params: ModelParams, body: ThresholdBody } }, async (request, reply) => {
+  app.get('/models/:model/thresholds', { schema: { tags, summary: 'A model\'s thresholds and any violation', params: ModelParams } }, async (request) => thresholdsRecord(thresholds.require(request.params.model), ownership));
+  app.put('/models/:model/thresholds', { schema: { tags, summary: 'Set a model\'s thresholds', params: ModelParams, body: ThresholdBody } }, async (request, reply) => {
     const model = request.params.model;
     const current = thresholds.get(model);
     if (current !== undefined) ownership.assertEditable(current, `Thresholds for "${model}"`);
     const { thresholds: saved, created } = await thresholds.put(model, request.body, { actor: actorOf(request) });
     return reply.status(created ? 201 : 200).send(thresholdsRecord(saved, ownership));
   });
-  app.delete('/models/:model/thresholds', { schema: { summary: 'Remove a model\'s thresholds', params: ModelParams } }, async (request, reply) => {
+  app.delete('/models/:model/thresholds', { schema: { tags, summary: 'Remove a model\'s thresholds', params: ModelParams } }, async (request, reply) => {
     const model = request.params.model;
     ownership.assertEditable(thresholds.require(model), `Thresholds for "${model}"`);
     await thresholds.remove(model, actorOf(request));
     return reply.status(204).send();
   });
 
-  app.post('/models/:model/deactivate', { schema: { summary: 'Stop routing requests to a model', params: ModelParams } }, async (request) => {
+  app.post('/models/:model/deactivate', { schema: { tags, summary: 'Stop routing requests to a model', params: ModelParams } }, async (request) => {
     await activation.deactivate(request.params.model, actorOf(request));
     return { model: request.params.model, active: false };
   });
-  app.post('/models/:model/activate', { schema: { summary: 'Route requests to a model again', params: ModelParams } }, async (request) => {
+  app.post('/models/:model/activate', { schema: { tags, summary: 'Route requests to a model again', params: ModelParams } }, async (request) => {
     await activation.activate(request.params.model, actorOf(request));
     return { model: request.params.model, active: true };
   });

@@ -30,6 +30,9 @@ import {
   toTransitionRecord,
 } from './server-record.ts';
 
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Model servers'];
+
 export interface ModelServerRouteDependencies {
   registry: ServerRegistry;
   checker: ServerChecker;
@@ -49,27 +52,27 @@ export async function modelServersRoutes(instance: FastifyInstance, dependencies
     ownership.assertEditable(server, `Model server "${server.name}"`);
   };
 
-  app.get('/model-servers', { schema: { summary: 'List model servers', response: { 200: Type.Object({ data: Type.Array(ServerRecordSchema) }) } } }, async () => ({
+  app.get('/model-servers', { schema: { tags, summary: 'List model servers', response: { 200: Type.Object({ data: Type.Array(ServerRecordSchema) }) } } }, async () => ({
     data: registry.list().map((server) => toServerRecord(server, registry.modelsOf(server.id).length, registry.loadOf(server.id) ?? null, ownership)),
   }));
 
-  app.post('/model-servers', { schema: { summary: 'Register a model server (its kind detected when omitted)', body: CreateServerBody, response: { 201: ServerRecordSchema } } }, async (request, reply) => {
+  app.post('/model-servers', { schema: { tags, summary: 'Register a model server (its kind detected when omitted)', body: CreateServerBody, response: { 201: ServerRecordSchema } } }, async (request, reply) => {
     const { expected_models, ...rest } = request.body;
     const server = await registry.create({ ...rest, expected_models: toExpectedModels(expected_models) ?? [] }, actorOf(request));
     return reply.status(201).send(record(server.id));
   });
 
-  app.post('/model-servers/health-check-all', { schema: { summary: 'Check every server\'s health now', response: { 200: Type.Object({ data: Type.Array(CheckReportSchema) }) } } }, async () => ({
+  app.post('/model-servers/health-check-all', { schema: { tags, summary: 'Check every server\'s health now', response: { 200: Type.Object({ data: Type.Array(CheckReportSchema) }) } } }, async () => ({
     data: await scheduler.checkAll(),
   }));
 
-  app.get('/model-servers/:id', { schema: { summary: 'Get a model server', params: ServerIdParams, response: { 200: ServerRecordSchema } } }, async (request) =>
+  app.get('/model-servers/:id', { schema: { tags, summary: 'Get a model server', params: ServerIdParams, response: { 200: ServerRecordSchema } } }, async (request) =>
     record(request.params.id),
   );
 
   app.put(
     '/model-servers/:id',
-    { schema: { summary: 'Update a model server', params: ServerIdParams, body: UpdateServerBody, response: { 200: ServerRecordSchema } } },
+    { schema: { tags, summary: 'Update a model server', params: ServerIdParams, body: UpdateServerBody, response: { 200: ServerRecordSchema } } },
     async (request) => {
       requireEditable(request.params.id);
       const { expected_models, ...rest } = request.body;
@@ -79,23 +82,23 @@ export async function modelServersRoutes(instance: FastifyInstance, dependencies
     },
   );
 
-  app.delete('/model-servers/:id', { schema: { summary: 'Remove a model server', params: ServerIdParams } }, async (request, reply) => {
+  app.delete('/model-servers/:id', { schema: { tags, summary: 'Remove a model server', params: ServerIdParams } }, async (request, reply) => {
     requireEditable(request.params.id);
     await registry.remove(request.params.id, actorOf(request));
     return reply.status(204).send();
   });
 
-  app.post('/model-servers/:id/test', { schema: { summary: 'Test a server\'s connection', params: ServerIdParams, response: { 200: TestReportSchema } } }, async (request) =>
+  app.post('/model-servers/:id/test', { schema: { tags, summary: 'Test a server\'s connection', params: ServerIdParams, response: { 200: TestReportSchema } } }, async (request) =>
     checker.test(request.params.id),
   );
 
-  app.get('/model-servers/:id/models', { schema: { summary: 'A server\'s models', params: ServerIdParams, response: { 200: Type.Object({ data: Type.Array(ServerModelSchema) }) } } }, async (request) => {
+  app.get('/model-servers/:id/models', { schema: { tags, summary: 'A server\'s models', params: ServerIdParams, response: { 200: Type.Object({ data: Type.Array(ServerModelSchema) }) } } }, async (request) => {
     const server = registry.require(request.params.id);
     return { data: registry.modelsOf(request.params.id).map((model) => toModelRecord(model, server.serverType)) };
   });
 
   // Model ids may hold slashes (BAAI/bge-small-en-v1.5), hence the wildcard; Ollama's `name:latest` answers to `name` too.
-  app.get('/model-servers/:id/models/*', { schema: { summary: 'One model on a server', params: Type.Object({ id: Type.String(), '*': Type.String({ minLength: 1, maxLength: 300 }) }), response: { 200: ServerModelSchema } } }, async (request) => {
+  app.get('/model-servers/:id/models/*', { schema: { tags, summary: 'One model on a server', params: Type.Object({ id: Type.String(), '*': Type.String({ minLength: 1, maxLength: 300 }) }), response: { 200: ServerModelSchema } } }, async (request) => {
     const server = registry.require(request.params.id);
     const wanted = request.params['*'];
     const model = registry.modelsOf(request.params.id).find((candidate) => modelMatches(candidate.modelId, wanted));
@@ -103,7 +106,7 @@ export async function modelServersRoutes(instance: FastifyInstance, dependencies
     return toModelRecord(model, server.serverType);
   });
 
-  app.get('/model-servers/:id/health', { schema: { summary: 'A server\'s health history', params: ServerIdParams, querystring: HistoryQuery } }, async (request) => {
+  app.get('/model-servers/:id/health', { schema: { tags, summary: 'A server\'s health history', params: ServerIdParams, querystring: HistoryQuery } }, async (request) => {
     const server = registry.require(request.params.id);
     const limit = limitOf(request.query, 50);
     const [checks, transitions, events] = await Promise.all([
@@ -126,7 +129,7 @@ export async function modelServersRoutes(instance: FastifyInstance, dependencies
     };
   });
 
-  app.get('/model-servers/:id/metrics', { schema: { summary: 'A server\'s load history', params: ServerIdParams, querystring: HistoryQuery } }, async (request) => {
+  app.get('/model-servers/:id/metrics', { schema: { tags, summary: 'A server\'s load history', params: ServerIdParams, querystring: HistoryQuery } }, async (request) => {
     const server = registry.require(request.params.id);
     const samples = (await history.recentMetrics(server.id, limitOf(request.query, 60))).map(toMetricsRecord);
     return { id: server.id, name: server.name, latest: samples[0] ?? null, history: samples };

@@ -5,6 +5,9 @@ import type { OperationRunner, OperationView } from '../../control/operations/op
 import { errors } from '../../errors/error-catalogue.ts';
 import { actorOf } from '../plugins/authenticate.ts';
 
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Model lifecycle'];
+
 const heartbeatMs = 15_000;
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const ListQuery = Type.Object(
@@ -24,27 +27,27 @@ export async function operationsRoutes(parent: FastifyInstance, dependencies: { 
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { operations } = dependencies;
 
-  app.get('/operations', { schema: { summary: 'List fleet operations (pulls, deletes, loads …)', querystring: ListQuery } }, async (request) => {
+  app.get('/operations', { schema: { tags, summary: 'List fleet operations (pulls, deletes, loads …)', querystring: ListQuery } }, async (request) => {
     const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
     if (limit < 1 || limit > 500) throw errors.invalidRequest('limit must be between 1 and 500.', 'limit');
     const { status, kind } = request.query;
     return { data: await operations.list({ limit, ...(status === undefined ? {} : { status }), ...(kind === undefined ? {} : { kind: kind as OperationView['kind'] }) }) };
   });
 
-  app.get('/operations/:id', { schema: { summary: 'Get an operation with each server\'s progress', params: IdParams } }, async (request) => {
+  app.get('/operations/:id', { schema: { tags, summary: 'Get an operation with each server\'s progress', params: IdParams } }, async (request) => {
     const view = await operations.get(request.params.id);
     if (view === null) throw errors.notFound(`Operation ${request.params.id}`);
     return view;
   });
 
-  app.delete('/operations/:id', { schema: { summary: 'Cancel an operation', params: IdParams } }, async (request) => {
+  app.delete('/operations/:id', { schema: { tags, summary: 'Cancel an operation', params: IdParams } }, async (request) => {
     const view = await operations.cancel(request.params.id, actorOf(request));
     if (view === null) throw errors.notFound(`Operation ${request.params.id}`);
     return view;
   });
 
   // The current state first, then every change; the stream ends with the final state.
-  app.get('/operations/:id/events', { schema: { summary: 'An operation\'s progress as a live SSE stream', params: IdParams } }, async (request, reply) => {
+  app.get('/operations/:id/events', { schema: { tags, summary: 'An operation\'s progress as a live SSE stream', params: IdParams } }, async (request, reply) => {
     const current = await operations.get(request.params.id);
     if (current === null) throw errors.notFound(`Operation ${request.params.id}`);
     reply.hijack();

@@ -7,6 +7,13 @@ import type { PlacementRegistry } from '../../control/placements/placement-regis
 import type { ServerRegistry } from '../../control/servers/server-registry.ts';
 import type { Placement } from '../../domain/placement.ts';
 import { actorOf } from '../plugins/authenticate.ts';
+import { wildcardParams } from '../docs/wildcard-params.ts';
+
+/** A wildcard route's name, for the published document. */
+const ModelPath = wildcardParams('The model\'s name (`org/model`, `llama3:8b`), as it is or URL-encoded.');
+
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Placements'];
 
 const PlacementBody = Type.Object(
   {
@@ -49,16 +56,16 @@ export async function placementsRoutes(instance: FastifyInstance, dependencies: 
     };
   };
   const modelOf = (params: unknown) => (params as { '*': string })['*'];
-  app.get('/placements', { schema: { summary: 'List placements' } }, async () => ({ data: placements.list().map(record) }));
-  app.get('/placements/*', { schema: { summary: 'Get a model\'s placement' } }, async (request) => record(placements.require(modelOf(request.params))));
-  app.put('/placements/*', { schema: { summary: 'Set a model\'s placement', body: PlacementBody } }, async (request, reply) => {
+  app.get('/placements', { schema: { tags, summary: 'List placements' } }, async () => ({ data: placements.list().map(record) }));
+  app.get('/placements/*', { schema: { tags, params: ModelPath, summary: 'Get a model\'s placement' } }, async (request) => record(placements.require(modelOf(request.params))));
+  app.put('/placements/*', { schema: { tags, params: ModelPath, summary: 'Set a model\'s placement', body: PlacementBody } }, async (request, reply) => {
     const model = modelOf(request.params);
     const current = placements.get(model);
     if (current !== undefined) ownership.assertEditable(current, `Placement for "${model}"`);
     const { placement, created } = await placements.put(model, request.body, { actor: actorOf(request) });
     return reply.status(created ? 201 : 200).send(record(placement));
   });
-  app.delete('/placements/*', { schema: { summary: 'Remove a model\'s placement' } }, async (request, reply) => {
+  app.delete('/placements/*', { schema: { tags, params: ModelPath, summary: 'Remove a model\'s placement' } }, async (request, reply) => {
     const model = modelOf(request.params);
     ownership.assertEditable(placements.require(model), `Placement for "${model}"`);
     await placements.remove(model, actorOf(request));

@@ -4,6 +4,13 @@ import { Type } from 'typebox';
 import type { FleetOwnership } from '../../control/fleet/fleet-ownership.ts';
 import type { Price, PriceBook } from '../../control/prices/price-book.ts';
 import { actorOf } from '../plugins/authenticate.ts';
+import { wildcardParams } from '../docs/wildcard-params.ts';
+
+/** A wildcard route's name, for the published document. */
+const ModelPath = wildcardParams('The model\'s name (`org/model`, `llama3:8b`), as it is or URL-encoded.');
+
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Prices'];
 
 const PriceBody = Type.Object(
   { input_per_million: Type.Optional(Type.Number()), output_per_million: Type.Optional(Type.Number()), per_hour: Type.Optional(Type.Number()) },
@@ -25,16 +32,16 @@ export async function pricesRoutes(instance: FastifyInstance, dependencies: { pr
     updated_at: price.updatedAt,
   });
   const modelOf = (params: unknown) => (params as { '*': string })['*'];
-  app.get('/prices', { schema: { summary: 'List model prices' } }, async () => ({ currency, data: prices.list().map(record) }));
-  app.get('/prices/*', { schema: { summary: 'Get a model\'s price' } }, async (request) => record(prices.require(modelOf(request.params))));
-  app.put('/prices/*', { schema: { summary: 'Set a model\'s price', body: PriceBody } }, async (request, reply) => {
+  app.get('/prices', { schema: { tags, summary: 'List model prices' } }, async () => ({ currency, data: prices.list().map(record) }));
+  app.get('/prices/*', { schema: { tags, params: ModelPath, summary: 'Get a model\'s price' } }, async (request) => record(prices.require(modelOf(request.params))));
+  app.put('/prices/*', { schema: { tags, params: ModelPath, summary: 'Set a model\'s price', body: PriceBody } }, async (request, reply) => {
     const model = modelOf(request.params);
     const current = prices.get(model);
     if (current !== undefined) ownership.assertEditable(current, `Price of "${model}"`);
     const { price, created } = await prices.put(model, request.body, { actor: actorOf(request) });
     return reply.status(created ? 201 : 200).send(record(price));
   });
-  app.delete('/prices/*', { schema: { summary: 'Remove a model\'s price' } }, async (request, reply) => {
+  app.delete('/prices/*', { schema: { tags, params: ModelPath, summary: 'Remove a model\'s price' } }, async (request, reply) => {
     const model = modelOf(request.params);
     ownership.assertEditable(prices.require(model), `Price of "${model}"`);
     await prices.remove(model, actorOf(request));

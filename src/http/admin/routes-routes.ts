@@ -9,6 +9,9 @@ import { resolveRoute } from '../../control/routes/route-resolution.ts';
 import type { ModelIndex } from '../../data/routing/model-index.ts';
 import { actorOf } from '../plugins/authenticate.ts';
 
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Routes'];
+
 const modelName = Type.String({ minLength: 1, maxLength: 256 });
 const Target = Type.Union([
   modelName,
@@ -54,14 +57,14 @@ export async function routesRoutes(instance: FastifyInstance, dependencies: { ro
     const route = routes.require(id);
     ownership.assertEditable(route, `Route "${route.name}"`);
   };
-  app.get('/routes', { schema: { summary: 'List routes (model aliases)' } }, async () => ({ data: routes.list().map(record) }));
-  app.post('/routes', { schema: { summary: 'Create a route', body: CreateRouteBody } }, async (request, reply) => reply.status(201).send(record(await routes.create(request.body, 'api', actorOf(request)))));
-  app.get('/routes/:id', { schema: { summary: 'Get a route', params: IdParams } }, async (request) => record(routes.require(request.params.id)));
-  app.put('/routes/:id', { schema: { summary: 'Update a route', params: IdParams, body: UpdateRouteBody } }, async (request) => {
+  app.get('/routes', { schema: { tags, summary: 'List routes (model aliases)' } }, async () => ({ data: routes.list().map(record) }));
+  app.post('/routes', { schema: { tags, summary: 'Create a route', body: CreateRouteBody } }, async (request, reply) => reply.status(201).send(record(await routes.create(request.body, 'api', actorOf(request)))));
+  app.get('/routes/:id', { schema: { tags, summary: 'Get a route', params: IdParams } }, async (request) => record(routes.require(request.params.id)));
+  app.put('/routes/:id', { schema: { tags, summary: 'Update a route', params: IdParams, body: UpdateRouteBody } }, async (request) => {
     requireEditable(request.params.id);
     return record(await routes.update(request.params.id, request.body, actorOf(request)));
   });
-  app.delete('/routes/:id', { schema: { summary: 'Delete a route', params: IdParams } }, async (request, reply) => {
+  app.delete('/routes/:id', { schema: { tags, summary: 'Delete a route', params: IdParams } }, async (request, reply) => {
     requireEditable(request.params.id);
     await routes.remove(request.params.id, actorOf(request));
     return reply.status(204).send();

@@ -5,6 +5,9 @@ import type { KeyRing } from '../../auth/key-ring.ts';
 import { sessionCookie, sessionLifetimeSeconds, type SessionStore } from '../../auth/session-store.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Console session'];
+
 const SignInBody = Type.Object({ key: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
 
 /** Console sign-in: a key in, an httpOnly SameSite=Strict session cookie out. */
@@ -13,14 +16,14 @@ export async function sessionRoutes(instance: FastifyInstance, dependencies: { k
   const { keyRing, sessions } = dependencies;
   const cookieOptions = (secure: boolean) => ({ httpOnly: true, sameSite: 'strict' as const, path: '/', secure, maxAge: sessionLifetimeSeconds });
 
-  app.post('/session', { schema: { summary: 'Sign in to the console with a key (sets the session cookie)', body: SignInBody } }, async (request, reply) => {
+  app.post('/session', { schema: { tags, summary: 'Sign in to the console with a key (sets the session cookie)', body: SignInBody } }, async (request, reply) => {
     const principal = keyRing.authenticate(request.body.key);
     if (principal === null) throw errors.unauthenticated();
     reply.setCookie(sessionCookie, sessions.create(principal.keyId), cookieOptions(request.protocol === 'https'));
     return reply.status(201).send({ name: principal.name, scopes: principal.scopes });
   });
 
-  app.get('/session', { schema: { summary: 'Who the console session belongs to' } }, async (request) => {
+  app.get('/session', { schema: { tags, summary: 'Who the console session belongs to' } }, async (request) => {
     const id = request.cookies[sessionCookie];
     const keyId = id === undefined ? null : sessions.keyIdOf(id);
     const principal = keyId === null ? null : keyRing.principalById(keyId);
@@ -28,7 +31,7 @@ export async function sessionRoutes(instance: FastifyInstance, dependencies: { k
     return { name: principal.name, scopes: principal.scopes };
   });
 
-  app.delete('/session', { schema: { summary: 'Sign out of the console' } }, async (request, reply) => {
+  app.delete('/session', { schema: { tags, summary: 'Sign out of the console' } }, async (request, reply) => {
     const id = request.cookies[sessionCookie];
     if (id !== undefined) sessions.delete(id);
     reply.clearCookie(sessionCookie, { path: '/' });

@@ -6,6 +6,39 @@ import type { VectorService } from '../../collections/vector-service.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import { estimatePromptTokens } from '../openai/estimate-tokens.ts';
 import { callerOf, wildcardOf } from './collections-routes.ts';
+import { Type } from 'typebox';
+import { wildcardParams } from '../docs/wildcard-params.ts';
+import { maxTopK } from '../../collections/vector-input.ts';
+
+/** The group these routes are listed under in the published API document (/docs). */
+const tags = ['Vectors'];
+
+const VectorPath = wildcardParams('`{model}/vectors` (store), `{model}/vectors/search`, `{model}/vectors/delete`, or `{model}/vectors/{id}` (GET, DELETE); the model as it is (`org/model`, `llama3:8b`) or URL-encoded.');
+
+// What the vector service accepts, for the published document only: the service
+// checks bodies itself (vector-input.ts), so that a 400 names the exact item.
+const scalar = Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]);
+const Filter = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$' }), Type.Union([scalar, Type.Object({ in: Type.Array(scalar, { minItems: 1, maxItems: 1_000 }) }, { additionalProperties: false })]), {
+  description: 'Metadata conditions, all ANDed: `{field: value}` (equality) or `{field: {in: [values]}}` (membership).',
+  maxProperties: 32,
+});
+const Vector = Type.Array(Type.Number(), { minItems: 1 });
+const StoreItem = Type.Object(
+  { id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })), text: Type.Optional(Type.String({ minLength: 1 })), vector: Type.Optional(Vector), metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())) },
+  { additionalProperties: false, description: 'Exactly one of `text` (embedded by the model) and `vector` (stored as it is).' },
+);
+const VectorsBody = Type.Union(
+  [
+    Type.Object({ items: Type.Array(StoreItem, { minItems: 1 }) }, { additionalProperties: false, title: 'Store items (POST {model}/vectors)' }),
+    Type.Object({ texts: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }) }, { additionalProperties: false, title: 'Store texts (POST {model}/vectors)' }),
+    Type.Object(
+      { query: Type.Optional(Type.String({ minLength: 1 })), vector: Type.Optional(Vector), top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: maxTopK, default: 10 })), filter: Type.Optional(Filter) },
+      { additionalProperties: false, title: 'Search (POST {model}/vectors/search)', description: 'Either `query` (a text, embedded by the model) or `vector`.' },
+    ),
+    Type.Object({ ids: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1 })), filter: Type.Optional(Filter) }, { additionalProperties: false, title: 'Delete (POST {model}/vectors/delete)', description: '`ids`, `filter` or both.' }),
+  ],
+  { description: 'The body of the operation the path names.' },
+);
 
 const marker = '/vectors/';
 
@@ -17,7 +50,7 @@ const marker = '/vectors/';
  */
 export async function vectorsRoutes(app: FastifyInstance, dependencies: { vectors: VectorService; bodyLimit: number; quota: QuotaService }): Promise<void> {
   const { vectors, bodyLimit, quota } = dependencies;
-  app.post('/models/*', { schema: { summary: 'Store or search a model\'s vectors (/models/{model}/vectors, /vectors/search)' }, bodyLimit }, async (request, reply) => {
+  app.post('/models/*', { schema: { tags, params: VectorPath, documentedBody: VectorsBody, summary: 'Store, search or delete a model\'s vectors (/models/{model}/vectors, /vectors/search, /vectors/delete)', description: 'Storing and searching texts embeds them with the model, counted against the key\'s limits as /v1/embeddings is.' }, bodyLimit }, async (request, reply) => {
     const { model, rest } = split(wildcardOf(request), 'POST', request.url);
     const caller = callerOf(request);
     switch (rest) {
@@ -31,11 +64,11 @@ export async function vectorsRoutes(app: FastifyInstance, dependencies: { vector
         throw errors.routeNotFound('POST', request.url);
     }
   });
-  app.get('/models/*', { schema: { summary: 'Read a model\'s stored vectors' } }, async (request) => {
+  app.get('/models/*', { schema: { tags, params: VectorPath, summary: 'Read one of a model\'s stored vectors (/models/{model}/vectors/{id})' } }, async (request) => {
     const { model, rest } = split(wildcardOf(request), 'GET', request.url);
     return vectors.get(model, rest, callerOf(request));
   });
-  app.delete('/models/*', { schema: { summary: 'Delete a model\'s stored vectors' } }, async (request) => {
+  app.delete('/models/*', { schema: { tags, params: VectorPath, summary: 'Delete one of a model\'s stored vectors (/models/{model}/vectors/{id})' } }, async (request) => {
     const { model, rest } = split(wildcardOf(request), 'DELETE', request.url);
     return vectors.deleteOne(model, rest, callerOf(request));
   });

@@ -1,43 +1,48 @@
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TSchema } from 'typebox';
+
+declare module 'fastify' {
+  interface FastifySchema {
+    /**
+     * A body its handler checks itself (so that a 400 names the exact item at
+     * fault): shown in the published document as the request body, but not
+     * validated by Fastify. Prefer `body` wherever Fastify's check will do.
+     */
+    documentedBody?: TSchema;
+  }
+}
 
 /** Paths anyone may call: health, the docs themselves, and the integration summary (a key adds detail). */
 const openPaths = new Set(['/health', '/ready', '/integrations/status', '/openapi.json']);
 
-/** The group each path is listed under, by prefix (first match); a route's own `tags` win. */
-const tagsByPrefix: ReadonlyArray<readonly [prefix: string, tag: string]> = [
-  ['/v1/models/registry', 'Analytics'],
-  ['/v1/models/performance', 'Analytics'],
-  ['/v1/models/benchmark', 'Analytics'],
-  ['/v1/', 'OpenAI-compatible API'],
-  ['/api/v1/model-servers', 'Model servers'],
-  ['/api/v1/server-kinds', 'Model servers'],
-  ['/api/v1/events', 'Model servers'],
-  ['/api/v1/routes', 'Routes'],
-  ['/api/v1/cache-policies', 'Caching'],
-  ['/api/v1/keys', 'Keys'],
-  ['/api/v1/audit', 'Audit log'],
-  ['/api/v1/webhooks', 'Webhooks'],
-  ['/api/v1/analytics', 'Analytics'],
-  ['/api/v1/models/performance', 'Analytics'],
-  ['/api/v1/models/registry', 'Analytics'],
-  ['/api/v1/models/:model/benchmark', 'Analytics'],
-  ['/api/v1/models/:model/versions', 'Model registry'],
-  ['/api/v1/models/:model/thresholds', 'Model registry'],
-  ['/api/v1/models/:model/activate', 'Model registry'],
-  ['/api/v1/models/:model/deactivate', 'Model registry'],
-  ['/api/v1/models/*', 'Vectors'],
-  ['/api/v1/models', 'Model lifecycle'],
-  ['/api/v1/inventory', 'Model lifecycle'],
-  ['/api/v1/operations', 'Model lifecycle'],
-  ['/api/v1/placements', 'Placements'],
-  ['/api/v1/prices', 'Prices'],
-  ['/api/v1/hub', 'Hugging Face Hub'],
-  ['/api/v1/collections', 'Vectors'],
-  ['/api/v1/session', 'Console session'],
-  ['/api/v1/integration', 'Health'],
-  ['/', 'Health'],
+/**
+ * The groups of the document, in the order /docs lists them. Every route names
+ * its group in its own schema (`tags`); api-docs.test.ts fails on a route
+ * without one, or with a group not declared here.
+ */
+export const apiTags: ReadonlyArray<{ name: string; description: string }> = [
+  { name: 'OpenAI-compatible API', description: 'OpenAI Chat Completions, completions, embeddings, rerank and models at /v1, over every server of the fleet.' },
+  { name: 'OpenAI Responses API', description: 'OpenAI\'s Responses API, stored responses and `previous_response_id`.' },
+  { name: 'Anthropic Messages API', description: 'Anthropic\'s Messages API for its SDKs (`x-api-key`, `anthropic-version`).' },
+  { name: 'Ollama-compatible API', description: 'Ollama\'s own API at /api, over every model of the fleet.' },
+  { name: 'Model REST API', description: 'Simple per-model status and generation, for scripts and curl.' },
+  { name: 'Health', description: 'Liveness, readiness, metrics and the state of each integration.' },
+  { name: 'Console session', description: 'Signing in to the console with a key.' },
+  { name: 'Model servers', description: 'The fleet: servers, their kinds, health, load and events.' },
+  { name: 'Routes', description: 'Model aliases and how requests are spread over deployments.' },
+  { name: 'Model lifecycle', description: 'Pulling, copying, loading, unloading and deleting models on servers; the inventory and long-running operations.' },
+  { name: 'Model registry', description: 'Model versions, thresholds and activation.' },
+  { name: 'Placements', description: 'Where each model should be loaded.' },
+  { name: 'Hugging Face Hub', description: 'Searching the Hub and downloading into the model cache.' },
+  { name: 'Keys', description: 'Switchyard keys: scopes, model allow-lists and limits.' },
+  { name: 'Caching', description: 'Response-cache policies per model.' },
+  { name: 'Prices', description: 'Per-model prices for cost reports.' },
+  { name: 'Analytics', description: 'Usage, performance, the model registry report and benchmarks.' },
+  { name: 'Vectors', description: 'Vector collections and per-model vector storage and search.' },
+  { name: 'Webhooks', description: 'Event deliveries to other systems.' },
+  { name: 'Audit log', description: 'Every change, who made it and when.' },
 ];
 
 /**
@@ -53,14 +58,10 @@ export function scopeFor(method: string, url: string): string {
   if (['/v1/models/registry', '/v1/models/performance', '/v1/models/benchmark'].includes(url)) return method === 'GET' ? 'read' : 'admin';
   if (url.startsWith('/v1/')) return 'inference';
   if (url.startsWith('/api/') && !url.startsWith('/api/v1/')) return ['/api/pull', '/api/delete', '/api/copy'].includes(url) ? 'admin' : 'inference';
-  if (url === '/api/v1/models/*') return method === 'GET' ? 'inference' : 'admin or vectors:write';
-  if (url.startsWith('/api/v1/collections')) return method === 'GET' ? 'read or inference' : 'admin or vectors:write';
+  // The vector and collection routes take their own scopes (src/collections/create-collections.ts); admin holds them all.
+  if (url === '/api/v1/models/*') return method === 'GET' ? 'inference' : method === 'POST' ? 'inference (vectors/search) or vectors:write (store, delete)' : 'vectors:write';
+  if (url.startsWith('/api/v1/collections')) return method === 'GET' ? 'read or vectors:write' : 'vectors:write';
   return method === 'GET' ? 'read' : 'admin';
-}
-
-function tagFor(url: string): string {
-  for (const [prefix, tag] of tagsByPrefix) if (url.startsWith(prefix)) return tag;
-  return 'Health';
 }
 
 /**
@@ -77,7 +78,7 @@ export function apiDocumentOptions(version: string): FastifyDynamicSwaggerOption
         title: 'Switchyard',
         version,
         description:
-          'A self-hosted LLM gateway: one endpoint over a fleet of model servers. Inference APIs (OpenAI at /v1, Ollama at /api, Anthropic Messages at /v1/messages, OpenAI Responses at /v1/responses) and the admin API at /api/v1. Every route but the open ones needs a Switchyard key: `Authorization: Bearer`, `x-api-key` or `api-key`, or the console\'s session cookie; `x-switchyard-scope` says which scope.',
+          'A self-hosted LLM gateway: one endpoint over a fleet of model servers. Inference APIs (OpenAI at /v1, Ollama at /api, Anthropic Messages at /v1/messages, OpenAI Responses at /v1/responses) and the admin API at /api/v1. Every route but the open ones needs a Switchyard key: `Authorization: Bearer`, `x-api-key` or `api-key`, or the console\'s session cookie; `x-switchyard-scope` says which scope (an `admin` key holds every scope).',
       },
       components: {
         securitySchemes: {
@@ -87,12 +88,15 @@ export function apiDocumentOptions(version: string): FastifyDynamicSwaggerOption
         },
       },
       security: [{ bearerKey: [] }, { apiKeyHeader: [] }, { sessionCookie: [] }],
+      tags: [...apiTags],
     },
     transform: ({ schema, url, route }) => {
       const method = [route.method].flat()[0] ?? 'GET';
       const own = (schema ?? {}) as FastifySchema & Record<string, unknown>;
       const scope = scopeFor(method, url);
-      const documented: Record<string, unknown> = { ...own, tags: own['tags'] ?? [tagFor(url)], 'x-switchyard-scope': scope };
+      const { documentedBody, ...rest } = own;
+      const documented: Record<string, unknown> = { ...rest, 'x-switchyard-scope': scope };
+      if (documentedBody !== undefined && rest.body === undefined) documented['body'] = documentedBody;
       if (scope.startsWith('none')) documented['security'] = [];
       return { schema: documented as FastifySchema, url };
     },
@@ -105,7 +109,7 @@ export async function apiDocsRoutes(app: FastifyInstance): Promise<void> {
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
     // No validator badge: it would send the document to validator.swagger.io.
-    uiConfig: { validatorUrl: null, deepLinking: true, docExpansion: 'list', defaultModelsExpandDepth: 0 },
+    uiConfig: { validatorUrl: null, deepLinking: true, docExpansion: 'list', defaultModelsExpandDepth: 0, showExtensions: true },
     staticCSP: true,
   });
 }
