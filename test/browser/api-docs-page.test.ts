@@ -15,7 +15,8 @@ beforeAll(async () => {
   if (!hasChromium) return;
   gateway = await startTestGateway();
   ({ browser, page, shot } = await openBrowser({ width: 1280, height: 900 }));
-  page.on('request', (request) => requested.push(request.url()));
+  // Every page of the context, the docs tab too, from its very first request.
+  page.context().on('request', (request) => requested.push(request.url()));
 }, 60_000);
 
 afterAll(async () => {
@@ -28,14 +29,19 @@ describe.skipIf(!hasChromium)('the API docs page', () => {
   it('is linked from the console and renders every API group, asking nothing of the internet', async () => {
     await signIn(page, gateway.url, adminKey, '#/servers');
     const [docs] = await Promise.all([page.context().waitForEvent('page'), page.getByRole('link', { name: 'API reference', exact: true }).click()]);
-    docs.on('request', (request) => requested.push(request.url()));
     await docs.getByText('Anthropic Messages API', { exact: true }).first().waitFor(settles);
     for (const group of ['OpenAI-compatible API', 'Ollama-compatible API', 'OpenAI Responses API', 'Model REST API', 'Keys']) {
       await docs.getByText(group, { exact: true }).first().waitFor(settles);
     }
     await docs.getByText('/v1/chat/completions', { exact: true }).first().waitFor(settles);
+    // An operation opens on its request body and the scope it needs.
+    const messages = docs.locator('#operations-Anthropic_Messages_API-post_v1_messages');
+    await messages.locator('.opblock-summary').click();
+    await messages.getByText('x-switchyard-scope').first().waitFor(settles);
+    await messages.getByText('max_tokens').first().waitFor(settles);
     const outside = requested.filter((url) => !url.startsWith(gateway.url) && !url.startsWith('data:') && !url.startsWith('blob:'));
     expect(outside).toEqual([]);
+    expect(requested.some((url) => url.startsWith(`${gateway.url}/docs/`))).toBe(true);
     await docs.screenshot({ path: 'test-artifacts/screenshots/api-docs.png' });
     await shot('console-with-docs-link');
   });
