@@ -39,6 +39,8 @@ describe.skipIf(!hasChromium)('the API docs page', () => {
     await messages.locator('.opblock-summary').click();
     await messages.getByText('x-switchyard-scope').first().waitFor(settles);
     await messages.getByText('max_tokens').first().waitFor(settles);
+    // Swagger UI lists what it could not parse or resolve in the document here.
+    expect(await docs.locator('.errors-wrapper').count()).toBe(0);
     const outside = requested.filter((url) => !url.startsWith(gateway.url) && !url.startsWith('data:') && !url.startsWith('blob:'));
     expect(outside).toEqual([]);
     expect(requested.some((url) => url.startsWith(`${gateway.url}/docs/`))).toBe(true);
