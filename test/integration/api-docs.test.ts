@@ -1,3 +1,4 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiTags } from '../../src/http/docs/api-docs.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
@@ -98,6 +99,24 @@ describe('the published API document', () => {
     expect(document.paths['/api/v1/prices/{*}'].put.parameters).toEqual([expect.objectContaining({ name: '*', in: 'path', description: expect.stringContaining('URL-encoded') })]);
     expect(document.paths['/api/v1/audit'].get.parameters.map((parameter: any) => `${parameter.in} ${parameter.name}`)).toEqual(expect.arrayContaining(['query action', 'query limit', 'query cursor']));
     expect(document.paths['/v1/responses'].post.tags).toEqual(['OpenAI Responses API']);
+  });
+
+  it('holds request schemas that are valid JSON Schema (2020-12, as OpenAPI 3.1 reads them)', () => {
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const invalid: string[] = [];
+    for (const [path, operations] of Object.entries<any>(document.paths)) {
+      for (const [method, operation] of Object.entries<any>(operations)) {
+        const schemas = [...Object.values<any>(operation.requestBody?.content ?? {}).map((media) => media.schema), ...(operation.parameters ?? []).map((parameter: any) => parameter.schema)];
+        for (const schema of schemas) {
+          try {
+            ajv.compile({ ...schema, components: document.components });
+          } catch (error) {
+            invalid.push(`${method.toUpperCase()} ${path}: ${(error as Error).message}`);
+          }
+        }
+      }
+    }
+    expect(invalid).toEqual([]);
   });
 
   it('marks the open routes as needing no key, and the others with their scope', () => {
