@@ -41,7 +41,7 @@ afterAll(async () => {
 function metricNames(expression: string): string[] {
   const withoutStrings = expression.replace(/"[^"]*"/g, '""').replace(/\{[^}]*\}/g, '').replace(/\[[^\]]*\]/g, '');
   const words = withoutStrings.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? [];
-  const notMetrics = new Set(['sum', 'rate', 'by', 'le', 'histogram_quantile', 'clamp_min', 'max', 'model', 'server', 'strategy', 'direction', 'error_type', 'result', 'key_id', 'e', 'without', 'avg', 'count', 'on', 'ignoring', 'and', 'limit', 'topk', 'status', 'cache', 'operation', 'collection']);
+  const notMetrics = new Set(['sum', 'rate', 'by', 'le', 'histogram_quantile', 'clamp_min', 'max', 'model', 'server', 'strategy', 'direction', 'error_type', 'result', 'key_id', 'e', 'without', 'avg', 'count', 'on', 'ignoring', 'and', 'limit', 'topk', 'status', 'cache', 'operation', 'collection', 'api']);
   return words.filter((word) => !notMetrics.has(word) && !/^\d/.test(word));
 }
 
@@ -83,6 +83,8 @@ describe('shipped Grafana dashboard', () => {
         }
       }
     }
+    // Which client API the traffic came in on (openai, ollama, anthropic, responses, rest).
+    expect(dashboard.panels.some((panel) => panel.targets.some((target) => /by \(api\)/.test(target.expr)))).toBe(true);
     for (const core of ['llm_requests_total', 'llm_request_duration_seconds_bucket', 'llm_time_to_first_token_seconds_bucket', 'llm_tokens_total', 'model_server_up', 'model_server_usable', 'model_server_status', 'llm_rate_limited_total', 'llm_circuit_state']) expect(used).toContain(core);
   });
 });
