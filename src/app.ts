@@ -41,6 +41,7 @@ import { integrationHealthRoute, integrationStatusRoute } from './http/integrati
 import type { IntegrationSources } from './http/integrations/integration-health.ts';
 import { responsesRoutes } from './http/responses/responses-routes.ts';
 import type { ResponseStore } from './storage/response-store.ts';
+import type { ModelServer } from './domain/model-server.ts';
 import type { InferenceProxy } from './data/proxy/inference-proxy.ts';
 import type { EmbeddingPipeline } from './data/embeddings/create-embedding-service.ts';
 import type { ModelIndex } from './data/routing/model-index.ts';
@@ -110,6 +111,8 @@ export interface AppServices {
   hub?: HubService;
   /** Stored Responses API answers (`previous_response_id`); without it /v1/responses is not served. */
   responses?: ResponseStore;
+  /** An Ollama server's own /api/show for a model (Ollama's /api/show passes it on); absent, it is built from the index. */
+  ollamaShow?: (server: ModelServer, modelId: string, signal: AbortSignal) => Promise<Record<string, unknown> | null>;
   /** What /api/v1/integration/health and /integrations/status report; absent in apps built without them. */
   integrations?: IntegrationSources;
 }
@@ -212,7 +215,7 @@ export function buildApp(services: AppServices): FastifyInstance {
   app.register(ollamaRoutes, {
     prefix: '/api',
     frontDoor,
-    listing: { index: services.index, routes: services.routes, loadOf: (serverId: string) => services.registry.loadOf(serverId) },
+    listing: { index: services.index, routes: services.routes, loadOf: (serverId: string) => services.registry.loadOf(serverId), ...(services.ollamaShow === undefined ? {} : { showFromServer: services.ollamaShow }) },
     keyRing: services.keyRing,
     sessions: services.sessions,
     bodyLimit: services.config.inference_body_limit_bytes,

@@ -36,6 +36,7 @@ import { WebhookStore } from './storage/webhook-store.ts';
 import { GatewayMetrics, serverMetricsListener } from './observability/gateway-metrics.ts';
 import { UsageRecorder } from './observability/usage-recorder.ts';
 import { ResponseStore } from './storage/response-store.ts';
+import { showFromOllama } from './data/adapters/ollama/ollama-show.ts';
 import { CacheMetrics } from './observability/cache-metrics.ts';
 import { lifecycleMetrics } from './observability/lifecycle-metrics.ts';
 import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
@@ -293,7 +294,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const responseCache = createResponseCache({ policies: cachePolicies, embedder: embeddings.embedder, metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
     const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
     const storedResponses = new ResponseStore({ db: database.db, log, ttlHours: config.responses_ttl_hours });
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, hub, modelRegistry: { versions, figures, thresholds, activation, benchmarker }, prices, responses: storedResponses, integrations: {
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, hub, modelRegistry: { versions, figures, thresholds, activation, benchmarker }, prices, responses: storedResponses, ollamaShow: (server, modelId, signal) => showFromOllama(server, modelId, http, config.health.timeout_ms, signal), integrations: {
       storage: database.isReachable,
       storageDialect: database.dialect,
       redis: redisQuota === null ? null : () => redisQuota.connectionStatus(),

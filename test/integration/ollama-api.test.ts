@@ -69,10 +69,14 @@ describe('listing the fleet as Ollama does', () => {
     await expect(clientWith(key).show({ model: 'mixtral' })).rejects.toMatchObject({ status_code: 404 });
   });
 
-  it('shows a model with its capabilities and context length', async () => {
+  it('shows an Ollama-served model as its server does, and any other from the fleet\'s index', async () => {
     const shown = await client.show({ model: 'mixtral' });
     expect(shown.capabilities).toEqual(expect.arrayContaining(['completion', 'tools']));
-    expect(shown.model_info).toMatchObject({ 'general.architecture': 'llama', 'llama.context_length': 32768 });
+    expect(shown.model_info).toMatchObject({ 'general.architecture': 'llama', 'llama.context_length': 32768, 'general.parameter_count': expect.any(Number) });
+    // The server's own answer: its license and modelfile, which the index does not keep.
+    expect(shown.license).toContain('Apache License');
+    expect(shown.modelfile).toContain('ollama show');
+    expect([...ollama.requests].reverse().find((request) => request.path === '/api/show')?.body).toEqual({ model: 'mixtral:latest' });
     const yi = await client.show({ model: 'yi34b' });
     expect(yi.capabilities).toContain('completion');
     expect(yi.model_info).toMatchObject({ 'unknown.context_length': 4096 });
@@ -92,6 +96,17 @@ describe('listing the fleet as Ollama does', () => {
     const body = (await response.json()) as Record<string, unknown>;
     expect(typeof body['error']).toBe('string');
     expect(body['error']).toContain('no-such-model');
+  });
+
+  it('builds /api/show from the index when the Ollama server does not answer it', async () => {
+    await ollama.setFault({ kind: 'status', status: 500 }, ['/api/show']);
+    try {
+      const shown = await client.show({ model: 'hermes' });
+      expect(shown.license).toBe('');
+      expect(shown.model_info).toMatchObject({ 'general.architecture': 'llama', 'llama.context_length': 8192 });
+    } finally {
+      await ollama.clearFault();
+    }
   });
 
   it('reads the body as JSON whatever its content type says, as Ollama does (curl -d sends a form type)', async () => {

@@ -1,5 +1,7 @@
 import type { LoadMetrics } from '../../data/adapters/server-adapter.ts';
 import type { Deployment } from '../../data/routing/deployment.ts';
+import { isRoutable } from '../../data/routing/deployment-picker.ts';
+import type { ModelServer } from '../../domain/model-server.ts';
 import type { ModelIndex } from '../../data/routing/model-index.ts';
 import type { RouteLookup } from '../../data/routing/resolve-candidates.ts';
 import type { ModelCapability } from '../../domain/server-kind.ts';
@@ -17,6 +19,8 @@ export interface FleetListing {
   index: ModelIndex;
   routes: RouteLookup | null;
   loadOf: (serverId: string) => LoadMetrics | undefined;
+  /** An Ollama server's own /api/show for one of its models (null: it did not answer); absent, /api/show is built from the index. */
+  showFromServer?: (server: ModelServer, modelId: string, signal: AbortSignal) => Promise<Record<string, unknown> | null>;
 }
 
 /** The Ollama version Switchyard's API matches: clients gate features on it (thinking, tools, structured output). */
@@ -26,7 +30,23 @@ export function tagsOf(listing: FleetListing, isAllowed: (name: string) => boole
   return { models: listModelCards(listing.index, listing.routes, isAllowed, now).map((card) => tagEntry(card, representative(listing, card))) };
 }
 
-/** `/api/show` for one name (a model, an alias or a route); null when the caller may not see it. */
+/**
+ * `/api/show` for one name: an Ollama server's own answer when one of its
+ * servers that can be routed to now has it (template, parameters, license as
+ * Ollama says them), else built from the index; null when the caller may not see it.
+ */
+export async function showModel(listing: FleetListing, name: string, isAllowed: (name: string) => boolean, now: number, signal: AbortSignal): Promise<Json | null> {
+  const card = findModelCard(name, listing.index, listing.routes, isAllowed, now);
+  if (card === null) return null;
+  const ollama = reachable(listing, card).find((deployment) => deployment.server.serverType === 'ollama' && isRoutable(deployment, now));
+  if (ollama !== undefined && listing.showFromServer !== undefined) {
+    const own = await listing.showFromServer(ollama.server, ollama.model.modelId, signal);
+    if (own !== null) return own;
+  }
+  return showOf(listing, name, isAllowed, now);
+}
+
+/** `/api/show` built from the index, for any kind of server; null when the caller may not see the name. */
 export function showOf(listing: FleetListing, name: string, isAllowed: (name: string) => boolean, now: number): Json | null {
   const card = findModelCard(name, listing.index, listing.routes, isAllowed, now);
   if (card === null) return null;
@@ -103,6 +123,13 @@ function detailsOf(deployment: Deployment | undefined): Json {
 function modifiedAt(deployment: Deployment | undefined): string {
   const stated = deployment?.model.details['modified_at'];
   return typeof stated === 'string' ? stated : (deployment?.model.firstSeenAt ?? new Date(0).toISOString());
+}
+
+/** The deployments a card's requests reach: its own, or a route's targets'. */
+function reachable(listing: FleetListing, card: ModelCard): readonly Deployment[] {
+  const own = listing.index.deploymentsOf(card.id);
+  if (own.length > 0) return own;
+  return (card.switchyard.route?.targets ?? []).flatMap((target) => [...listing.index.deploymentsOf(target)]);
 }
 
 /** The deployment whose facts describe a card: one of its own id, else (a route) one of its first target's. */

@@ -14,7 +14,8 @@ import type { InferenceFrontDoor } from '../dialects/front-door.ts';
 import { actorOf, requireScope, type SessionLookup } from '../plugins/authenticate.ts';
 import { reachableDeployments } from '../dialects/native-servers.ts';
 import { ollamaEmbedDialect, ollamaGenerationDialect } from './ollama-dialect.ts';
-import { ollamaCompatibleVersion, runningOf, showOf, tagsOf, type FleetListing } from './ollama-listing.ts';
+import { ollamaCompatibleVersion, runningOf, showModel, tagsOf, type FleetListing } from './ollama-listing.ts';
+import { clientGoneSignal } from '../openai/embeddings-route.ts';
 import { chatFromOllama, embedFromOllama, generateFromOllama } from './ollama-request.ts';
 
 type Json = Record<string, unknown>;
@@ -122,9 +123,9 @@ export async function ollamaRoutes(instance: FastifyInstance, dependencies: Olla
   app.get('/tags', { schema: inferenceDoc('List models (Ollama)', 'Every model and route of the fleet the key may use, whatever serves it.') }, async (request) => tagsOf(listing, allowedFor(request), Date.now()));
   app.get('/ps', { schema: inferenceDoc('Loaded models (Ollama)', 'The models loaded now across the fleet.') }, async (request) => runningOf(listing, allowedFor(request), Date.now()));
   app.get('/version', { schema: inferenceDoc('Version (Ollama)', 'The Ollama API version Switchyard matches.') }, async () => ({ version: ollamaCompatibleVersion }));
-  app.post('/show', { schema: { body: NamedBody, ...inferenceDoc('Show a model (Ollama)', 'Details, capabilities and model info of one model.') } }, async (request) => {
+  app.post('/show', { schema: { body: NamedBody, ...inferenceDoc('Show a model (Ollama)', 'Details, capabilities and model info of one model: an Ollama server\'s own answer when one has it, else built from the fleet\'s index.') } }, async (request, reply) => {
     const name = nameIn(request.body as Json);
-    const shown = showOf(listing, name, allowedFor(request), Date.now());
+    const shown = await showModel(listing, name, allowedFor(request), Date.now(), clientGoneSignal(reply));
     if (shown === null) throw ollamaNotFound(name);
     return shown;
   });
