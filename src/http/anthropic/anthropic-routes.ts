@@ -39,6 +39,8 @@ const MessagesBody = Type.Object(
   open,
 );
 const CountTokensBody = Type.Object({ model, messages: turns }, open);
+// Accepted and not required: the SDKs send it, curl users often do not; the answers are the same for every version.
+const AnthropicHeaders = Type.Object({ 'anthropic-version': Type.Optional(Type.String({ maxLength: 64 })), 'anthropic-beta': Type.Optional(Type.String({ maxLength: 1024 })) }, open);
 
 const tags = ['Anthropic Messages API'];
 const auth = 'Authenticated with a Switchyard key in `x-api-key` (as the Anthropic SDKs send it) or `Authorization: Bearer`; needs the `inference` scope. `anthropic-version` is accepted.';
@@ -52,7 +54,7 @@ export async function anthropicRoutes(instance: FastifyInstance, dependencies: A
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { frontDoor, index, routes, bodyLimit } = dependencies;
 
-  app.post('/messages', { bodyLimit, schema: { body: MessagesBody, summary: 'Create a message (Anthropic)', description: `Anthropic's Messages API, streamed as its event sequence with \`stream: true\`. ${auth}`, tags }, config: { operation: 'chat', api: 'anthropic' } }, async (request, reply) => {
+  app.post('/messages', { bodyLimit, schema: { body: MessagesBody, headers: AnthropicHeaders, summary: 'Create a message (Anthropic)', description: `Anthropic's Messages API, streamed as its event sequence with \`stream: true\`. ${auth}`, tags }, config: { operation: 'chat', api: 'anthropic' } }, async (request, reply) => {
     const body = request.body as Record<string, unknown>;
     const stream = body['stream'] === true;
     const chat = chatFromMessages(body, stream);
@@ -69,7 +71,7 @@ export async function anthropicRoutes(instance: FastifyInstance, dependencies: A
     });
   });
 
-  app.post('/messages/count_tokens', { bodyLimit, schema: { body: CountTokensBody, summary: 'Count a message\'s input tokens (Anthropic)', description: `An estimate (about four characters a token, the same the gateway's quotas use); nothing is sent to a model server. ${auth}`, tags } }, async (request) => {
+  app.post('/messages/count_tokens', { bodyLimit, schema: { body: CountTokensBody, headers: AnthropicHeaders, summary: 'Count a message\'s input tokens (Anthropic)', description: `An estimate (about four characters a token, the same the gateway's quotas use); nothing is sent to a model server. ${auth}`, tags } }, async (request) => {
     const body = request.body as Record<string, unknown>;
     const name = body['model'] as string;
     const allowList = (request.principal as Principal).models;
