@@ -56,10 +56,6 @@ export interface FrontDoorCall {
   errorShape?: ErrorShape;
   /** The caller's request in its own API, passed through untouched where a deployment speaks it. */
   native?: NativeRequest;
-  /** Told the whole OpenAI answer once delivered (the Responses API stores it). */
-  onAnswer?: (answer: Record<string, unknown>) => void;
-  /** Told the outcome (the Responses API stores a response once it is over). */
-  onSettled?: (outcome: RequestOutcome) => void;
 }
 
 const allowAll = () => true;
@@ -129,7 +125,6 @@ export class InferenceFrontDoor {
     const onSettled = (outcome: RequestOutcome) => {
       quota.settle(decision.ticket, principal.keyId, outcome.promptTokens + outcome.completionTokens);
       logRequestSummary(request.log, request, outcome, principal.name);
-      call.onSettled?.(outcome);
     };
     // A deactivated model is refused by the proxy; no cache may answer for it first.
     const deactivated = proxy.isDeactivated(modelName);
@@ -156,12 +151,11 @@ export class InferenceFrontDoor {
     reply.hijack();
     const dialectResponse = call.dialect === undefined ? null : new DialectResponse(reply.raw, call.dialect);
     const response = (dialectResponse ?? reply.raw) as ServerResponse;
-    const onAnswer = joinAnswerHooks(lookup?.store ?? null, call.onAnswer ?? null);
+    const onAnswer = lookup?.store ?? null;
     if (lookup?.hit != null && responseCache !== null) {
       this.#answerFromCache(request, reply, response, call, lookup.hit, lookup.status, decision, responseCache.now());
       // A hit is a request (rate limits) that used no tokens.
       quota.settle(decision.ticket, principal.keyId, 0);
-      if (call.onAnswer !== undefined && response.writableEnded) call.onAnswer(lookup.hit.answer);
       return;
     }
     // Token-array embeddings inputs skip the embedding cache and go through as they are.
@@ -211,17 +205,7 @@ export class InferenceFrontDoor {
     outcome.ttftMs = outcome.latencyMs;
     this.#dependencies.proxy.observe(outcome);
     logRequestSummary(request.log, request, outcome, (request.principal as Principal).name);
-    call.onSettled?.(outcome);
   }
-}
-
-function joinAnswerHooks(first: ((answer: Record<string, unknown>) => void) | null, second: ((answer: Record<string, unknown>) => void) | null): ((answer: Record<string, unknown>) => void) | null {
-  if (first === null) return second;
-  if (second === null) return first;
-  return (answer) => {
-    first(answer);
-    second(answer);
-  };
 }
 
 function includesUsage(body: Record<string, unknown>): boolean {
