@@ -66,6 +66,8 @@ import type { PlacementRegistry } from './control/placements/placement-registry.
 import type { PlacementReconciler } from './control/placements/placement-reconciler.ts';
 import { modelLifecycleRoutes } from './http/admin/model-lifecycle-routes.ts';
 import { hubRoutes } from './http/admin/hub-routes.ts';
+import { liveMetricsRoute } from './http/admin/live-metrics-route.ts';
+import type { LiveMetrics } from './observability/live-metrics.ts';
 import type { HubService } from './control/hub/hub-service.ts';
 
 declare module 'fastify' {
@@ -113,6 +115,8 @@ export interface AppServices {
   responses?: ResponseStore;
   /** An Ollama server's own /api/show for a model (Ollama's /api/show passes it on); absent, it is built from the index. */
   ollamaShow?: (server: ModelServer, modelId: string, signal: AbortSignal) => Promise<Record<string, unknown> | null>;
+  /** The last minute of traffic, for the live feeds (SSE, GraphQL, WebSocket). */
+  live: LiveMetrics;
   /** What /api/v1/integration/health and /integrations/status report; absent in apps built without them. */
   integrations?: IntegrationSources;
 }
@@ -186,6 +190,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(webhooksRoutes, { webhooks: services.webhooks });
       await admin.register(analyticsRoutes, services.analytics);
       await admin.register(eventsRoute, { registry: services.registry, ownership });
+      await admin.register(liveMetricsRoute, { live: services.live });
       const activation = services.modelRegistry?.activation;
       await admin.register(inventoryRoutes, { registry: services.registry, ...(activation === undefined ? {} : { isInactive: (id: string) => activation.isInactive(id) }) });
       if (services.prices !== undefined) await admin.register(pricesRoutes, { prices: services.prices, currency: services.config.currency, ownership });
@@ -210,7 +215,7 @@ export function buildApp(services: AppServices): FastifyInstance {
   const collections = services.collections;
   if (collections !== undefined) app.register(collections, { prefix: '/api/v1', keyRing: services.keyRing, sessions: services.sessions, ownership });
   app.register(modelReportAliases, { prefix: '/v1', ...services.analytics, keyRing: services.keyRing, sessions: services.sessions });
-  app.register(modelStatusRoutes, { prefix: '/api/v1', frontDoor, index: services.index, usage: services.analytics.usage, keyRing: services.keyRing, sessions: services.sessions, bodyLimit: services.config.inference_body_limit_bytes });
+  app.register(modelStatusRoutes, { prefix: '/api/v1', frontDoor, index: services.index, usage: services.analytics.usage, keyRing: services.keyRing, sessions: services.sessions, bodyLimit: services.config.inference_body_limit_bytes, fleet: services.registry });
   if (services.integrations !== undefined) app.register(integrationStatusRoute, { sources: services.integrations, keyRing: services.keyRing });
   app.register(ollamaRoutes, {
     prefix: '/api',

@@ -69,6 +69,7 @@ import { ModelThresholds } from './control/model-registry/model-thresholds.ts';
 import { PriceBook } from './control/prices/price-book.ts';
 import { applyFleetPrices } from './control/prices/apply-fleet-prices.ts';
 import { Counter } from 'prom-client';
+import { LiveMetrics } from './observability/live-metrics.ts';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -259,6 +260,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       const deployment = index.deploymentsOf(modelId).find((candidate) => candidate.server.id === serverId);
       if (deployment !== undefined && deployment.model.status === 'available') modelLoads.coldStart(deployment.server, modelId);
     };
+    const live = new LiveMetrics({ inFlight: () => inFlightOf(index) });
     const proxy = new InferenceProxy({
       tracer,
       activation,
@@ -270,6 +272,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       routes,
       observer: (outcome) => {
         metrics.observe(outcome);
+        live.observe(outcome);
         usage.record(outcome);
         if (outcome.serverId !== null && outcome.servedModel !== null && outcome.status < 400) noteColdStart(outcome.serverId, outcome.servedModel);
       },
@@ -294,7 +297,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const responseCache = createResponseCache({ policies: cachePolicies, embedder: embeddings.embedder, metrics: cacheMetrics, redisUrl: config.redis_url, memoryMb: config.response_cache_mb, log, ...(options.clock === undefined ? {} : { clock: options.clock }) });
     const caching = { policies: cachePolicies, cache: responseCache.cache, canEmbed: canEmbedWith(index, routes) };
     const storedResponses = new ResponseStore({ db: database.db, log, ttlHours: config.responses_ttl_hours });
-    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, hub, modelRegistry: { versions, figures, thresholds, activation, benchmarker }, prices, responses: storedResponses, ollamaShow: (server, modelId, signal) => showFromOllama(server, modelId, http, config.health.timeout_ms, signal), integrations: {
+    const app = buildApp({ config, log, keyRing, registry, checker, scheduler, history, isStorageReachable: database.isReachable, isDraining: () => draining, proxy, index, routes, keys: keyService, quota, audit: new AuditStore(database.db), metrics: metricsRegistry, webhooks, analytics, sessions: new SessionStore(), caching, embeddings, collections: collections.http, operations: operationService, lifecycle, placements: { placements, reconciler }, hub, modelRegistry: { versions, figures, thresholds, activation, benchmarker }, prices, live, responses: storedResponses, ollamaShow: (server, modelId, signal) => showFromOllama(server, modelId, http, config.health.timeout_ms, signal), integrations: {
       storage: database.isReachable,
       storageDialect: database.dialect,
       redis: redisQuota === null ? null : () => redisQuota.connectionStatus(),
@@ -356,4 +359,11 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     await database.close();
     throw error;
   }
+}
+
+/** Requests on their way to a model server now, across the fleet. */
+function inFlightOf(index: ModelIndex): number {
+  let total = 0;
+  for (const deployment of index.allDeployments()) total += deployment.state.inflight;
+  return total;
 }

@@ -28,7 +28,7 @@ function needed(method: string, url: string): 'inference' | 'read' | 'admin' | '
   if (url === '/openapi.json' || url === '/docs' || url.startsWith('/docs/')) return null;
   if (url === '/api/v1/session') return 'session';
   // The model REST API: status for read or inference keys, generate for inference keys.
-  if (url === '/api/v1/models/status' || url === '/api/v1/models/:model/status') return 'read or inference';
+  if (url === '/api/v1/models/status' || url === '/api/v1/models/status/events' || url === '/api/v1/models/:model/status') return 'read or inference';
   if (url === '/api/v1/models/:model/generate') return 'inference';
   // /v1 aliases of the admin API's model reports keep its scopes.
   if (['/v1/models/registry', '/v1/models/performance', '/v1/models/benchmark'].includes(url)) return method === 'GET' || method === 'HEAD' ? 'read' : 'admin';

@@ -3,9 +3,9 @@ import type { ErrorCode } from '../../errors/app-error.ts';
 import type { Operation } from '../adapters/inference-mapping.ts';
 
 /** The API a request came in on: its front door (one engine behind all of them). */
-export type ClientApi = 'openai' | 'ollama' | 'anthropic' | 'responses' | 'rest';
+export type ClientApi = 'openai' | 'ollama' | 'anthropic' | 'responses' | 'rest' | 'graphql' | 'grpc' | 'websocket';
 
-export const clientApis: readonly ClientApi[] = ['openai', 'ollama', 'anthropic', 'responses', 'rest'];
+export const clientApis: readonly ClientApi[] = ['openai', 'ollama', 'anthropic', 'responses', 'rest', 'graphql', 'grpc', 'websocket'];
 
 /** Everything known about one /v1 request when it is over: feeds metrics, usage records and traces. */
 export interface RequestOutcome {

@@ -20,6 +20,7 @@ import { answerEmbeddings, answerRerank, pipelineAnswer, textInputs, type Pipeli
 import { addCompletionTokens, estimatePromptTokens } from '../openai/estimate-tokens.ts';
 import type { ClientDialect } from './client-dialect.ts';
 import { DialectResponse } from './dialect-response.ts';
+import { frontDoorOf } from '../internal/internal-rest.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -92,14 +93,17 @@ export class InferenceFrontDoor {
       const config = request.routeOptions.config;
       const operation = config.operation;
       if (error === null || request.principal === null || operation === undefined || this.#recordedHere.has(request)) return;
-      const outcome = refusalOutcome(request, operation, config.api ?? 'openai', error, reply.statusCode, reply.elapsedTime);
+      const outcome = refusalOutcome(request, operation, frontDoorOf(request) ?? config.api ?? 'openai', error, reply.statusCode, reply.elapsedTime);
       this.#dependencies.proxy.observe(outcome);
       logRequestSummary(request.log, request, outcome, request.principal.name);
     });
   }
 
-  async serve(request: FastifyRequest, reply: FastifyReply, call: FrontDoorCall): Promise<unknown> {
+  async serve(request: FastifyRequest, reply: FastifyReply, frontCall: FrontDoorCall): Promise<unknown> {
     const { proxy, index, quota, defaultCompletionTokens, embeddings } = this.#dependencies;
+    // GraphQL, WebSocket and gRPC callers come through the REST routes in-process: their records say so.
+    const via = frontDoorOf(request);
+    const call = via === null ? frontCall : { ...frontCall, api: via };
     const { operation, body } = call;
     const modelName = body['model'] as string;
     assertModelName(modelName);

@@ -53,7 +53,7 @@ export function scopeFor(method: string, url: string): string {
   if (openPaths.has(url)) return 'none';
   if (url === '/api/v1/session') return 'none (signs in with a key)';
   if (url === '/metrics') return 'read (none when SWITCHYARD_METRICS_PUBLIC is set)';
-  if (url === '/api/v1/models/status' || url === '/api/v1/models/:model/status') return 'read or inference';
+  if (url === '/api/v1/models/status' || url === '/api/v1/models/status/events' || url === '/api/v1/models/:model/status') return 'read or inference';
   if (url === '/api/v1/models/:model/generate') return 'inference';
   if (['/v1/models/registry', '/v1/models/performance', '/v1/models/benchmark'].includes(url)) return method === 'GET' ? 'read' : 'admin';
   if (url.startsWith('/v1/')) return 'inference';

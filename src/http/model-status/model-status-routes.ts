@@ -12,7 +12,8 @@ import { acceptJsonUnderAnyContentType } from '../plugins/json-body-parser.ts';
 import type { UsageStore } from '../../storage/usage-store.ts';
 import type { InferenceFrontDoor } from '../dialects/front-door.ts';
 import { requireScope, type SessionLookup } from '../plugins/authenticate.ts';
-import { modelStatus } from './model-status.ts';
+import { fingerprint, modelStatus, statusChange, type ModelStatusChange } from './model-status.ts';
+import { openEventStream } from '../plugins/event-stream.ts';
 import { restGenerateDialect } from './rest-dialect.ts';
 
 export interface ModelStatusRouteDependencies {
@@ -22,6 +23,8 @@ export interface ModelStatusRouteDependencies {
   keyRing: KeyRing;
   sessions?: SessionLookup;
   bodyLimit: number;
+  /** Fleet changes: each one may change models' status (`/models/status/events`). */
+  fleet: { onEvent(listener: () => void): () => void };
 }
 
 const ModelParams = Type.Object({ model: Type.String({ minLength: 1, maxLength: 256 }) });
@@ -76,6 +79,48 @@ export async function modelStatusRoutes(instance: FastifyInstance, dependencies:
       .filter((deployments) => deployments.length > 0)
       .map((deployments) => modelStatus(deployments, rows.get(deployments[0]?.model.modelId ?? '') ?? [], now));
     return { data };
+  });
+
+  // Changes only (a client reads /models/status first): a model whose status, loading or servers changed, as it changes.
+  app.get('/models/status/events', { schema: { summary: 'Model status changes as a live SSE stream', description: `A \`model\` event \`{model, status, loaded, servers}\` whenever a model becomes available or unavailable, is loaded or unloaded, gains or loses a server; \`status: "removed"\` when its last server is gone. ${statusAuth}`, tags } }, async (request, reply) => {
+    const isAllowed = allowedFor(request);
+    const stream = openEventStream(request, reply);
+    if (stream === null) return;
+    const seen = new Map<string, string>();
+    const current = () => {
+      const now = Date.now();
+      const states = new Map<string, ModelStatusChange>();
+      for (const name of index.names()) {
+        if (!isAllowed(name)) continue;
+        const deployments = index.deploymentsOf(name).filter((deployment) => deployment.model.modelId === name);
+        if (deployments.length > 0) states.set(name, statusChange(name, deployments, now));
+      }
+      return states;
+    };
+    for (const [name, state] of current()) seen.set(name, fingerprint(state));
+    let scheduled = false;
+    const compare = () => {
+      scheduled = false;
+      const states = current();
+      for (const [name, state] of states) {
+        const print = fingerprint(state);
+        if (seen.get(name) === print) continue;
+        seen.set(name, print);
+        stream.send('model', state);
+      }
+      for (const name of [...seen.keys()]) {
+        if (states.has(name)) continue;
+        seen.delete(name);
+        stream.send('model', { model: name, status: 'removed', loaded: false, servers: [] });
+      }
+    };
+    // Several events of one probe become one comparison.
+    const unsubscribe = dependencies.fleet.onEvent(() => {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(compare);
+    });
+    stream.onClose(unsubscribe);
   });
 
   const oneModel = async (request: FastifyRequest) => {

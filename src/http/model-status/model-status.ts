@@ -35,3 +35,24 @@ export function modelStatus(deployments: readonly Deployment[], recent: readonly
     last_hour: { requests: statistics.requests, error_rate: statistics.success_rate === null ? null : Math.round((1 - statistics.success_rate) * 10_000) / 10_000, p50_latency_ms: statistics.p50_latency_ms, p95_latency_ms: statistics.p95_latency_ms },
   };
 }
+
+/** What `/models/status/events` announces when it changes. */
+export interface ModelStatusChange {
+  model: string;
+  status: 'available' | 'unavailable' | 'removed';
+  loaded: boolean;
+  servers: string[];
+}
+
+export function statusChange(name: string, deployments: readonly Deployment[], now: number): ModelStatusChange {
+  return {
+    model: name,
+    status: deployments.some((deployment) => isRoutable(deployment, now)) ? 'available' : 'unavailable',
+    loaded: deployments.some((deployment) => deployment.model.status === 'loaded'),
+    servers: deployments.map((deployment) => deployment.server.name),
+  };
+}
+
+export function fingerprint(change: ModelStatusChange): string {
+  return `${change.status}|${change.loaded}|${change.servers.join(',')}`;
+}
