@@ -23,6 +23,7 @@ import { webhooksRoutes } from './http/admin/webhooks-routes.ts';
 import type { WebhookService } from './control/webhooks/webhook-service.ts';
 import { analyticsRoutes, modelReportAliases, type AnalyticsDependencies } from './http/admin/analytics-routes.ts';
 import fastifyCookie from '@fastify/cookie';
+import fastifyWebsocket from '@fastify/websocket';
 import { sessionRoutes } from './http/admin/session-routes.ts';
 import { eventsRoute } from './http/admin/events-route.ts';
 import { consoleRoutes } from './http/ui/console-routes.ts';
@@ -121,6 +122,9 @@ export interface AppServices {
   integrations?: IntegrationSources;
 }
 
+/** The largest WebSocket message accepted (a bigger one closes the socket with 1009). */
+export const websocketMaxPayloadBytes = 1024 * 1024;
+
 /** Assembles the HTTP app from its plugins. Does no I/O: services arrive ready. */
 export function buildApp(services: AppServices): FastifyInstance {
   const ownership = new FleetOwnership(services.config.config_file ?? null);
@@ -170,6 +174,8 @@ export function buildApp(services: AppServices): FastifyInstance {
   registerRequestLog(app);
   registerJsonBodyParser(app);
   app.register(fastifyCookie);
+  // One WebSocket server for /ws/* and GraphQL subscriptions (mercurius reuses it when registered first).
+  app.register(fastifyWebsocket, { options: { maxPayload: websocketMaxPayloadBytes } });
 
   app.register(apiDocsRoutes);
   app.register(healthRoutes, { isStorageReachable: services.isStorageReachable, isDraining: services.isDraining });
