@@ -221,7 +221,7 @@ export function buildApp(services: AppServices): FastifyInstance {
   const collections = services.collections;
   if (collections !== undefined) app.register(collections, { prefix: '/api/v1', keyRing: services.keyRing, sessions: services.sessions, ownership });
   app.register(modelReportAliases, { prefix: '/v1', ...services.analytics, keyRing: services.keyRing, sessions: services.sessions });
-  app.register(modelStatusRoutes, { prefix: '/api/v1', frontDoor, index: services.index, usage: services.analytics.usage, keyRing: services.keyRing, sessions: services.sessions, bodyLimit: services.config.inference_body_limit_bytes, fleet: services.registry });
+  app.register(modelStatusRoutes, { prefix: '/api/v1', frontDoor, index: services.index, usage: services.analytics.usage, keyRing: services.keyRing, sessions: services.sessions, bodyLimit: services.config.inference_body_limit_bytes, fleet: services.registry, ...(services.prices === undefined ? {} : { costOf: (model: string | null, prompt: number, completion: number, latencyMs: number) => (services.prices as PriceBook).costOf(model, prompt, completion, latencyMs) }) });
   if (services.integrations !== undefined) app.register(integrationStatusRoute, { sources: services.integrations, keyRing: services.keyRing });
   app.register(ollamaRoutes, {
     prefix: '/api',

@@ -14,7 +14,7 @@ import type { InferenceFrontDoor } from '../dialects/front-door.ts';
 import { requireScope, type SessionLookup } from '../plugins/authenticate.ts';
 import { fingerprint, modelStatus, statusChange, type ModelStatusChange } from './model-status.ts';
 import { openEventStream } from '../plugins/event-stream.ts';
-import { restGenerateDialect } from './rest-dialect.ts';
+import { restGenerateDialect, type CostOf } from './rest-dialect.ts';
 
 export interface ModelStatusRouteDependencies {
   frontDoor: InferenceFrontDoor;
@@ -25,6 +25,8 @@ export interface ModelStatusRouteDependencies {
   bodyLimit: number;
   /** Fleet changes: each one may change models' status (`/models/status/events`). */
   fleet: { onEvent(listener: () => void): () => void };
+  /** Per-model prices: a generation's `cost` (null without them). */
+  costOf?: CostOf;
 }
 
 const ModelParams = Type.Object({ model: Type.String({ minLength: 1, maxLength: 256 }) });
@@ -53,6 +55,7 @@ const statusAuth = 'For keys with the `read` or `inference` scope; a model outsi
 export async function modelStatusRoutes(instance: FastifyInstance, dependencies: ModelStatusRouteDependencies): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const { frontDoor, index, usage, bodyLimit } = dependencies;
+  const costOf = dependencies.costOf ?? (() => null);
   app.addHook('onRequest', requireScope(dependencies.keyRing, (request) => (request.routeOptions.url?.endsWith('/generate') === true ? 'inference' : ['read', 'inference']), dependencies.sessions));
   frontDoor.recordRefusals(app);
   // Ollama's clients and curl checks send JSON under any content type (or none), as Ollama itself reads it.
@@ -133,7 +136,7 @@ export async function modelStatusRoutes(instance: FastifyInstance, dependencies:
   app.get('/models/:model/status', { schema: { params: ModelParams, summary: 'One model\'s status', description: statusAuth, tags } }, oneModel);
   app.post('/models/:model/status', { schema: { params: ModelParams, body: AnyBody, summary: 'One model\'s status (POST, as the integration scripts send it)', description: `The same answer as GET. ${statusAuth}`, tags } }, oneModel);
 
-  app.post('/models/:model/generate', { bodyLimit, schema: { params: ModelParams, body: GenerateBody, summary: 'Generate text with one model', description: 'A one-shot prompt: `{model, text, server, usage, latency_ms, finish_reason}`, or SSE `{type: "delta", text}` events and a last `{type: "done", …}` with `stream: true`. Same routing, limits and usage records as /v1 (api `rest`). Needs the `inference` scope.', tags }, config: { operation: 'chat', api: 'rest' } }, async (request, reply) => {
+  app.post('/models/:model/generate', { bodyLimit, schema: { params: ModelParams, body: GenerateBody, summary: 'Generate text with one model', description: 'A one-shot prompt: `{id, model, text, server, usage, cost, latency_ms, finish_reason}` (`cost` from the model\'s price, null without one), or SSE `{type: "delta", text}` events and a last `{type: "done", …}` with `stream: true`. Same routing, limits and usage records as /v1 (api `rest`). Needs the `inference` scope.', tags }, config: { operation: 'chat', api: 'rest' } }, async (request, reply) => {
     const startedAt = performance.now();
     const { model } = request.params as { model: string };
     const body = request.body as { prompt: string; system?: string; max_tokens?: number; temperature?: number; stream?: boolean };
@@ -143,6 +146,6 @@ export async function modelStatusRoutes(instance: FastifyInstance, dependencies:
     if (body.max_tokens !== undefined) chat['max_tokens'] = body.max_tokens;
     if (body.temperature !== undefined) chat['temperature'] = body.temperature;
     if (stream) Object.assign(chat, { stream: true, stream_options: { include_usage: true } });
-    return frontDoor.serve(request, reply, { operation: 'chat', api: 'rest', body: chat, stream, errorShape: 'admin', dialect: restGenerateDialect(startedAt) });
+    return frontDoor.serve(request, reply, { operation: 'chat', api: 'rest', body: chat, stream, errorShape: 'admin', dialect: restGenerateDialect(startedAt, request.id, costOf) });
   });
 }

@@ -15,6 +15,11 @@ export function modelStatus(deployments: readonly Deployment[], recent: readonly
     status: routable.length > 0 ? 'available' : 'unavailable',
     loaded: deployments.some((deployment) => deployment.model.status === 'loaded'),
     servers: deployments.map((deployment) => deployment.server.name),
+    // The kinds of server that run it (vllm, ollama, …): the integration guide's `provider`.
+    provider: [...new Set(deployments.map((deployment) => deployment.server.serverType))].join(',') || null,
+    capabilities: [...new Set(deployments.flatMap((deployment) => deployment.model.capabilities))],
+    embedding_dimension: firstKnown(deployments, (deployment) => deployment.model.embeddingDimension),
+    context_length: firstKnown(deployments, (deployment) => deployment.model.contextLength),
     recent_latency_ms: statistics.p50_latency_ms,
     deployments: deployments.map((deployment) => {
       const serverStats = summarize(recent.filter((row) => row.server_id === deployment.server.id));
@@ -34,6 +39,14 @@ export function modelStatus(deployments: readonly Deployment[], recent: readonly
     }),
     last_hour: { requests: statistics.requests, error_rate: statistics.success_rate === null ? null : Math.round((1 - statistics.success_rate) * 10_000) / 10_000, p50_latency_ms: statistics.p50_latency_ms, p95_latency_ms: statistics.p95_latency_ms },
   };
+}
+
+function firstKnown(deployments: readonly Deployment[], read: (deployment: Deployment) => number | null): number | null {
+  for (const deployment of deployments) {
+    const value = read(deployment);
+    if (value !== null) return value;
+  }
+  return null;
 }
 
 /** What `/models/status/events` announces when it changes. */

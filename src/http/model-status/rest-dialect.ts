@@ -4,19 +4,30 @@ import { firstChoice, record, tokenCount, type Json } from '../dialects/openai-a
 
 /**
  * The simple REST answer of `POST /api/v1/models/{model}/generate`:
- * `{model, text, server, usage, latency_ms, finish_reason}`; streamed as SSE
+ * `{id, model, text, server, usage, cost, latency_ms, finish_reason}`; streamed as SSE
  * `{type: "delta", text}` events and a last `{type: "done", …}` with the same
  * fields as the whole answer.
  */
-export function restGenerateDialect(startedAt: number): ClientDialect {
-  const whole = (model: unknown, text: string, server: string | null, usage: Json, finish: unknown): Json => ({
-    model,
-    text,
-    server,
-    usage: { prompt_tokens: tokenCount(usage['prompt_tokens']), completion_tokens: tokenCount(usage['completion_tokens']), total_tokens: tokenCount(usage['prompt_tokens']) + tokenCount(usage['completion_tokens']) },
-    latency_ms: Math.round((performance.now() - startedAt) * 1000) / 1000,
-    finish_reason: typeof finish === 'string' ? finish : null,
-  });
+/** What a request cost from the model's price (PriceBook.costOf), null without one. */
+export type CostOf = (modelId: string | null, promptTokens: number, completionTokens: number, latencyMs: number) => number | null;
+
+export function restGenerateDialect(startedAt: number, requestId: string, costOf: CostOf): ClientDialect {
+  const whole = (model: unknown, text: string, server: string | null, usage: Json, finish: unknown): Json => {
+    const promptTokens = tokenCount(usage['prompt_tokens']);
+    const completionTokens = tokenCount(usage['completion_tokens']);
+    const latencyMs = Math.round((performance.now() - startedAt) * 1000) / 1000;
+    return {
+      id: requestId,
+      model,
+      text,
+      server,
+      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+      // From the model's price when one is set (the usage record's own figure), else null.
+      cost: costOf(typeof model === 'string' ? model : null, promptTokens, completionTokens, latencyMs),
+      latency_ms: latencyMs,
+      finish_reason: typeof finish === 'string' ? finish : null,
+    };
+  };
   return {
     answer(openAI, meta) {
       const choice = firstChoice(openAI);
