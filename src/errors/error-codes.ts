@@ -62,6 +62,8 @@ export const errorCodes = {
   SY_VECTOR_SIZE_MISMATCH: { status: 409, type: 'conflict_error', retryable: false, message: "A vector's size differs from its collection's; nothing was stored." },
   SY_TOO_MANY_ITEMS: { status: 413, type: 'invalid_request_error', retryable: false, message: 'The request holds more items than the limit.' },
   SY_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', retryable: false, message: 'Request body is larger than the limit.' },
+  SY_GRAPHQL_INVALID: { status: 400, type: 'invalid_request_error', retryable: false, message: 'The GraphQL document is not valid against the schema.' },
+  SY_GRAPHQL_TOO_COMPLEX: { status: 400, type: 'invalid_request_error', retryable: false, message: 'The GraphQL document asks for more than one request may.' },
   SY_BATCH_TOO_LARGE: { status: 413, type: 'invalid_request_error', retryable: false, message: 'The request holds more inputs than the limit.' },
   SY_URL_TOO_LONG: { status: 414, type: 'invalid_request_error', retryable: false, message: 'A part of the request URL is too long.' },
   SY_UNSUPPORTED_MEDIA_TYPE: {

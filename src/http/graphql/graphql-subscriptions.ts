@@ -1,0 +1,121 @@
+import { GraphQLError } from './graphql-runtime.ts';
+import type { InternalRest, RestEvent } from '../internal/internal-rest.ts';
+import { callerOf, toGraphqlError, type GraphqlContext } from './graphql-caller.ts';
+import { segment } from './graphql-resolvers.ts';
+
+type Json = Record<string, unknown>;
+type Args = Record<string, unknown>;
+
+export interface SubscriptionField {
+  subscribe: (source: unknown, args: Args, context: GraphqlContext) => Promise<AsyncIterable<unknown>>;
+  resolve: (payload: unknown) => unknown;
+}
+
+/**
+ * Subscriptions read the REST API's own live streams (SSE, in-process): fleet
+ * events, model status changes, live figures, operation progress, a streamed
+ * chat. Ending the subscription hangs the stream up, which for `chatStream`
+ * cancels the upstream call.
+ */
+export function subscriptionResolvers(rest: InternalRest): Record<string, SubscriptionField> {
+  // The first event (or the REST refusal) is awaited before the subscription is confirmed, so a bad key or scope is an error at once.
+  const field = (open: (args: Args) => { method: string; url: string; body?: unknown }, translate: (event: RestEvent) => Iterable<unknown>): SubscriptionField => ({
+    subscribe: async (_source, args, context) => {
+      const { method, url, body } = open(args);
+      const controller = new AbortController();
+      const events = rest.events(callerOf(context), method, url, body, controller.signal);
+      let first: IteratorResult<RestEvent>;
+      try {
+        first = await events.next();
+      } catch (error) {
+        throw toGraphqlError(error);
+      }
+      return translated(first, events, translate, controller);
+    },
+    resolve: (payload) => payload,
+  });
+
+  return {
+    modelStatusUpdates: field(
+      () => ({ method: 'GET', url: '/api/v1/models/status/events' }),
+      function* (event) {
+        if (event.event !== 'model') return;
+        const change = JSON.parse(event.data) as Json;
+        yield { id: change['model'], status: change['status'], loaded: change['loaded'], servers: change['servers'] };
+      },
+    ),
+    serverHealth: field(
+      () => ({ method: 'GET', url: '/api/v1/events' }),
+      function* (event) {
+        const data = JSON.parse(event.data) as Json;
+        if (event.event === 'server.deleted') {
+          yield { id: data['id'], name: data['name'] ?? data['id'], status: 'removed', reason: null };
+          return;
+        }
+        if (event.event !== 'server' || (data['type'] !== 'server.status_changed' && data['type'] !== 'server.created')) return;
+        const server = data['server'] as Json;
+        yield { id: server['id'], name: server['name'], status: server['health_status'], reason: server['status_reason'] ?? server['status_message'] ?? null };
+      },
+    ),
+    metrics: field(
+      (args) => ({ method: 'GET', url: `/api/v1/metrics/live${typeof args['intervalMs'] === 'number' ? `?interval_ms=${Math.max(0, Math.trunc(args['intervalMs']))}` : ''}` }),
+      function* (event) {
+        if (event.event === 'metrics') yield JSON.parse(event.data);
+      },
+    ),
+    operationProgress: field(
+      (args) => ({ method: 'GET', url: `/api/v1/operations/${segment(args['id'])}/events` }),
+      function* (event) {
+        if (event.event === 'operation') yield JSON.parse(event.data);
+      },
+    ),
+    chatStream: field(
+      (args) => ({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model: args['model'], messages: args['messages'], stream: true, stream_options: { include_usage: true }, ...(args['maxTokens'] == null ? {} : { max_tokens: args['maxTokens'] }), ...(args['temperature'] == null ? {} : { temperature: args['temperature'] }) },
+      }),
+      chatDeltas(),
+    ),
+  };
+}
+
+/** OpenAI chunks as `ChatDelta`s: one per piece of text, then one with `done: true`, the usage and who answered. */
+function chatDeltas(): (event: RestEvent & { headers?: Record<string, unknown> }) => Iterable<unknown> {
+  let id: unknown = null;
+  let model: unknown = null;
+  let finish: unknown = null;
+  let usage: unknown = null;
+  return function* (event) {
+    if (event.data === '[DONE]') {
+      const server = event.headers?.['x-switchyard-server'];
+      yield { id, content: '', done: true, finish_reason: finish, usage, model, server: typeof server === 'string' ? server : null };
+      return;
+    }
+    const chunk = JSON.parse(event.data) as Json;
+    if (chunk['error'] !== undefined) {
+      const error = chunk['error'] as Json;
+      // A stream that broke after it began: its last event names why, in the catalogue's terms.
+      throw new GraphQLError(String(error['message'] ?? 'The stream failed.'), { extensions: { code: typeof error['code'] === 'string' ? error['code'] : 'SY_UPSTREAM_STREAM_BROKEN', status: 502 } });
+    }
+    id = chunk['id'] ?? id;
+    model = chunk['model'] ?? model;
+    if (chunk['usage'] !== undefined && chunk['usage'] !== null) usage = chunk['usage'];
+    const choice = ((chunk['choices'] as Json[] | undefined) ?? [])[0];
+    if (choice === undefined) return;
+    if (choice['finish_reason'] !== undefined && choice['finish_reason'] !== null) finish = choice['finish_reason'];
+    const content = (choice['delta'] as Json | undefined)?.['content'];
+    if (typeof content === 'string' && content !== '') yield { id, content, done: false, finish_reason: null, usage: null, model, server: null };
+  };
+}
+
+async function* translated(first: IteratorResult<RestEvent>, rest: AsyncGenerator<RestEvent>, translate: (event: RestEvent) => Iterable<unknown>, controller: AbortController): AsyncGenerator<unknown> {
+  try {
+    if (first.done === true) return;
+    yield* translate(first.value);
+    for await (const event of rest) yield* translate(event);
+  } finally {
+    // The client unsubscribed or the socket closed: hang the REST stream up (a chat's upstream call with it).
+    controller.abort();
+  }
+}
