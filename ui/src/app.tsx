@@ -15,6 +15,7 @@ import { ServersPage } from './pages/servers-page.tsx';
 import { SignIn } from './pages/sign-in.tsx';
 import { UsagePage } from './pages/usage-page.tsx';
 import { WebhooksPage } from './pages/webhooks-page.tsx';
+import { ConnectPage } from './pages/connect-page.tsx';
 
 const pages = [
   ['servers', 'Servers'],
@@ -86,14 +87,15 @@ export function App() {
         {page === 'collections' && <CollectionsPage session={session} />}
         {page === 'webhooks' && <WebhooksPage session={session} />}
         {page === 'audit' && <AuditPage />}
-        {!pages.some(([path]) => path === page) && <p className="error">There is no page “{page}”. Pick one above.</p>}
+        {page === 'connect' && <ConnectPage />}
+        {!pages.some(([path]) => path === page) && page !== 'connect' && <p className="error">There is no page “{page}”. Pick one above.</p>}
       </main>
       {/* The gateway's own API reference (OpenAPI, rendered at /docs from the same origin); the nav has no room left at 1280 px. */}
       <footer className="muted small">
         <a href="/docs/" target="_blank" rel="noreferrer">
           API reference
         </a>{' '}
-        (OpenAPI: <a href="/openapi.json">/openapi.json</a>)
+        (OpenAPI: <a href="/openapi.json">/openapi.json</a>) · <a href="#/connect">Connect: endpoints, GraphQL, WebSocket, gRPC</a>
       </footer>
     </div>
   );

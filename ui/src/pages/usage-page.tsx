@@ -3,6 +3,7 @@ import { api, type Session, type UsageGroup } from '../api.ts';
 import { LineChart } from '../components/charts.tsx';
 import { ErrorNote } from '../components/modal.tsx';
 import { PricesPanel } from './prices-panel.tsx';
+import { LiveFigures } from '../components/live-figures.tsx';
 
 /** Requests, latency, tokens and errors over time, and totals by model, server or key. */
 export function UsagePage(props: { session: Session }) {
@@ -26,6 +27,7 @@ export function UsagePage(props: { session: Session }) {
   return (
     <section>
       <h1>Usage (last 24 hours)</h1>
+      <LiveFigures />
       <ErrorNote error={error} />
       {hours !== null && hours.length === 0 && <p className="empty">No requests yet. Send one from the Playground, or point an application at /v1 with a key.</p>}
       {total !== null && total.requests > 0 && (
@@ -129,4 +131,7 @@ const apiLabels: Record<string, string> = {
   anthropic: 'Anthropic Messages (/v1/messages)',
   responses: 'OpenAI Responses (/v1/responses)',
   rest: 'Model REST API (/api/v1/models)',
+  graphql: 'GraphQL (/graphql)',
+  websocket: 'WebSocket (/ws/chat)',
+  grpc: 'gRPC (gateway.ModelService)',
 };

@@ -1,0 +1,56 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
+import { hasChromium, openBrowser, signIn } from '../support/browser.ts';
+import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+
+const settles = { timeout: 15_000 };
+
+let gateway: TestGateway;
+let vllm: OpenAIFake;
+let browser: Browser;
+let page: Page;
+let shot: (name: string) => Promise<Buffer>;
+
+beforeAll(async () => {
+  if (!hasChromium) return;
+  [gateway, vllm] = await Promise.all([startTestGateway({ env: { SWITCHYARD_USAGE_FLUSH_MS: '50' } }), startOpenAIFake({ flavor: 'vllm', models: [{ id: 'chatty' }] })]);
+  expect((await gateway.api('POST', '/api/v1/model-servers', { name: 'gpu-1', base_url: vllm.url })).status).toBe(201);
+  await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+  ({ browser, page, shot } = await openBrowser({ width: 1280, height: 900 }));
+  await signIn(page, gateway.url, adminKey, '#/servers');
+}, 60_000);
+
+afterAll(async () => {
+  if (!hasChromium) return;
+  await browser?.close();
+  await Promise.all([gateway?.stop(), vllm?.stop()]);
+});
+
+describe.skipIf(!hasChromium)('the console for GraphQL, WebSocket and gRPC clients', () => {
+  it('lists every endpoint from the footer and runs a GraphQL query with the session', async () => {
+    await page.getByRole('link', { name: 'Connect: endpoints, GraphQL, WebSocket, gRPC' }).click();
+    await page.getByRole('heading', { name: 'Connect', exact: true }).waitFor(settles);
+    const endpoints = page.getByTestId('endpoints');
+    expect(await endpoints.textContent()).toContain(`${gateway.url}/graphql`);
+    expect(await endpoints.textContent()).toContain('/ws/chat');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    const result = page.getByTestId('graphql-result');
+    await result.waitFor(settles);
+    const answer = JSON.parse((await result.textContent()) ?? '{}') as { data: { models: Array<{ id: string; provider: string; status: string }> } };
+    expect(answer.data.models).toEqual([expect.objectContaining({ id: 'chatty', provider: 'vllm', status: 'available' })]);
+    // A mutation with the session runs too (same origin), and is recorded under GraphQL.
+    await page.fill('textarea[name=graphql-query]', 'mutation { generateText(model: "chatty", prompt: "from the console") { text server } }');
+    await page.getByRole('button', { name: 'Run query' }).click();
+    await expect.poll(async () => (await result.textContent()) ?? '', settles).toContain('from the console');
+    await shot('connect-graphql');
+  });
+
+  it('shows GraphQL traffic by API on the usage page', async () => {
+    await page.goto(`${gateway.url}/ui/#/usage`);
+    await page.selectOption('select[name=group-by]', 'api');
+    const table = page.getByRole('table', { name: 'Usage by group' });
+    await table.getByTestId('api-graphql').waitFor(settles);
+    expect(await table.getByTestId('api-graphql').textContent()).toBe('GraphQL (/graphql)');
+  });
+});
