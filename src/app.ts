@@ -69,6 +69,7 @@ import { modelLifecycleRoutes } from './http/admin/model-lifecycle-routes.ts';
 import { hubRoutes } from './http/admin/hub-routes.ts';
 import { graphqlRoutes } from './http/graphql/graphql-plugin.ts';
 import { InternalRest } from './http/internal/internal-rest.ts';
+import { websocketRoutes } from './http/websocket/websocket-routes.ts';
 import { liveMetricsRoute } from './http/admin/live-metrics-route.ts';
 import type { LiveMetrics } from './observability/live-metrics.ts';
 import type { HubService } from './control/hub/hub-service.ts';
@@ -225,7 +226,9 @@ export function buildApp(services: AppServices): FastifyInstance {
   app.register(modelReportAliases, { prefix: '/v1', ...services.analytics, keyRing: services.keyRing, sessions: services.sessions });
   app.register(modelStatusRoutes, { prefix: '/api/v1', frontDoor, index: services.index, usage: services.analytics.usage, keyRing: services.keyRing, sessions: services.sessions, bodyLimit: services.config.inference_body_limit_bytes, fleet: services.registry, ...(services.prices === undefined ? {} : { costOf: (model: string | null, prompt: number, completion: number, latencyMs: number) => (services.prices as PriceBook).costOf(model, prompt, completion, latencyMs) }) });
   if (services.integrations !== undefined) app.register(integrationStatusRoute, { sources: services.integrations, keyRing: services.keyRing });
-  app.register(graphqlRoutes, { rest: new InternalRest(app) });
+  const rest = new InternalRest(app);
+  app.register(graphqlRoutes, { rest });
+  app.register(websocketRoutes, { rest, keyRing: services.keyRing, sessions: services.sessions, settings: services.config.websocket });
   app.register(ollamaRoutes, {
     prefix: '/api',
     frontDoor,

@@ -67,6 +67,23 @@ export const ClientSettingsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** The WebSocket endpoints (/ws/chat, /ws/models, /ws/metrics): bounds per key and per socket. */
+export const WebsocketSettingsSchema = Type.Object(
+  {
+    // Open sockets per key: a client that leaks sockets cannot take the gateway's.
+    max_sockets_per_key: Type.Integer({ minimum: 1, maximum: 100_000, default: 16 }),
+    // A ping this often; a socket that has not answered the previous one is dropped.
+    ping_interval_ms: Type.Integer({ minimum: 50, maximum: 600_000, default: 30_000 }),
+    // Time for a socket without a header key or session cookie to send {type: "auth", key}.
+    auth_timeout_ms: Type.Integer({ minimum: 50, maximum: 60_000, default: 5_000 }),
+    // Bytes queued for a socket that does not read: past this it is closed, never buffered without end.
+    max_buffered_bytes: Type.Integer({ minimum: 1_024, maximum: 1_073_741_824, default: 4 * 1024 * 1024 }),
+    // Conversations one /ws/chat socket may run at once.
+    max_conversations: Type.Integer({ minimum: 1, maximum: 1_000, default: 8 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 /** Rate limits and budgets per key. */
 export const QuotaSettingsSchema = Type.Object(
   {
@@ -179,6 +196,7 @@ export const ConfigSchema = Type.Object(
     health: HealthSettingsSchema,
     upstream: UpstreamSettingsSchema,
     client: ClientSettingsSchema,
+    websocket: WebsocketSettingsSchema,
     quota: QuotaSettingsSchema,
     vectors: VectorSettingsSchema,
     embeddings: EmbeddingSettingsSchema,
@@ -191,6 +209,7 @@ export type Config = Static<typeof ConfigSchema>;
 export type HealthSettings = Static<typeof HealthSettingsSchema>;
 export type UpstreamSettings = Static<typeof UpstreamSettingsSchema>;
 export type ClientSettings = Static<typeof ClientSettingsSchema>;
+export type WebsocketSettings = Static<typeof WebsocketSettingsSchema>;
 export type QuotaSettings = Static<typeof QuotaSettingsSchema>;
 export type VectorSettings = Static<typeof VectorSettingsSchema>;
 export type EmbeddingSettings = Static<typeof EmbeddingSettingsSchema>;

@@ -32,6 +32,7 @@ export const errors = {
       ...(asked ? { param: 'dimensions' } : {}),
     }),
   unsupportedMediaType: () => new AppError('SY_UNSUPPORTED_MEDIA_TYPE'),
+  upgradeRequired: () => new AppError('SY_UPGRADE_REQUIRED'),
   unauthenticated: () => new AppError('SY_UNAUTHENTICATED'),
   forbidden: (scope: string) => new AppError('SY_FORBIDDEN', { message: `This key lacks the "${scope}" scope needed for this request.` }),
   notFound: (what: string, message?: string) => new AppError('SY_NOT_FOUND', { message: message ?? `${what} not found.` }),

@@ -80,6 +80,7 @@ export const errorCodes = {
 
   // Switchyard itself.
   SY_INTERNAL: { status: 500, type: 'server_error', retryable: false, message: 'Internal error.' },
+  SY_UPGRADE_REQUIRED: { status: 426, type: 'invalid_request_error', retryable: false, message: 'This endpoint speaks WebSocket: open it with an Upgrade: websocket request.' },
   SY_SHUTTING_DOWN: { status: 503, type: 'server_error', retryable: true, message: 'Switchyard is shutting down; send the request again.' },
   SY_NO_HEALTHY_DEPLOYMENT: { status: 503, type: 'server_error', retryable: true, message: 'No healthy server can serve the model right now. Try again shortly.' },
   SY_NO_MODEL_FOR_AUTO: { status: 503, type: 'server_error', retryable: true, message: 'No healthy model has the capabilities this request needs.' },

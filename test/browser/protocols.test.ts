@@ -53,4 +53,16 @@ describe.skipIf(!hasChromium)('the console for GraphQL, WebSocket and gRPC clien
     await table.getByTestId('api-graphql').waitFor(settles);
     expect(await table.getByTestId('api-graphql').textContent()).toBe('GraphQL (/graphql)');
   });
+
+  it('shows live figures on the usage page, pushed over /ws/metrics with the session cookie', async () => {
+    await page.goto(`${gateway.url}/ui/#/usage`);
+    const requestsPerSecond = page.getByTestId('live-rps').locator('strong');
+    await requestsPerSecond.waitFor(settles);
+    expect(await page.locator('.live-dot').getAttribute('class')).toContain('live');
+    for (let round = 0; round < 5; round++) expect((await gateway.api('POST', '/v1/chat/completions', { model: 'chatty', messages: [{ role: 'user', content: 'live' }] })).status).toBe(200);
+    // Five requests in the 10-second window: 0.5 requests a second, shown within a second or two.
+    await expect.poll(async () => Number(await requestsPerSecond.textContent()), settles).toBeGreaterThanOrEqual(0.5);
+    expect(await page.getByTestId('live-latency').locator('strong').textContent()).toMatch(/ms$/);
+    await shot('usage-live-figures');
+  });
 });

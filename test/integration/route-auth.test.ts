@@ -27,6 +27,10 @@ function needed(method: string, url: string): 'inference' | 'read' | 'admin' | '
   // The published API document and its docs page are public: they hold no secret.
   if (url === '/openapi.json' || url === '/docs' || url.startsWith('/docs/')) return null;
   if (url === '/api/v1/session') return 'session';
+  // WebSocket endpoints: a plain request is authenticated as REST, then told to upgrade (426).
+  if (url === '/ws/chat') return 'inference';
+  if (url === '/ws/models') return 'read or inference';
+  if (url === '/ws/metrics') return 'read';
   // GraphQL answers 200 with per-field errors: each field's scope is tested in graphql-api.test.ts.
   if (url === '/graphql') return null;
   // The model REST API: status for read or inference keys, generate for inference keys.

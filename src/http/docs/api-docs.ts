@@ -28,6 +28,7 @@ export const apiTags: ReadonlyArray<{ name: string; description: string }> = [
   { name: 'Anthropic Messages API', description: 'Anthropic\'s Messages API for its SDKs (`x-api-key`, `anthropic-version`).' },
   { name: 'Ollama-compatible API', description: 'Ollama\'s own API at /api, over every model of the fleet.' },
   { name: 'GraphQL', description: 'Queries, mutations and subscriptions at /graphql over the same services and scopes as REST.' },
+  { name: 'WebSocket', description: 'Chat, model status and live figures over WebSocket at /ws, with the same keys and scopes as REST.' },
   { name: 'Model REST API', description: 'Simple per-model status and generation, for scripts and curl.' },
   { name: 'Health', description: 'Liveness, readiness, metrics and the state of each integration.' },
   { name: 'Console session', description: 'Signing in to the console with a key.' },
@@ -53,6 +54,9 @@ export const apiTags: ReadonlyArray<{ name: string; description: string }> = [
 export function scopeFor(method: string, url: string): string {
   if (openPaths.has(url)) return 'none';
   if (url === '/api/v1/session') return 'none (signs in with a key)';
+  if (url === '/ws/chat') return 'inference';
+  if (url === '/ws/models') return 'read or inference';
+  if (url === '/ws/metrics') return 'read';
   if (url === '/graphql') return 'per field: the scope of the REST route each field reads (named in the schema)';
   if (url === '/metrics') return 'read (none when SWITCHYARD_METRICS_PUBLIC is set)';
   if (url === '/api/v1/models/status' || url === '/api/v1/models/status/events' || url === '/api/v1/models/:model/status') return 'read or inference';
