@@ -373,4 +373,33 @@ describe('hostile GraphQL documents', () => {
     expect(garbage.status).toBe(400);
     expect((await graphql('{ servers { id } }', keys.read)).errors).toBeUndefined();
   });
+
+  it('answers malformed subscription frames with errors, closes a socket that subscribes unannounced, and keeps serving', async () => {
+    const exchange = (frames: string[], wanted: number) =>
+      new Promise<{ received: Array<{ type: string; payload?: unknown }>; closed: boolean }>((resolve) => {
+        const received: Array<{ type: string; payload?: unknown }> = [];
+        const socket = new WebSocket(`${gateway.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+        socket.on('open', () => {
+          for (const frame of frames) socket.send(frame);
+        });
+        socket.on('message', (data) => {
+          const message = JSON.parse(data.toString()) as { type: string };
+          if (message.type === 'ping') return;
+          received.push(message);
+          if (received.length === wanted) {
+            socket.close();
+            resolve({ received, closed: false });
+          }
+        });
+        socket.on('close', () => resolve({ received, closed: true }));
+        socket.on('error', () => undefined);
+      });
+    const malformed = await exchange(['{{{ not json', JSON.stringify({ type: 'launch_missiles' }), JSON.stringify({ type: 'connection_init', payload: { authorization: keys.read } })], 3);
+    expect(malformed.received.map((message) => message.type).filter((type) => type !== 'ping')).toEqual(['error', 'error', 'connection_ack']);
+    expect(JSON.stringify(malformed.received[0]?.payload)).toContain('Message must be a JSON string');
+    const unannounced = await exchange([JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { metrics { inFlight } }' } })], 99);
+    expect(unannounced.closed).toBe(true);
+    expect(unannounced.received.map((message) => message.type)).toEqual(['connection_error']);
+    expect((await graphql('{ servers { id } }', keys.read)).errors).toBeUndefined();
+  });
 });
