@@ -5,6 +5,8 @@ import { segment } from './graphql-resolvers.ts';
 
 type Json = Record<string, unknown>;
 type Args = Record<string, unknown>;
+/** One REST event as the subscription's values (none, one or several). */
+type Translate = (event: RestEvent & { headers?: Record<string, unknown> }) => Iterable<unknown>;
 
 export interface SubscriptionField {
   subscribe: (source: unknown, args: Args, context: GraphqlContext) => Promise<AsyncIterable<unknown>>;
@@ -18,19 +20,18 @@ export interface SubscriptionField {
  * cancels the upstream call.
  */
 export function subscriptionResolvers(rest: InternalRest): Record<string, SubscriptionField> {
-  // The first event (or the REST refusal) is awaited before the subscription is confirmed, so a bad key or scope is an error at once.
-  const field = (open: (args: Args) => { method: string; url: string; body?: unknown }, translate: (event: RestEvent) => Iterable<unknown>): SubscriptionField => ({
+  // Confirmed once REST has opened its stream, so a bad key or scope is an error at once, and a quiet feed simply waits.
+  const field = (open: (args: Args) => { method: string; url: string; body?: unknown }, translator: () => Translate): SubscriptionField => ({
     subscribe: async (_source, args, context) => {
       const { method, url, body } = open(args);
       const controller = new AbortController();
-      const events = rest.events(callerOf(context), method, url, body, controller.signal);
-      let first: IteratorResult<RestEvent>;
       try {
-        first = await events.next();
+        const stream = await rest.openStream(callerOf(context), method, url, body, controller.signal);
+        // A translator per subscription: a chat's keeps its own id, model and usage.
+        return translated(stream.events, translator(), controller);
       } catch (error) {
         throw toGraphqlError(error);
       }
-      return translated(first, events, translate, controller);
     },
     resolve: (payload) => payload,
   });
@@ -38,7 +39,7 @@ export function subscriptionResolvers(rest: InternalRest): Record<string, Subscr
   return {
     modelStatusUpdates: field(
       () => ({ method: 'GET', url: '/api/v1/models/status/events' }),
-      function* (event) {
+      () => function* (event) {
         if (event.event !== 'model') return;
         const change = JSON.parse(event.data) as Json;
         yield { id: change['model'], status: change['status'], loaded: change['loaded'], servers: change['servers'] };
@@ -46,7 +47,7 @@ export function subscriptionResolvers(rest: InternalRest): Record<string, Subscr
     ),
     serverHealth: field(
       () => ({ method: 'GET', url: '/api/v1/events' }),
-      function* (event) {
+      () => function* (event) {
         const data = JSON.parse(event.data) as Json;
         if (event.event === 'server.deleted') {
           yield { id: data['id'], name: data['name'] ?? data['id'], status: 'removed', reason: null };
@@ -59,13 +60,13 @@ export function subscriptionResolvers(rest: InternalRest): Record<string, Subscr
     ),
     metrics: field(
       (args) => ({ method: 'GET', url: `/api/v1/metrics/live${typeof args['intervalMs'] === 'number' ? `?interval_ms=${Math.max(0, Math.trunc(args['intervalMs']))}` : ''}` }),
-      function* (event) {
+      () => function* (event) {
         if (event.event === 'metrics') yield JSON.parse(event.data);
       },
     ),
     operationProgress: field(
       (args) => ({ method: 'GET', url: `/api/v1/operations/${segment(args['id'])}/events` }),
-      function* (event) {
+      () => function* (event) {
         if (event.event === 'operation') yield JSON.parse(event.data);
       },
     ),
@@ -75,13 +76,13 @@ export function subscriptionResolvers(rest: InternalRest): Record<string, Subscr
         url: '/v1/chat/completions',
         body: { model: args['model'], messages: args['messages'], stream: true, stream_options: { include_usage: true }, ...(args['maxTokens'] == null ? {} : { max_tokens: args['maxTokens'] }), ...(args['temperature'] == null ? {} : { temperature: args['temperature'] }) },
       }),
-      chatDeltas(),
+      chatDeltas,
     ),
   };
 }
 
 /** OpenAI chunks as `ChatDelta`s: one per piece of text, then one with `done: true`, the usage and who answered. */
-function chatDeltas(): (event: RestEvent & { headers?: Record<string, unknown> }) => Iterable<unknown> {
+function chatDeltas(): Translate {
   let id: unknown = null;
   let model: unknown = null;
   let finish: unknown = null;
@@ -109,11 +110,9 @@ function chatDeltas(): (event: RestEvent & { headers?: Record<string, unknown> }
   };
 }
 
-async function* translated(first: IteratorResult<RestEvent>, rest: AsyncGenerator<RestEvent>, translate: (event: RestEvent) => Iterable<unknown>, controller: AbortController): AsyncGenerator<unknown> {
+async function* translated(events: AsyncGenerator<RestEvent>, translate: Translate, controller: AbortController): AsyncGenerator<unknown> {
   try {
-    if (first.done === true) return;
-    yield* translate(first.value);
-    for await (const event of rest) yield* translate(event);
+    for await (const event of events) yield* translate(event);
   } finally {
     // The client unsubscribed or the socket closed: hang the REST stream up (a chat's upstream call with it).
     controller.abort();

@@ -104,6 +104,15 @@ export class InternalRest {
    * upstream call.
    */
   async *events(caller: Caller, method: string, url: string, body: unknown, signal: AbortSignal): AsyncGenerator<RestEvent & { headers: OutgoingHttpHeaders }> {
+    yield* (await this.openStream(caller, method, url, body, signal)).events;
+  }
+
+  /**
+   * A streamed call, opened: resolves once REST has answered with a stream
+   * (before any event, so a quiet feed is known to be admitted), or throws
+   * the RestError it answered instead.
+   */
+  async openStream(caller: Caller, method: string, url: string, body: unknown, signal: AbortSignal): Promise<{ headers: OutgoingHttpHeaders; events: AsyncGenerator<RestEvent & { headers: OutgoingHttpHeaders }> }> {
     const response = await this.#app.inject({ method: method as 'GET', url, headers: headersOf(caller, body !== undefined), ...(body === undefined ? {} : { payload: JSON.stringify(body) }), remoteAddress: caller.remoteAddress ?? '127.0.0.1', payloadAsStream: true });
     const stream = response.stream() as Readable;
     // The route's own response: destroying it is what a client hang-up looks like to the proxy and the SSE routes.
@@ -112,42 +121,46 @@ export class InternalRest {
       raw.destroy();
       stream.destroy();
     };
+    const type = String(response.headers['content-type'] ?? '');
+    if (response.statusCode < 200 || response.statusCode >= 300 || !type.startsWith('text/event-stream')) {
+      const text = await readAll(stream).finally(hangUp);
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // Not JSON: the message says what status it was.
+      }
+      if (response.statusCode >= 200 && response.statusCode < 300) throw new RestError(502, { error: { message: 'The answer was not a stream.', code: 'SY_INTERNAL' } }, response.headers);
+      throw new RestError(response.statusCode, parsed, response.headers);
+    }
     if (signal.aborted) hangUp();
     signal.addEventListener('abort', hangUp, { once: true });
-    try {
-      const type = String(response.headers['content-type'] ?? '');
-      if (response.statusCode < 200 || response.statusCode >= 300 || !type.startsWith('text/event-stream')) {
-        const text = await readAll(stream);
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          // Not JSON: the message says what status it was.
-        }
-        if (response.statusCode >= 200 && response.statusCode < 300) throw new RestError(502, { error: { message: 'The answer was not a stream.', code: 'SY_INTERNAL' } }, response.headers);
-        throw new RestError(response.statusCode, parsed, response.headers);
+    return { headers: response.headers, events: sseEvents(stream, response.headers, signal, hangUp) };
+  }
+}
+
+async function* sseEvents(stream: Readable, headers: OutgoingHttpHeaders, signal: AbortSignal, hangUp: () => void): AsyncGenerator<RestEvent & { headers: OutgoingHttpHeaders }> {
+  try {
+    let pending = '';
+    for await (const chunk of stream) {
+      pending += (chunk as Buffer).toString('utf8');
+      const end = pending.lastIndexOf('\n\n');
+      if (end === -1) continue;
+      const complete = pending.slice(0, end + 2);
+      pending = pending.slice(end + 2);
+      for (const block of complete.split('\n\n')) {
+        if (block === '') continue;
+        const name = /^event: ?(.*)$/m.exec(block)?.[1] ?? 'message';
+        for (const data of eventData(`${block}\n\n`)) yield { event: name, data, headers };
       }
-      let pending = '';
-      for await (const chunk of stream) {
-        pending += (chunk as Buffer).toString('utf8');
-        const end = pending.lastIndexOf('\n\n');
-        if (end === -1) continue;
-        const complete = pending.slice(0, end + 2);
-        pending = pending.slice(end + 2);
-        for (const block of complete.split('\n\n')) {
-          if (block === '') continue;
-          const name = /^event: ?(.*)$/m.exec(block)?.[1] ?? 'message';
-          for (const data of eventData(`${block}\n\n`)) yield { event: name, data, headers: response.headers };
-        }
-      }
-    } catch (error) {
-      // A hang-up we asked for ends the stream quietly.
-      if (signal.aborted) return;
-      throw error;
-    } finally {
-      signal.removeEventListener('abort', hangUp);
-      hangUp();
     }
+  } catch (error) {
+    // A hang-up we asked for ends the stream quietly.
+    if (signal.aborted) return;
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', hangUp);
+    hangUp();
   }
 }
 
