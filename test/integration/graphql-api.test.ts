@@ -246,6 +246,18 @@ describe('GraphQL subscriptions over graphql-transport-ws', () => {
     expect(deltas.at(-1)).toMatchObject({ done: true, model: 'chatty', server: 'gpu-1', usage: { totalTokens: expect.any(Number) } });
   });
 
+  it('keeps two chat streams on one connection apart', async () => {
+    const client = subscriber({ authorization: keys.inference });
+    const stream = (prompt: string) => collect(client, `subscription { chatStream(model: "chatty", messages: [{role: "user", content: "${prompt}"}]) { id content done } }`, (events) => events.at(-1)?.chatStream.done === true).done;
+    const [first, second] = await Promise.all([stream('first prompt'), stream('second prompt')]);
+    await client.dispose();
+    const text = (events: any[]) => events.map((event) => event.chatStream.content).join('');
+    expect(text(first.events)).toContain('first prompt');
+    expect(text(first.events)).not.toContain('second prompt');
+    expect(text(second.events)).toContain('second prompt');
+    expect(first.events.at(-1).chatStream.id).not.toBe(second.events.at(-1).chatStream.id);
+  });
+
   it('cancels the upstream call when the subscriber stops mid-stream', async () => {
     await vllm.setBehaviour({ tokenIntervalMs: 200 });
     const before = vllm.abortedCount();
