@@ -1,3 +1,4 @@
+import { openEventStream } from '../plugins/event-stream.ts';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -8,7 +9,6 @@ import { actorOf } from '../plugins/authenticate.ts';
 /** The group these routes are listed under in the published API document (/docs). */
 const tags = ['Model lifecycle'];
 
-const heartbeatMs = 15_000;
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) });
 const ListQuery = Type.Object(
   {
@@ -50,25 +50,13 @@ export async function operationsRoutes(parent: FastifyInstance, dependencies: { 
   app.get('/operations/:id/events', { schema: { tags, summary: 'An operation\'s progress as a live SSE stream', params: IdParams } }, async (request, reply) => {
     const current = await operations.get(request.params.id);
     if (current === null) throw errors.notFound(`Operation ${request.params.id}`);
-    reply.hijack();
-    const response = reply.raw;
-    response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', 'x-request-id': request.id });
-    if (request.method === 'HEAD') return void response.end();
+    const stream = openEventStream(request, reply);
+    if (stream === null) return;
     const send = (view: OperationView) => {
-      response.write(`event: operation\ndata: ${JSON.stringify(view)}\n\n`);
-      if (view.status !== 'running') {
-        cleanup();
-        response.end();
-      }
+      stream.send('operation', view);
+      if (view.status !== 'running') stream.end();
     };
-    const unsubscribe = operations.subscribe(current.id, send);
-    const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), heartbeatMs);
-    heartbeat.unref();
-    const cleanup = () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-    };
-    response.on('close', cleanup);
+    stream.onClose(operations.subscribe(current.id, send));
     // Read again after subscribing: an operation that ended in between is sent as it ended.
     send((await operations.get(current.id)) ?? current);
   });

@@ -2,6 +2,7 @@ import { GraphQLError } from './graphql-runtime.ts';
 import type { InternalRest, RestEvent } from '../internal/internal-rest.ts';
 import { callerOf, toGraphqlError, type GraphqlContext } from './graphql-caller.ts';
 import { segment } from './graphql-resolvers.ts';
+import { ChatStreamReader } from '../internal/chat-stream-reader.ts';
 
 type Json = Record<string, unknown>;
 type Args = Record<string, unknown>;
@@ -83,30 +84,12 @@ export function subscriptionResolvers(rest: InternalRest): Record<string, Subscr
 
 /** OpenAI chunks as `ChatDelta`s: one per piece of text, then one with `done: true`, the usage and who answered. */
 function chatDeltas(): Translate {
-  let id: unknown = null;
-  let model: unknown = null;
-  let finish: unknown = null;
-  let usage: unknown = null;
+  const reader = new ChatStreamReader();
   return function* (event) {
-    if (event.data === '[DONE]') {
-      const server = event.headers?.['x-switchyard-server'];
-      yield { id, content: '', done: true, finish_reason: finish, usage, model, server: typeof server === 'string' ? server : null };
-      return;
-    }
-    const chunk = JSON.parse(event.data) as Json;
-    if (chunk['error'] !== undefined) {
-      const error = chunk['error'] as Json;
-      // A stream that broke after it began: its last event names why, in the catalogue's terms.
-      throw new GraphQLError(String(error['message'] ?? 'The stream failed.'), { extensions: { code: typeof error['code'] === 'string' ? error['code'] : 'SY_UPSTREAM_STREAM_BROKEN', status: 502 } });
-    }
-    id = chunk['id'] ?? id;
-    model = chunk['model'] ?? model;
-    if (chunk['usage'] !== undefined && chunk['usage'] !== null) usage = chunk['usage'];
-    const choice = ((chunk['choices'] as Json[] | undefined) ?? [])[0];
-    if (choice === undefined) return;
-    if (choice['finish_reason'] !== undefined && choice['finish_reason'] !== null) finish = choice['finish_reason'];
-    const content = (choice['delta'] as Json | undefined)?.['content'];
-    if (typeof content === 'string' && content !== '') yield { id, content, done: false, finish_reason: null, usage: null, model, server: null };
+    const step = reader.read(event);
+    if (step.kind === 'failed') throw new GraphQLError(step.message, { extensions: { code: step.code, status: 502 } });
+    if (step.kind === 'piece') yield { id: reader.id, content: step.text, done: false, finish_reason: null, usage: null, model: reader.model, server: null };
+    if (step.kind === 'done') yield { id: reader.id, content: '', done: true, finish_reason: reader.finishReason, usage: reader.usage, model: reader.model, server: step.server };
   };
 }
 

@@ -1,5 +1,6 @@
 import { RestError, type Caller, type InternalRest } from '../internal/internal-rest.ts';
 import type { GatewaySocket } from './gateway-socket.ts';
+import { ChatStreamReader } from '../internal/chat-stream-reader.ts';
 
 type Json = Record<string, unknown>;
 
@@ -51,32 +52,15 @@ function chatBody(message: Json): Json | string {
 }
 
 async function converse(socket: GatewaySocket, caller: Caller, rest: InternalRest, id: string, body: Json, signal: AbortSignal): Promise<void> {
-  let content = '';
-  let model: unknown = null;
-  let usage: unknown = null;
-  let finish: unknown = null;
+  const reader = new ChatStreamReader();
   try {
     for await (const event of rest.events(caller, 'POST', '/v1/chat/completions', body, signal)) {
-      if (event.data === '[DONE]') {
-        const server = event.headers['x-switchyard-server'];
-        socket.send({ type: 'done', id, message: { role: 'assistant', content }, usage, model, server: typeof server === 'string' ? server : null, finish_reason: finish });
+      const step = reader.read(event);
+      if (step.kind === 'piece') socket.send({ type: 'delta', id, content: step.text });
+      if (step.kind === 'failed') return socket.error(step.code, step.message, { id });
+      if (step.kind === 'done') {
+        socket.send({ type: 'done', id, message: { role: 'assistant', content: reader.content }, usage: reader.usage, model: reader.model, server: step.server, finish_reason: reader.finishReason });
         return;
-      }
-      const chunk = JSON.parse(event.data) as Json;
-      const failure = chunk['error'] as Json | undefined;
-      if (failure !== undefined) {
-        socket.error(typeof failure['code'] === 'string' ? failure['code'] : 'SY_UPSTREAM_STREAM_BROKEN', String(failure['message'] ?? 'The stream broke off.'), { id });
-        return;
-      }
-      model = chunk['model'] ?? model;
-      if (chunk['usage'] !== undefined && chunk['usage'] !== null) usage = chunk['usage'];
-      const choice = ((chunk['choices'] as Json[] | undefined) ?? [])[0];
-      if (choice === undefined) continue;
-      if (choice['finish_reason'] !== undefined && choice['finish_reason'] !== null) finish = choice['finish_reason'];
-      const piece = (choice['delta'] as Json | undefined)?.['content'];
-      if (typeof piece === 'string' && piece !== '') {
-        content += piece;
-        socket.send({ type: 'delta', id, content: piece });
       }
     }
     // Ended without [DONE]: cancelled here, or the socket closed.
