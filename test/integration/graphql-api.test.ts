@@ -113,6 +113,25 @@ describe('GraphQL queries', () => {
     expect(health.data).toEqual({ health: { status: 'ok', ready: true } });
   });
 
+  it('reads routes, keys, usage, performance, collections and operations as REST has them', async () => {
+    await gateway.api('POST', '/api/v1/routes', { name: 'reads-route', targets: [{ model: 'chatty', weight: 2 }] });
+    await gateway.api('POST', '/api/v1/models/embedder/vectors/store', { texts: ['for the listing'] });
+    await gateway.api('POST', '/v1/chat/completions', { model: 'chatty', messages: [{ role: 'user', content: 'counted' }] });
+    await gateway.gateway.usage.flush({ force: true });
+    const answer = await graphql('{ routes { name status targets { model weight } } keys { name scopes prefix } usage(groupBy: "model") { groupBy total { requests } data { group requests promptTokens } } performance(hours: 24) { windowHours data { model rating statistics { requests } } } collections { model vectorSize backend count } operations(limit: 5) { id kind } }', keys.read);
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data.routes).toContainEqual({ name: 'reads-route', status: 'resolved', targets: [{ model: 'chatty', weight: 2 }] });
+    expect((answer.data.keys as Array<{ name: string }>).map((key) => key.name)).toContain('gql-read');
+    const chatty = (answer.data.usage.data as Array<{ group: string; requests: number }>).find((row) => row.group === 'chatty');
+    expect(chatty?.requests).toBeGreaterThanOrEqual(1);
+    expect(answer.data.usage.total.requests).toBeGreaterThanOrEqual(chatty?.requests ?? 1);
+    expect(answer.data.performance.windowHours).toBe(24);
+    expect(answer.data.collections).toContainEqual({ model: 'embedder', vectorSize: 8, backend: expect.any(String), count: expect.any(Number) });
+    // The same figures as REST's own answer.
+    const rest = (await gateway.api('GET', '/api/v1/analytics/usage?group_by=model')).body;
+    expect(answer.data.usage.total.requests).toBe(rest.total.requests);
+  });
+
   it('every REST record field has its GraphQL field: a new field cannot be missed', async () => {
     await gateway.api('POST', '/api/v1/routes', { name: 'fast', targets: [{ model: 'chatty' }] });
     await gateway.api('POST', '/api/v1/models/embedder/vectors/store', { texts: ['seed'] });
