@@ -68,7 +68,7 @@ import type { PlacementReconciler } from './control/placements/placement-reconci
 import { modelLifecycleRoutes } from './http/admin/model-lifecycle-routes.ts';
 import { hubRoutes } from './http/admin/hub-routes.ts';
 import { graphqlRoutes } from './http/graphql/graphql-plugin.ts';
-import { InternalRest } from './http/internal/internal-rest.ts';
+import { InternalRest, watchHangUps } from './http/internal/internal-rest.ts';
 import { websocketRoutes } from './http/websocket/websocket-routes.ts';
 import { liveMetricsRoute } from './http/admin/live-metrics-route.ts';
 import type { LiveMetrics } from './observability/live-metrics.ts';
@@ -171,6 +171,8 @@ export function buildApp(services: AppServices): FastifyInstance {
     reply.header('x-request-id', request.id);
     if (isClosing) throw errors.shuttingDown();
   });
+  // GraphQL, WebSocket and gRPC calls made in-process can be hung up before their answer starts.
+  watchHangUps(app);
   // First, so it sees every route registered after it.
   app.register(fastifySwagger, apiDocumentOptions(packageVersion()));
   registerErrorHandler(app, services.config.admin_body_limit_bytes);

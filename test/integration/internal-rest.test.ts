@@ -65,6 +65,32 @@ describe('REST in-process for the other front doors', () => {
     await fake.setBehaviour({ tokenIntervalMs: 5 });
   });
 
+  it('hangs up before the answer starts: a call whose model server has not answered yet is cancelled upstream', async () => {
+    await fake.setBehaviour({ latencyMs: 30_000 });
+    fake.resetRequests();
+    try {
+      const unary = new AbortController();
+      const pending = rest.json(admin, 'POST', '/v1/chat/completions', { model: 'chatty', messages: [{ role: 'user', content: 'slow' }] }, unary.signal).catch((error: unknown) => error);
+      await waitUntil(() => fake.requests.length === 1, { what: 'the upstream call to start' });
+      unary.abort(new Error('deadline'));
+      expect(await pending).toMatchObject({ message: 'deadline' });
+      await waitUntil(() => fake.abortedCount() === 1, { what: 'the upstream call to be aborted' });
+      const streamed = new AbortController();
+      const events = rest.events(admin, 'POST', '/v1/chat/completions', { model: 'chatty', stream: true, messages: [{ role: 'user', content: 'slow' }] }, streamed.signal);
+      const first = events.next();
+      await waitUntil(() => fake.requests.length === 2, { what: 'the upstream stream to start' });
+      streamed.abort();
+      expect(await first).toEqual({ done: true, value: undefined });
+      await waitUntil(() => fake.abortedCount() === 2, { what: 'the upstream stream to be aborted' });
+      // Aborted before it is sent: REST is not asked at all.
+      const early = new AbortController();
+      early.abort(new Error('too late'));
+      expect(await rest.json(admin, 'GET', '/api/v1/model-servers', undefined, early.signal).catch((error: unknown) => error)).toMatchObject({ message: 'too late' });
+    } finally {
+      await fake.setBehaviour({ latencyMs: 0 });
+    }
+  });
+
   it('throws the REST error before a stream begins', async () => {
     const failure = await (async () => {
       for await (const _event of rest.events(admin, 'POST', '/v1/chat/completions', { model: 'nobody', stream: true, messages: [{ role: 'user', content: 'x' }] }, new AbortController().signal)) return null;

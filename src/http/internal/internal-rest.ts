@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ClientApi } from '../../data/proxy/request-outcome.ts';
 import { eventData } from '../../data/proxy/translated-events.ts';
+import { errors } from '../../errors/error-catalogue.ts';
 
 /**
  * Who is calling through a non-HTTP front door (GraphQL, WebSocket, gRPC), as
@@ -62,6 +64,10 @@ export interface RestEvent {
 
 /** Marks a request this module made, so the front door can tell which API it came in on. */
 const viaHeader = 'x-switchyard-via';
+/** Names a call that its caller may hang up before the answer starts (see watchHangUps). */
+const callHeader = 'x-switchyard-internal-call';
+/** Calls in flight with a signal, by their call id: bounded by the calls in flight. */
+const hangUpSignals = new Map<string, AbortSignal>();
 
 /**
  * The non-HTTP front doors call the REST API in-process (Fastify's `inject`,
@@ -76,9 +82,13 @@ export class InternalRest {
     this.#app = app;
   }
 
-  /** A JSON call; any status is answered (see `json` for one that throws on failure). */
-  async request<T = unknown>(caller: Caller, method: string, url: string, body?: unknown): Promise<RestAnswer<T>> {
-    const response = await this.#app.inject({ method: method as 'GET', url, headers: headersOf(caller, body !== undefined), ...(body === undefined ? {} : { payload: JSON.stringify(body) }), remoteAddress: caller.remoteAddress ?? '127.0.0.1' });
+  /**
+   * A JSON call; any status is answered (see `json` for one that throws on
+   * failure). Aborting `signal` hangs up as a client would (the upstream call
+   * is cancelled) and rejects with the signal's reason.
+   */
+  async request<T = unknown>(caller: Caller, method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<RestAnswer<T>> {
+    const response = await withHangUp(signal, (headers) => this.#app.inject({ method: method as 'GET', url, headers: { ...headersOf(caller, body !== undefined), ...headers }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }), remoteAddress: caller.remoteAddress ?? '127.0.0.1' }));
     let parsed: unknown = null;
     if (response.body !== '') {
       try {
@@ -91,8 +101,8 @@ export class InternalRest {
   }
 
   /** A JSON call that must succeed: anything but 2xx throws a RestError. */
-  async json<T = unknown>(caller: Caller, method: string, url: string, body?: unknown): Promise<RestAnswer<T>> {
-    const answer = await this.request<T>(caller, method, url, body);
+  async json<T = unknown>(caller: Caller, method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<RestAnswer<T>> {
+    const answer = await this.request<T>(caller, method, url, body, signal);
     if (answer.status < 200 || answer.status >= 300) throw new RestError(answer.status, answer.body, answer.headers);
     return answer;
   }
@@ -104,16 +114,25 @@ export class InternalRest {
    * upstream call.
    */
   async *events(caller: Caller, method: string, url: string, body: unknown, signal: AbortSignal): AsyncGenerator<RestEvent & { headers: OutgoingHttpHeaders }> {
-    yield* (await this.openStream(caller, method, url, body, signal)).events;
+    let opened: Awaited<ReturnType<InternalRest['openStream']>>;
+    try {
+      opened = await this.openStream(caller, method, url, body, signal);
+    } catch (error) {
+      // Hung up before the answer started: the stream ends quietly, as a hang-up after it does.
+      if (signal.aborted) return;
+      throw error;
+    }
+    yield* opened.events;
   }
 
   /**
    * A streamed call, opened: resolves once REST has answered with a stream
    * (before any event, so a quiet feed is known to be admitted), or throws
-   * the RestError it answered instead.
+   * the RestError it answered instead. Aborting `signal` before then hangs
+   * up (the upstream call is cancelled) and rejects with the signal's reason.
    */
   async openStream(caller: Caller, method: string, url: string, body: unknown, signal: AbortSignal): Promise<{ headers: OutgoingHttpHeaders; events: AsyncGenerator<RestEvent & { headers: OutgoingHttpHeaders }> }> {
-    const response = await this.#app.inject({ method: method as 'GET', url, headers: headersOf(caller, body !== undefined), ...(body === undefined ? {} : { payload: JSON.stringify(body) }), remoteAddress: caller.remoteAddress ?? '127.0.0.1', payloadAsStream: true });
+    const response = await withHangUp(signal, (headers) => this.#app.inject({ method: method as 'GET', url, headers: { ...headersOf(caller, body !== undefined), ...headers }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }), remoteAddress: caller.remoteAddress ?? '127.0.0.1', payloadAsStream: true }));
     const stream = response.stream() as Readable;
     // The route's own response: destroying it is what a client hang-up looks like to the proxy and the SSE routes.
     const raw = response.raw.res as unknown as { destroy(): void };
@@ -162,6 +181,55 @@ async function* sseEvents(stream: Readable, headers: OutgoingHttpHeaders, signal
     signal.removeEventListener('abort', hangUp);
     hangUp();
   }
+}
+
+/**
+ * Lets a caller of InternalRest hang up before REST has started its answer
+ * (a model server slow to send its first byte, a deadline that passes): an
+ * injected request whose signal aborts has its response destroyed, which is
+ * what a client disconnect looks like to the proxy and the embedding
+ * pipeline. A request hung up before its handler runs is not served at all.
+ * Registered once, on the root app, by buildApp.
+ */
+export function watchHangUps(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    const id = '_lightMyRequest' in request.raw ? request.headers[callHeader] : undefined;
+    const signal = typeof id === 'string' ? hangUpSignals.get(id) : undefined;
+    if (signal === undefined) return done();
+    if (signal.aborted) return done(errors.clientDisconnected());
+    const hangUp = () => reply.raw.destroy();
+    signal.addEventListener('abort', hangUp, { once: true });
+    reply.raw.once('close', () => signal.removeEventListener('abort', hangUp));
+    done();
+  });
+  // Hung up while its body was read: the handler (and its upstream call) never starts.
+  app.addHook('preHandler', (request, reply, done) => {
+    const id = '_lightMyRequest' in request.raw ? request.headers[callHeader] : undefined;
+    if (typeof id === 'string' && hangUpSignals.get(id)?.aborted === true) return done(errors.clientDisconnected());
+    done();
+  });
+}
+
+/** Runs an injected call under `signal` (see watchHangUps); rejects with the signal's reason once it aborts. */
+async function withHangUp<T>(signal: AbortSignal | undefined, inject: (headers: Record<string, string>) => Promise<T>): Promise<T> {
+  if (signal === undefined) return inject({});
+  if (signal.aborted) throw abortReason(signal);
+  const id = randomUUID();
+  hangUpSignals.set(id, signal);
+  try {
+    const answer = await inject({ [callHeader]: id });
+    if (signal.aborted) throw abortReason(signal);
+    return answer;
+  } catch (error) {
+    if (signal.aborted) throw abortReason(signal);
+    throw error;
+  } finally {
+    hangUpSignals.delete(id);
+  }
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The call was hung up.', 'AbortError');
 }
 
 /** The front door a request came in on, when this module made it (null for everything a socket brought). */
