@@ -70,6 +70,7 @@ import { PriceBook } from './control/prices/price-book.ts';
 import { applyFleetPrices } from './control/prices/apply-fleet-prices.ts';
 import { Counter } from 'prom-client';
 import { LiveMetrics } from './observability/live-metrics.ts';
+import { startGrpcGateway, type GrpcGateway } from './grpc/grpc-server.ts';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -97,6 +98,8 @@ export interface Gateway {
   placements: { registry: PlacementRegistry; reconciler: PlacementReconciler };
   /** Model versions, thresholds and activation. */
   models: { versions: VersionTracker; figures: VersionFigures; thresholds: ModelThresholds; activation: ModelActivation };
+  /** gRPC (gateway.ModelService) on the gateway's port, and on grpc_port when set. */
+  grpc: GrpcGateway;
   keys: BootstrapResult;
   masterKey: Omit<MasterKeySource, 'key'>;
   fleetReport: FleetApplyReport | null;
@@ -124,6 +127,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
   const { config } = loaded;
   // Before storage is opened: a taken port must leave nothing written behind it.
   await assertPortFree(config.host, config.port);
+  if (config.grpc_port !== undefined) await assertPortFree(config.host, config.grpc_port, 'grpc_port');
   const log: Logger = createLogger({ level: config.log_level, format: config.log_format }, options.logDestination);
   const database = await openDatabase({
     dataDir: config.data_dir,
@@ -305,7 +309,10 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       webhooks: () => webhookDispatcher.deliveryStatus(),
       servers: () => registry.list(),
     } });
-    const address = await app.listen({ port: config.port, host: config.host }).catch((error: unknown) => {
+    // Before listening: the first connection on the shared port may already be gRPC.
+    const grpc = await startGrpcGateway({ app, httpServer: app.server, host: config.host, port: config.grpc_port, firstBytesTimeoutMs: Math.min(config.client.headers_timeout_ms, config.client.request_timeout_ms), log });
+    const address = await app.listen({ port: config.port, host: config.host }).catch(async (error: unknown) => {
+      await grpc.close(0);
       throw toPortError(error, config.host, config.port);
     });
     // The benchmark calls our own /v1 on loopback, whatever address we listen on.
@@ -332,7 +339,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         models.stop();
         log.info({ graceMs: config.shutdown_grace_ms, delayMs: config.shutdown_delay_ms }, 'draining: /ready answers 503, in-flight requests may finish');
         if (config.shutdown_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown_delay_ms));
-        await closeGracefully(app, { graceMs: config.shutdown_grace_ms, log });
+        // gRPC connections share the HTTP server's port: the server closes once both have drained.
+        await Promise.all([grpc.close(config.shutdown_grace_ms), closeGracefully(app, { graceMs: config.shutdown_grace_ms, log })]);
         // Storage and Redis may already be gone: every step is bounded, none can hold the exit.
         await Promise.all([
           step('usage', () => usage.stop(), 5_000),
@@ -354,7 +362,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       })();
       return closing;
     };
-    return { app, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, hub, placements: { registry: placements, reconciler }, models: { versions, figures, thresholds, activation }, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
+    return { app, grpc, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, hub, placements: { registry: placements, reconciler }, models: { versions, figures, thresholds, activation }, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
   } catch (error) {
     await database.close();
     throw error;

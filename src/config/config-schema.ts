@@ -146,6 +146,8 @@ export const ConfigSchema = Type.Object(
   {
     port: Type.Integer({ minimum: 0, maximum: 65_535, default: 8000 }),
     host: Type.String({ minLength: 1, default: '0.0.0.0' }),
+    /** gRPC is served on `port` beside HTTP; set, also on this port of `host` (plain gRPC, nothing else). */
+    grpc_port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535 })),
     data_dir: Type.String({ minLength: 1, default: './data' }),
     database_url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
     redis_url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
