@@ -437,4 +437,20 @@ describe('SWITCHYARD_GRPC_PORT', () => {
       if (!stopped) await own.stop();
     }
   });
+
+  it('refuses to start when the gRPC port is taken, naming the setting', async () => {
+    const { createServer } = await import('node:net');
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as { port: number }).port;
+      const failure = await startTestGateway({ env: { SWITCHYARD_GRPC_PORT: String(port) } }).then(async (started) => {
+        await started.stop();
+        return null;
+      }, (error: unknown) => error);
+      expect(failure).toMatchObject({ name: 'PortUnavailableError', message: expect.stringContaining('SWITCHYARD_GRPC_PORT') });
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
 });
