@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { RestError, type InternalRest } from '../http/internal/internal-rest.ts';
 import type { CallTracker } from './grpc-call.ts';
-import { CallEnded, FrontDoorError, isExpected, statusOfCode, toGrpcError } from './grpc-status.ts';
-import { serverOf } from './served-by.ts';
+import { ChatStreamReader } from '../http/internal/chat-stream-reader.ts';
+import { CallEnded, isExpected, statusOfCode, toGrpcError } from './grpc-status.ts';
 
 type Json = Record<string, unknown>;
 
@@ -36,31 +36,22 @@ export async function streamChat(call: ServerWritableStream<ChatRequest, Json>, 
     };
     for (const field of ['max_tokens', 'temperature', 'top_p', 'seed'] as const) if (request[field] !== undefined) body[field] = request[field];
     if (request.stop !== undefined && request.stop.length > 0) body['stop'] = request.stop;
-    let id = '';
-    let model = '';
-    let server: string | undefined;
-    let finishReason: string | undefined;
-    let usage: Json | undefined;
+    const reader = new ChatStreamReader();
+    let server: string | null = null;
     let isDone = false;
     for await (const event of dependencies.rest.events(context.caller, 'POST', '/v1/chat/completions', body, context.signal)) {
-      server ??= serverOf(event.headers);
-      if (event.data === '[DONE]') {
+      const step = reader.read(event);
+      if (step.kind === 'failed') throw new RestError(statusOfCode(step.code), { error: { code: step.code, message: step.message } }, {});
+      if (step.kind === 'piece') await write(call, { id: textOf(reader.id), model: textOf(reader.model), content: step.text }, context.signal);
+      if (step.kind === 'done') {
+        server = step.server;
         isDone = true;
         break;
       }
-      const chunk = parse(event.data);
-      if (chunk['error'] !== undefined) throw streamError(chunk['error']);
-      id = typeof chunk['id'] === 'string' ? chunk['id'] : id;
-      model = typeof chunk['model'] === 'string' ? chunk['model'] : model;
-      if (isRecord(chunk['usage'])) usage = chunk['usage'];
-      const choice = Array.isArray(chunk['choices']) && isRecord(chunk['choices'][0]) ? chunk['choices'][0] : {};
-      if (typeof choice['finish_reason'] === 'string') finishReason = choice['finish_reason'];
-      const content = isRecord(choice['delta']) ? choice['delta']['content'] : undefined;
-      if (typeof content === 'string' && content !== '') await write(call, { id, model, content }, context.signal);
     }
     if (context.signal.aborted) throw context.signal.reason;
     if (!isDone) throw new RestError(502, { error: { message: 'The answer stream ended before it was complete.', code: 'SY_UPSTREAM_STREAM_BROKEN' } }, {});
-    await write(call, { id, model, content: '', finish_reason: finishReason, usage, server, done: true }, context.signal);
+    await write(call, { id: textOf(reader.id), model: textOf(reader.model), content: '', finish_reason: reader.finishReason, usage: reader.usage, server, done: true }, context.signal);
     call.end();
   } catch (error) {
     const failure = context.signal.aborted && !(error instanceof RestError) ? context.signal.reason : error;
@@ -77,22 +68,6 @@ async function write(call: ServerWritableStream<ChatRequest, Json>, message: Jso
   await once(call, 'drain', { signal }).catch(() => undefined);
 }
 
-/** An error event inside the stream (the upstream broke off after it began), as REST's error. */
-function streamError(error: unknown): RestError {
-  const code = isRecord(error) ? error['code'] : undefined;
-  return new RestError(statusOfCode(code), { error }, {});
-}
-
-function parse(data: string): Json {
-  try {
-    const parsed: unknown = JSON.parse(data);
-    if (isRecord(parsed)) return parsed;
-  } catch {
-    // Not JSON: REST never sends that; said as a broken stream below.
-  }
-  throw new FrontDoorError('The answer stream held an event that is not JSON.', 'SY_UPSTREAM_PROTOCOL');
-}
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : '';
 }

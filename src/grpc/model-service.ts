@@ -1,8 +1,8 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { InternalRest } from '../http/internal/internal-rest.ts';
 import type { CallContext, CallTracker } from './grpc-call.ts';
 import { FrontDoorError, isExpected, toGrpcError } from './grpc-status.ts';
-import { serverOf } from './served-by.ts';
 import { fromProtoStruct, toProtoStruct, type ProtoStruct } from './struct-value.ts';
 import { streamChat } from './chat-stream.ts';
 import { watchServers } from './watch-servers.ts';
@@ -94,6 +94,12 @@ function modelPath(model: string | undefined): string {
 function toRestItem(item: VectorItem): Json {
   const vector = item.vector ?? [];
   return defined({ id: item.id, text: item.text, vector: vector.length > 0 ? vector : undefined, metadata: fromProtoStruct(item.metadata) });
+}
+
+/** The model server that answered, from the header REST sets on every inference answer. */
+function serverOf(headers: OutgoingHttpHeaders): string | undefined {
+  const value = headers['x-switchyard-server'];
+  return typeof value === 'string' ? value : undefined;
 }
 
 function defined(values: Json): Json {

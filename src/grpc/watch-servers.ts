@@ -1,4 +1,4 @@
-import { status as GrpcCode, type ServerWritableStream } from '@grpc/grpc-js';
+import { Metadata, status as GrpcCode, type ServerWritableStream } from '@grpc/grpc-js';
 import type { InternalRest } from '../http/internal/internal-rest.ts';
 import type { CallTracker } from './grpc-call.ts';
 import { CallEnded, isExpected, toGrpcError } from './grpc-status.ts';
@@ -19,7 +19,10 @@ export async function watchServers(call: ServerWritableStream<{ types?: string[]
   const context = dependencies.calls.open(call, 'watch');
   const types = new Set(call.request.types ?? []);
   try {
-    for await (const event of dependencies.rest.events(context.caller, 'GET', '/api/v1/events', undefined, context.signal)) {
+    const opened = await dependencies.rest.openStream(context.caller, 'GET', '/api/v1/events', undefined, context.signal);
+    // Headers now, before any change: the client knows it is admitted and watching.
+    call.sendMetadata(new Metadata());
+    for await (const event of opened.events) {
       const message = toServerEvent(event.event, event.data);
       if (message === null || (types.size > 0 && !types.has(message['type'] as string))) continue;
       call.write(message);

@@ -178,11 +178,8 @@ describe('gRPC with the shipped proto, on the gateway\'s own port', () => {
     const isOffline = (message: Message) => message.type === 'server.status_changed' && message.server.name === 'spare' && message.server.health_status === 'offline';
     const watch = serverStream(client, 'WatchServers', { types: ['server.status_changed', 'server.checked'] }, keys.read, {}, (messages) => messages.some(isOffline));
     try {
-      // Open once the first check arrives.
-      await waitUntil(async () => {
-        await gateway.api('POST', '/api/v1/model-servers/health-check-all');
-        return watch.messages.length > 0;
-      }, { what: 'the watch to see a check' });
+      // Admitted and watching once its headers arrive (before any change).
+      await new Promise((resolve) => watch.call.once('metadata', resolve));
       expect((await gateway.api('POST', '/api/v1/model-servers', { name: 'spare', base_url: spare.url, server_type: 'vllm' })).status).toBe(201);
       await gateway.api('POST', '/api/v1/model-servers/health-check-all');
       await spare.stop();
