@@ -70,6 +70,7 @@ import { hubRoutes } from './http/admin/hub-routes.ts';
 import { graphqlRoutes } from './http/graphql/graphql-plugin.ts';
 import { InternalRest, watchHangUps } from './http/internal/internal-rest.ts';
 import { websocketRoutes } from './http/websocket/websocket-routes.ts';
+import { protoFileRoute } from './grpc/proto-file-route.ts';
 import { liveMetricsRoute } from './http/admin/live-metrics-route.ts';
 import type { LiveMetrics } from './observability/live-metrics.ts';
 import type { HubService } from './control/hub/hub-service.ts';
@@ -183,6 +184,7 @@ export function buildApp(services: AppServices): FastifyInstance {
   app.register(fastifyWebsocket, { options: { maxPayload: websocketMaxPayloadBytes } });
 
   app.register(apiDocsRoutes);
+  app.register(protoFileRoute);
   app.register(healthRoutes, { isStorageReachable: services.isStorageReachable, isDraining: services.isDraining });
   app.register(metricsRoute, { keyRing: services.keyRing, isPublic: services.config.metrics_public, registry: services.metrics, sessions: services.sessions });
   app.register(consoleRoutes);

@@ -310,7 +310,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       servers: () => registry.list(),
     } });
     // Before listening: the first connection on the shared port may already be gRPC.
-    const grpc = await startGrpcGateway({ app, httpServer: app.server, host: config.host, port: config.grpc_port, firstBytesTimeoutMs: Math.min(config.client.headers_timeout_ms, config.client.request_timeout_ms), log });
+    const grpc = await startGrpcGateway({ app, httpServer: app.server, host: config.host, port: config.grpc_port, firstBytesTimeoutMs: Math.min(config.client.headers_timeout_ms, config.client.request_timeout_ms), sharePort: config.grpc_shared_port, log });
     const address = await app.listen({ port: config.port, host: config.host }).catch(async (error: unknown) => {
       await grpc.close(0);
       throw toPortError(error, config.host, config.port);

@@ -14,6 +14,7 @@ export function printBanner(gateway: Gateway, config: Config, out: NodeJS.Writab
     `Storage: ${gateway.database.dialect} at ${gateway.database.location}`,
     `Fleet: ${gateway.registry.list().length} model server(s) registered`,
     `Console: ${reachable}/ui  ·  OpenAI-compatible API: ${reachable}/v1`,
+    `Also: GraphQL ${reachable}/graphql  ·  WebSocket ${reachable.replace(/^http/, 'ws')}/ws/chat  ·  gRPC gateway.ModelService on ${config.grpc_shared_port ? `port ${port}` : 'SWITCHYARD_GRPC_PORT only'}${gateway.grpc.port === null ? '' : ` and port ${gateway.grpc.port}`}`,
   ];
   if (gateway.keys.source === 'generated') {
     lines.push(

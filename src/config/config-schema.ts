@@ -148,6 +148,8 @@ export const ConfigSchema = Type.Object(
     host: Type.String({ minLength: 1, default: '0.0.0.0' }),
     /** gRPC is served on `port` beside HTTP; set, also on this port of `host` (plain gRPC, nothing else). */
     grpc_port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535 })),
+    /** gRPC (HTTP/2) recognised on the HTTP port by its connection preface; false leaves that port HTTP/1.1 only. */
+    grpc_shared_port: Type.Boolean({ default: true }),
     data_dir: Type.String({ minLength: 1, default: './data' }),
     database_url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
     redis_url: Type.Optional(Type.String({ pattern: '^rediss?://' })),

@@ -6,6 +6,7 @@ export const environmentVariables: ReadonlyArray<{ names: string[]; path: string
   { names: ['SWITCHYARD_PORT', 'PORT'], path: ['port'] },
   { names: ['SWITCHYARD_HOST', 'HOST'], path: ['host'] },
   { names: ['SWITCHYARD_GRPC_PORT'], path: ['grpc_port'] },
+  { names: ['SWITCHYARD_GRPC_SHARED_PORT'], path: ['grpc_shared_port'] },
   { names: ['SWITCHYARD_DATA_DIR'], path: ['data_dir'] },
   { names: ['DATABASE_URL', 'SWITCHYARD_DATABASE_URL'], path: ['database_url'] },
   { names: ['REDIS_URL', 'SWITCHYARD_REDIS_URL'], path: ['redis_url'] },

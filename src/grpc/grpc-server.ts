@@ -27,6 +27,8 @@ export interface GrpcServerOptions {
   port: number | undefined;
   /** How long a new connection on the shared port may take to send its first bytes. */
   firstBytesTimeoutMs: number;
+  /** False: the HTTP port speaks HTTP/1.1 only (SWITCHYARD_GRPC_SHARED_PORT=false); gRPC then needs `port`. */
+  sharePort: boolean;
   log: Logger;
 }
 
@@ -64,14 +66,14 @@ export async function startGrpcGateway(options: GrpcServerOptions): Promise<Grpc
   new ReflectionService(canonicalDescriptors(definition)).addToServer(server);
 
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
-  const shared = shareHttpPort(options.httpServer, (socket) => injector.injectConnection(socket), { firstBytesTimeoutMs: options.firstBytesTimeoutMs });
+  const shared = options.sharePort ? shareHttpPort(options.httpServer, (socket) => injector.injectConnection(socket), { firstBytesTimeoutMs: options.firstBytesTimeoutMs }) : null;
   let port: number | null = null;
   if (options.port !== undefined) {
     const address = options.host.includes(':') ? `[${options.host}]:${options.port}` : `${options.host}:${options.port}`;
     try {
       port = await new Promise<number>((resolve, reject) => server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error))));
     } catch (error) {
-      shared.close();
+      shared?.close();
       server.forceShutdown();
       throw toPortError(portErrorOf(error), options.host, options.port, 'grpc_port');
     }
@@ -85,7 +87,7 @@ export async function startGrpcGateway(options: GrpcServerOptions): Promise<Grpc
     },
     close: (graceMs) => {
       closing ??= (async () => {
-        shared.close();
+        shared?.close();
         const finished = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
         let timer: NodeJS.Timeout | undefined;
         const graceOver = new Promise<void>((resolve) => {

@@ -34,6 +34,9 @@ describe.skipIf(!hasChromium)('the console for GraphQL, WebSocket and gRPC clien
     const endpoints = page.getByTestId('endpoints');
     expect(await endpoints.textContent()).toContain(`${gateway.url}/graphql`);
     expect(await endpoints.textContent()).toContain('/ws/chat');
+    // The proto file the page links to is served, without a key.
+    const proto = await page.request.get(`${gateway.url}${(await page.getByRole('link', { name: 'model_service.proto' }).getAttribute('href')) ?? ''}`);
+    expect(await proto.text()).toContain('service ModelService');
     await page.getByRole('button', { name: 'Run query' }).click();
     const result = page.getByTestId('graphql-result');
     await result.waitFor(settles);

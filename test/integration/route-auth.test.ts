@@ -19,7 +19,7 @@ afterAll(async () => {
 const headerStyles = [(key: string) => ({ authorization: `Bearer ${key}` }), (key: string) => ({ 'x-api-key': key }), (key: string) => ({ 'api-key': key })];
 // /favicon.ico redirects to the console's icon, which is as open as the console.
 // /integrations/status answers a summary without a key (a detail with one).
-const open = new Set(['/health', '/ready', '/', '/favicon.ico', '/integrations/status']);
+const open = new Set(['/health', '/ready', '/', '/favicon.ico', '/integrations/status', '/proto/gateway/model_service.proto']);
 
 /** The scope a route needs, by the rules in the README; null for open routes. */
 function needed(method: string, url: string): 'inference' | 'read' | 'admin' | 'read or inference' | null | 'session' {

@@ -15,7 +15,7 @@ declare module 'fastify' {
 }
 
 /** Paths anyone may call: health, the docs themselves, and the integration summary (a key adds detail). */
-const openPaths = new Set(['/health', '/ready', '/integrations/status', '/openapi.json']);
+const openPaths = new Set(['/health', '/ready', '/integrations/status', '/openapi.json', '/proto/gateway/model_service.proto']);
 
 /**
  * The groups of the document, in the order /docs lists them. Every route names
@@ -29,6 +29,7 @@ export const apiTags: ReadonlyArray<{ name: string; description: string }> = [
   { name: 'Ollama-compatible API', description: 'Ollama\'s own API at /api, over every model of the fleet.' },
   { name: 'GraphQL', description: 'Queries, mutations and subscriptions at /graphql over the same services and scopes as REST.' },
   { name: 'WebSocket', description: 'Chat, model status and live figures over WebSocket at /ws, with the same keys and scopes as REST.' },
+  { name: 'gRPC', description: 'gateway.ModelService is served over HTTP/2 on this same port (with server reflection); its definition is here.' },
   { name: 'Model REST API', description: 'Simple per-model status and generation, for scripts and curl.' },
   { name: 'Health', description: 'Liveness, readiness, metrics and the state of each integration.' },
   { name: 'Console session', description: 'Signing in to the console with a key.' },
