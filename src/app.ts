@@ -68,7 +68,7 @@ import type { PlacementReconciler } from './control/placements/placement-reconci
 import { modelLifecycleRoutes } from './http/admin/model-lifecycle-routes.ts';
 import { hubRoutes } from './http/admin/hub-routes.ts';
 import { graphqlRoutes } from './http/graphql/graphql-plugin.ts';
-import { InternalRest, watchHangUps } from './http/internal/internal-rest.ts';
+import { InternalRest, isInjected, watchHangUp } from './http/internal/internal-rest.ts';
 import { websocketRoutes } from './http/websocket/websocket-routes.ts';
 import { protoFileRoute } from './grpc/proto-file-route.ts';
 import { liveMetricsRoute } from './http/admin/live-metrics-route.ts';
@@ -171,17 +171,15 @@ export function buildApp(services: AppServices): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (isClosing) throw errors.shuttingDown();
+    // GraphQL, WebSocket and gRPC calls made in-process can be hung up before their answer starts.
+    if (isInjected(request)) watchHangUp(request, reply);
   });
-  // GraphQL, WebSocket and gRPC calls made in-process can be hung up before their answer starts.
-  watchHangUps(app);
   // First, so it sees every route registered after it.
   app.register(fastifySwagger, apiDocumentOptions(packageVersion()));
   registerErrorHandler(app, services.config.admin_body_limit_bytes);
   registerRequestLog(app);
   registerJsonBodyParser(app);
   app.register(fastifyCookie);
-  // One WebSocket server for /ws/* and GraphQL subscriptions (mercurius reuses it when registered first).
-  app.register(fastifyWebsocket, { options: { maxPayload: websocketMaxPayloadBytes } });
 
   app.register(apiDocsRoutes);
   app.register(protoFileRoute);
@@ -231,8 +229,13 @@ export function buildApp(services: AppServices): FastifyInstance {
   app.register(modelStatusRoutes, { prefix: '/api/v1', frontDoor, index: services.index, usage: services.analytics.usage, keyRing: services.keyRing, sessions: services.sessions, bodyLimit: services.config.inference_body_limit_bytes, fleet: services.registry, ...(services.prices === undefined ? {} : { costOf: (model: string | null, prompt: number, completion: number, latencyMs: number) => (services.prices as PriceBook).costOf(model, prompt, completion, latencyMs) }) });
   if (services.integrations !== undefined) app.register(integrationStatusRoute, { sources: services.integrations, keyRing: services.keyRing });
   const rest = new InternalRest(app);
-  app.register(graphqlRoutes, { rest });
-  app.register(websocketRoutes, { rest, keyRing: services.keyRing, sessions: services.sessions, settings: services.config.websocket });
+  app.register(async (realtime) => {
+    // One WebSocket server for /ws/* and GraphQL subscriptions (mercurius reuses it when registered first).
+    // Registered in this context only: its per-request hooks run on these routes, not on every /v1 request.
+    await realtime.register(fastifyWebsocket, { options: { maxPayload: websocketMaxPayloadBytes } });
+    await realtime.register(graphqlRoutes, { rest });
+    await realtime.register(websocketRoutes, { rest, keyRing: services.keyRing, sessions: services.sessions, settings: services.config.websocket });
+  });
   app.register(ollamaRoutes, {
     prefix: '/api',
     frontDoor,

@@ -209,6 +209,8 @@ export class InferenceProxy {
     call.response.on('close', () => {
       if (!call.response.writableFinished) client.abort();
     });
+    // Gone before this point (while its body was read, or hung up in-process): its 'close' has passed already.
+    if (call.response.destroyed && !call.response.writableFinished) client.abort();
     const startedAt = Date.now();
     const deadlineAt = startedAt + this.#settings.request_deadline_ms;
     this.#budget.onRequest(startedAt);

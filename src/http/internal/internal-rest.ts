@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientApi } from '../../data/proxy/request-outcome.ts';
 import { eventData } from '../../data/proxy/translated-events.ts';
 import { errors } from '../../errors/error-catalogue.ts';
@@ -64,7 +64,7 @@ export interface RestEvent {
 
 /** Marks a request this module made, so the front door can tell which API it came in on. */
 const viaHeader = 'x-switchyard-via';
-/** Names a call that its caller may hang up before the answer starts (see watchHangUps). */
+/** Names a call that its caller may hang up before the answer starts (see watchHangUp). */
 const callHeader = 'x-switchyard-internal-call';
 /** Calls in flight with a signal, by their call id: bounded by the calls in flight. */
 const hangUpSignals = new Map<string, AbortSignal>();
@@ -188,29 +188,25 @@ async function* sseEvents(stream: Readable, headers: OutgoingHttpHeaders, signal
  * (a model server slow to send its first byte, a deadline that passes): an
  * injected request whose signal aborts has its response destroyed, which is
  * what a client disconnect looks like to the proxy and the embedding
- * pipeline. A request hung up before its handler runs is not served at all.
- * Registered once, on the root app, by buildApp.
+ * pipeline. Called by the app's own onRequest hook for injected requests
+ * only, so requests from sockets pay one property check and no extra hook.
  */
-export function watchHangUps(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, reply, done) => {
-    const id = '_lightMyRequest' in request.raw ? request.headers[callHeader] : undefined;
-    const signal = typeof id === 'string' ? hangUpSignals.get(id) : undefined;
-    if (signal === undefined) return done();
-    if (signal.aborted) return done(errors.clientDisconnected());
-    const hangUp = () => reply.raw.destroy();
-    signal.addEventListener('abort', hangUp, { once: true });
-    reply.raw.once('close', () => signal.removeEventListener('abort', hangUp));
-    done();
-  });
-  // Hung up while its body was read: the handler (and its upstream call) never starts.
-  app.addHook('preHandler', (request, reply, done) => {
-    const id = '_lightMyRequest' in request.raw ? request.headers[callHeader] : undefined;
-    if (typeof id === 'string' && hangUpSignals.get(id)?.aborted === true) return done(errors.clientDisconnected());
-    done();
-  });
+export function watchHangUp(request: FastifyRequest, reply: FastifyReply): void {
+  const id = request.headers[callHeader];
+  const signal = typeof id === 'string' ? hangUpSignals.get(id) : undefined;
+  if (signal === undefined) return;
+  if (signal.aborted) throw errors.clientDisconnected();
+  const hangUp = () => reply.raw.destroy();
+  signal.addEventListener('abort', hangUp, { once: true });
+  reply.raw.once('close', () => signal.removeEventListener('abort', hangUp));
 }
 
-/** Runs an injected call under `signal` (see watchHangUps); rejects with the signal's reason once it aborts. */
+/** Whether a request came through InternalRest (light-my-request's request object), not from a socket. */
+export function isInjected(request: FastifyRequest): boolean {
+  return '_lightMyRequest' in request.raw;
+}
+
+/** Runs an injected call under `signal` (see watchHangUp); rejects with the signal's reason once it aborts. */
 async function withHangUp<T>(signal: AbortSignal | undefined, inject: (headers: Record<string, string>) => Promise<T>): Promise<T> {
   if (signal === undefined) return inject({});
   if (signal.aborted) throw abortReason(signal);

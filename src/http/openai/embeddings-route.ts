@@ -29,6 +29,8 @@ export function clientGoneSignal(reply: FastifyReply): AbortSignal {
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
   });
+  // Gone already (while its body was read, or hung up in-process): its 'close' has passed.
+  if (reply.raw.destroyed && !reply.raw.writableFinished) controller.abort();
   return controller.signal;
 }
 
