@@ -25,8 +25,9 @@ function freshConnectionPost(url: string): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const outgoing = httpRequest(url, { method: 'POST', agent: false, headers: { ...headers, connection: 'close', 'content-length': Buffer.byteLength(body) } }, (response) => {
-      response.resume();
-      response.on('end', () => (response.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`HTTP ${response.statusCode}`))));
+      let text = '';
+      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      response.on('end', () => (response.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`HTTP ${response.statusCode}: ${text.slice(0, 300)}`))));
     });
     outgoing.on('error', reject);
     outgoing.end(body);
@@ -45,7 +46,7 @@ async function startGateway(upstreamUrl: string, sharedPort: boolean) {
   }, /listening on [^\s:]+:(\d+)/);
   const url = `http://127.0.0.1:${gateway.match[1]}`;
   await request(`${url}/api/v1/model-servers`, { method: 'POST', headers, body: JSON.stringify({ name: 'bench', server_type: 'openai', base_url: upstreamUrl }) }).then((response) => response.body.dump());
-  await request(`${url}/api/v1/model-servers/health-check-all`, { method: 'POST', headers }).then((response) => response.body.dump());
+  await request(`${url}/api/v1/model-servers/health-check-all`, { method: 'POST', headers: { authorization: headers.authorization } }).then((response) => response.body.dump());
   return { child: gateway.child, url: `${url}/v1/chat/completions` };
 }
 
@@ -57,17 +58,24 @@ const plain = await startGateway(upstreamUrl, false);
 try {
   const keptAlive = { shared: [] as number[], plain: [] as number[] };
   const fresh = { shared: [] as number[], plain: [] as number[] };
+  // Which gateway goes first alternates, so neither always meets a warmer (or busier) machine.
+  const pair = async <T>(round: number, measure: (url: string) => Promise<T>): Promise<[T, T]> => {
+    if (round % 2 === 0) {
+      const first = await measure(shared.url);
+      return [first, await measure(plain.url)];
+    }
+    const second = await measure(plain.url);
+    return [await measure(shared.url), second];
+  };
   for (let round = 0; round < 2_300; round++) {
     const measured = round >= 300;
-    const a = (await timedPost(shared.url, body, headers, false)).ms;
-    const b = (await timedPost(plain.url, body, headers, false)).ms;
+    const [a, b] = await pair(round, async (url) => (await timedPost(url, body, headers, false)).ms);
     if (measured) {
       keptAlive.shared.push(a);
       keptAlive.plain.push(b);
     }
     if (round % 2 === 0) {
-      const c = await freshConnectionPost(shared.url);
-      const d = await freshConnectionPost(plain.url);
+      const [c, d] = await pair(round / 2, freshConnectionPost);
       if (measured) {
         fresh.shared.push(c);
         fresh.plain.push(d);
