@@ -1,3 +1,4 @@
+import type { ClientApi } from '../data/proxy/request-outcome.ts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Actor, AuditEntry } from '../domain/audit.ts';
 import type { ManagedBy } from '../domain/model-server.ts';
@@ -20,6 +21,8 @@ export interface Caller {
   charge?: (tokens: number) => void;
   /** Who made a change, for the audit log; none for the gateway's own changes (a first store's collection, re-embed progress). */
   actor?: Actor;
+  /** The API the request came in on: what the usage records of its embeddings say (default `openai`). */
+  api?: ClientApi;
 }
 
 export interface CreateCollectionInput {

@@ -187,7 +187,7 @@ export class VectorService {
 }
 
 function embedContext(caller: Caller) {
-  return { requestId: caller.requestId, keyId: caller.keyId, isAllowed: caller.isAllowed, ...(caller.log === undefined ? {} : { log: caller.log }) };
+  return { requestId: caller.requestId, keyId: caller.keyId, isAllowed: caller.isAllowed, ...(caller.log === undefined ? {} : { log: caller.log }), ...(caller.api === undefined ? {} : { api: caller.api }) };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

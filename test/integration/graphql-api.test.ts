@@ -187,6 +187,11 @@ describe('GraphQL mutations', () => {
     const search = await graphql('mutation { searchVectors(model: "embedder", query: "hello", topK: 1) { id score text } }', keys.inference);
     expect(search.errors).toBeUndefined();
     expect(search.data.searchVectors).toEqual([{ id: stored.data.storeVector.ids[0], score: expect.any(Number), text: 'hello' }]);
+    // The embeddings the store and the search made are recorded under GraphQL, as the request came in.
+    await gateway.gateway.usage.flush({ force: true });
+    const embeddings = await gateway.gateway.database.db.selectFrom('usage_records').select(['api']).where('requested_model', '=', 'embedder').execute();
+    expect(embeddings.map((row) => row.api)).toContain('graphql');
+    expect(embeddings.map((row) => row.api)).not.toContain('openai');
   });
 
   it('generates text with its id, tokens, cost from the model\'s price, model and server, recorded as graphql', async () => {

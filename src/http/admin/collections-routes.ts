@@ -1,3 +1,4 @@
+import { frontDoorOf } from '../internal/internal-rest.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -36,7 +37,8 @@ export interface CollectionsRoutesDependencies {
 export function callerOf(request: FastifyRequest): Caller {
   const principal = request.principal as Principal;
   const allowList = principal.models;
-  return { requestId: request.id, keyId: principal.keyId, isAllowed: allowList === null ? () => true : (name) => isModelAllowed(allowList, name), log: request.log, actor: actorOf(request) };
+  // Embeddings made for a store or search are recorded under the API the caller used: REST, or GraphQL and gRPC through it.
+  return { requestId: request.id, keyId: principal.keyId, isAllowed: allowList === null ? () => true : (name) => isModelAllowed(allowList, name), log: request.log, actor: actorOf(request), api: frontDoorOf(request) ?? 'rest' };
 }
 
 /**
