@@ -124,6 +124,24 @@ describe('/ws/chat', () => {
     client.socket.close();
   });
 
+  it('reports a model server that dies mid-stream as an error for that conversation, and the socket lives on', async () => {
+    const client = connect('/ws/chat', bearer(keys.inference));
+    await client.next((message) => message.type === 'ready');
+    await vllm.setFault({ kind: 'drop-mid-stream', afterChunks: 2 });
+    try {
+      client.socket.send(JSON.stringify({ id: 'dies', model: 'chatty', message: 'a story that breaks off' }));
+      const failure = await client.next((message) => message.id === 'dies' && message.type === 'error');
+      expect(failure.code).toBe('SY_UPSTREAM_STREAM_BROKEN');
+      expect(client.messages.filter((message) => message.id === 'dies' && message.type === 'delta').length).toBeGreaterThan(0);
+      expect(client.messages.some((message) => message.id === 'dies' && message.type === 'done')).toBe(false);
+    } finally {
+      await vllm.clearFault();
+    }
+    client.socket.send(JSON.stringify({ id: 'after', model: 'chatty', message: 'and now?' }));
+    await client.next((message) => message.id === 'after' && message.type === 'done');
+    client.socket.close();
+  });
+
   it('bounds conversations per socket and closes on an oversized message', async () => {
     await vllm.setBehaviour({ tokenIntervalMs: 100 });
     const client = connect('/ws/chat', bearer(keys.inference));
