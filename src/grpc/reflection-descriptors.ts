@@ -1,4 +1,7 @@
 import type { PackageDefinition } from '@grpc/proto-loader';
+import protobuf from 'protobufjs/minimal.js';
+
+const { Reader, Writer } = protobuf;
 
 /**
  * proto-loader's file descriptors (made by protobufjs) are not quite what
@@ -131,7 +134,7 @@ function canonicalMessage(message: Buffer, scope: string, note: (reference: stri
     // proto3 `optional` comes out as a oneof `_<field>` holding the field alone: mark it as the synthetic oneof it is.
     const index = parts.find((part) => part.number === fieldOneofIndex)?.varint;
     const isOptional = index !== undefined && oneofs[index] === `_${textOf(parts, fieldName) ?? ''}` && !parts.some((part) => part.number === fieldProto3Optional);
-    return isOptional ? withBytes(field, Buffer.concat([encode(parts), varint(fieldProto3Optional << 3), varint(1)])) : field;
+    return isOptional ? withBytes(field, Buffer.concat([encode(parts), Writer.create().uint32(fieldProto3Optional << 3).uint32(1).finish()])) : field;
   });
   // The entries this message declares: name → the field holding it.
   const entries = new Map<string, WireField>();
@@ -191,73 +194,32 @@ function textOf(fields: WireField[], number: number): string | undefined {
 }
 
 function withBytes(field: WireField, bytes: Buffer): WireField {
-  return { number: field.number, wireType: 2, raw: Buffer.concat([varint((field.number << 3) | 2), varint(bytes.length), bytes]), bytes };
+  return { number: field.number, wireType: 2, raw: Buffer.from(Writer.create().uint32((field.number << 3) | 2).bytes(bytes).finish()), bytes };
 }
 
 function encode(fields: WireField[]): Buffer {
   return Buffer.concat(fields.map((field) => field.raw));
 }
 
+/** The fields of one message as they are on the wire (protobufjs reads the varints and skips what is not kept). */
 function decode(buffer: Buffer): WireField[] {
   const fields: WireField[] = [];
-  let at = 0;
-  while (at < buffer.length) {
-    const start = at;
-    const tag = readVarint(buffer, at);
-    at = tag.next;
-    const number = Math.floor(tag.value / 8);
-    const wireType = tag.value % 8;
-    const field: WireField = { number, wireType, raw: Buffer.alloc(0) };
-    switch (wireType) {
-      case 0: {
-        const value = readVarint(buffer, at);
-        field.varint = value.value;
-        at = value.next;
-        break;
-      }
-      case 1:
-        at += 8;
-        break;
-      case 2: {
-        const length = readVarint(buffer, at);
-        field.bytes = buffer.subarray(length.next, length.next + length.value);
-        at = length.next + length.value;
-        break;
-      }
-      case 5:
-        at += 4;
-        break;
-      default:
-        throw new Error(`A descriptor holds wire type ${wireType}, which this reader does not know.`);
+  const reader = Reader.create(buffer);
+  while (reader.pos < reader.len) {
+    const start = reader.pos;
+    const tag = reader.uint32();
+    const field: WireField = { number: tag >>> 3, wireType: tag & 7, raw: buffer };
+    if (field.wireType === 0) {
+      field.varint = reader.uint32();
+    } else if (field.wireType === 2) {
+      const length = reader.uint32();
+      field.bytes = buffer.subarray(reader.pos, reader.pos + length);
+      reader.skip(length);
+    } else {
+      reader.skipType(field.wireType);
     }
-    if (at > buffer.length) throw new Error('A descriptor ends inside a field.');
-    field.raw = buffer.subarray(start, at);
+    field.raw = buffer.subarray(start, reader.pos);
     fields.push(field);
   }
   return fields;
-}
-
-function readVarint(buffer: Buffer, start: number): { value: number; next: number } {
-  let value = 0;
-  let scale = 1;
-  let at = start;
-  for (;;) {
-    const byte = buffer[at];
-    if (byte === undefined) throw new Error('A descriptor ends inside a varint.');
-    at += 1;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return { value, next: at };
-    scale *= 0x80;
-  }
-}
-
-function varint(value: number): Buffer {
-  const out: number[] = [];
-  let rest = value;
-  while (rest >= 0x80) {
-    out.push((rest % 0x80) | 0x80);
-    rest = Math.floor(rest / 0x80);
-  }
-  out.push(rest);
-  return Buffer.from(out);
 }
