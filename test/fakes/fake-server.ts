@@ -8,6 +8,7 @@ import { ChunkStream, StreamClosedError } from './fake-stream.ts';
 import type { Framing } from './fake-stream.ts';
 import { BodyTooLargeError, defaultReply, parseBody, readBody, sleep } from './fake-util.ts';
 import type { ReplyScript } from './fake-util.ts';
+import { CapacityModel, promptOf, takesSlot, type CapacityReadings, type FakeCapacity } from './fake-capacity.ts';
 
 export * from './fake-util.ts';
 export * from './fake-stream.ts';
@@ -33,6 +34,8 @@ export interface FakeBehaviour {
   fault: Fault;
   /** If set, the fault applies only to these path prefixes (not to `refuse`). */
   faultPaths?: string[];
+  /** Slots, queueing inside the server and a prefix cache, as real engines have (see fake-capacity.ts); unset: unlimited. */
+  capacity?: FakeCapacity;
 }
 
 export interface RecordedRequest {
@@ -106,10 +109,13 @@ export abstract class FakeServer {
   private stopped = false;
   private transition: Promise<void> = Promise.resolve();
   private replyScript: ReplyScript | undefined;
+  /** Kept across behaviour changes that do not touch `capacity`: its queue and cache are the server's state. */
+  protected capacityModel: CapacityModel | null = null;
 
   constructor(models: FakeModel[], behaviour?: Partial<FakeBehaviour>) {
     this.models = models.map((m) => ({ ...m }));
     this.behaviour = { ...DEFAULT_BEHAVIOUR, ...behaviour };
+    this.capacityModel = this.behaviour.capacity === undefined ? null : new CapacityModel(this.behaviour.capacity);
     this.server = createServer((req, res) => void this.onRequest(req, res));
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
@@ -137,6 +143,7 @@ export abstract class FakeServer {
   /** Merges behaviour; resolves once a refuse fault change has taken effect on the socket. */
   setBehaviour(partial: Partial<FakeBehaviour>): Promise<void> {
     this.behaviour = { ...this.behaviour, ...partial };
+    if ('capacity' in partial) this.capacityModel = partial.capacity === undefined ? null : new CapacityModel(partial.capacity);
     return this.enqueue();
   }
 
@@ -146,6 +153,11 @@ export abstract class FakeServer {
 
   clearFault(): Promise<void> {
     return this.setBehaviour({ fault: { kind: 'none' }, faultPaths: undefined });
+  }
+
+  /** Running, waiting, the most ever running, prefix-cache hits and lookups; null without a capacity model. */
+  capacityReadings(): CapacityReadings | null {
+    return this.capacityModel?.readings() ?? null;
   }
 
   getModels(): FakeModel[] {
@@ -277,6 +289,15 @@ export abstract class FakeServer {
       if (fault.kind === 'garbage') {
         ctx.text(200, '<html>oops', 'application/json');
         return;
+      }
+      const capacity = this.capacityModel;
+      if (capacity !== null && takesSlot(ctx.method, ctx.path)) {
+        // A client that leaves while queued leaves the queue (and never takes a slot).
+        const release = await capacity.admit(controller.signal).catch(() => null);
+        if (release === null) return;
+        res.once('close', release);
+        await sleep(capacity.prefillMs(promptOf(ctx.body)), controller.signal);
+        if (controller.signal.aborted) return;
       }
       await this.handle(ctx);
     } catch (err) {

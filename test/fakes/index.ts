@@ -1,6 +1,7 @@
 // Fake model servers for Switchyard tests. See fake-server.ts for the shared
 // behaviour/fault model; each start* function returns a listening fake.
 export * from './fake-server.ts';
+export * from './fake-capacity.ts';
 export * from './ollama-fake.ts';
 export * from './openai-fake.ts';
 export * from './tei-fake.ts';

@@ -303,11 +303,14 @@ export class OpenAIFake extends FakeServer {
 
   private stats(model: FakeModel): ModelStats {
     const live = this.flavor === 'llamacpp' ? this.activeRequests() : this.activeRequests(model.id);
-    const running = this.load.running ?? live;
+    const readings = this.capacityModel?.readings() ?? null;
+    const running = this.load.running ?? readings?.running ?? live;
     const totals = this.totalsFor(model.id);
     return {
       running,
-      waiting: this.load.waiting ?? 0,
+      waiting: this.load.waiting ?? readings?.waiting ?? 0,
+      prefixHits: readings?.prefixHits ?? 0,
+      prefixQueries: readings?.prefixQueries ?? 0,
       kvCacheUsage: this.load.kvCacheUsage ?? Math.min(1, running * 0.1),
       promptTokens: totals.prompt,
       generationTokens: totals.generation,

@@ -22,6 +22,9 @@ export interface ModelStats {
   promptTokens: number;
   generationTokens: number;
   successes: number;
+  /** Prompt blocks found in the prefix cache, and looked up (vLLM counts tokens; the fake counts blocks). */
+  prefixHits: number;
+  prefixQueries: number;
 }
 
 const VLLM_TYPES: Record<number, string> = { 400: 'BadRequestError', 401: 'Unauthorized', 404: 'NotFoundError', 500: 'InternalServerError', 503: 'ServiceUnavailableError' };
@@ -136,6 +139,8 @@ export function vllmMetrics(models: FakeModel[], stats: (model: FakeModel) => Mo
     promFamily('vllm:kv_cache_usage_perc', 'gauge', 'KV-cache usage. 1 means 100 percent usage.', per((s) => s.kvCacheUsage), true),
     counter('vllm:prompt_tokens', 'Number of prefill tokens processed.', (s) => s.promptTokens),
     counter('vllm:generation_tokens', 'Number of generation tokens processed.', (s) => s.generationTokens),
+    counter('vllm:prefix_cache_queries', 'Prefix cache queries, in terms of number of queried tokens.', (s) => s.prefixQueries),
+    counter('vllm:prefix_cache_hits', 'Prefix cache hits, in terms of number of cached tokens.', (s) => s.prefixHits),
     promFamily('vllm:request_success_total', 'counter', 'Count of successfully processed requests.', models.map((m) => ({ labels: { engine: '0', finished_reason: 'stop', model_name: m.id }, value: stats(m).successes })), true),
   ].join('');
 }
