@@ -31,6 +31,8 @@ export const FleetServerSchema = Type.Object(
     api_key: Type.Optional(Type.String()),
     is_active: Type.Optional(Type.Boolean()),
     health_check_interval_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+    // Requests the server generates at once; omitted: learned from the server.
+    max_concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
     metadata: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     models: Type.Optional(Type.Array(Type.Union([Type.String({ minLength: 1 }), FleetModelSchema]))),
   },

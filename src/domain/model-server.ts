@@ -48,6 +48,8 @@ export interface ModelServer {
   expectedModels: ExpectedModel[];
   detection: ServerDetection | null;
   healthCheckIntervalS: number;
+  /** Requests it generates at once, as an operator stated it; null: learned from what the server reports. */
+  maxConcurrency: number | null;
   managedBy: ManagedBy;
   lastHealthCheck: string | null;
   lastLatencyMs: number | null;

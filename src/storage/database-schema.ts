@@ -22,6 +22,8 @@ export interface ModelServersTable {
   expected_models: string;
   detection: string | null;
   health_check_interval_s: number;
+  /** Requests it generates at once, as stated; null: learned from the server. */
+  max_concurrency: number | null;
   managed_by: string;
   last_health_check: string | null;
   last_latency_ms: number | null;

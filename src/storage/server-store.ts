@@ -138,6 +138,7 @@ const settingsColumns = [
   'expected_models',
   'detection',
   'health_check_interval_s',
+  'max_concurrency',
   'managed_by',
   'updated_at',
 ] as const satisfies readonly ServerColumn[];

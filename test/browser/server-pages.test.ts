@@ -97,11 +97,17 @@ describe.skipIf(!hasChromium)('server cards and the server page', () => {
     const dialog = page.getByRole('dialog', { name: 'Edit gpu' });
     expect(await dialog.locator('input[name=base_url]').inputValue()).toBe(vllm.url);
     expect(await dialog.locator('input[name=interval]').inputValue()).toBe('1');
+    expect(await dialog.locator('input[name=max_concurrency]').inputValue()).toBe('');
     await dialog.locator('input[name=name]').fill('gpu-main');
+    // A capacity the API refuses is shown at its field, and nothing is saved.
+    await dialog.locator('input[name=max_concurrency]').fill('100001');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByText('max_concurrency must be <= 100000.').waitFor();
+    await dialog.locator('input[name=max_concurrency]').fill('6');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
     await page.getByRole('heading', { name: /gpu-main/ }).waitFor();
-    expect((await gateway.api('GET', `/api/v1/model-servers/${serverId}`)).body).toMatchObject({ name: 'gpu-main', base_url: vllm.url, health_check_interval_s: 1 });
+    expect((await gateway.api('GET', `/api/v1/model-servers/${serverId}`)).body).toMatchObject({ name: 'gpu-main', base_url: vllm.url, health_check_interval_s: 1, max_concurrency: 6 });
   });
 
   it('labels both axes of its charts with what they measure and the unit', async () => {

@@ -25,8 +25,8 @@ function writeFleet(dir: string): string {
   return file;
 }
 
-async function byName(gateway: TestGateway, path: string): Promise<Record<string, { id: string; managed_by: string | null }>> {
-  const list = (await gateway.api('GET', path)).body.data as Array<{ id: string; name: string; managed_by: string | null }>;
+async function byName(gateway: TestGateway, path: string): Promise<Record<string, { id: string; managed_by: string | null; max_concurrency?: number | null }>> {
+  const list = (await gateway.api('GET', path)).body.data as Array<{ id: string; name: string; managed_by: string | null; max_concurrency?: number | null }>;
   return Object.fromEntries(list.map((record) => [record.name, record]));
 }
 
@@ -109,5 +109,26 @@ describe('records the fleet file manages', () => {
     } finally {
       await again.stop();
     }
+  });
+
+  it('take max_concurrency from the file, and learn it again once the file stops stating it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sy-capacity-'));
+    const file = join(dir, 'fleet.yaml');
+    writeFileSync(file, `servers:\n  - {name: bounded, server_type: ollama, base_url: "${ollama.url}", max_concurrency: 3}\n`);
+    let gateway = await startTestGateway({ dataDir: join(dir, 'data'), configFile: file });
+    try {
+      expect((await byName(gateway, '/api/v1/model-servers'))['bounded']).toMatchObject({ max_concurrency: 3 });
+    } finally {
+      await gateway.stop();
+    }
+    writeFileSync(file, `servers:\n  - {name: bounded, server_type: ollama, base_url: "${ollama.url}"}\n`);
+    gateway = await startTestGateway({ dataDir: join(dir, 'data'), configFile: file });
+    try {
+      expect((await byName(gateway, '/api/v1/model-servers'))['bounded']).toMatchObject({ max_concurrency: null });
+    } finally {
+      await gateway.stop();
+    }
+    writeFileSync(file, `servers:\n  - {name: bounded, server_type: ollama, base_url: "${ollama.url}", max_concurrency: 0}\n`);
+    await expect(startTestGateway({ dataDir: join(dir, 'data'), configFile: file })).rejects.toThrow(/max_concurrency/);
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startOllamaFake, startOpenAIFake, startRerankerFake, startTeiFake, type OllamaFake, type OpenAIFake } from '../fakes/index.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { ServerStore } from '../../src/storage/server-store.ts';
 
 let gateway: TestGateway;
 let ollama: OllamaFake;
@@ -126,6 +127,26 @@ describe('registering model servers', () => {
     } finally {
       await keyed.stop();
     }
+  });
+
+  it('keeps a stated max_concurrency (a positive integer, null to learn it again), in storage and in GraphQL', async () => {
+    const record = await createServer({ name: 'bounded', server_type: 'vllm', base_url: vllm.url, max_concurrency: 4 });
+    expect(record.max_concurrency).toBe(4);
+    for (const bad of [0, -1, 2.5, '4']) {
+      const refused = await gateway.api('PUT', `/api/v1/model-servers/${record.id}`, { max_concurrency: bad });
+      expect(refused.status, JSON.stringify(bad)).toBe(400);
+      expect(refused.body.error.param ?? refused.body.error.message).toMatch(/max_concurrency/);
+    }
+    const viaGraphql = await gateway.api('POST', '/graphql', { query: `mutation { updateServer(id: "${record.id}", input: {maxConcurrency: 8}) { maxConcurrency } }` });
+    expect(viaGraphql.body.data.updateServer.maxConcurrency).toBe(8);
+    expect((await gateway.api('GET', `/api/v1/model-servers/${record.id}`)).body.max_concurrency).toBe(8);
+    const stored = (await new ServerStore(gateway.gateway.database.db).listServers()).find((server) => server.id === record.id);
+    expect(stored?.maxConcurrency).toBe(8);
+    const learned = await gateway.api('PUT', `/api/v1/model-servers/${record.id}`, { max_concurrency: null });
+    expect(learned.body.max_concurrency).toBeNull();
+    const audit = (await gateway.api('GET', `/api/v1/audit?target_id=${record.id}`)).body;
+    expect(JSON.stringify(audit)).toContain('max_concurrency');
+    await gateway.api('DELETE', `/api/v1/model-servers/${record.id}`);
   });
 
   it('deletes a server with its models and history; its id then answers 404 everywhere', async () => {

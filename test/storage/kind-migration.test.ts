@@ -34,6 +34,7 @@ function stored(name: string, serverType: string, detection: StoredServer['detec
     expectedModels: [],
     detection,
     healthCheckIntervalS: 30,
+    maxConcurrency: null,
     managedBy: 'api',
     lastHealthCheck: null,
     lastLatencyMs: null,
@@ -56,7 +57,8 @@ async function seedBeforeKindModules(db: Kysely<unknown>, schema?: string): Prom
   const { error } = await migrator.migrateTo('0005-webhook-retry-schedule');
   expect(error).toBeUndefined();
   for (const server of before) {
-    const { kind_config: _dropped, ...row } = serverToRow(server);
+    // Columns added after 0005 are not in this table yet.
+    const { kind_config: _dropped, max_concurrency: _later, ...row } = serverToRow(server);
     await (db as Kysely<{ model_servers: typeof row }>).insertInto('model_servers').values(row).execute();
   }
 }

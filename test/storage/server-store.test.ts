@@ -32,6 +32,7 @@ function server(overrides: Partial<StoredServer> = {}): StoredServer {
     expectedModels: [{ name: 'mixtral', embedding_dimension: 4096 }],
     detection: null,
     healthCheckIntervalS: 30,
+    maxConcurrency: null,
     managedBy: 'api',
     lastHealthCheck: null,
     lastLatencyMs: null,

@@ -144,6 +144,8 @@ function toSettings(entry: FleetServer): ServerSettingsInput {
     metadata: entry.metadata ?? {},
     expected_models: (entry.models ?? []).map(toFleetModel),
     ...(entry.health_check_interval_s === undefined ? {} : { health_check_interval_s: entry.health_check_interval_s }),
+    // The file is the truth for the servers it manages: a max_concurrency taken out of it goes back to learning.
+    max_concurrency: entry.max_concurrency ?? null,
   };
 }
 
@@ -159,6 +161,7 @@ function differs(server: ModelServer, settings: ServerSettingsInput): boolean {
     JSON.stringify(settings.metadata) !== JSON.stringify(server.metadata) ||
     JSON.stringify(settings.expected_models) !== JSON.stringify(server.expectedModels) ||
     (settings.health_check_interval_s !== undefined && settings.health_check_interval_s !== server.healthCheckIntervalS) ||
+    (settings.max_concurrency ?? null) !== server.maxConcurrency ||
     server.managedBy !== 'fleet'
   );
 }

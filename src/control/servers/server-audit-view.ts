@@ -11,6 +11,7 @@ export function serverAuditView(server: ModelServer) {
     metadata: server.metadata,
     expected_models: server.expectedModels,
     health_check_interval_s: server.healthCheckIntervalS,
+    max_concurrency: server.maxConcurrency,
     has_api_key: server.apiKey !== null,
     managed_by: server.managedBy,
   };

@@ -25,6 +25,8 @@ export interface ServerSettingsInput {
   is_active?: boolean;
   metadata?: Record<string, unknown>;
   health_check_interval_s?: number;
+  /** null: learned from the server. */
+  max_concurrency?: number | null;
   expected_models?: ExpectedModel[];
 }
 
@@ -158,6 +160,7 @@ export class ServerRegistry {
       expectedModels: input.expected_models ?? [],
       detection,
       healthCheckIntervalS: input.health_check_interval_s ?? this.#options.defaultIntervalS,
+      maxConcurrency: input.max_concurrency ?? null,
       managedBy: input.managed_by ?? 'api',
       lastHealthCheck: null,
       lastLatencyMs: null,
@@ -192,6 +195,7 @@ export class ServerRegistry {
     if (input.is_active !== undefined) next.isActive = input.is_active;
     if (input.metadata !== undefined) next.metadata = input.metadata;
     if (input.health_check_interval_s !== undefined) next.healthCheckIntervalS = input.health_check_interval_s;
+    if (input.max_concurrency !== undefined) next.maxConcurrency = input.max_concurrency;
     if (input.expected_models !== undefined) next.expectedModels = input.expected_models;
     const kind = input.server_type === undefined ? undefined : requestedKind(input.server_type);
     if (kind !== undefined && kind !== 'auto' && input.kind_config !== undefined) checkKindConfig(kind, input.kind_config);

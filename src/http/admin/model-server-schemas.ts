@@ -26,6 +26,7 @@ const settingsFields = {
   is_active: Type.Boolean(),
   metadata: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { maxProperties: 100 }),
   health_check_interval_s: Type.Integer({ minimum: 1, maximum: 86_400 }),
+  max_concurrency: Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Null()], { description: 'Requests the server generates at once; null (default) learns it from what the server reports.' }),
   expected_models: Type.Array(ExpectedModelSchema, { maxItems: 1000 }),
 };
 
@@ -39,6 +40,7 @@ export const CreateServerBody = Type.Object(
     is_active: Type.Optional(settingsFields.is_active),
     metadata: Type.Optional(settingsFields.metadata),
     health_check_interval_s: Type.Optional(settingsFields.health_check_interval_s),
+    max_concurrency: Type.Optional(settingsFields.max_concurrency),
     expected_models: Type.Optional(settingsFields.expected_models),
   },
   { additionalProperties: false },
@@ -77,6 +79,7 @@ export const ServerRecordSchema = Type.Object({
   expected_models: Type.Array(Type.Unknown()),
   detection: nullable(Type.Record(Type.String(), Type.Unknown())),
   health_check_interval_s: Type.Integer(),
+  max_concurrency: nullable(Type.Integer()),
   managed_by: Type.Union([Type.Literal('fleet_file'), Type.Null()]),
   has_api_key: Type.Boolean(),
   models_count: Type.Integer(),

@@ -23,6 +23,7 @@ export function toServerRecord(server: ModelServer, modelsCount: number, load: L
     expected_models: server.expectedModels,
     detection: server.detection === null ? null : { ...server.detection },
     health_check_interval_s: server.healthCheckIntervalS,
+    max_concurrency: server.maxConcurrency,
     managed_by: ownership.view(server),
     has_api_key: server.apiKey !== null,
     models_count: modelsCount,

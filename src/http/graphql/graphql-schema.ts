@@ -95,6 +95,8 @@ type Server {
   expectedModels: JSON
   detection: JSON
   healthCheckIntervalS: Int
+  "Requests the server generates at once, as stated; null: learned from the server."
+  maxConcurrency: Int
   managedBy: String
   hasApiKey: Boolean!
   modelsCount: Int!
@@ -122,6 +124,8 @@ input ServerInput {
   isActive: Boolean
   metadata: JSON
   healthCheckIntervalS: Int
+  "Requests the server generates at once, as stated; null: learned from the server."
+  maxConcurrency: Int
   expectedModels: JSON
 }
 
@@ -134,6 +138,8 @@ input ServerUpdate {
   isActive: Boolean
   metadata: JSON
   healthCheckIntervalS: Int
+  "Requests the server generates at once, as stated; null: learned from the server."
+  maxConcurrency: Int
   expectedModels: JSON
 }
 

@@ -14,6 +14,7 @@ import { modelPrices } from './0012-model-prices.ts';
 import { keyCostBudgets } from './0013-key-cost-budgets.ts';
 import { usageApi } from './0014-usage-api.ts';
 import { storedResponses } from './0015-stored-responses.ts';
+import { serverMaxConcurrency } from './0016-server-max-concurrency.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '0013-key-cost-budgets': keyCostBudgets,
   '0014-usage-api': usageApi,
   '0015-stored-responses': storedResponses,
+  '0016-server-max-concurrency': serverMaxConcurrency,
 };
 
 export const migrationProvider: MigrationProvider = {

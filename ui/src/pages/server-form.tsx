@@ -3,7 +3,7 @@ import { api, ApiError, type KindConfigField, type ServerKindInfo, type ServerRe
 import { Modal } from '../components/modal.tsx';
 import { FormActions } from '../components/form-actions.tsx';
 
-const baseFields = ['name', 'server_type', 'base_url', 'api_key', 'health_check_interval_s'];
+const baseFields = ['name', 'server_type', 'base_url', 'api_key', 'health_check_interval_s', 'max_concurrency'];
 
 /** A stored setting as the form's text: lists comma-separated, JSON pretty-printed. */
 function settingText(field: KindConfigField, value: unknown): string {
@@ -40,6 +40,7 @@ export function ServerForm(props: { server: ServerRecord | null; onClose: () => 
   const [url, setUrl] = useState(editing?.base_url ?? '');
   const [key, setKey] = useState('');
   const [interval, setInterval] = useState(String(editing?.health_check_interval_s ?? 30));
+  const [concurrency, setConcurrency] = useState(editing?.max_concurrency == null ? '' : String(editing.max_concurrency));
   const [settings, setSettings] = useState<Record<string, string>>({});
   const [error, setError] = useState<{ message: string; param: string | null } | null>(null);
   const [saving, setSaving] = useState(false);
@@ -65,6 +66,9 @@ export function ServerForm(props: { server: ServerRecord | null; onClose: () => 
     setError(null);
     const body: Record<string, unknown> = { name, server_type: kind, base_url: url, health_check_interval_s: Number(interval) };
     if (key !== '') body['api_key'] = key;
+    // Empty: learn it from the server (null clears a stated value when editing).
+    if (concurrency.trim() !== '') body['max_concurrency'] = Number(concurrency);
+    else if (editing?.max_concurrency != null) body['max_concurrency'] = null;
     if (fields.length > 0) {
       const parsed = settingsFrom(fields, settings);
       if ('field' in parsed) {
@@ -125,6 +129,11 @@ export function ServerForm(props: { server: ServerRecord | null; onClose: () => 
           Health check every (seconds)
           <input name="interval" type="number" min={1} value={interval} onChange={(event) => setInterval(event.target.value)} />
           {fieldError('health_check_interval_s')}
+        </label>
+        <label>
+          Max concurrency <span className="muted">(requests at once; empty: learned from the server)</span>
+          <input name="max_concurrency" type="number" min={1} step={1} value={concurrency} onChange={(event) => setConcurrency(event.target.value)} />
+          {fieldError('max_concurrency')}
         </label>
         {fields.length > 0 && (
           <fieldset data-testid="kind-settings">
