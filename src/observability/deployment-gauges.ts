@@ -7,6 +7,7 @@ export interface DeploymentReading {
   server: { name: string };
   model: { modelId: string };
   state: { inflight: number; breaker: { state: CircuitState } };
+  capacity: number | null;
 }
 
 const circuitCode: Record<CircuitState, number> = { closed: 0, open: 1, 'half-open': 2 };
@@ -20,6 +21,7 @@ const circuitCode: Record<CircuitState, number> = { closed: 0, open: 1, 'half-op
 export class DeploymentGauges {
   readonly #deployments: () => readonly DeploymentReading[];
   readonly #circuits = new Map<string, { server: string; model: string; value: number }>();
+  readonly #capacities = new Map<string, { server: string; model: string; value: number }>();
   readonly #inflight = new Map<string, number>();
   readonly #sums = new Map<string, number>();
 
@@ -28,31 +30,50 @@ export class DeploymentGauges {
   }
 
   updateCircuits(gauge: Gauge<'server' | 'model'>): void {
+    this.#report(gauge, this.#circuits, (deployment) => circuitCode[deployment.state.breaker.state]);
+  }
+
+  /** Requests each deployment can run at once (stated, or reported by the server); a deployment with none known has no series. */
+  updateCapacity(gauge: Gauge<'server' | 'model'>): void {
+    this.#report(gauge, this.#capacities, (deployment) => deployment.capacity);
+  }
+
+  /** One series per deployment, written only where it changed; gone deployments (and unknown values) lose theirs. */
+  #report(gauge: Gauge<'server' | 'model'>, reported: Map<string, { server: string; model: string; value: number }>, valueOf: (deployment: DeploymentReading) => number | null): void {
     const deployments = this.#deployments();
+    let known = 0;
     for (const deployment of deployments) {
-      const value = circuitCode[deployment.state.breaker.state];
+      const value = valueOf(deployment);
       const server = deployment.server.name;
       const model = deployment.model.modelId;
-      const reported = this.#circuits.get(deployment.key);
-      if (reported === undefined) {
-        this.#circuits.set(deployment.key, { server, model, value });
+      const last = reported.get(deployment.key);
+      if (value === null) {
+        if (last !== undefined) {
+          gauge.remove({ server: last.server, model: last.model });
+          reported.delete(deployment.key);
+        }
+        continue;
+      }
+      known++;
+      if (last === undefined) {
+        reported.set(deployment.key, { server, model, value });
         gauge.set({ server, model }, value);
         continue;
       }
-      if (reported.value === value && reported.server === server) continue;
+      if (last.value === value && last.server === server) continue;
       // A renamed server: its old series would otherwise stay forever.
-      if (reported.server !== server) gauge.remove({ server: reported.server, model: reported.model });
-      reported.server = server;
-      reported.value = value;
+      if (last.server !== server) gauge.remove({ server: last.server, model: last.model });
+      last.server = server;
+      last.value = value;
       gauge.set({ server, model }, value);
     }
-    // Every live deployment is reported now, so more entries means some are gone.
-    if (this.#circuits.size === deployments.length) return;
+    // Every live deployment with a value is reported now, so more entries means some are gone.
+    if (reported.size === known) return;
     const live = new Set(deployments.map((deployment) => deployment.key));
-    for (const [key, reported] of this.#circuits) {
+    for (const [key, last] of reported) {
       if (live.has(key)) continue;
-      gauge.remove({ server: reported.server, model: reported.model });
-      this.#circuits.delete(key);
+      gauge.remove({ server: last.server, model: last.model });
+      reported.delete(key);
     }
   }
 

@@ -24,6 +24,7 @@ export class GatewayMetrics {
   readonly serverStatus: Gauge<'server' | 'status'>;
   readonly healthCheckDuration: Histogram<'server'>;
   readonly circuitState: Gauge<'server' | 'model'>;
+  readonly deploymentCapacity: Gauge<'server' | 'model'>;
   readonly budgetUsed: Gauge<'key_id'>;
 
   constructor(
@@ -71,6 +72,15 @@ export class GatewayMetrics {
       registers,
       collect() {
         gauges.updateCircuits(this);
+      },
+    });
+    this.deploymentCapacity = new Gauge({
+      name: 'llm_deployment_capacity',
+      help: 'Requests each deployment can run at once: its server\'s max_concurrency, else what the server reports (llama.cpp slots, TEI max_concurrent_requests); no series when unknown.',
+      labelNames: ['server', 'model'],
+      registers,
+      collect() {
+        gauges.updateCapacity(this);
       },
     });
     this.budgetUsed = new Gauge({

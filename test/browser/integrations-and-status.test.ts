@@ -18,7 +18,7 @@ beforeAll(async () => {
   // Nothing listens at the OTLP endpoint: the tracing integration fails, and the console must say so.
   const deadOtlp = `http://127.0.0.1:${await freePort()}`;
   [gateway, vllm] = await Promise.all([startTestGateway({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: deadOtlp, SWITCHYARD_OTEL_BATCH_DELAY_MS: '20' } }), startOpenAIFake({ flavor: 'vllm' })]);
-  expect((await gateway.api('POST', '/api/v1/model-servers', { name: 'gpu-1', base_url: vllm.url })).status).toBe(201);
+  expect((await gateway.api('POST', '/api/v1/model-servers', { name: 'gpu-1', base_url: vllm.url, max_concurrency: 12 })).status).toBe(201);
   await gateway.api('POST', '/api/v1/model-servers/health-check-all');
   for (let round = 0; round < 3; round++) expect((await gateway.api('POST', '/api/v1/models/yi34b/generate', { prompt: 'hello' })).status).toBe(200);
   await gateway.gateway.usage.flush();
@@ -54,6 +54,8 @@ describe.skipIf(!hasChromium)('integrations and model status in the console', ()
     const row = page.getByTestId('model-status-gpu-1');
     expect(await row.locator('td').nth(1).textContent()).toContain('online');
     expect(await row.locator('td').nth(5).textContent()).toBe('3');
+    // Requests in flight, of the capacity the server record states.
+    expect(await page.getByTestId('in-flight-gpu-1').textContent()).toBe('0 / 12');
     await shot('model-status');
   });
 });

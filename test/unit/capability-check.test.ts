@@ -12,6 +12,7 @@ function deployment(serverType: string, capabilities: ModelCapability[], source:
     model: { modelId: 'm', status: 'loaded', capabilities, details: source === undefined ? {} : { capabilities_from: source } } as ServerModel,
     state: new DeploymentState(3, 1_000),
     reportedQueue: 0,
+    capacity: null,
   };
 }
 

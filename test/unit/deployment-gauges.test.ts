@@ -4,8 +4,8 @@ import type { CircuitState } from '../../src/data/routing/circuit-breaker.ts';
 import type { DeploymentReading } from '../../src/observability/deployment-gauges.ts';
 import { GatewayMetrics } from '../../src/observability/gateway-metrics.ts';
 
-function reading(server: string, model: string, inflight = 0, state: CircuitState = 'closed'): DeploymentReading {
-  return { key: `${server}/${model}`, server: { name: server }, model: { modelId: model }, state: { inflight, breaker: { state } } };
+function reading(server: string, model: string, inflight = 0, state: CircuitState = 'closed', capacity: number | null = null): DeploymentReading {
+  return { key: `${server}/${model}`, server: { name: server }, model: { modelId: model }, state: { inflight, breaker: { state } }, capacity };
 }
 
 async function series(registry: Registry, name: string): Promise<Array<{ labels: Record<string, string | number>; value: number }>> {
@@ -33,5 +33,16 @@ describe('deployment gauges', () => {
     expect(circuits).toHaveLength(2);
     expect(circuits).toEqual(expect.arrayContaining([{ labels: { server: 'gpu-0', model: 'llama3' }, value: 0 }, { labels: { server: 'gpu-9', model: 'llama3' }, value: 2 }]));
     expect(await series(registry, 'llm_concurrent_requests')).toEqual([{ labels: { model: 'llama3' }, value: 0 }]);
+  });
+
+  it('report each deployment\'s capacity where it is known, and drop the series when it stops being known', async () => {
+    const registry = new Registry();
+    let deployments: DeploymentReading[] = [reading('gpu-0', 'llama3', 0, 'closed', 4), reading('gpu-1', 'llama3', 0, 'closed', null), reading('tei', 'bge', 0, 'closed', 512)];
+    new GatewayMetrics(registry, { deployments: () => deployments });
+    expect(await series(registry, 'llm_deployment_capacity')).toEqual(expect.arrayContaining([{ labels: { server: 'gpu-0', model: 'llama3' }, value: 4 }, { labels: { server: 'tei', model: 'bge' }, value: 512 }]));
+    expect(await series(registry, 'llm_deployment_capacity')).toHaveLength(2);
+    // gpu-0's stated value is cleared (back to unknown), gpu-1 learns 8, tei is removed.
+    deployments = [reading('gpu-0', 'llama3', 0, 'closed', null), reading('gpu-1', 'llama3', 0, 'closed', 8)];
+    expect(await series(registry, 'llm_deployment_capacity')).toEqual([{ labels: { server: 'gpu-1', model: 'llama3' }, value: 8 }]);
   });
 });

@@ -10,6 +10,7 @@ function deployment(name: string, server: Partial<ModelServer> = {}): Deployment
     model: { modelId: 'm', status: 'loaded', details: {} } as ServerModel,
     state: new DeploymentState(3, 1_000),
     reportedQueue: 0,
+    capacity: null,
   };
 }
 

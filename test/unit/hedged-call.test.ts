@@ -9,7 +9,7 @@ import type { ModelServer, ServerModel } from '../../src/domain/model-server.ts'
 function deployment(name: string): Deployment {
   const server = { id: name, name, isActive: true, healthStatus: 'online', statusReason: null, metadata: {} } as unknown as ModelServer;
   const model = { serverId: name, modelId: 'general', details: {}, capabilities: ['embedding'], embeddingDimension: 384 } as unknown as ServerModel;
-  return { key: `${name}/general`, server, model, state: new DeploymentState(5, 1_000), reportedQueue: 0 };
+  return { key: `${name}/general`, server, model, state: new DeploymentState(5, 1_000), reportedQueue: 0, capacity: null };
 }
 
 interface Pending {

@@ -16,6 +16,7 @@ function deployment(name: string, overrides: { server?: Partial<ModelServer>; mo
     model: { modelId: 'm', status: 'loaded', details: {}, ...overrides.model } as ServerModel,
     state: new DeploymentState(3, 1_000),
     reportedQueue: overrides.queue ?? 0,
+    capacity: null,
   };
 }
 

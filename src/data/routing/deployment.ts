@@ -61,6 +61,8 @@ export interface Deployment {
   state: DeploymentState;
   /** The server's own queue (vLLM waiting, llama.cpp busy slots) from its last probe. */
   reportedQueue: number;
+  /** Requests it can run at once: the server's stated max_concurrency, else what it reports (llama.cpp slots, TEI permits); null when unknown. */
+  capacity: number | null;
 }
 
 export function deploymentKey(serverId: string, modelId: string): string {

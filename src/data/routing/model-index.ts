@@ -165,14 +165,16 @@ export class ModelIndex {
       return;
     }
     const models = this.#fleet.modelsOf(serverId);
-    const reportedQueue = queueOf(server, this.#fleet.loadOf(serverId));
+    const load = this.#fleet.loadOf(serverId);
+    const reportedQueue = queueOf(server, load);
+    const capacity = capacityOf(server, load);
     const before = current.values().next().value?.server;
     if (before !== undefined && !sameRoutability(before, server)) this.#version++;
     let kept = 0;
     for (const model of models) {
       const existing = current.get(model.modelId);
       if (existing === undefined) {
-        const deployment = this.#create(server, model, reportedQueue);
+        const deployment = this.#create(server, model, reportedQueue, capacity);
         current.set(model.modelId, deployment);
         this.#add(deployment);
         continue;
@@ -186,6 +188,7 @@ export class ModelIndex {
       }
       existing.server = server;
       existing.reportedQueue = reportedQueue;
+      existing.capacity = capacity;
     }
     if (kept < current.size - (models.length - kept)) {
       const live = new Set(models.map((model) => model.modelId));
@@ -198,7 +201,7 @@ export class ModelIndex {
     this.#byServer.set(serverId, current);
   }
 
-  #create(server: ModelServer, model: ServerModel, reportedQueue: number): Deployment {
+  #create(server: ModelServer, model: ServerModel, reportedQueue: number, capacity: number | null): Deployment {
     const key = deploymentKey(server.id, model.modelId);
     let shared = this.#modelStats.get(model.modelId);
     if (shared === undefined) {
@@ -207,7 +210,7 @@ export class ModelIndex {
     }
     // The callback reads the deployment when the circuit opens, so a renamed server is reported by its new name.
     const state = new DeploymentState(this.#breakerThreshold, this.#breakerCooldownMs, () => this.#onCircuitOpen({ id: deployment.server.id, name: deployment.server.name }, deployment.model.modelId), shared.stats);
-    const deployment: Deployment = { key, server, model, state, reportedQueue };
+    const deployment: Deployment = { key, server, model, state, reportedQueue, capacity };
     return deployment;
   }
 
@@ -260,6 +263,11 @@ function sameRoutability(before: ModelServer, after: ModelServer): boolean {
 }
 
 /** Each kind says what its load figures mean for the queue (llama.cpp: busy slots count). */
+/** A stated max_concurrency wins over what the server reports. */
+function capacityOf(server: ModelServer, load: LoadMetrics | undefined): number | null {
+  return server.maxConcurrency ?? findServerKind(server.serverType)?.capacity(load).max ?? null;
+}
+
 function queueOf(server: ModelServer, load: LoadMetrics | undefined): number {
   return findServerKind(server.serverType)?.capacity(load).queue ?? (load?.waitingRequests ?? 0);
 }

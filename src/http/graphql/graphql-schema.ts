@@ -170,6 +170,8 @@ type ModelDeployment {
   routable: Boolean!
   circuit: String!
   inFlight: Int!
+  "Requests it can run at once: the server's max_concurrency, else what the server reports; null when unknown."
+  capacity: Int
   ttfbEwmaMs: Float
   tokensPerSecond: Float
   lastHour: Window!

@@ -6,7 +6,7 @@ interface ModelStatus {
   status: 'available' | 'unavailable';
   loaded: boolean;
   recent_latency_ms: number | null;
-  deployments: Array<{ server: string; health_status: string; model_status: string; routable: boolean; circuit: string; in_flight: number; last_hour: { requests: number; error_rate: number | null; p50_latency_ms: number | null } }>;
+  deployments: Array<{ server: string; health_status: string; model_status: string; routable: boolean; circuit: string; in_flight: number; capacity: number | null; last_hour: { requests: number; error_rate: number | null; p50_latency_ms: number | null } }>;
   last_hour: { requests: number; error_rate: number | null; p50_latency_ms: number | null; p95_latency_ms: number | null };
 }
 
@@ -41,7 +41,7 @@ export function ModelStatusSection(props: { model: string }) {
             <th>Health</th>
             <th>Model</th>
             <th>Circuit</th>
-            <th>In flight</th>
+            <th title="Requests in flight, of what the server can run at once (its max_concurrency, else what it reports)">In flight / capacity</th>
             <th>Requests (hour)</th>
             <th>p50</th>
             <th>Errors</th>
@@ -56,7 +56,9 @@ export function ModelStatusSection(props: { model: string }) {
               </td>
               <td>{deployment.model_status}</td>
               <td>{deployment.circuit}</td>
-              <td>{deployment.in_flight}</td>
+              <td data-testid={`in-flight-${deployment.server}`}>
+                {deployment.in_flight} / {deployment.capacity ?? '?'}
+              </td>
               <td>{deployment.last_hour.requests}</td>
               <td>{ms(deployment.last_hour.p50_latency_ms)}</td>
               <td>{rate(deployment.last_hour.error_rate)}</td>

@@ -23,8 +23,9 @@ export function usageOfAnswer(answer: unknown): TokenUsage | null {
   return { promptTokens: typeof prompt === 'number' ? prompt : 0, completionTokens: typeof completion === 'number' ? completion : 0 };
 }
 
-/** Servers whose only queue figure is how many requests wait. */
+/** Servers whose only queue figure is how many requests wait; their limit when the probe found one (TEI's max_concurrent_requests). */
 export function waitingCapacity(load: LoadMetrics | undefined): KindCapacity {
   const waiting = load?.waitingRequests ?? null;
-  return { running: load?.runningRequests ?? null, waiting, max: null, queue: waiting ?? 0 };
+  const max = load?.details['max_concurrent_requests'];
+  return { running: load?.runningRequests ?? null, waiting, max: typeof max === 'number' && max > 0 ? max : null, queue: waiting ?? 0 };
 }

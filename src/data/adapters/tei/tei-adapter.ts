@@ -28,7 +28,7 @@ export const teiAdapter: KindProbe = {
       status: 'loaded',
       details: teiModelDetails(info),
     };
-    return { models: [model], load: await readTeiLoad(context, [info.modelId]) };
+    return { models: [model], load: await readTeiLoad(context, [info.modelId], info.maxConcurrentRequests) };
   },
 
   async probeEmbeddingDimension(context: AdapterContext): Promise<number | null> {
@@ -92,7 +92,7 @@ function listedCapabilities(body: unknown): Map<string, ModelCapability[]> {
   return byId;
 }
 
-async function readTeiLoad(context: AdapterContext, loadedModels: string[]): Promise<LoadMetrics | null> {
+async function readTeiLoad(context: AdapterContext, loadedModels: string[], maxConcurrentRequests: number | null): Promise<LoadMetrics | null> {
   const response = await context.http.text(upstreamCall(context, '/metrics', 'GET /metrics')).catch(() => null);
   if (response === null || response.status !== 200) return null;
   const samples = parsePrometheusText(response.text);
@@ -102,6 +102,7 @@ async function readTeiLoad(context: AdapterContext, loadedModels: string[]): Pro
     kvCacheUsage: null,
     loadedModels,
     memoryBytes: null,
-    details: {},
+    // Requests TEI admits at once (its permits): the deployment's capacity unless the server record states one.
+    details: maxConcurrentRequests === null ? {} : { max_concurrent_requests: maxConcurrentRequests },
   };
 }
