@@ -70,6 +70,9 @@ import { PriceBook } from './control/prices/price-book.ts';
 import { applyFleetPrices } from './control/prices/apply-fleet-prices.ts';
 import { Counter } from 'prom-client';
 import { LiveMetrics } from './observability/live-metrics.ts';
+import { ModelAdmission } from './data/admission/model-admission.ts';
+import { parseQueueWeights } from './data/admission/fair-queue.ts';
+import { queueMetrics } from './observability/queue-metrics.ts';
 import { startGrpcGateway, type GrpcGateway } from './grpc/grpc-server.ts';
 
 export interface Gateway {
@@ -265,6 +268,11 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       if (deployment !== undefined && deployment.model.status === 'available') modelLoads.coldStart(deployment.server, modelId);
     };
     const live = new LiveMetrics({ inFlight: () => inFlightOf(index) });
+    // Requests wait here, per model, once every deployment is at capacity (its max_concurrency, or what the server reports).
+    const admission: ModelAdmission = new ModelAdmission(
+      { maxLength: config.queue.max_length, maxWaitMs: config.queue.max_wait_ms, weights: parseQueueWeights(config.queue.weights) },
+      queueMetrics(metricsRegistry, () => admission.depths()),
+    );
     const proxy = new InferenceProxy({
       tracer,
       activation,
@@ -274,6 +282,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       dispatcher: dataPlane,
       log,
       routes,
+      admission,
       observer: (outcome) => {
         metrics.observe(outcome);
         live.observe(outcome);

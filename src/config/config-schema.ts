@@ -84,6 +84,19 @@ export const WebsocketSettingsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** Per-model queueing once every deployment of a model is at capacity. */
+export const QueueSettingsSchema = Type.Object(
+  {
+    // Requests that may wait per model (not counting those running); one more is shed with 429.
+    max_length: Type.Integer({ minimum: 0, maximum: 100_000, default: 100 }),
+    // How long a request may wait for capacity before it is shed with 429.
+    max_wait_ms: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000 }),
+    // Turns per priority class while several wait: class=weight, comma-separated.
+    weights: Type.String({ pattern: '^\\s*(interactive|standard|batch)\\s*=\\s*[0-9]+(\\.[0-9]+)?\\s*(,\\s*(interactive|standard|batch)\\s*=\\s*[0-9]+(\\.[0-9]+)?\\s*)*$', default: 'interactive=8,standard=4,batch=1' }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 /** Rate limits and budgets per key. */
 export const QuotaSettingsSchema = Type.Object(
   {
@@ -201,6 +214,7 @@ export const ConfigSchema = Type.Object(
     upstream: UpstreamSettingsSchema,
     client: ClientSettingsSchema,
     websocket: WebsocketSettingsSchema,
+    queue: QueueSettingsSchema,
     quota: QuotaSettingsSchema,
     vectors: VectorSettingsSchema,
     embeddings: EmbeddingSettingsSchema,

@@ -88,6 +88,13 @@ export const errors = {
       message: `The route \`${route}\` cannot be served: its targets (${targets.join(', ')})${fallbacks.length > 0 ? ` and fallbacks (${fallbacks.join(', ')})` : ''} name no model that any registered server serves or declares. Fix the route, or add a server with one of those models.`,
       param: 'model',
     }),
+  /** Every deployment at capacity and the model's queue full (or the wait too long): shed, to be sent again shortly. */
+  modelSaturated: (model: string, why: 'full' | 'waited') =>
+    new AppError('SY_MODEL_SATURATED', {
+      message: why === 'full' ? `The model \`${model}\` is saturated: every server is at capacity and its queue is full (SWITCHYARD_QUEUE_MAX_LENGTH). Try again shortly.` : `The model \`${model}\` is saturated: the request waited SWITCHYARD_QUEUE_MAX_WAIT_MS for a free server. Try again shortly.`,
+      param: 'model',
+      retryAfterMs: 1_000,
+    }),
   modelDeactivated: (model: string) => new AppError('SY_MODEL_DEACTIVATED', { message: `The model ${model} is deactivated by an administrator: it is listed, but not served.`, param: 'model' }),
   noHealthyDeployment: (model: string) =>
     new AppError('SY_NO_HEALTHY_DEPLOYMENT', { message: `No healthy server can serve \`${model}\` right now. Try again shortly.` }),

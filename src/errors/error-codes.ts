@@ -73,6 +73,7 @@ export const errorCodes = {
     message: 'Request body must be JSON (content-type: application/json).',
   },
   SY_DETECTION_FAILED: { status: 422, type: 'invalid_request_error', retryable: false, message: 'Could not detect the server type.' },
+  SY_MODEL_SATURATED: { status: 429, type: 'rate_limit_error', retryable: true, message: 'Every server of this model is at capacity and its queue is full.' },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retryable: true, message: 'Rate limit reached for this key.' },
   insufficient_quota: { status: 429, type: 'insufficient_quota', retryable: false, message: "This key's token budget is used up." },
   SY_HEADERS_TOO_LARGE: { status: 431, type: 'invalid_request_error', retryable: false, message: 'The request headers are too large.' },

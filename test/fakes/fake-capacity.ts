@@ -24,6 +24,8 @@ export interface CapacityReadings {
   waiting: number;
   /** The most requests that ever generated at once: never above `slots`. */
   maxRunning: number;
+  /** The most that ever waited inside the fake (0 when a gateway in front kept it from being overloaded). */
+  maxWaiting: number;
   /** Prompt blocks found in the prefix cache, and looked up, in all (vLLM's prefix_cache_hits/queries). */
   prefixHits: number;
   prefixQueries: number;
@@ -52,6 +54,7 @@ export class CapacityModel {
   readonly #cache = new Map<string, true>();
   #running = 0;
   #maxRunning = 0;
+  #maxWaiting = 0;
   #prefixHits = 0;
   #prefixQueries = 0;
 
@@ -61,7 +64,7 @@ export class CapacityModel {
   }
 
   readings(): CapacityReadings {
-    return { running: this.#running, waiting: this.#queue.length, maxRunning: this.#maxRunning, prefixHits: this.#prefixHits, prefixQueries: this.#prefixQueries };
+    return { running: this.#running, waiting: this.#queue.length, maxRunning: this.#maxRunning, maxWaiting: this.#maxWaiting, prefixHits: this.#prefixHits, prefixQueries: this.#prefixQueries };
   }
 
   /**
@@ -81,6 +84,7 @@ export class CapacityModel {
           reject(signal.reason);
         };
         this.#queue.push(turn);
+        this.#maxWaiting = Math.max(this.#maxWaiting, this.#queue.length);
         signal.addEventListener('abort', leave, { once: true });
       });
     }

@@ -1,3 +1,5 @@
+import type { ModelAdmission, Permit } from '../admission/model-admission.ts';
+import { ShedError } from '../admission/fair-queue.ts';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +16,8 @@ import { usageOfAnswer } from '../adapters/shared/openai-usage.ts';
 import { joinUrl } from '../adapters/server-adapter.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import type { ModelIndex } from '../routing/model-index.ts';
-import { resolveCandidates, unresolvableRoute, type Resolution, type RouteLookup } from '../routing/resolve-candidates.ts';
+import { resolveCandidates, unresolvableRoute, type CandidateGroup, type Resolution, type RouteLookup } from '../routing/resolve-candidates.ts';
+import { isRoutable } from '../routing/deployment-picker.ts';
 import { cannotServe, capabilityRefusal, unsupported } from '../routing/capability-check.ts';
 import { parseAutoModel, selectAutoModel, type AutoChoice } from '../routing/auto-select.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
@@ -121,6 +124,7 @@ export class InferenceProxy {
   readonly #observer: RequestObserver;
   readonly #tracer: RequestTracer | null;
   readonly #activation: ActivationLookup | null;
+  readonly #admission: ModelAdmission | null;
 
   constructor(options: {
     index: ModelIndex;
@@ -137,8 +141,11 @@ export class InferenceProxy {
     tracer?: RequestTracer | null;
     /** Models an administrator deactivated: never routed to. */
     activation?: ActivationLookup;
+    /** Per-model queueing once every deployment is at capacity; absent: requests are never held back. */
+    admission?: ModelAdmission;
   }) {
     this.#activation = options.activation ?? null;
+    this.#admission = options.admission ?? null;
     this.#observer = options.observer ?? (() => undefined);
     this.#tracer = options.tracer ?? null;
     this.#onRejectedKey = options.onRejectedKey ?? (() => undefined);
@@ -159,9 +166,12 @@ export class InferenceProxy {
   async handle(call: InferenceCall): Promise<void> {
     const outcome = newOutcome(call.requestId, call.operation, call.modelName, call.keyId ?? null, call.stream, call.api ?? 'openai');
     const requestTrace = this.#tracer?.start({ operation: call.operation, requestId: call.requestId, model: call.modelName, traceparent: call.traceparent ?? null }) ?? null;
+    const held: HeldPermit = { permit: null };
     try {
-      await this.#handle(call, outcome, requestTrace);
+      await this.#handle(call, outcome, requestTrace, held);
     } finally {
+      // Its capacity goes to the next request waiting for the model, whatever ended this one.
+      held.permit?.release();
       outcome.latencyMs = performance.now() - outcome.startedPerf;
       if (outcome.status === 0) outcome.status = call.response.headersSent ? call.response.statusCode : 499;
       call.onSettled?.(outcome);
@@ -170,7 +180,7 @@ export class InferenceProxy {
     }
   }
 
-  async #handle(call: InferenceCall, usage: Usage, requestTrace: RequestTrace | null): Promise<void> {
+  async #handle(call: InferenceCall, usage: Usage, requestTrace: RequestTrace | null, held: HeldPermit): Promise<void> {
     const route: RouteHeaders = { requestId: call.requestId, server: null, model: null, attempts: 0, route: null, reason: null, extra: call.extraHeaders ?? null };
     const activation = this.#activation !== null && this.#activation.anyInactive ? this.#activation : null;
     const allowed = call.isAllowed ?? (() => true);
@@ -212,8 +222,22 @@ export class InferenceProxy {
     // Gone before this point (while its body was read, or hung up in-process): its 'close' has passed already.
     if (call.response.destroyed && !call.response.writableFinished) client.abort();
     const startedAt = Date.now();
+    // The deadline counts from arrival: time spent waiting for capacity is part of it.
     const deadlineAt = startedAt + this.#settings.request_deadline_ms;
-    this.#budget.onRequest(startedAt);
+    if (this.#admission !== null) {
+      const admitted = this.#admission.admit(call.modelName, capacityOf(resolution.groups, startedAt), { keyId: call.keyId ?? '', priority: 'standard', signal: client.signal });
+      try {
+        held.permit = admitted instanceof Promise ? await admitted : admitted;
+      } catch (error) {
+        if (!(error instanceof ShedError)) throw error;
+        if (error.reason === 'client_gone') {
+          clientGone(usage);
+          return;
+        }
+        return this.#fail(call, usage, errors.modelSaturated(call.modelName, error.reason === 'queue_full' ? 'full' : 'waited'), route);
+      }
+    }
+    this.#budget.onRequest(Date.now());
     const tried = new Set<string>(call.exclude);
     // Deployments that hung, answered garbage or cannot serve this are not asked again within this request, even when no other is left.
     let notAgain: Set<string> | null = null;
@@ -601,6 +625,37 @@ function isNotWorthRepeating(error: AppError): boolean {
 }
 
 /** The client left: nothing is written; the record says so. */
+/** The permit a request holds while it runs (see ModelAdmission), released when it is over. */
+interface HeldPermit {
+  permit: Permit | null;
+}
+
+/**
+ * What the deployments a request could go to can run at once, counting each
+ * routable one once; null (unbounded) as soon as one has no known capacity,
+ * and when none is routable (the request then fails fast, it does not wait).
+ * Allocates nothing in the usual case, where no capacity is known.
+ */
+function capacityOf(groups: readonly CandidateGroup[], now: number): number | null {
+  let total = 0;
+  let counted = 0;
+  let seen: Set<string> | null = null;
+  for (const group of groups) {
+    for (const deployment of group.deployments) {
+      if (!isRoutable(deployment, now)) continue;
+      if (deployment.capacity === null) return null;
+      if (groups.length > 1) {
+        seen ??= new Set();
+        if (seen.has(deployment.key)) continue;
+        seen.add(deployment.key);
+      }
+      total += deployment.capacity;
+      counted++;
+    }
+  }
+  return counted === 0 ? null : total;
+}
+
 function clientGone(usage: Usage): AttemptResult {
   usage.status = 499;
   usage.errorType = 'SY_CLIENT_DISCONNECTED';

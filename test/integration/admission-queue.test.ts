@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
+import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
+import { waitUntil } from '../support/wait-until.ts';
+
+// Two gateways over capacity-limited fakes: one with the default queue, one with a tiny queue and a short wait.
+let roomy: TestGateway;
+let tight: TestGateway;
+let busy: OpenAIFake;
+let slow: OpenAIFake;
+
+beforeAll(async () => {
+  [roomy, tight, busy, slow] = await Promise.all([
+    startTestGateway(),
+    startTestGateway({ env: { SWITCHYARD_QUEUE_MAX_LENGTH: '2', SWITCHYARD_QUEUE_MAX_WAIT_MS: '300' } }),
+    startOpenAIFake({ flavor: 'vllm', models: [{ id: 'busy-model' }], behaviour: { tokenIntervalMs: 100, capacity: { slots: 2 } } }),
+    startOpenAIFake({ flavor: 'vllm', models: [{ id: 'slow-model' }], behaviour: { tokenIntervalMs: 200, capacity: { slots: 1 } } }),
+  ]);
+  expect((await roomy.api('POST', '/api/v1/model-servers', { name: 'gpu', server_type: 'vllm', base_url: busy.url, max_concurrency: 2 })).status).toBe(201);
+  expect((await tight.api('POST', '/api/v1/model-servers', { name: 'gpu', server_type: 'vllm', base_url: slow.url, max_concurrency: 1 })).status).toBe(201);
+  await Promise.all([roomy.api('POST', '/api/v1/model-servers/health-check-all'), tight.api('POST', '/api/v1/model-servers/health-check-all')]);
+});
+
+afterAll(async () => {
+  await Promise.all([roomy.stop(), tight.stop(), busy.stop(), slow.stop()]);
+});
+
+function chat(gateway: TestGateway, model: string, signal?: AbortSignal): Promise<Response> {
+  return fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ model, stream: true, max_tokens: 8, messages: [{ role: 'user', content: 'queue me' }] }), ...(signal === undefined ? {} : { signal }) });
+}
+
+async function metric(gateway: TestGateway, pattern: RegExp): Promise<number | null> {
+  const match = pattern.exec((await gateway.api('GET', '/metrics')).text);
+  return match === null ? null : Number(match[1]);
+}
+
+describe('admission when every deployment is at capacity', () => {
+  it('queues in the gateway instead of overloading the server, and answers every request', async () => {
+    const answers = Array.from({ length: 8 }, () => chat(roomy, 'busy-model').then(async (response) => ({ status: response.status, text: await response.text() })));
+    await waitUntil(async () => (await metric(roomy, /^llm_queue_depth\{model="busy-model"\} (\d+)$/m)) === 6, { what: 'six requests to wait in the gateway' });
+    const results = await Promise.all(answers);
+    expect(results.every((result) => result.status === 200 && result.text.includes('[DONE]'))).toBe(true);
+    // The server never had more than its two slots asked of it, and nothing ever waited inside it.
+    expect(busy.capacityReadings()).toMatchObject({ maxRunning: 2, maxWaiting: 0 });
+    expect(await metric(roomy, /^llm_queue_wait_seconds_count\{model="busy-model"\} (\d+)$/m)).toBe(6);
+  });
+
+  it('takes a request that leaves while it waits out of the queue at once; the server never sees it', async () => {
+    const before = busy.requests.length;
+    const running = [chat(roomy, 'busy-model'), chat(roomy, 'busy-model')];
+    await waitUntil(() => busy.capacityReadings()?.running === 2, { what: 'both slots to be busy' });
+    const leaving = new AbortController();
+    const queued = chat(roomy, 'busy-model', leaving.signal).catch(() => 'left');
+    await waitUntil(async () => (await metric(roomy, /^llm_queue_depth\{model="busy-model"\} (\d+)$/m)) === 1, { what: 'the request to queue' });
+    leaving.abort();
+    expect(await queued).toBe('left');
+    await waitUntil(async () => (await metric(roomy, /^llm_requests_shed_total\{model="busy-model",reason="client_gone"\} (\d+)$/m)) === 1, { what: 'the leaver to be counted' });
+    await Promise.all((await Promise.all(running)).map((response) => response.text()));
+    expect(busy.requests.length - before).toBe(2);
+  });
+
+  it('sheds with 429, Retry-After and a message naming the saturated model when the queue is full, or the wait too long', async () => {
+    const first = chat(tight, 'slow-model');
+    await waitUntil(() => slow.capacityReadings()?.running === 1, { what: 'the one slot to be busy' });
+    const waiting = [chat(tight, 'slow-model'), chat(tight, 'slow-model')];
+    await waitUntil(async () => (await metric(tight, /^llm_queue_depth\{model="slow-model"\} (\d+)$/m)) === 2, { what: 'the queue to fill' });
+    const shed = await chat(tight, 'slow-model');
+    expect(shed.status).toBe(429);
+    expect(shed.headers.get('retry-after')).toBe('1');
+    const body = (await shed.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('SY_MODEL_SATURATED');
+    expect(body.error.message).toContain('slow-model');
+    // The two waiting past SWITCHYARD_QUEUE_MAX_WAIT_MS (300 ms) while the first streams for longer are shed too.
+    const late = await Promise.all(waiting);
+    expect(late.map((response) => response.status)).toEqual([429, 429]);
+    expect((await first).status).toBe(200);
+    expect(await metric(tight, /^llm_requests_shed_total\{model="slow-model",reason="queue_full"\} (\d+)$/m)).toBe(1);
+    expect(await metric(tight, /^llm_requests_shed_total\{model="slow-model",reason="queue_timeout"\} (\d+)$/m)).toBe(2);
+  });
+});
