@@ -44,6 +44,7 @@ export async function bootstrapKeys(store: ApiKeyStore, ring: KeyRing, environme
     used_tokens: 0,
     budget_cost: null,
     used_cost: 0,
+    priority: 'standard',
     expires_at: null,
     revoked_at: null,
     last_used_at: null,

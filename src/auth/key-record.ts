@@ -1,3 +1,4 @@
+import type { PriorityClass } from '../data/admission/fair-queue.ts';
 import type { ApiKeysTable } from '../storage/database-schema.ts';
 import { readJson } from '../storage/json-column.ts';
 import { scopes, type Principal, type Scope } from './key-ring.ts';
@@ -19,7 +20,13 @@ export function principalOf(row: ApiKeysTable): Principal {
     budgetTokens: row.budget_tokens === null ? null : Number(row.budget_tokens),
     budgetCost: row.budget_cost === null || row.budget_cost === undefined ? null : Number(row.budget_cost),
     expiresAt: row.expires_at === null ? null : Date.parse(row.expires_at),
+    priority: priorityOf(row.priority),
   };
+}
+
+/** A stored priority as a class; anything unknown (an older row) is standard. */
+function priorityOf(value: string | undefined): PriorityClass {
+  return value === 'interactive' || value === 'batch' ? value : 'standard';
 }
 
 export type KeyStatus = 'active' | 'revoked' | 'expired' | 'budget_exhausted';
@@ -58,6 +65,7 @@ export function toKeyRecord(row: ApiKeysTable, liveUsedTokens?: number, now = Da
     used_tokens: usedTokens,
     budget_cost: budgetCost,
     used_cost: usedCost,
+    priority: priorityOf(row.priority),
     status: keyStatus({ revokedAt: row.revoked_at, expiresAt: row.expires_at, budgetTokens, usedTokens, budgetCost, usedCost }, now),
     expires_at: row.expires_at,
     revoked_at: row.revoked_at,

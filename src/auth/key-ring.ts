@@ -1,3 +1,4 @@
+import type { PriorityClass } from '../data/admission/fair-queue.ts';
 import { timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { hashApiKey, hashKeyObject } from './api-key-hash.ts';
@@ -20,6 +21,8 @@ export interface Principal {
   budgetCost: number | null;
   /** Epoch ms; null means never. */
   expiresAt: number | null;
+  /** Its class in the admission queues (weighted fair queueing between keys). */
+  priority: PriorityClass;
 }
 
 interface KeyEntry {
@@ -29,7 +32,7 @@ interface KeyEntry {
 
 /** A principal for keys that carry no limits (the bootstrap and environment admin keys). */
 export function unlimited(keyId: string, name: string, scopesGiven: Scope[]): Principal {
-  return { keyId, name, scopes: scopesGiven, models: null, rpm: null, tpm: null, budgetTokens: null, budgetCost: null, expiresAt: null };
+  return { keyId, name, scopes: scopesGiven, models: null, rpm: null, tpm: null, budgetTokens: null, budgetCost: null, expiresAt: null, priority: 'standard' };
 }
 
 // Longer than any key we issue; anything beyond is rejected before hashing.

@@ -1,3 +1,4 @@
+import type { PriorityClass } from '../data/admission/fair-queue.ts';
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '../domain/audit.ts';
 import { errors } from '../errors/error-catalogue.ts';
@@ -16,6 +17,7 @@ export interface KeyInput {
   tpm?: number | null;
   budget_tokens?: number | null;
   budget_cost?: number | null;
+  priority?: PriorityClass;
   expires_at?: string | null;
   metadata?: Record<string, unknown>;
 }
@@ -50,6 +52,7 @@ export class KeyService {
       used_tokens: 0,
       budget_cost: input.budget_cost ?? null,
       used_cost: 0,
+      priority: input.priority ?? 'standard',
       expires_at: normalizeTime(input.expires_at ?? null),
       revoked_at: null,
       last_used_at: null,
@@ -83,6 +86,7 @@ export class KeyService {
     if (input.tpm !== undefined) next.tpm = input.tpm;
     if (input.budget_tokens !== undefined) next.budget_tokens = input.budget_tokens;
     if (input.budget_cost !== undefined) next.budget_cost = input.budget_cost;
+    if (input.priority !== undefined) next.priority = input.priority;
     if (input.expires_at !== undefined) next.expires_at = normalizeTime(input.expires_at);
     if (input.metadata !== undefined) next.metadata = JSON.stringify(input.metadata);
     await this.#store.update(next, { actor, action: 'key.update', targetType: 'key', targetId: id, before: toKeyRecord(current), after: toKeyRecord(next) });

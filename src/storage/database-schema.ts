@@ -101,6 +101,8 @@ export interface ApiKeysTable {
   used_tokens: number;
   /** In the gateway's currency; null: no budget in currency. */
   budget_cost: number | null;
+  /** Its class in the admission queues: interactive, standard or batch. */
+  priority: string;
   used_cost: number;
   expires_at: string | null;
   revoked_at: string | null;

@@ -32,7 +32,7 @@ afterAll(async () => {
 const keyNamed = async (name: string) => ((await gateway.api('GET', '/api/v1/keys')).body.data as Array<Record<string, unknown>>).find((key) => key['name'] === name);
 
 describe.skipIf(!hasChromium)('the key form', () => {
-  it('creates a key with every field the API has: scopes, model allow-list, RPM, TPM, budget, expiry and metadata', async () => {
+  it('creates a key with every field the API has: scopes, model allow-list, RPM, TPM, budget, priority, expiry and metadata', async () => {
     await page.goto(`${gateway.url}/ui/#/keys`);
     await page.getByRole('button', { name: 'New key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Create a key' });
@@ -43,6 +43,7 @@ describe.skipIf(!hasChromium)('the key form', () => {
     await dialog.locator('input[name=key-tpm]').fill('20000');
     await dialog.locator('input[name=key-budget]').fill('1000000');
     await dialog.locator('input[name=key-budget-cost]').fill('12.5');
+    await dialog.locator('select[name=key-priority]').selectOption('batch');
     await dialog.locator('input[name=key-expires]').fill('2031-05-06T07:08');
     await dialog.locator('textarea[name=key-metadata]').fill('{"team": "search"}');
     await dialog.getByRole('button', { name: 'Create key' }).click();
@@ -58,6 +59,7 @@ describe.skipIf(!hasChromium)('the key form', () => {
       budget_tokens: 1_000_000,
       budget_cost: 12.5,
       used_cost: 0,
+      priority: 'batch',
       expires_at: expiresAt,
       metadata: { team: 'search' },
       status: 'active',

@@ -77,4 +77,31 @@ describe('admission when every deployment is at capacity', () => {
     expect(await metric(tight, /^llm_requests_shed_total\{model="slow-model",reason="queue_full"\} (\d+)$/m)).toBe(1);
     expect(await metric(tight, /^llm_requests_shed_total\{model="slow-model",reason="queue_timeout"\} (\d+)$/m)).toBe(2);
   });
+
+  it('serves an interactive key\'s request ahead of a batch key\'s backlog', async () => {
+    const keyOf = async (name: string, priority: string) => (await roomy.api('POST', '/api/v1/keys', { name, scopes: ['inference'], priority })).body.key as string;
+    const batchKey = await keyOf('nightly-batch', 'batch');
+    const personKey = await keyOf('a-person', 'interactive');
+    expect((await roomy.api('GET', '/api/v1/keys')).body.data.find((key: { name: string }) => key.name === 'a-person').priority).toBe('interactive');
+    const ask = (key: string, content: string) => fetch(`${roomy.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'busy-model', stream: true, messages: [{ role: 'user', content }] }) });
+    busy.resetRequests();
+    // Two batch requests hold both slots; four more wait; then a person asks.
+    const answers = [ask(batchKey, 'batch 0'), ask(batchKey, 'batch 1')];
+    await waitUntil(() => busy.capacityReadings()?.running === 2, { what: 'the batch job to hold both slots' });
+    for (const index of [2, 3, 4, 5]) answers.push(ask(batchKey, `batch ${index}`));
+    await waitUntil(async () => (await metric(roomy, /^llm_queue_depth\{model="busy-model"\} (\d+)$/m)) === 4, { what: 'the batch backlog to queue' });
+    answers.push(ask(personKey, 'a person asks'), ask(personKey, 'and asks again'));
+    const statuses = await Promise.all(answers.map(async (answer) => {
+      const response = await answer;
+      await response.text();
+      return response.status;
+    }));
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    // Fair by key, weighted by class: both of the person's requests reached the server before the batch backlog's second,
+    // which a batch-class person would not have (its second request would tie with it, and arrived later).
+    const order = busy.requests.filter((request) => request.path === '/v1/chat/completions').map((request) => JSON.stringify(request.body));
+    const at = (text: string) => order.findIndex((body) => body.includes(text));
+    expect(at('a person asks')).toBeGreaterThanOrEqual(2);
+    expect(at('and asks again')).toBeLessThan(at('batch 3'));
+  });
 });

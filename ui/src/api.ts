@@ -113,6 +113,8 @@ export interface KeyRecord {
   /** In the gateway's currency (see Prices on the Usage page). */
   budget_cost?: number | null;
   used_cost?: number;
+  /** Its class in the admission queues. */
+  priority?: 'interactive' | 'standard' | 'batch';
   status: 'active' | 'revoked' | 'expired' | 'budget_exhausted';
   expires_at: string | null;
   revoked_at: string | null;

@@ -1,5 +1,5 @@
 import type { ModelAdmission, Permit } from '../admission/model-admission.ts';
-import { ShedError } from '../admission/fair-queue.ts';
+import { ShedError, type PriorityClass } from '../admission/fair-queue.ts';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -59,6 +59,8 @@ export interface InferenceCall {
   /** Prompt tokens as estimated before the call (for streams whose server reports none). */
   estimatedPromptTokens?: number;
   /** Who asked (for usage records). */
+  /** The key's class in the admission queues (default standard). */
+  priority?: PriorityClass;
   keyId?: string | null;
   /** The caller's W3C `traceparent`, continued when tracing is on. */
   traceparent?: string | null;
@@ -225,7 +227,7 @@ export class InferenceProxy {
     // The deadline counts from arrival: time spent waiting for capacity is part of it.
     const deadlineAt = startedAt + this.#settings.request_deadline_ms;
     if (this.#admission !== null) {
-      const admitted = this.#admission.admit(call.modelName, capacityOf(resolution.groups, startedAt), { keyId: call.keyId ?? '', priority: 'standard', signal: client.signal });
+      const admitted = this.#admission.admit(call.modelName, capacityOf(resolution.groups, startedAt), { keyId: call.keyId ?? '', priority: call.priority ?? 'standard', signal: client.signal });
       try {
         held.permit = admitted instanceof Promise ? await admitted : admitted;
       } catch (error) {

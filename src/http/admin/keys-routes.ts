@@ -17,6 +17,7 @@ const fields = {
   tpm: limit,
   budget_tokens: Type.Union([Type.Integer({ minimum: 0, maximum: 1e15 }), Type.Null()]),
   budget_cost: Type.Union([Type.Number({ minimum: 0, maximum: 1e12 }), Type.Null()]),
+  priority: Type.Union([Type.Literal('interactive'), Type.Literal('standard'), Type.Literal('batch')], { description: 'Its class in the admission queues: interactive, standard (default) or batch (SWITCHYARD_QUEUE_WEIGHTS).' }),
   expires_at: Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()]),
   metadata: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { maxProperties: 100 }),
 };
@@ -28,6 +29,7 @@ const CreateKeyBody = Type.Object(
     rpm: Type.Optional(fields.rpm),
     tpm: Type.Optional(fields.tpm),
     budget_tokens: Type.Optional(fields.budget_tokens),
+    priority: Type.Optional(fields.priority),
     budget_cost: Type.Optional(fields.budget_cost),
     expires_at: Type.Optional(fields.expires_at),
     metadata: Type.Optional(fields.metadata),

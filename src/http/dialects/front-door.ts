@@ -176,6 +176,7 @@ export class InferenceFrontDoor {
       ...(onAnswer === null ? {} : { onAnswer }),
       isAllowed,
       keyId: principal.keyId,
+      ...(principal.priority === 'standard' ? {} : { priority: principal.priority }),
       log: request.log,
       traceparent: typeof request.headers['traceparent'] === 'string' ? request.headers['traceparent'] : null,
       ...(limited ? { estimatedPromptTokens: promptEstimate } : {}),

@@ -217,6 +217,8 @@ type Key {
   usedTokens: Float!
   budgetCost: Float
   usedCost: Float!
+  "Its class in the admission queues: interactive, standard or batch."
+  priority: String!
   status: String!
   expiresAt: String
   revokedAt: String
@@ -233,6 +235,8 @@ input KeyInput {
   tpm: Int
   budgetTokens: Float
   budgetCost: Float
+  "interactive, standard (default) or batch."
+  priority: String
   expiresAt: String
   metadata: JSON
 }

@@ -15,6 +15,7 @@ import { keyCostBudgets } from './0013-key-cost-budgets.ts';
 import { usageApi } from './0014-usage-api.ts';
 import { storedResponses } from './0015-stored-responses.ts';
 import { serverMaxConcurrency } from './0016-server-max-concurrency.ts';
+import { keyPriority } from './0017-key-priority.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '0014-usage-api': usageApi,
   '0015-stored-responses': storedResponses,
   '0016-server-max-concurrency': serverMaxConcurrency,
+  '0017-key-priority': keyPriority,
 };
 
 export const migrationProvider: MigrationProvider = {

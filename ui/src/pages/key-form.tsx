@@ -69,6 +69,7 @@ export function KeyForm(props: { keyRecord: KeyRecord | null; onClose: () => voi
   const [tpm, setTpm] = useState(editing?.tpm?.toString() ?? '');
   const [budget, setBudget] = useState(editing?.budget_tokens?.toString() ?? '');
   const [budgetCost, setBudgetCost] = useState(editing?.budget_cost?.toString() ?? '');
+  const [priority, setPriority] = useState(editing?.priority ?? 'standard');
   const [expires, setExpires] = useState(localInputValue(editing?.expires_at ?? null));
   const [metadata, setMetadata] = useState(editing === null || Object.keys(editing.metadata).length === 0 ? '' : JSON.stringify(editing.metadata, null, 2));
   const [error, setError] = useState<FieldError | null>(null);
@@ -84,7 +85,7 @@ export function KeyForm(props: { keyRecord: KeyRecord | null; onClose: () => voi
     setSaving(true);
     try {
       const saved =
-        editing === null ? await api<KeyRecord & { key: string }>('POST', '/api/v1/keys', parsed.body) : await api<KeyRecord>('PATCH', `/api/v1/keys/${editing.id}`, parsed.body);
+        editing === null ? await api<KeyRecord & { key: string }>('POST', '/api/v1/keys', { ...parsed.body, priority }) : await api<KeyRecord>('PATCH', `/api/v1/keys/${editing.id}`, { ...parsed.body, priority });
       props.onSaved(saved);
     } catch (caught) {
       setError(caught instanceof ApiError ? { message: caught.message, param: caught.param } : { message: 'Saving failed.', param: null });
@@ -94,7 +95,7 @@ export function KeyForm(props: { keyRecord: KeyRecord | null; onClose: () => voi
   };
   const fieldOf = (param: string | null) => param?.split('.')[0] ?? null;
   const fieldError = (field: string) => (fieldOf(error?.param ?? null) === field ? <span className="field-error">{error?.message}</span> : null);
-  const shownInline = ['name', 'scopes', 'models', 'rpm', 'tpm', 'budget_tokens', 'budget_cost', 'expires_at', 'metadata'].includes(fieldOf(error?.param ?? null) ?? '');
+  const shownInline = ['name', 'scopes', 'models', 'rpm', 'tpm', 'budget_tokens', 'budget_cost', 'priority', 'expires_at', 'metadata'].includes(fieldOf(error?.param ?? null) ?? '');
   return (
     <Modal title={editing === null ? 'Create a key' : `Edit ${editing.name}`} onClose={props.onClose}>
       <form
@@ -149,6 +150,15 @@ export function KeyForm(props: { keyRecord: KeyRecord | null; onClose: () => voi
           Budget in currency <span className="muted">(at the models' prices, in all)</span>
           <input name="key-budget-cost" type="number" min={0} step="any" placeholder="no budget" value={budgetCost} onChange={(event) => setBudgetCost(event.target.value)} />
           {fieldError('budget_cost')}
+        </label>
+        <label>
+          Priority <span className="muted">(its turns when a model's servers are all busy)</span>
+          <select name="key-priority" value={priority} onChange={(event) => setPriority(event.target.value as 'interactive' | 'standard' | 'batch')}>
+            <option value="interactive">interactive</option>
+            <option value="standard">standard</option>
+            <option value="batch">batch</option>
+          </select>
+          {fieldError('priority')}
         </label>
         <label>
           Expires <span className="muted">(empty: never)</span>
