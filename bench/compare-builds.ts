@@ -3,17 +3,14 @@
 //   COMPARE_ROOTS=/path/to/base,/path/to/change node bench/compare-builds.ts
 // One-at-a-time latency (interleaved) and throughput under load (alternated halves).
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { request } from 'undici';
 import { startProcess as start } from './bench-process.ts';
+import { benchAuth, registerUpstream, startBenchGateway } from './bench-gateway.ts';
 import { percentiles, timedPost } from './bench-timing.ts';
 
-const key = 'sk-sy-benchmark-admin-key-000000000';
 const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }] });
-const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+const headers = { 'content-type': 'application/json', ...benchAuth };
 const roots = (process.env['COMPARE_ROOTS'] ?? '').split(',').filter((root) => root !== '');
 if (roots.length < 2) throw new Error('Set COMPARE_ROOTS to two or more checkouts, comma-separated.');
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 6);
@@ -23,11 +20,9 @@ const upstreamUrl = upstream.match[1] as string;
 const builds: Array<{ root: string; child: ChildProcess; url: string; samples: number[]; rps: number }> = [];
 try {
   for (const root of roots) {
-    const gateway = await start([join(root, 'bin/switchyard.js'), 'serve'], { SWITCHYARD_PORT: '0', SWITCHYARD_HOST: '127.0.0.1', SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchyard-compare-')), SWITCHYARD_ADMIN_KEY: key, SWITCHYARD_DISCOVER_LOCAL_OLLAMA: 'false', SWITCHYARD_LOG_LEVEL: 'warn' }, /listening on [^\s:]+:(\d+)/);
-    const base = `http://127.0.0.1:${gateway.match[1]}`;
-    builds.push({ root, child: gateway.child, url: `${base}/v1/chat/completions`, samples: [], rps: 0 });
-    await request(`${base}/api/v1/model-servers`, { method: 'POST', headers, body: JSON.stringify({ name: 'bench', server_type: 'openai', base_url: upstreamUrl }) }).then((response) => response.body.dump());
-    await request(`${base}/api/v1/model-servers/health-check-all`, { method: 'POST', headers: { authorization: headers.authorization } }).then((response) => response.body.dump());
+    const gateway = await startBenchGateway({ root });
+    builds.push({ root, child: gateway.child, url: `${gateway.url}/v1/chat/completions`, samples: [], rps: 0 });
+    await registerUpstream(gateway.url, upstreamUrl);
   }
   for (let round = 0; round < 4_000; round++) {
     for (const build of builds) {

@@ -3,16 +3,14 @@
 // Starts a fast upstream, the bare proxy and the real gateway (each its own
 // process), then measures with autocannon: throughput under load, one-at-a-time
 // latency, and streaming time to first byte. Prints a table for docs/benchmarks.md.
-import { mkdtempSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { request } from 'undici';
 import { startProcess as start } from './bench-process.ts';
+import { benchAuth, registerUpstream, startBenchGateway } from './bench-gateway.ts';
 import { percentiles, timedPost } from './bench-timing.ts';
 
-const key = 'sk-sy-benchmark-admin-key-000000000';
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 8);
 const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }] });
 const streamBody = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }], stream: true });
@@ -34,21 +32,13 @@ const upstream = await start([join(root, 'bench/bench-upstream.ts')], {}, /(http
 const upstreamUrl = upstream.match[1] as string;
 const bare = await start([join(root, 'bench/bare-proxy.ts'), upstreamUrl], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
 const bareUrl = bare.match[1] as string;
-const gateway = await start([join(root, 'bin/switchyard.js'), 'serve'], {
-  SWITCHYARD_PORT: '0',
-  SWITCHYARD_HOST: '127.0.0.1',
-  SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchyard-bench-')),
-  SWITCHYARD_ADMIN_KEY: key,
-  SWITCHYARD_DISCOVER_LOCAL_OLLAMA: 'false',
-  // BENCH_LOG_LEVEL=info measures the cost of per-request log lines too.
-  SWITCHYARD_LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
-}, /listening on [^\s:]+:(\d+)/);
-const gatewayUrl = `http://127.0.0.1:${gateway.match[1]}`;
-const auth = { authorization: `Bearer ${key}` };
+// BENCH_LOG_LEVEL=info measures the cost of per-request log lines too.
+const gateway = await startBenchGateway({ env: { SWITCHYARD_LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn' } });
+const gatewayUrl = gateway.url;
+const auth = benchAuth;
 
 try {
-  await request(`${gatewayUrl}/api/v1/model-servers`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', server_type: 'openai', base_url: upstreamUrl }) }).then((response) => response.body.dump());
-  await request(`${gatewayUrl}/api/v1/model-servers/health-check-all`, { method: 'POST', headers: auth }).then((response) => response.body.dump());
+  await registerUpstream(gatewayUrl, upstreamUrl);
 
   const direct = `${upstreamUrl}/v1/chat/completions`;
   const proxied = `${bareUrl}/v1/chat/completions`;

@@ -4,20 +4,17 @@
 // Interleaved request by request so drift hits both alike: keep-alive requests,
 // a new connection per request (where detection runs), and throughput under load.
 import { request as httpRequest } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { request } from 'undici';
 import { startProcess as start } from './bench-process.ts';
+import { benchAuth, registerUpstream, startBenchGateway } from './bench-gateway.ts';
 import { percentiles, timedPost } from './bench-timing.ts';
 
-const key = 'sk-sy-benchmark-admin-key-000000000';
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 8);
 const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }] });
-const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+const headers = { 'content-type': 'application/json', ...benchAuth };
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** One POST on a connection of its own (no keep-alive), timed to the whole body. */
@@ -35,19 +32,9 @@ function freshConnectionPost(url: string): Promise<number> {
 }
 
 async function startGateway(upstreamUrl: string, sharedPort: boolean) {
-  const gateway = await start([join(root, 'bin/switchyard.js'), 'serve'], {
-    SWITCHYARD_PORT: '0',
-    SWITCHYARD_HOST: '127.0.0.1',
-    SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchyard-bench-')),
-    SWITCHYARD_ADMIN_KEY: key,
-    SWITCHYARD_DISCOVER_LOCAL_OLLAMA: 'false',
-    SWITCHYARD_LOG_LEVEL: 'warn',
-    SWITCHYARD_GRPC_SHARED_PORT: String(sharedPort),
-  }, /listening on [^\s:]+:(\d+)/);
-  const url = `http://127.0.0.1:${gateway.match[1]}`;
-  await request(`${url}/api/v1/model-servers`, { method: 'POST', headers, body: JSON.stringify({ name: 'bench', server_type: 'openai', base_url: upstreamUrl }) }).then((response) => response.body.dump());
-  await request(`${url}/api/v1/model-servers/health-check-all`, { method: 'POST', headers: { authorization: headers.authorization } }).then((response) => response.body.dump());
-  return { child: gateway.child, url: `${url}/v1/chat/completions` };
+  const gateway = await startBenchGateway({ env: { SWITCHYARD_GRPC_SHARED_PORT: String(sharedPort) } });
+  await registerUpstream(gateway.url, upstreamUrl);
+  return { child: gateway.child, url: `${gateway.url}/v1/chat/completions` };
 }
 
 const upstream = await start([join(root, 'bench/bench-upstream.ts')], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
