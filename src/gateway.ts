@@ -73,6 +73,8 @@ import { LiveMetrics } from './observability/live-metrics.ts';
 import { ModelAdmission } from './data/admission/model-admission.ts';
 import { parseQueueWeights } from './data/admission/fair-queue.ts';
 import { queueMetrics } from './observability/queue-metrics.ts';
+import { affinityMetrics } from './observability/affinity-metrics.ts';
+import { PrefixAffinity } from './data/routing/prefix-affinity.ts';
 import { startGrpcGateway, type GrpcGateway } from './grpc/grpc-server.ts';
 
 export interface Gateway {
@@ -273,8 +275,14 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       { maxLength: config.queue.max_length, maxWaitMs: config.queue.max_wait_ms, weights: parseQueueWeights(config.queue.weights) },
       queueMetrics(metricsRegistry, () => admission.depths()),
     );
+    // Where each prompt prefix was sent, for the prefix-affinity strategy (per route, or the default).
+    const prefixAffinity: PrefixAffinity = new PrefixAffinity(
+      { blockChars: config.prefix_affinity.block_chars, maxBlocks: config.prefix_affinity.max_blocks, loadFactor: config.prefix_affinity.load_factor, tableEntries: config.prefix_affinity.table_entries },
+      affinityMetrics(metricsRegistry, () => prefixAffinity.size),
+    );
     const proxy = new InferenceProxy({
       tracer,
+      prefixAffinity,
       activation,
       index,
       settings: config.upstream,

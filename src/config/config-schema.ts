@@ -153,7 +153,22 @@ export const HedgingSettingsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-export const routingStrategies = ['least-inflight', 'latency', 'weighted', 'priority', 'round-robin'] as const;
+export const routingStrategies = ['least-inflight', 'latency', 'weighted', 'priority', 'round-robin', 'prefix-affinity'] as const;
+
+/** Prefix-affinity routing: how prompts are cut into blocks and how much load one deployment may take. */
+export const PrefixAffinitySettingsSchema = Type.Object(
+  {
+    // Characters per block (vLLM's 16-token block is about 64 characters).
+    block_chars: Type.Integer({ minimum: 16, maximum: 65_536, default: 64 }),
+    // Blocks of one prompt hashed at most (the first 256 KiB at 64 characters).
+    max_blocks: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 4_096 }),
+    // No deployment takes more than this factor above its model's mean load (consistent hashing with bounded loads).
+    load_factor: Type.Number({ minimum: 1, maximum: 100, default: 1.5 }),
+    // Block hashes remembered with where they were sent, oldest forgotten first (about 100 bytes each).
+    table_entries: Type.Integer({ minimum: 1_000, maximum: 10_000_000, default: 200_000 }),
+  },
+  { additionalProperties: false, default: {} },
+);
 
 export const ConfigSchema = Type.Object(
   {
@@ -179,6 +194,7 @@ export const ConfigSchema = Type.Object(
     admin_body_limit_bytes: Type.Integer({ minimum: 1024, default: 1_048_576 }),
     inference_body_limit_bytes: Type.Integer({ minimum: 1024, default: 10 * 1_048_576 }),
     routing_strategy: Type.Enum(routingStrategies, { default: 'least-inflight' }),
+    prefix_affinity: PrefixAffinitySettingsSchema,
     metrics_public: Type.Boolean({ default: false }),
     otel_endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
     otel_service_name: Type.String({ minLength: 1, default: 'switchyard' }),

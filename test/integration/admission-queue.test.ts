@@ -78,6 +78,24 @@ describe('admission when every deployment is at capacity', () => {
     expect(await metric(tight, /^llm_requests_shed_total\{model="slow-model",reason="queue_timeout"\} (\d+)$/m)).toBe(2);
   });
 
+  it('counts a route and the model it targets against one capacity (the server never sees more than its slots)', async () => {
+    const created = await roomy.api('POST', '/api/v1/routes', { name: 'busy-alias', targets: [{ model: 'busy-model' }] });
+    expect(created.status).toBe(201);
+    busy.resetRequests();
+    const answers = [chat(roomy, 'busy-model'), chat(roomy, 'busy-alias'), chat(roomy, 'busy-model'), chat(roomy, 'busy-alias')];
+    // Two run, two wait in one queue: each name alone would have let its two through, four at the server.
+    await waitUntil(async () => (await metric(roomy, /^llm_queue_depth\{model="busy-model"\} (\d+)$/m)) === 2, { what: 'two requests to wait behind the two running' });
+    const statuses = await Promise.all(answers.map(async (answer) => {
+      const response = await answer;
+      await response.text();
+      return response.status;
+    }));
+    expect(statuses).toEqual([200, 200, 200, 200]);
+    expect(busy.capacityReadings()?.maxRunning).toBeLessThanOrEqual(2);
+    expect(busy.capacityReadings()?.maxWaiting).toBe(0);
+    await roomy.api('DELETE', `/api/v1/routes/${created.body.id}`);
+  });
+
   it('serves an interactive key\'s request ahead of a batch key\'s backlog', async () => {
     const keyOf = async (name: string, priority: string) => (await roomy.api('POST', '/api/v1/keys', { name, scopes: ['inference'], priority })).body.key as string;
     const batchKey = await keyOf('nightly-batch', 'batch');

@@ -149,7 +149,7 @@ export function canChange(session: Session): boolean {
 }
 
 /** The gateway's routing strategies (src/config/config-schema.ts `routingStrategies`); null on a route means the gateway's default. */
-export const routingStrategies = ['least-inflight', 'latency', 'weighted', 'priority', 'round-robin'] as const;
+export const routingStrategies = ['least-inflight', 'latency', 'weighted', 'priority', 'round-robin', 'prefix-affinity'] as const;
 
 export interface RouteTargetRecord {
   model: string;

@@ -2,6 +2,7 @@ import type { AutoChoice } from '../routing/auto-select.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import { pickDeployment } from '../routing/deployment-picker.ts';
 import type { CandidateGroup } from '../routing/resolve-candidates.ts';
+import type { RequestAffinity } from '../routing/prefix-affinity.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import { UpstreamError } from '../upstream/upstream-error.ts';
 import type { AppError } from '../../errors/app-error.ts';
@@ -20,23 +21,23 @@ export interface GroupPick {
  * one was tried, the best of them again, except those in `notAgain`. Groups
  * before `firstGroup` are closed (their model is not to be asked again).
  */
-export function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<string>, now: number, notAgain: ReadonlySet<string> | null = null, firstGroup = 0): GroupPick | null {
+export function pickFromGroups(groups: readonly CandidateGroup[], tried: ReadonlySet<string>, now: number, notAgain: ReadonlySet<string> | null = null, firstGroup = 0, affinity: RequestAffinity | null = null): GroupPick | null {
   // Closed circuits first, in every group: a model whose deployments all have open circuits is not
   // asked while a fallback can answer. It is still asked (never eject the last) when none can.
   for (let index = firstGroup; index < groups.length; index++) {
     const group = groups[index] as CandidateGroup;
-    const closed = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, allowRepeat: false, weights: group.weights, admittedOnly: true });
+    const closed = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, allowRepeat: false, weights: group.weights, admittedOnly: true, affinity });
     if (closed !== null) return { deployment: closed, group: index };
   }
   for (let index = firstGroup; index < groups.length; index++) {
     const group = groups[index] as CandidateGroup;
-    const fresh = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, allowRepeat: false, weights: group.weights });
+    const fresh = pickDeployment(group.deployments, { strategy: group.strategy, now, exclude: tried, allowRepeat: false, weights: group.weights, affinity });
     if (fresh !== null) return { deployment: fresh, group: index };
   }
   for (let index = firstGroup; index < groups.length; index++) {
     const group = groups[index] as CandidateGroup;
     const candidates = notAgain === null ? group.deployments : group.deployments.filter((deployment) => !notAgain.has(deployment.key));
-    const again = pickDeployment(candidates, { strategy: group.strategy, now, exclude: tried, weights: group.weights });
+    const again = pickDeployment(candidates, { strategy: group.strategy, now, exclude: tried, weights: group.weights, affinity });
     if (again !== null) return { deployment: again, group: index };
   }
   return null;

@@ -16,6 +16,7 @@ import { usageOfAnswer } from '../adapters/shared/openai-usage.ts';
 import { joinUrl } from '../adapters/server-adapter.ts';
 import type { Deployment } from '../routing/deployment.ts';
 import type { ModelIndex } from '../routing/model-index.ts';
+import type { PrefixAffinity } from '../routing/prefix-affinity.ts';
 import { resolveCandidates, unresolvableRoute, type CandidateGroup, type Resolution, type RouteLookup } from '../routing/resolve-candidates.ts';
 import { isRoutable } from '../routing/deployment-picker.ts';
 import { cannotServe, capabilityRefusal, unsupported } from '../routing/capability-check.ts';
@@ -127,6 +128,7 @@ export class InferenceProxy {
   readonly #tracer: RequestTracer | null;
   readonly #activation: ActivationLookup | null;
   readonly #admission: ModelAdmission | null;
+  readonly #affinity: PrefixAffinity | null;
 
   constructor(options: {
     index: ModelIndex;
@@ -145,9 +147,12 @@ export class InferenceProxy {
     activation?: ActivationLookup;
     /** Per-model queueing once every deployment is at capacity; absent: requests are never held back. */
     admission?: ModelAdmission;
+    /** Where prompt prefixes went, for routes and models under `prefix-affinity`. */
+    prefixAffinity?: PrefixAffinity;
   }) {
     this.#activation = options.activation ?? null;
     this.#admission = options.admission ?? null;
+    this.#affinity = options.prefixAffinity ?? null;
     this.#observer = options.observer ?? (() => undefined);
     this.#tracer = options.tracer ?? null;
     this.#onRejectedKey = options.onRejectedKey ?? (() => undefined);
@@ -227,7 +232,8 @@ export class InferenceProxy {
     // The deadline counts from arrival: time spent waiting for capacity is part of it.
     const deadlineAt = startedAt + this.#settings.request_deadline_ms;
     if (this.#admission !== null) {
-      const admitted = this.#admission.admit(call.modelName, capacityOf(resolution.groups, startedAt), { keyId: call.keyId ?? '', priority: call.priority ?? 'standard', signal: client.signal });
+      // Keyed by the model(s) served, not the name asked for: a route and its model share one queue and one capacity.
+      const admitted = this.#admission.admit((resolution.groups[0] as CandidateGroup).model, capacityOf(resolution.groups, startedAt), { keyId: call.keyId ?? '', priority: call.priority ?? 'standard', signal: client.signal });
       try {
         held.permit = admitted instanceof Promise ? await admitted : admitted;
       } catch (error) {
@@ -240,6 +246,8 @@ export class InferenceProxy {
       }
     }
     this.#budget.onRequest(Date.now());
+    const affinity = this.#affinity === null || !promptRouted(call.operation, resolution.groups) ? null : this.#affinity.forRequest(call.body, (resolution.groups[0] as CandidateGroup).model);
+    const autoReason = route.reason;
     const tried = new Set<string>(call.exclude);
     // Deployments that hung, answered garbage or cannot serve this are not asked again within this request, even when no other is left.
     let notAgain: Set<string> | null = null;
@@ -248,7 +256,7 @@ export class InferenceProxy {
     const retries = new RequestRetries(this.#budget, this.#settings.max_attempts);
     for (;;) {
       if (client.signal.aborted) return;
-      const pick = pickFromGroups(resolution.groups, tried, Date.now(), notAgain, retries.firstOpenGroup);
+      const pick = pickFromGroups(resolution.groups, tried, Date.now(), notAgain, retries.firstOpenGroup, affinity);
       if (pick === null) break;
       const { deployment } = pick;
       const kind = findServerKind(deployment.server.serverType);
@@ -274,6 +282,10 @@ export class InferenceProxy {
         break;
       }
       tried.add(deployment.key);
+      if (affinity !== null) {
+        const why = affinity.sentTo(deployment);
+        if (why !== null) route.reason = autoReason === null ? why : `${autoReason}; ${why}`;
+      }
       call.onAttempt?.(deployment);
       call.native?.onChosen(plan.native === true);
       route.attempts++;
@@ -656,6 +668,11 @@ function capacityOf(groups: readonly CandidateGroup[], now: number): number | nu
     }
   }
   return counted === 0 ? null : total;
+}
+
+/** Whether a prompt's prefix decides where it goes: a prompt, under a prefix-affinity group. */
+function promptRouted(operation: Operation, groups: readonly CandidateGroup[]): boolean {
+  return (operation === 'chat' || operation === 'completion') && groups.some((group) => group.strategy === 'prefix-affinity');
 }
 
 function clientGone(usage: Usage): AttemptResult {

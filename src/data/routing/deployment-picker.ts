@@ -1,6 +1,7 @@
 import type { RoutingStrategy } from '../../config/config-schema.ts';
 import type { Deployment } from './deployment.ts';
 import { isModelHeld } from '../../domain/model-server.ts';
+import type { RequestAffinity } from './prefix-affinity.ts';
 
 // A model that is not loaded (Ollama would load it first, seconds) counts as this many queued requests.
 const coldLoadPenalty = 4;
@@ -26,6 +27,8 @@ export interface PickOptions {
   random?: () => number;
   /** Only a deployment whose circuit lets traffic through (none rather than an open circuit: a fallback may be next). */
   admittedOnly?: boolean;
+  /** The request's prompt prefix, for `prefix-affinity` (without it, that strategy picks the least loaded). */
+  affinity?: RequestAffinity | null;
 }
 
 /**
@@ -78,6 +81,8 @@ function choose(pool: readonly Deployment[], options: PickOptions, random: () =>
     const best = Math.min(...usable.map((deployment) => weights.get(deployment.key)?.tier ?? 1));
     usable = usable.filter((deployment) => (weights.get(deployment.key)?.tier ?? 1) === best);
   }
+  // Asked even with one choice left, so the request's reason says why its prefix's deployment was not it.
+  if (options.strategy === 'prefix-affinity' && options.affinity != null) return options.affinity.choose(usable, loadScore, random);
   if (usable.length === 1) return usable[0] as Deployment;
   switch (options.strategy) {
     case 'round-robin':
@@ -87,6 +92,7 @@ function choose(pool: readonly Deployment[], options: PickOptions, random: () =>
     case 'weighted':
       return weightedChoice(usable, (deployment) => weights?.get(deployment.key)?.weight ?? 1, random);
     case 'priority':
+    case 'prefix-affinity':
     case 'least-inflight':
       return lowest(usable, loadScore, random);
   }
