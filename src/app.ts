@@ -72,6 +72,7 @@ import { InternalRest, isInjected, watchHangUp } from './http/internal/internal-
 import { websocketRoutes } from './http/websocket/websocket-routes.ts';
 import { protoFileRoute } from './grpc/proto-file-route.ts';
 import { liveMetricsRoute } from './http/admin/live-metrics-route.ts';
+import { queuesRoute, type QueuesDependencies } from './http/admin/queues-route.ts';
 import type { LiveMetrics } from './observability/live-metrics.ts';
 import type { HubService } from './control/hub/hub-service.ts';
 
@@ -122,6 +123,8 @@ export interface AppServices {
   ollamaShow?: (server: ModelServer, modelId: string, signal: AbortSignal) => Promise<Record<string, unknown> | null>;
   /** The last minute of traffic, for the live feeds (SSE, GraphQL, WebSocket). */
   live: LiveMetrics;
+  /** The admission queues (absent: none, every model unlimited). */
+  queues?: QueuesDependencies;
   /** What /api/v1/integration/health and /integrations/status report; absent in apps built without them. */
   integrations?: IntegrationSources;
 }
@@ -202,6 +205,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(analyticsRoutes, services.analytics);
       await admin.register(eventsRoute, { registry: services.registry, ownership });
       await admin.register(liveMetricsRoute, { live: services.live });
+      if (services.queues !== undefined) await admin.register(queuesRoute, services.queues);
       const activation = services.modelRegistry?.activation;
       await admin.register(inventoryRoutes, { registry: services.registry, ...(activation === undefined ? {} : { isInactive: (id: string) => activation.isInactive(id) }) });
       if (services.prices !== undefined) await admin.register(pricesRoutes, { prices: services.prices, currency: services.config.currency, ownership });

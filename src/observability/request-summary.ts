@@ -32,6 +32,7 @@ export function logRequestSummary(log: FastifyBaseLogger, request: SummarizedReq
       completion_tokens: outcome.completionTokens,
       latency_ms: roundMs(outcome.latencyMs),
       ...(outcome.streamed ? { ttft_ms: outcome.ttftMs === null ? null : roundMs(outcome.ttftMs) } : {}),
+      ...(outcome.queueWaitMs > 0 ? { queue_wait_ms: roundMs(outcome.queueWaitMs) } : {}),
       key: keyName,
     },
     'request',

@@ -82,6 +82,7 @@ export class UsageRecorder {
       cache_hit: outcome.cacheHit ? 1 : 0,
       cost: this.#costOf(outcome),
       api: outcome.api,
+      queue_wait_ms: Math.round(outcome.queueWaitMs * 1000) / 1000,
     });
     if (this.#queue.length > this.#maxQueued) this.#drop(this.#queue.length - this.#maxQueued);
   }
@@ -157,7 +158,7 @@ const maxBackoffMs = 5_000;
 
 const columns = [
   'id', 'occurred_at', 'request_id', 'key_id', 'requested_model', 'served_model', 'server_id', 'route', 'strategy', 'attempts',
-  'status', 'error_type', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'ttft_ms', 'streamed', 'cache_hit', 'cost', 'api',
+  'status', 'error_type', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'ttft_ms', 'streamed', 'cache_hit', 'cost', 'api', 'queue_wait_ms',
 ] as const satisfies ReadonlyArray<keyof UsageRecordsTable>;
 
 function preparedInsert(connection: BetterSqlite3.Database): (rows: UsageRecordsTable[]) => void {

@@ -134,6 +134,8 @@ export interface UsageRecordsTable {
   cost: number | null;
   /** The API the request came in on (ClientApi). */
   api: string;
+  /** Time it waited in the admission queue for capacity, ms (0: admitted at once). */
+  queue_wait_ms: number;
 }
 
 export interface StoredResponsesTable {

@@ -16,7 +16,7 @@ export class UsageStore {
   async between(from: string, to: string, model?: string): Promise<UsageRow[]> {
     let query = this.#db
       .selectFrom('usage_records')
-      .select(['occurred_at', 'key_id', 'served_model', 'requested_model', 'server_id', 'status', 'error_type', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'ttft_ms', 'cache_hit', 'cost', 'api'])
+      .select(['occurred_at', 'key_id', 'served_model', 'requested_model', 'server_id', 'status', 'error_type', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'ttft_ms', 'cache_hit', 'cost', 'api', 'queue_wait_ms'])
       .where('occurred_at', '>=', from)
       .where('occurred_at', '<', to);
     if (model !== undefined) query = query.where('served_model', '=', model);

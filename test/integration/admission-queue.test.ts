@@ -38,11 +38,19 @@ describe('admission when every deployment is at capacity', () => {
   it('queues in the gateway instead of overloading the server, and answers every request', async () => {
     const answers = Array.from({ length: 8 }, () => chat(roomy, 'busy-model').then(async (response) => ({ status: response.status, text: await response.text() })));
     await waitUntil(async () => (await metric(roomy, /^llm_queue_depth\{model="busy-model"\} (\d+)$/m)) === 6, { what: 'six requests to wait in the gateway' });
+    const queues = await roomy.api('GET', '/api/v1/queues');
+    expect(queues.body.data).toEqual([expect.objectContaining({ model: 'busy-model', waiting: 6, waiting_by_class: { interactive: 0, standard: 6, batch: 0 }, running: 2, capacity: 2 })]);
+    expect(queues.body.settings).toEqual({ max_length: 100, max_wait_ms: 30_000, weights: 'interactive=8,standard=4,batch=1' });
     const results = await Promise.all(answers);
     expect(results.every((result) => result.status === 200 && result.text.includes('[DONE]'))).toBe(true);
     // The server never had more than its two slots asked of it, and nothing ever waited inside it.
     expect(busy.capacityReadings()).toMatchObject({ maxRunning: 2, maxWaiting: 0 });
     expect(await metric(roomy, /^llm_queue_wait_seconds_count\{model="busy-model"\} (\d+)$/m)).toBe(6);
+    // Each usage record says how long it waited: six did, two did not.
+    await roomy.gateway.usage.flush({ force: true });
+    const usage = (await roomy.api('GET', '/api/v1/analytics/usage?group_by=model')).body.data.find((group: { group: string }) => group.group === 'busy-model');
+    expect(usage).toMatchObject({ requests: 8, queued: 6 });
+    expect(usage.p95_queue_wait_ms).toBeGreaterThan(0);
   });
 
   it('takes a request that leaves while it waits out of the queue at once; the server never sees it', async () => {

@@ -128,6 +128,9 @@ export interface UsageGroup {
   /** Answered from the response cache (hits and semantic hits). */
   cache_hits?: number;
   cache_hit_ratio?: number | null;
+  /** Requests that waited for capacity in the gateway's admission queue, and the p95 of those waits. */
+  queued?: number;
+  p95_queue_wait_ms?: number | null;
   success_rate: number | null;
   p50_latency_ms: number | null;
   p95_latency_ms: number | null;

@@ -17,6 +17,9 @@ export interface UsageStatistics {
   cache_hit_ratio: number | null;
   /** What the requests cost at their models' prices (gateway currency); null when none had a price. */
   cost: number | null;
+  /** Requests that waited in the admission queue for capacity, and the 95th percentile of their waits (ms). */
+  queued: number;
+  p95_queue_wait_ms: number | null;
 }
 
 /** The columns analytics read of a usage record. */
@@ -25,7 +28,7 @@ export type UsageRow = Pick<
   'occurred_at' | 'key_id' | 'served_model' | 'requested_model' | 'server_id' | 'status' | 'error_type' | 'prompt_tokens' | 'completion_tokens' | 'latency_ms' | 'ttft_ms'
 > &
   // Optional: rows built by hand (tests, benchmarks) need not say it.
-  Partial<Pick<UsageRecordsTable, 'cache_hit' | 'cost' | 'api'>>;
+  Partial<Pick<UsageRecordsTable, 'cache_hit' | 'cost' | 'api' | 'queue_wait_ms'>>;
 
 export function isSuccess(row: UsageRow): boolean {
   return Number(row.status) < 400 && row.error_type === null;
@@ -38,6 +41,7 @@ export function summarize(rows: readonly UsageRow[]): UsageStatistics {
   const ttfts = successes.map((row) => (row.ttft_ms === null ? null : Number(row.ttft_ms))).filter((value): value is number => value !== null).sort((a, b) => a - b);
   const completion = successes.reduce((sum, row) => sum + Number(row.completion_tokens ?? 0), 0);
   const cacheHits = rows.reduce((sum, row) => sum + (Number(row.cache_hit ?? 0) === 1 ? 1 : 0), 0);
+  const waits = rows.map((row) => Number(row.queue_wait_ms ?? 0)).filter((wait) => wait > 0).sort((a, b) => a - b);
   const generationSeconds = successes.reduce((sum, row) => sum + Math.max(0, Number(row.latency_ms) - Number(row.ttft_ms ?? 0)) / 1000, 0);
   return {
     requests: rows.length,
@@ -52,6 +56,8 @@ export function summarize(rows: readonly UsageRow[]): UsageStatistics {
     cache_hits: cacheHits,
     cache_hit_ratio: rows.length === 0 ? null : round(cacheHits / rows.length, 4),
     cost: totalCost(rows),
+    queued: waits.length,
+    p95_queue_wait_ms: percentile(waits, 0.95),
   };
 }
 

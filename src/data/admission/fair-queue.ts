@@ -75,6 +75,17 @@ export class FairQueue {
     return this.#waiting.length;
   }
 
+  /** Requests waiting by priority class, and how long the longest-waiting one has waited (ms). */
+  summary(): { byClass: Record<PriorityClass, number>; oldestWaitMs: number } {
+    const byClass: Record<PriorityClass, number> = { interactive: 0, standard: 0, batch: 0 };
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const waiting of this.#waiting) {
+      byClass[waiting.entry.priority]++;
+      oldest = Math.min(oldest, waiting.enqueuedAt);
+    }
+    return { byClass, oldestWaitMs: oldest === Number.POSITIVE_INFINITY ? 0 : Math.max(0, this.#clock() - oldest) };
+  }
+
   /**
    * Waits for a turn. Resolves with the milliseconds waited once `dispatch`
    * hands this request the capacity that freed; rejects with a ShedError

@@ -1,4 +1,4 @@
-import { FairQueue, ShedError, type FairQueueSettings, type QueueEntry, type ShedReason } from './fair-queue.ts';
+import { FairQueue, ShedError, type FairQueueSettings, type PriorityClass, type QueueEntry, type ShedReason } from './fair-queue.ts';
 
 /** A request's hold on its model's capacity, from admission until it is over (retries and failover included). */
 export interface Permit {
@@ -18,6 +18,19 @@ interface ModelState {
   /** Requests admitted and not yet over, those just dispatched from the queue included. */
   running: number;
   /** The capacity the latest request saw (null: unbounded). */
+  capacity: number | null;
+}
+
+/** One model's admission now: what the console's queue panels and GET /api/v1/queues show. */
+export interface QueueState {
+  model: string;
+  waiting: number;
+  waiting_by_class: Record<PriorityClass, number>;
+  /** How long the longest-waiting request has waited, ms. */
+  oldest_wait_ms: number;
+  /** Requests admitted and not yet over. */
+  running: number;
+  /** What its deployments can run at once (null: unknown, so not limited). */
   capacity: number | null;
 }
 
@@ -46,6 +59,14 @@ export class ModelAdmission {
   /** Requests waiting per model (for `llm_queue_depth`). */
   depths(): Array<{ model: string; waiting: number }> {
     return [...this.#models].map(([model, state]) => ({ model, waiting: state.queue.length }));
+  }
+
+  /** Every model with requests running under a known capacity or waiting (a model idle, or unlimited, has none). */
+  states(): QueueState[] {
+    return [...this.#models].map(([model, state]) => {
+      const { byClass, oldestWaitMs } = state.queue.summary();
+      return { model, waiting: state.queue.length, waiting_by_class: byClass, oldest_wait_ms: oldestWaitMs, running: state.running, capacity: state.capacity };
+    });
   }
 
   /**

@@ -236,8 +236,10 @@ export class InferenceProxy {
       const admitted = this.#admission.admit((resolution.groups[0] as CandidateGroup).model, capacityOf(resolution.groups, startedAt), { keyId: call.keyId ?? '', priority: call.priority ?? 'standard', signal: client.signal });
       try {
         held.permit = admitted instanceof Promise ? await admitted : admitted;
+        usage.queueWaitMs = held.permit.waitedMs;
       } catch (error) {
         if (!(error instanceof ShedError)) throw error;
+        usage.queueWaitMs = error.waitedMs;
         if (error.reason === 'client_gone') {
           clientGone(usage);
           return;

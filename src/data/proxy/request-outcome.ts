@@ -34,6 +34,8 @@ export interface RequestOutcome {
   ttftMs: number | null;
   streamed: boolean;
   cacheHit: boolean;
+  /** Time spent waiting for capacity in the model's admission queue, ms (shed requests included). */
+  queueWaitMs: number;
 }
 
 export type RequestObserver = (outcome: RequestOutcome) => void;
@@ -61,5 +63,6 @@ export function newOutcome(requestId: string, operation: Operation, requestedMod
     ttftMs: null,
     streamed,
     cacheHit: false,
+    queueWaitMs: 0,
   };
 }

@@ -16,6 +16,7 @@ import { usageApi } from './0014-usage-api.ts';
 import { storedResponses } from './0015-stored-responses.ts';
 import { serverMaxConcurrency } from './0016-server-max-concurrency.ts';
 import { keyPriority } from './0017-key-priority.ts';
+import { usageQueueWait } from './0018-usage-queue-wait.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -36,6 +37,7 @@ const migrations: Record<string, Migration> = {
   '0015-stored-responses': storedResponses,
   '0016-server-max-concurrency': serverMaxConcurrency,
   '0017-key-priority': keyPriority,
+  '0018-usage-queue-wait': usageQueueWait,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -3,6 +3,7 @@ import { api, ApiError, canChange, messageOf, type Session } from '../api.ts';
 import { ErrorNote } from '../components/modal.tsx';
 import type { PlacementRecord } from './placements-section.tsx';
 import { ModelStatusSection } from './model-status-section.tsx';
+import { QueuePanel } from '../components/queue-panel.tsx';
 
 interface Daily {
   day: string;
@@ -115,6 +116,7 @@ export function ModelDetail(props: { id: string; session: Session; back: () => v
         </p>
       )}
       <ModelStatusSection model={model} />
+      <QueuePanel models={[model]} />
       {versions !== null && (
         <>
           <h2>Versions</h2>

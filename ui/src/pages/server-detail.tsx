@@ -6,6 +6,7 @@ import { ServerForm } from './server-form.tsx';
 import { probeLatency } from './servers-page.tsx';
 import { testConnection } from './server-test.ts';
 import { ManagedBadge } from '../components/managed-badge.tsx';
+import { QueuePanel } from '../components/queue-panel.tsx';
 
 interface Health {
   history: Array<{ checked_at: string; health_status: string; latency_ms: number | null; error: string | null }>;
@@ -126,6 +127,7 @@ export function ServerDetail(props: { id: string; session: Session; back: () => 
               </tbody>
             </table>
           )}
+          <QueuePanel models={models.map((model) => model.id)} />
           <h2>Health</h2>
           <div className="timeline" aria-label="health timeline">
             {checks.map((check) => (

@@ -74,6 +74,7 @@ export function UsagePage(props: { session: Session }) {
             <th>Tokens</th>
             <th>Tokens/s</th>
             <th title="Answered from the response cache">Cache hits</th>
+            <th title="Waited in the gateway's queue for a model at capacity; p95 of those waits">Queued</th>
             <th title="Refused by a key's rate limit or budget (429)">Rate-limited</th>
             <th title="At the models' prices (see Prices below)">Cost</th>
           </tr>
@@ -89,6 +90,7 @@ export function UsagePage(props: { session: Session }) {
               <td>{group.prompt_tokens + group.completion_tokens}</td>
               <td>{group.tokens_per_second ?? '—'}</td>
               <td>{group.cache_hits === undefined || group.cache_hits === 0 ? '—' : `${group.cache_hits} (${percent(group.cache_hit_ratio ?? 0)})`}</td>
+              <td data-testid={`queued-${group.group}`}>{group.queued === undefined || group.queued === 0 ? '—' : `${group.queued} (p95 ${Math.round(group.p95_queue_wait_ms ?? 0)} ms)`}</td>
               <td>{rateLimited(group)}</td>
               <td data-testid={`cost-${group.group}`}>{group.cost === null || group.cost === undefined ? '—' : group.cost.toFixed(6)}</td>
             </tr>
