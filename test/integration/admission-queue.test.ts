@@ -130,4 +130,40 @@ describe('admission when every deployment is at capacity', () => {
     expect(at('a person asks')).toBeGreaterThanOrEqual(2);
     expect(at('and asks again')).toBeLessThan(at('batch 3'));
   });
+
+  it('bounds an interactive key\'s wait while a batch key floods the queue', async () => {
+    const flood = await startOpenAIFake({ flavor: 'vllm', models: [{ id: 'flood-model' }], behaviour: { tokenIntervalMs: 60, capacity: { slots: 2 } } });
+    try {
+      expect((await roomy.api('POST', '/api/v1/model-servers', { name: 'flood-gpu', server_type: 'vllm', base_url: flood.url, max_concurrency: 2 })).status).toBe(201);
+      await roomy.api('POST', '/api/v1/model-servers/health-check-all');
+      const keyOf = async (name: string, priority: string) => (await roomy.api('POST', '/api/v1/keys', { name, scopes: ['inference'], priority })).body.key as string;
+      const batchKey = await keyOf('flood-batch', 'batch');
+      const personKey = await keyOf('flood-person', 'interactive');
+      const ask = (key: string, content: string) =>
+        fetch(`${roomy.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'flood-model', stream: true, max_tokens: 3, messages: [{ role: 'user', content }] }) }).then(async (response) => {
+          await response.text();
+          return response.status;
+        });
+      const served = () => flood.requests.filter((request) => request.path === '/v1/chat/completions').map((request) => JSON.stringify(request.body));
+      // 90 batch requests at once: two run, the rest wait (the queue holds 100).
+      const batch = Array.from({ length: 90 }, (_, index) => ask(batchKey, `batch ${index}`));
+      await waitUntil(async () => ((await metric(roomy, /^llm_queue_depth\{model="flood-model"\} (\d+)$/m)) ?? 0) >= 60, { what: 'the batch flood to queue' });
+      // A person asks five times while the flood drains; each time, count what the server was sent before and after.
+      const overtaken: number[] = [];
+      for (let turn = 0; turn < 5; turn++) {
+        const before = served().length;
+        const status = await ask(personKey, `person ${turn}`);
+        expect(status).toBe(200);
+        overtaken.push(served().findIndex((body) => body.includes(`person ${turn}`)) - before);
+        await waitUntil(() => served().length >= before + 4, { what: 'some of the flood to be served' });
+      }
+      // Weighted 8:1, a person's request goes ahead of all but the next batch request (give or take those dispatched
+      // while it travelled through the gateway, about 90 ms each here), never behind the backlog of dozens.
+      expect(Math.max(...overtaken)).toBeLessThanOrEqual(5);
+      expect((await Promise.all(batch)).every((status) => status === 200)).toBe(true);
+      expect(flood.capacityReadings()).toMatchObject({ maxRunning: 2, maxWaiting: 0 });
+    } finally {
+      await flood.stop();
+    }
+  });
 });
