@@ -36,8 +36,16 @@ async function metric(gateway: TestGateway, pattern: RegExp): Promise<number | n
 
 describe('admission when every deployment is at capacity', () => {
   it('queues in the gateway instead of overloading the server, and answers every request', async () => {
-    const answers = Array.from({ length: 8 }, () => chat(roomy, 'busy-model').then(async (response) => ({ status: response.status, text: await response.text() })));
+    let started = 0;
+    const answers = Array.from({ length: 8 }, () => chat(roomy, 'busy-model').then(async (response) => {
+      started++;
+      return { status: response.status, text: await response.text() };
+    }));
     await waitUntil(async () => (await metric(roomy, /^llm_queue_depth\{model="busy-model"\} (\d+)$/m)) === 6, { what: 'six requests to wait in the gateway' });
+    // A queued stream has not started: no status line, no headers, until it is dispatched.
+    await waitUntil(() => started === 2, { what: 'the two running streams to start' });
+    expect((await roomy.api('GET', '/api/v1/queues')).body.data[0].waiting).toBe(6);
+    expect(started).toBe(2);
     const queues = await roomy.api('GET', '/api/v1/queues');
     expect(queues.body.data).toEqual([expect.objectContaining({ model: 'busy-model', waiting: 6, waiting_by_class: { interactive: 0, standard: 6, batch: 0 }, running: 2, capacity: 2 })]);
     expect(queues.body.settings).toEqual({ max_length: 100, max_wait_ms: 30_000, weights: 'interactive=8,standard=4,batch=1' });
