@@ -75,6 +75,18 @@ describe('the fair queue', () => {
     expect(queue.length).toBe(0);
   });
 
+  it('waits no longer than the request\'s own deadline when that comes first', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const queue = new FairQueue({ maxLength: 10, maxWaitMs: 30_000, weights }, () => Date.now());
+    const hurried = queue.wait({ keyId: 'k', priority: 'standard', signal: never, deadlineAt: 1_000_000 + 2_000 }).catch((error: unknown) => error);
+    const patient = queue.wait({ keyId: 'k', priority: 'standard', signal: never, deadlineAt: 1_000_000 + 120_000 }).catch((error: unknown) => error);
+    vi.advanceTimersByTime(2_000);
+    expect(await hurried).toMatchObject({ reason: 'queue_timeout', waitedMs: 2_000 });
+    expect(queue.length).toBe(1);
+    vi.advanceTimersByTime(28_000);
+    expect(await patient).toMatchObject({ reason: 'queue_timeout', waitedMs: 30_000 });
+  });
+
   it('lets a caller who leaves out at once, and gives the next turn to the one behind', async () => {
     const queue = new FairQueue({ maxLength: 10, maxWaitMs: 60_000, weights });
     const { admitted, add } = recorder(queue);

@@ -33,6 +33,8 @@ export interface QueueEntry {
   priority: PriorityClass;
   /** Aborting it (the client disconnected) takes the request out of the queue at once. */
   signal: AbortSignal;
+  /** The request's deadline (clock ms): it waits no longer than this, nor than maxWaitMs. */
+  deadlineAt?: number;
 }
 
 interface Waiting {
@@ -105,7 +107,7 @@ export class FairQueue {
         enqueuedAt,
         admit: resolve,
         shed: reject,
-        timer: setTimeout(() => this.#drop(waiting, 'queue_timeout'), this.#settings.maxWaitMs),
+        timer: setTimeout(() => this.#drop(waiting, 'queue_timeout'), Math.max(0, Math.min(this.#settings.maxWaitMs, (entry.deadlineAt ?? Number.POSITIVE_INFINITY) - enqueuedAt))),
         onAbort: () => this.#drop(waiting, 'client_gone'),
       };
       waiting.timer.unref?.();

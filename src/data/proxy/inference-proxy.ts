@@ -233,7 +233,7 @@ export class InferenceProxy {
     const deadlineAt = startedAt + this.#settings.request_deadline_ms;
     if (this.#admission !== null) {
       // Keyed by the model(s) served, not the name asked for: a route and its model share one queue and one capacity.
-      const admitted = this.#admission.admit((resolution.groups[0] as CandidateGroup).model, capacityOf(resolution.groups, startedAt), { keyId: call.keyId ?? '', priority: call.priority ?? 'standard', signal: client.signal });
+      const admitted = this.#admission.admit((resolution.groups[0] as CandidateGroup).model, capacityOf(resolution.groups, startedAt), { keyId: call.keyId ?? '', priority: call.priority ?? 'standard', signal: client.signal, deadlineAt });
       try {
         held.permit = admitted instanceof Promise ? await admitted : admitted;
         usage.queueWaitMs = held.permit.waitedMs;
