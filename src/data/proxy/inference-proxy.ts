@@ -672,9 +672,17 @@ function capacityOf(groups: readonly CandidateGroup[], now: number): number | nu
   return counted === 0 ? null : total;
 }
 
-/** Whether a prompt's prefix decides where it goes: a prompt, under a prefix-affinity group. */
+/** Whether a prompt's prefix decides where it goes: a prompt, under a prefix-affinity group with a choice to make. */
 function promptRouted(operation: Operation, groups: readonly CandidateGroup[]): boolean {
-  return (operation === 'chat' || operation === 'completion') && groups.some((group) => group.strategy === 'prefix-affinity');
+  if (operation !== 'chat' && operation !== 'completion') return false;
+  let deployments = 0;
+  let affine = false;
+  for (const group of groups) {
+    deployments += group.deployments.length;
+    if (group.strategy === 'prefix-affinity') affine = true;
+  }
+  // One deployment in all: nothing to choose, so nothing to hash.
+  return affine && deployments > 1;
 }
 
 function clientGone(usage: Usage): AttemptResult {

@@ -165,8 +165,19 @@ function withinBound(deployment: Deployment, loadOf: LoadOf, bound: number): boo
   return loadOf(deployment) + 1 <= bound;
 }
 
+// A deployment's name hash, kept until its server is renamed (the index patches `server` in place).
+const nameHashes = new WeakMap<Deployment, { name: string; hash: number }>();
+
+function deploymentHash(deployment: Deployment): number {
+  const known = nameHashes.get(deployment);
+  if (known !== undefined && known.name === deployment.server.name) return known.hash;
+  const hash = nameHash(`${deployment.server.name}\u0000${deployment.model.modelId}`);
+  nameHashes.set(deployment, { name: deployment.server.name, hash });
+  return hash;
+}
+
 function byRendezvous(usable: readonly Deployment[], anchor: number): Deployment[] {
-  const scored = usable.map((deployment) => ({ deployment, score: rendezvousScore(anchor, nameHash(`${deployment.server.name}\u0000${deployment.model.modelId}`)) }));
+  const scored = usable.map((deployment) => ({ deployment, score: rendezvousScore(anchor, deploymentHash(deployment)) }));
   scored.sort((a, b) => b.score - a.score);
   return scored.map((entry) => entry.deployment);
 }
