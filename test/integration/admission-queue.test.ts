@@ -174,4 +174,27 @@ describe('admission when every deployment is at capacity', () => {
       await flood.stop();
     }
   });
+
+  it('keeps a retried request\'s admission: it fails over without queueing again or taking a second share', async () => {
+    const [broken, sound] = await Promise.all([
+      startOpenAIFake({ flavor: 'vllm', models: [{ id: 'pair-model' }], behaviour: { tokenIntervalMs: 50, capacity: { slots: 1 }, fault: { kind: 'status', status: 503 }, faultPaths: ['/v1/chat/completions'] } }),
+      startOpenAIFake({ flavor: 'vllm', models: [{ id: 'pair-model' }], behaviour: { tokenIntervalMs: 50, capacity: { slots: 1 } } }),
+    ]);
+    try {
+      for (const [name, fake] of [['pair-broken', broken], ['pair-sound', sound]] as const) {
+        expect((await roomy.api('POST', '/api/v1/model-servers', { name, server_type: 'vllm', base_url: fake.url, max_concurrency: 1 })).status).toBe(201);
+      }
+      await roomy.api('POST', '/api/v1/model-servers/health-check-all');
+      const waitsBefore = (await metric(roomy, /^llm_queue_wait_seconds_count\{model="pair-model"\} (\d+)$/m)) ?? 0;
+      const answers = Array.from({ length: 4 }, () => chat(roomy, 'pair-model').then(async (response) => ({ status: response.status, attempts: Number(response.headers.get('x-switchyard-attempts')), text: await response.text() })));
+      const results = await Promise.all(answers);
+      expect(results.map((result) => result.status)).toEqual([200, 200, 200, 200]);
+      // Some went to the broken server first and were retried on the sound one before their first byte.
+      expect(results.some((result) => result.attempts === 2)).toBe(true);
+      // Two fit at once (capacity 1 + 1), so two queued, once each: a retry does not queue again.
+      expect(((await metric(roomy, /^llm_queue_wait_seconds_count\{model="pair-model"\} (\d+)$/m)) ?? 0) - waitsBefore).toBe(2);
+    } finally {
+      await Promise.all([broken.stop(), sound.stop()]);
+    }
+  });
 });
