@@ -41,7 +41,7 @@ afterAll(async () => {
 function metricNames(expression: string): string[] {
   const withoutStrings = expression.replace(/"[^"]*"/g, '""').replace(/\{[^}]*\}/g, '').replace(/\[[^\]]*\]/g, '');
   const words = withoutStrings.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? [];
-  const notMetrics = new Set(['sum', 'rate', 'by', 'le', 'histogram_quantile', 'clamp_min', 'max', 'model', 'server', 'strategy', 'direction', 'error_type', 'result', 'key_id', 'e', 'without', 'avg', 'count', 'on', 'ignoring', 'and', 'limit', 'topk', 'status', 'cache', 'operation', 'collection', 'api']);
+  const notMetrics = new Set(['sum', 'rate', 'by', 'le', 'histogram_quantile', 'clamp_min', 'max', 'model', 'server', 'strategy', 'direction', 'error_type', 'result', 'key_id', 'e', 'without', 'avg', 'count', 'on', 'ignoring', 'and', 'limit', 'topk', 'status', 'cache', 'operation', 'collection', 'api', 'reason']);
   return words.filter((word) => !notMetrics.has(word) && !/^\d/.test(word));
 }
 

@@ -271,6 +271,9 @@ type UsageFigures {
   cacheHits: Int!
   cacheHitRatio: Float
   cost: Float
+  "Requests that waited in the admission queue for capacity, and the p95 of those waits."
+  queued: Int!
+  p95QueueWaitMs: Float
   errors: JSON
 }
 
