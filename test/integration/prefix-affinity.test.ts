@@ -56,10 +56,11 @@ describe('prefix-affinity routing', () => {
     for (const { reached, reasons } of conversations) {
       expect(new Set(reached).size).toBe(1);
       expect(reasons[0]).toMatch(/^prefix-affinity: new prefix \(\d+ blocks\), placed on gpu-\d by hash$/);
-      for (const reason of reasons.slice(2)) expect(reason).toMatch(new RegExp(`^prefix-affinity: (\\d+) of (\\d+) blocks matched on ${reached[0]}$`));
+      // From the second turn on, what the first turn sent is found in the table.
+      for (const reason of reasons.slice(1)) expect(reason).toMatch(new RegExp(`^prefix-affinity: (\\d+) of (\\d+) blocks matched on ${reached[0]}$`));
     }
     expect(new Set(conversations.map(({ reached }) => reached[0])).size).toBeGreaterThan(1);
-    expect((await affinityCount('hit')) - hitsBefore).toBeGreaterThanOrEqual(6 * 4);
+    expect((await affinityCount('hit')) - hitsBefore).toBe(6 * 5);
     // Where the conversations went, the servers' prefix caches found their earlier turns.
     const hits = fakes.reduce((sum, fake) => sum + (fake.capacityReadings()?.prefixHits ?? 0), 0);
     expect(hits).toBeGreaterThan(0);

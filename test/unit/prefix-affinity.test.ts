@@ -70,7 +70,7 @@ describe('prefix-affinity routing', () => {
     for (let n = 1; n < 6; n++) {
       const next = route(affinity, turn('alpha', n), fleet);
       expect(next.deployment).toBe(first.deployment);
-      if (n >= 2) expect(next.reason).toMatch(new RegExp(`^prefix-affinity: (\\d+) of (\\d+) blocks matched on ${first.deployment}$`));
+      expect(next.reason).toMatch(new RegExp(`^prefix-affinity: (\\d+) of (\\d+) blocks matched on ${first.deployment}$`));
     }
   });
 
@@ -108,6 +108,21 @@ describe('prefix-affinity routing', () => {
     const moved = route(affinity, turn('alpha', 4), survivors);
     expect(moved.reason).toMatch(new RegExp(`matched on ${spilled.deployment}, which is unavailable; least-loaded ${moved.deployment}$`));
     expect(counted).toEqual(['miss', 'overloaded', 'hit', 'unavailable']);
+  });
+
+  it('follows a first turn that bounded load moved off its hash choice, instead of going back to a cold server', () => {
+    const affinity = new PrefixAffinity(settings);
+    const fleet = ['gpu-1', 'gpu-2', 'gpu-3'].map(deployment);
+    const choice = route(new PrefixAffinity(settings), turn('alpha', 0), fleet).deployment;
+    const chosen = fleet.find((candidate) => candidate.key === choice) as Deployment;
+    chosen.state.inflight = 6;
+    const first = route(affinity, turn('alpha', 0), fleet);
+    expect(first.deployment).not.toBe(choice);
+    expect(first.reason).toMatch(new RegExp(`${choice} over its load bound; next by hash ${first.deployment}$`));
+    chosen.state.inflight = 0;
+    const second = route(affinity, turn('alpha', 1), fleet);
+    expect(second.deployment).toBe(first.deployment);
+    expect(second.reason).toMatch(/blocks matched on/);
   });
 
   it('treats a deployment at its capacity as full even under the bound', () => {

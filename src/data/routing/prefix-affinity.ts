@@ -26,8 +26,8 @@ type LoadOf = (deployment: Deployment) => number;
  * slots, Ollama's runner) skips recomputing it:
  *
  * - A table remembers, for each block hash of each prompt sent, the
- *   deployment it went to. A request whose blocks match past its opening
- *   (its own earlier turns) goes to that deployment.
+ *   deployment it went to. A request whose blocks match its whole opening
+ *   and beyond (its own earlier turns) goes to that deployment.
  * - Otherwise its opening (system prompt and first user turn) is placed by
  *   rendezvous hashing over the deployments' names: deterministic, so
  *   replicas that share nothing still send a conversation to the same place,
@@ -88,8 +88,9 @@ export class PrefixAffinity {
     const bound = loadBound(usable, loadOf, this.#settings.loadFactor);
     const match = this.longestMatch(blocks.chain);
     const total = blocks.chain.length;
-    // A match only within the opening (a system prompt many conversations share) says nothing about this conversation.
-    if (match !== null && match.blocks > blocks.openingBlocks) {
+    // A match that stops inside the opening (a system prompt many conversations share) says nothing about this
+    // conversation; one that covers the whole opening is this conversation's earlier turn (or one identical to it).
+    if (match !== null && match.blocks >= Math.max(1, blocks.openingBlocks)) {
       const matched = `${match.blocks} of ${total} blocks matched`;
       const name = match.deployment.server.name;
       if (!usable.includes(match.deployment)) {
