@@ -31,3 +31,27 @@ export async function registerUpstream(gatewayUrl: string, upstreamUrl: string):
   await request(`${gatewayUrl}/api/v1/model-servers`, { method: 'POST', headers: { ...benchAuth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench', server_type: 'openai', base_url: upstreamUrl }) }).then((response) => response.body.dump());
   await request(`${gatewayUrl}/api/v1/model-servers/health-check-all`, { method: 'POST', headers: benchAuth }).then((response) => response.body.dump());
 }
+
+export interface BenchServer {
+  name: string;
+  server_type: string;
+  base_url: string;
+  max_concurrency?: number;
+}
+
+/** Registers model servers (their kind and capacity stated) and checks them all once, so their models are routable. */
+export async function registerServers(gatewayUrl: string, servers: readonly BenchServer[]): Promise<void> {
+  for (const server of servers) {
+    const response = await request(`${gatewayUrl}/api/v1/model-servers`, { method: 'POST', headers: { ...benchAuth, 'content-type': 'application/json' }, body: JSON.stringify(server) });
+    const text = await response.body.text();
+    if (response.statusCode !== 201) throw new Error(`registering ${server.name}: ${response.statusCode} ${text}`);
+  }
+  await request(`${gatewayUrl}/api/v1/model-servers/health-check-all`, { method: 'POST', headers: benchAuth }).then((response) => response.body.dump());
+}
+
+/** Creates a route (an alias over models, with its own strategy). */
+export async function createRoute(gatewayUrl: string, route: { name: string; targets: string[]; strategy: string }): Promise<void> {
+  const response = await request(`${gatewayUrl}/api/v1/routes`, { method: 'POST', headers: { ...benchAuth, 'content-type': 'application/json' }, body: JSON.stringify(route) });
+  const text = await response.body.text();
+  if (response.statusCode !== 201) throw new Error(`creating route ${route.name}: ${response.statusCode} ${text}`);
+}

@@ -24,9 +24,9 @@ export async function timedPost(url: string, body: string, headers: Record<strin
   return { ms, status: response.statusCode, headers: response.headers };
 }
 
-/** p50 and p99 of the samples, in their unit (sorts them in place). */
-export function percentiles(samples: number[]): { p50: number; p99: number } {
+/** p50, p95 and p99 of the samples, in their unit (sorts them in place; NaN when there are none). */
+export function percentiles(samples: number[]): { p50: number; p95: number; p99: number } {
   samples.sort((a, b) => a - b);
-  const at = (quantile: number) => samples[Math.min(samples.length - 1, Math.floor(quantile * samples.length))] as number;
-  return { p50: at(0.5), p99: at(0.99) };
+  const at = (quantile: number) => (samples.length === 0 ? Number.NaN : (samples[Math.min(samples.length - 1, Math.floor(quantile * samples.length))] as number));
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
 }
