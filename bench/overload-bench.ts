@@ -5,9 +5,11 @@
 // offers BENCH_OVERLOAD times that rate (open loop) for BENCH_SECONDS, BENCH_ROUNDS times, and
 // reports goodput, share shed (429), latency of accepted requests, the
 // gateway's event-loop delay and memory before, at peak and after, and what
-// the fakes saw (never more than their slots). Prints tables for docs/benchmarks.md.
+// the fakes saw (never more than their slots). Memory "before" and "after" is read after a
+// full garbage collection (bench/gc-on-signal.ts), "right after" without. Prints tables for docs/benchmarks.md.
 import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { benchAuth, registerServers, startBenchGateway } from './bench-gateway.ts';
 import { percentiles } from './bench-timing.ts';
 import { startCapacityFleet } from './capacity-fleet.ts';
@@ -32,7 +34,10 @@ const concurrency = fakeCount * slots;
 
 // A prompt under one 64-character block: with no prefix cache, each request holds its slot for exactly holdMs of prompt processing.
 const fleet = await startCapacityFleet({ count: fakeCount, model, capacity: { slots, prefillMsPerBlock: holdMs, prefixCacheBlocks: 0 }, tokenIntervalMs: 1, replyWords: 0 });
-const gateway = await startBenchGateway({ env: { SWITCHYARD_QUEUE_MAX_LENGTH: String(queueLength), SWITCHYARD_QUEUE_MAX_WAIT_MS: String(queueWaitMs) } });
+const collector = fileURLToPath(new URL('gc-on-signal.ts', import.meta.url));
+const gateway = await startBenchGateway({
+  env: { SWITCHYARD_QUEUE_MAX_LENGTH: String(queueLength), SWITCHYARD_QUEUE_MAX_WAIT_MS: String(queueWaitMs), NODE_OPTIONS: `--expose-gc --import=${collector}` },
+});
 const pid = gateway.child.pid as number;
 const target = {
   url: `${gateway.url}/v1/chat/completions`,
@@ -43,8 +48,15 @@ const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
 const percent = (share: number) => `${(100 * share).toFixed(0)} %`;
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 
-/** The gateway's memory now: resident (from /proc) and its JavaScript heap in use (from /metrics). */
-async function memory() {
+/**
+ * The gateway's memory now: resident (from /proc) and its JavaScript heap in use (from /metrics).
+ * `collected`: after a full garbage collection (see gc-on-signal.ts), so what is counted is still held.
+ */
+async function memory(collected = false) {
+  if (collected) {
+    gateway.child.kill('SIGUSR2');
+    await sleep(500);
+  }
   const samples = await scrapeMetrics(gateway.url);
   return { rss: processMemory(pid).rss, heap: metricValue(samples, 'nodejs_heap_size_used_bytes'), samples };
 }
@@ -96,7 +108,7 @@ type Memory = Awaited<ReturnType<typeof memory>>;
 
 /** One round of overload at `offered` req/s, then BENCH_SETTLE_SECONDS idle; memory sampled every ~250 ms. */
 async function flood(offered: number, maxOutstanding: number): Promise<Flood> {
-  const before = await memory();
+  const before = await memory(true);
   let peakRss = before.rss;
   const sampleRss = () => {
     peakRss = Math.max(peakRss, processMemory(pid).rss);
@@ -105,7 +117,7 @@ async function flood(offered: number, maxOutstanding: number): Promise<Flood> {
   sampleRss();
   const after = await memory();
   await sleep(settleSeconds * 1_000);
-  const settled = await memory();
+  const settled = await memory(true);
   const shedBefore = metricByLabel(before.samples, 'llm_requests_shed_total', 'reason');
   const shedByReason = new Map([...metricByLabel(after.samples, 'llm_requests_shed_total', 'reason')].map(([reason, count]) => [reason, count - (shedBefore.get(reason) ?? 0)]));
   return { result, offered, shedByReason, loop: loopDelay(after.samples), before, peakRss, after, settled, cpu };
@@ -123,7 +135,7 @@ try {
 
   // Warm the paths (JIT, pools), then measure the capacity at exactly the slots' concurrency.
   await closedLoop(target, concurrency, 2);
-  const idle = await memory();
+  const idle = await memory(true);
   const { result: capacity, cpu: capacityCpu } = await withCpu(() => closedLoop(target, concurrency, capacitySeconds));
   const afterCapacity = await memory();
   const capacityRps = rate(capacity);
@@ -154,8 +166,8 @@ try {
     `| latency of a shed request p50 / p99 | — | ${perFlood((entry) => pair(entry.result.shedMs))} |`,
     `| CPU, share of one core: gateway / load generator / fakes | ${cpuCell(capacityCpu)} | ${perFlood((entry) => cpuCell(entry.cpu))} |`,
     `| gateway event-loop delay p50 / p99 / max (prom-client; includes its 10 ms sampling interval) | ${ms(loopAtCapacity.p50)} / ${ms(loopAtCapacity.p99)} / ${ms(loopAtCapacity.max)} | ${perFlood((entry) => `${ms(entry.loop.p50)} / ${ms(entry.loop.p99)} / ${ms(entry.loop.max)}`)} |`,
-    `| gateway resident memory: before → peak → right after → after ${settleSeconds} s idle | ${mib(idle.rss)} → ${mib(afterCapacity.rss)} | ${perFlood((entry) => `${mib(entry.before.rss)} → ${mib(entry.peakRss)} → ${mib(entry.after.rss)} → ${mib(entry.settled.rss)}`)} |`,
-    `| gateway JavaScript heap in use: before → right after → after ${settleSeconds} s idle | ${mib(idle.heap)} → ${mib(afterCapacity.heap)} | ${perFlood((entry) => `${mib(entry.before.heap)} → ${mib(entry.after.heap)} → ${mib(entry.settled.heap)}`)} |`,
+    `| gateway resident memory: before → peak → right after → after ${settleSeconds} s idle and a full GC | ${mib(idle.rss)} → ${mib(afterCapacity.rss)} | ${perFlood((entry) => `${mib(entry.before.rss)} → ${mib(entry.peakRss)} → ${mib(entry.after.rss)} → ${mib(entry.settled.rss)}`)} |`,
+    `| gateway JavaScript heap in use: before → right after → after ${settleSeconds} s idle and a full GC | ${mib(idle.heap)} → ${mib(afterCapacity.heap)} | ${perFlood((entry) => `${mib(entry.before.heap)} → ${mib(entry.after.heap)} → ${mib(entry.settled.heap)}`)} |`,
     '',
     `After the floods, at capacity again: ${rate(recovery).toFixed(1)} req/s (${(rate(recovery) / capacityRps).toFixed(2)}× the first measure), ${recovery.shed} shed, ${others(recovery)}. Peak resident memory over the whole run (VmHWM): ${mib(processMemory(pid).peak)}.`,
     '',
