@@ -155,7 +155,9 @@ try {
       await createRoute(gateway.url, { name: `multiturn-${strategy}`, targets: [model], strategy });
       accepted.push(strategy);
     } catch (error) {
-      refused.push(`${strategy} (${error instanceof Error ? error.message.slice(0, 120) : String(error)})`);
+      // The gateway's answer names every strategy it knows; the status says enough here.
+      const status = /: (\d{3}) /.exec(error instanceof Error ? error.message : '')?.[1] ?? 'an error';
+      refused.push(`${strategy} (it answered ${status})`);
     }
   }
   // Warm every path (JIT, pools) with a few short conversations per strategy; each measured phase starts from empty caches.
