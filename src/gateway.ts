@@ -286,7 +286,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       activation,
       index,
       settings: config.upstream,
-      strategy: config.routing_strategy,
+      ...(config.routing_strategy === undefined ? {} : { strategy: config.routing_strategy }),
       dispatcher: dataPlane,
       log,
       routes,

@@ -193,7 +193,8 @@ export const ConfigSchema = Type.Object(
     log_requests: Type.Boolean({ default: false }),
     admin_body_limit_bytes: Type.Integer({ minimum: 1024, default: 1_048_576 }),
     inference_body_limit_bytes: Type.Integer({ minimum: 1024, default: 10 * 1_048_576 }),
-    routing_strategy: Type.Enum(routingStrategies, { default: 'least-inflight' }),
+    /** Unset: prefix-affinity for chat and completions on a model with two or more deployments, least-inflight otherwise (decision 0027). */
+    routing_strategy: Type.Optional(Type.Enum(routingStrategies)),
     prefix_affinity: PrefixAffinitySettingsSchema,
     metrics_public: Type.Boolean({ default: false }),
     otel_endpoint: Type.Optional(Type.String({ pattern: '^https?://' })),

@@ -29,7 +29,8 @@ beforeAll(async () => {
   const hitFailingServer = () => (fakes[0]?.requests ?? []).some((request) => request.path === '/v1/chat/completions');
   while (!hitFailingServer() && failoverRound < 50) {
     failoverRound++;
-    await client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: 'again' }] });
+    // A new conversation each round: the same prompt would go to the same server every time (prefix affinity).
+    await client.chat.completions.create({ model: 'yi34b', messages: [{ role: 'user', content: `again, round ${failoverRound}` }] });
   }
   await fakes[0]?.clearFault();
   const response = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${adminKey}` } });
@@ -58,7 +59,8 @@ describe('/metrics', () => {
 
   it('counts errors, routing decisions, retries and failovers', () => {
     expect(value('llm_errors_total', { error_type: 'model_not_found' })).toBe(1);
-    expect(value('llm_routing_decisions_total', { strategy: 'least-inflight' })).toBe(2 + failoverRound);
+    // Chat on a model with several servers: prefix-affinity, the default for prompts with a choice of server.
+    expect(value('llm_routing_decisions_total', { strategy: 'prefix-affinity' })).toBe(2 + failoverRound);
     expect(value('llm_retries_total', { model: 'yi34b' })).toBeGreaterThanOrEqual(1);
     expect(value('llm_failover_events_total', { model: 'yi34b' })).toBeGreaterThanOrEqual(1);
   });
@@ -91,7 +93,7 @@ describe('usage records', () => {
     const rows = await gateway.gateway.database.db.selectFrom('usage_records').selectAll().orderBy('id').execute();
     expect(rows).toHaveLength(3 + failoverRound);
     const [plain, streamed, unknown] = rows;
-    expect(plain).toMatchObject({ key_id: 'env-admin', requested_model: 'yi34b', served_model: 'yi34b', strategy: 'least-inflight', attempts: 1, status: 200, error_type: null, streamed: 0, cache_hit: 0 });
+    expect(plain).toMatchObject({ key_id: 'env-admin', requested_model: 'yi34b', served_model: 'yi34b', strategy: 'prefix-affinity', attempts: 1, status: 200, error_type: null, streamed: 0, cache_hit: 0 });
     expect(Number(plain?.prompt_tokens)).toBeGreaterThan(0);
     expect(Number(plain?.completion_tokens)).toBeGreaterThan(0);
     expect(Number(plain?.latency_ms)).toBeGreaterThan(0);

@@ -66,6 +66,31 @@ describe('prefix-affinity routing', () => {
     expect(hits).toBeGreaterThan(0);
   });
 
+  it('is the default for a chat model with two or more deployments; SWITCHYARD_ROUTING_STRATEGY or a route\'s strategy overrides it', async () => {
+    const ask = async (target: TestGateway, model: string) => {
+      const response = await fetch(`${target.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [system, { role: 'user', content: 'Which cable do I need for a 4K monitor?' }] }) });
+      await response.text();
+      return response.headers.get('x-switchyard-reason');
+    };
+    // No route, no setting: the model's three servers are chosen by prefix.
+    expect(await ask(gateway, 'llama-70b')).toMatch(/^prefix-affinity: /);
+    await gateway.gateway.usage.flush({ force: true });
+    const recorded = await gateway.gateway.database.db.selectFrom('usage_records').select(['strategy']).where('requested_model', '=', 'llama-70b').execute();
+    expect(recorded.map((row) => row.strategy)).toContain('prefix-affinity');
+    // A route that names its strategy keeps it.
+    expect((await gateway.api('POST', '/api/v1/routes', { name: 'spread', strategy: 'least-inflight', targets: [{ model: 'llama-70b' }] })).status).toBe(201);
+    expect(await ask(gateway, 'spread')).toBeNull();
+    // A gateway told its default keeps it for every model.
+    const told = await startTestGateway({ env: { SWITCHYARD_ROUTING_STRATEGY: 'least-inflight' } });
+    try {
+      for (const [index, fake] of fakes.entries()) await told.api('POST', '/api/v1/model-servers', { name: names[index], server_type: 'vllm', base_url: fake.url });
+      await told.api('POST', '/api/v1/model-servers/health-check-all');
+      expect(await ask(told, 'llama-70b')).toBeNull();
+    } finally {
+      await told.stop();
+    }
+  });
+
   it('moves a conversation to another server when its server dies, and stays there', async () => {
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: adminKey, maxRetries: 0 });
     // Before its fourth turn, the server that had the conversation stops (the gateway has not noticed yet).

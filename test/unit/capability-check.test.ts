@@ -16,7 +16,7 @@ function deployment(serverType: string, capabilities: ModelCapability[], source:
   };
 }
 
-const group = (...deployments: Deployment[]): CandidateGroup => ({ model: 'm', deployments, strategy: 'least-inflight', weights: null });
+const group = (...deployments: Deployment[]): CandidateGroup => ({ model: 'm', deployments, strategy: 'least-inflight', weights: null, defaulted: false });
 
 describe('what a model is known not to serve', () => {
   it('refuses only on capabilities the server reported, the kind fixes or the operator declared', () => {

@@ -67,7 +67,7 @@ describe('pickDeployment', () => {
     const sick = deployment('primary-only');
     for (let failure = 0; failure < 3; failure++) sick.state.breaker.onFailure(0);
     const fallback = deployment('fallback');
-    const group = (deployments: Deployment[]): CandidateGroup => ({ model: deployments[0]?.key ?? '', deployments, strategy: 'least-inflight', weights: null });
+    const group = (deployments: Deployment[]): CandidateGroup => ({ model: deployments[0]?.key ?? '', deployments, strategy: 'least-inflight', weights: null, defaulted: false });
     const groups = [group([sick]), group([fallback])];
     expect(pickFromGroups(groups, new Set(), 1)).toMatchObject({ deployment: { key: 'fallback' }, group: 1 });
     // The fallback was tried (and failed): the open primary is the one left, and it is asked rather than nothing.

@@ -39,13 +39,13 @@ export function createEmbeddingPipeline(options: {
 }): EmbeddingPipeline {
   const { config, proxy, log } = options;
   const cache = config.embeddings.cache ? createByteCache({ name: 'embedding', redisUrl: config.redis_url, memoryBytes: config.embeddings.cache_mb * 1024 * 1024, log }) : null;
-  const candidates = (modelName: string) => resolveCandidates(modelName, options.index, options.routes, config.routing_strategy)?.groups.flatMap((group) => group.deployments) ?? [];
+  const candidates = (modelName: string) => resolveCandidates(modelName, options.index, options.routes, config.routing_strategy ?? 'least-inflight')?.groups.flatMap((group) => group.deployments) ?? [];
   const hedger = new HedgedCaller(proxy, config.hedging, hedgedRequestsCounter(options.metrics), candidates);
   const embedder = new EmbeddingService({
     proxy,
     index: options.index,
     routes: options.routes,
-    strategy: config.routing_strategy,
+    strategy: config.routing_strategy ?? 'least-inflight',
     cache,
     settings: config.embeddings,
     hedger,

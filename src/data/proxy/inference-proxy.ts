@@ -117,7 +117,8 @@ function withoutInactive(resolution: Resolution, activation: ActivationLookup): 
 export class InferenceProxy {
   readonly #index: ModelIndex;
   readonly #settings: UpstreamSettings;
-  readonly #strategy: RoutingStrategy;
+  /** The configured default; null: prefix-affinity for prompts with a choice of deployment, least-inflight otherwise. */
+  readonly #strategy: RoutingStrategy | null;
   readonly #dispatcher: Dispatcher;
   readonly #log: FastifyBaseLogger;
   readonly #budget: RetryBudget;
@@ -133,7 +134,8 @@ export class InferenceProxy {
   constructor(options: {
     index: ModelIndex;
     settings: UpstreamSettings;
-    strategy: RoutingStrategy;
+    /** The default strategy; unset: prefix-affinity for prompts with a choice of deployment, least-inflight otherwise. */
+    strategy?: RoutingStrategy;
     dispatcher: Dispatcher;
     log: FastifyBaseLogger;
     /** Called when a server rejects its stored key (marks it misconfigured; off the request path). */
@@ -159,7 +161,7 @@ export class InferenceProxy {
     this.#routes = options.routes ?? null;
     this.#index = options.index;
     this.#settings = options.settings;
-    this.#strategy = options.strategy;
+    this.#strategy = options.strategy ?? null;
     this.#dispatcher = options.dispatcher;
     this.#log = options.log;
     this.#budget = new RetryBudget(options.settings.retry_budget_ratio);
@@ -204,7 +206,7 @@ export class InferenceProxy {
       delete call.body['priority'];
       route.reason = `${call.modelName} chose ${auto.model}: ${auto.reason}`;
     }
-    const resolved = auto !== null || isAllowed(call.modelName) ? resolveCandidates(auto?.model ?? call.modelName, this.#index, this.#routes, this.#strategy) : null;
+    const resolved = auto !== null || isAllowed(call.modelName) ? resolveCandidates(auto?.model ?? call.modelName, this.#index, this.#routes, this.#strategy ?? 'least-inflight') : null;
     // A route skips its deactivated targets and fallbacks for the others.
     const resolution = activation === null || resolved === null ? resolved : withoutInactive(resolved, activation);
     if (resolution === null) {
@@ -214,6 +216,7 @@ export class InferenceProxy {
       const suggestions = this.#index.suggest(call.modelName, { isAllowed, extra: this.#routes?.list().map((candidate) => candidate.name) ?? [] });
       return this.#fail(call, usage, errors.unknownModel(call.modelName, suggestions), route);
     }
+    if (this.#strategy === null && (call.operation === 'chat' || call.operation === 'completion')) preferPrefixAffinity(resolution.groups);
     route.route = resolution.route;
     usage.route = resolution.route;
     usage.strategy = resolution.groups[0]?.strategy ?? null;
@@ -670,6 +673,15 @@ function capacityOf(groups: readonly CandidateGroup[], now: number): number | nu
     }
   }
   return counted === 0 ? null : total;
+}
+
+/**
+ * The default strategy for prompts: prefix-affinity wherever there is a
+ * choice of deployment (the multi-turn benchmark in docs/benchmarks.md: lower
+ * time to first token at p50 and p95 than least-inflight), unless a route chose.
+ */
+function preferPrefixAffinity(groups: readonly CandidateGroup[]): void {
+  for (const group of groups) if (group.defaulted && group.deployments.length > 1) group.strategy = 'prefix-affinity';
 }
 
 /** Whether a prompt's prefix decides where it goes: a prompt, under a prefix-affinity group with a choice to make. */

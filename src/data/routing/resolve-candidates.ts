@@ -15,6 +15,8 @@ export interface CandidateGroup {
   deployments: readonly Deployment[];
   strategy: RoutingStrategy;
   weights: ReadonlyMap<string, { weight: number; tier: number }> | null;
+  /** No route chose the strategy: the gateway's default applies (and may depend on the request). */
+  defaulted: boolean;
 }
 
 export interface Resolution {
@@ -43,7 +45,7 @@ export function resolveCandidates(name: string, index: ModelIndex, routes: Route
   const route = routes?.byName(name);
   if (route === undefined) {
     const deployments = index.deploymentsOf(name);
-    return deployments.length === 0 ? null : { route: null, groups: [{ model: name, deployments, strategy: defaultStrategy, weights: null }] };
+    return deployments.length === 0 ? null : { route: null, groups: [{ model: name, deployments, strategy: defaultStrategy, weights: null, defaulted: true }] };
   }
   const weights = new Map<string, { weight: number; tier: number }>();
   const primary: Deployment[] = [];
@@ -55,9 +57,9 @@ export function resolveCandidates(name: string, index: ModelIndex, routes: Route
     }
   }
   const strategy = route.strategy ?? defaultStrategy;
-  const groups: CandidateGroup[] = [{ model: route.targets.map((target) => target.model).join('+'), deployments: primary, strategy, weights }];
+  const groups: CandidateGroup[] = [{ model: route.targets.map((target) => target.model).join('+'), deployments: primary, strategy, weights, defaulted: route.strategy === null }];
   for (const fallback of route.fallbacks) {
-    groups.push({ model: fallback, deployments: index.deploymentsOf(fallback), strategy: defaultStrategy, weights: null });
+    groups.push({ model: fallback, deployments: index.deploymentsOf(fallback), strategy: defaultStrategy, weights: null, defaulted: true });
   }
   return { route: route.name, groups };
 }
