@@ -16,7 +16,8 @@ const weatherTool = { name: 'get_weather', description: 'The weather in a city',
 
 beforeAll(async () => {
   [gateway, ollama, vllm, backup] = await Promise.all([
-    startTestGateway(),
+    // Failover here is shown by asking one prompt until it reaches a given server: routed by least in-flight, not by prefix.
+    startTestGateway({ env: { SWITCHYARD_ROUTING_STRATEGY: 'least-inflight' } }),
     startOllamaFake(),
     startOpenAIFake({ flavor: 'vllm', models: [...DEFAULT_OPENAI_MODELS, { id: 'pair', capabilities: ['completion'], contextLength: 8192 }] }),
     // `pair` runs on two vLLM servers: failover and mid-stream breaks are tried on it.

@@ -16,7 +16,8 @@ let openai: OpenAI;
 
 beforeAll(async () => {
   [gateway, speaks, plain] = await Promise.all([
-    startTestGateway(),
+    // Failover here is shown by asking one prompt until it reaches a given server: routed by least in-flight, not by prefix.
+    startTestGateway({ env: { SWITCHYARD_ROUTING_STRATEGY: 'least-inflight' } }),
     startOpenAIFake({ flavor: 'vllm', models: [{ id: 'native-only', capabilities: ['completion'], contextLength: 8192 }, { id: 'both', capabilities: ['completion'], contextLength: 8192 }] }),
     startOpenAIFake({ flavor: 'vllm', models: [{ id: 'both', capabilities: ['completion'], contextLength: 8192 }] }),
   ]);

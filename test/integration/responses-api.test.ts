@@ -16,7 +16,8 @@ const weatherTool = { type: 'function' as const, name: 'get_weather', descriptio
 
 beforeAll(async () => {
   [gateway, ollama, vllm, backup] = await Promise.all([
-    startTestGateway(),
+    // Failover here is shown by asking one prompt until it reaches a given server: routed by least in-flight, not by prefix.
+    startTestGateway({ env: { SWITCHYARD_ROUTING_STRATEGY: 'least-inflight' } }),
     startOllamaFake(),
     startOpenAIFake({ flavor: 'vllm', models: [...DEFAULT_OPENAI_MODELS, { id: 'pair', capabilities: ['completion'], contextLength: 8192 }] }),
     startOpenAIFake({ flavor: 'vllm', models: [{ id: 'pair', capabilities: ['completion'], contextLength: 8192 }] }),

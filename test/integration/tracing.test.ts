@@ -39,7 +39,8 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
   fakes = await Promise.all([0, 1].map(() => startOpenAIFake({ flavor: 'vllm', models: [{ id: 'yi34b', contextLength: 4096 }] })));
-  gateway = await startTestGateway({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_SERVICE_NAME: 'switchyard-test', SWITCHYARD_OTEL_BATCH_DELAY_MS: '50', SWITCHYARD_RETRY_BASE_DELAY_MS: '1' } });
+  // The trace of a failover is caught by asking one prompt until it reaches the failing server: least in-flight, not prefix affinity.
+  gateway = await startTestGateway({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_SERVICE_NAME: 'switchyard-test', SWITCHYARD_OTEL_BATCH_DELAY_MS: '50', SWITCHYARD_RETRY_BASE_DELAY_MS: '1', SWITCHYARD_ROUTING_STRATEGY: 'least-inflight' } });
   for (const [index, fake] of fakes.entries()) await gateway.api('POST', '/api/v1/model-servers', { name: `gpu-${index}`, server_type: 'vllm', base_url: fake.url });
   await gateway.api('POST', '/api/v1/model-servers/health-check-all');
 });

@@ -15,7 +15,9 @@ const running: Array<() => Promise<void>> = [];
 /** A gateway with `count` vLLM fakes serving `models` (yi34b unless told), checked once. Stop with `stopVllmFleets` in `afterEach`. */
 export async function startVllmFleet(count: number, env: Record<string, string> = {}, models: FakeModel[] = yi34b): Promise<VllmFleet> {
   const fakes = await Promise.all(Array.from({ length: count }, () => startOpenAIFake({ flavor: 'vllm', models })));
-  const gateway = await startTestGateway({ env: { SWITCHYARD_RETRY_BASE_DELAY_MS: '5', ...env } });
+  // These fleets test failover and spreading by asking one prompt again and again: under the default for chat
+  // (prefix affinity) that prompt would always go to the same server, so they route by least in-flight.
+  const gateway = await startTestGateway({ env: { SWITCHYARD_RETRY_BASE_DELAY_MS: '5', SWITCHYARD_ROUTING_STRATEGY: 'least-inflight', ...env } });
   running.push(async () => {
     await gateway.stop();
     await Promise.all(fakes.map((fake) => fake.stop()));
