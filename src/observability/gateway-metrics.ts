@@ -76,7 +76,7 @@ export class GatewayMetrics {
     });
     this.deploymentCapacity = new Gauge({
       name: 'llm_deployment_capacity',
-      help: 'Requests each deployment can run at once: its server\'s max_concurrency, else what the server reports (llama.cpp slots, TEI max_concurrent_requests); no series when unknown.',
+      help: 'Requests each deployment can run at once: its server\'s max_concurrency, else what the server reports (llama.cpp slots, TEI max_concurrent_requests), else what the gateway learned (vLLM: the most seen running while it queued); no series when unknown.',
       labelNames: ['server', 'model'],
       registers,
       collect() {

@@ -55,7 +55,8 @@ describe.skipIf(!hasChromium)('integrations and model status in the console', ()
     expect(await row.locator('td').nth(1).textContent()).toContain('online');
     expect(await row.locator('td').nth(5).textContent()).toBe('3');
     // Requests in flight, of the capacity the server record states.
-    expect(await page.getByTestId('in-flight-gpu-1').textContent()).toBe('0 / 12');
+    expect(await page.getByTestId('in-flight-gpu-1').textContent()).toBe('0 / 12 stated');
+    expect(await page.getByTestId('capacity-source-gpu-1').getAttribute('title')).toBe("Capacity: the server's max_concurrency");
     await shot('model-status');
   });
 });

@@ -67,6 +67,12 @@ export class CapacityModel {
     return { running: this.#running, waiting: this.#queue.length, maxRunning: this.#maxRunning, maxWaiting: this.#maxWaiting, prefixHits: this.#prefixHits, prefixQueries: this.#prefixQueries };
   }
 
+  /** Starts the peaks (maxRunning, maxWaiting) afresh from now, keeping the queue and the cache: a test's second phase asserts on its own. */
+  resetPeaks(): void {
+    this.#maxRunning = this.#running;
+    this.#maxWaiting = this.#queue.length;
+  }
+
   /**
    * Waits for a slot (in arrival order) and takes it; resolves with the
    * release. A request whose client leaves while it waits leaves the queue.

@@ -160,6 +160,11 @@ export abstract class FakeServer {
     return this.capacityModel?.readings() ?? null;
   }
 
+  /** Peaks measured from now on (see CapacityModel.resetPeaks); the prefix cache and its counters stay, as a server's would. */
+  resetCapacityPeaks(): void {
+    this.capacityModel?.resetPeaks();
+  }
+
   getModels(): FakeModel[] {
     return this.models.map((m) => ({ ...m }));
   }

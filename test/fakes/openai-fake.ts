@@ -303,7 +303,9 @@ export class OpenAIFake extends FakeServer {
 
   private stats(model: FakeModel): ModelStats {
     const live = this.flavor === 'llamacpp' ? this.activeRequests() : this.activeRequests(model.id);
-    const readings = this.capacityModel?.readings() ?? null;
+    const whole = this.capacityModel?.readings() ?? null;
+    // Slots, queue and prefix cache are the whole server's: vLLM reports them once (labelled with its served model), not once per model or LoRA adapter.
+    const readings = whole === null || model === this.models[0] ? whole : { running: 0, waiting: 0, prefixHits: 0, prefixQueries: 0 };
     const running = this.load.running ?? readings?.running ?? live;
     const totals = this.totalsFor(model.id);
     return {

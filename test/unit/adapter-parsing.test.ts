@@ -43,6 +43,29 @@ describe('Prometheus text and vLLM metrics', () => {
     expect(parseVllmMetrics(text, []).kvCacheUsage).toBe(0.9);
     expect(parseVllmMetrics(text, []).waitingRequests).toBeNull();
   });
+
+  it('reads the prefix-cache counters as prometheus_client exposes them (vllm:prefix_cache_*_total), ignoring their _created samples', () => {
+    const text = [
+      'vllm:prefix_cache_queries_total{engine="0",model_name="m"} 1200.0',
+      'vllm:prefix_cache_queries_created{engine="0",model_name="m"} 1.7e9',
+      'vllm:prefix_cache_hits_total{engine="0",model_name="m"} 900.0',
+      // Deprecated in 0.9 but still exposed beside the new pair for a while: the same lookups, never added to them.
+      'vllm:gpu_prefix_cache_queries_total{engine="0",model_name="m"} 1200.0',
+      'vllm:gpu_prefix_cache_hits_total{engine="0",model_name="m"} 900.0',
+      'process_start_time_seconds 1.7000001e9',
+    ].join('\n');
+    expect(parseVllmMetrics(text, [])).toMatchObject({ prefixCache: { hits: 900, queries: 1200 }, startedAtSeconds: 1.7000001e9 });
+    expect(parseVllmMetrics('vllm:gpu_prefix_cache_queries_total{model_name="m"} 10\nvllm:gpu_prefix_cache_hits_total{model_name="m"} 4\n', []).prefixCache).toEqual({ hits: 4, queries: 10 });
+    expect(parseVllmMetrics(vllmExposition, []).prefixCache).toBeNull();
+  });
+
+  it('counts as waiting for capacity the whole queue, or only its capacity share where vLLM splits it by reason', () => {
+    expect(parseVllmMetrics(vllmExposition, []).waitingAtCapacity).toBe(7);
+    const split = 'vllm:num_requests_waiting{model_name="m"} 5\nvllm:num_requests_waiting_by_reason{model_name="m",reason="capacity"} 2\nvllm:num_requests_waiting_by_reason{model_name="m",reason="deferred"} 3\n';
+    expect(parseVllmMetrics(split, []).waitingAtCapacity).toBe(2);
+    const deferredOnly = 'vllm:num_requests_waiting{model_name="m"} 3\nvllm:num_requests_waiting_by_reason{model_name="m",reason="deferred"} 3\n';
+    expect(parseVllmMetrics(deferredOnly, []).waitingAtCapacity).toBe(0);
+  });
 });
 
 describe('Ollama wire', () => {

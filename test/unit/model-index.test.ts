@@ -65,6 +65,31 @@ function newIndex(fleet: FakeFleet): ModelIndex {
 const settled = () => new Promise<void>((resolve) => queueMicrotask(resolve));
 
 describe('the model index', () => {
+  it("gives each deployment its server's stated capacity, else the reported one, else the learned one, and says which", () => {
+    const fleet = new FakeFleet();
+    fleet.put('gpu', ['big-llm']);
+    fleet.put('laptop', ['small-llm']);
+    const index = newIndex(fleet);
+    const capacityOf = (name: string) => {
+      const deployment = index.deploymentsOf(name)[0];
+      return { capacity: deployment?.capacity, source: deployment?.capacitySource };
+    };
+    expect(capacityOf('big-llm')).toEqual({ capacity: null, source: null });
+    const reconfigure = (id: string, fields: Partial<ModelServer>, load?: Partial<LoadMetrics>) => {
+      fleet.servers.set(id, { ...(fleet.servers.get(id) as ModelServer), ...fields });
+      if (load !== undefined) fleet.loads.set(id, { runningRequests: null, waitingRequests: null, kvCacheUsage: null, loadedModels: [], memoryBytes: null, details: {}, ...load });
+      fleet.announce(id);
+    };
+    reconfigure('gpu', { serverType: 'vllm' }, { learnedCapacity: 8 });
+    reconfigure('laptop', { serverType: 'llamacpp' }, { details: { total_slots: 4 }, learnedCapacity: 3 });
+    expect(capacityOf('big-llm')).toEqual({ capacity: 8, source: 'learned' });
+    expect(capacityOf('small-llm')).toEqual({ capacity: 4, source: 'reported' });
+    reconfigure('gpu', { maxConcurrency: 2 });
+    expect(capacityOf('big-llm')).toEqual({ capacity: 2, source: 'stated' });
+    reconfigure('gpu', { maxConcurrency: null });
+    expect(capacityOf('big-llm')).toEqual({ capacity: 8, source: 'learned' });
+  });
+
   it('keeps each deployment\'s live state (breaker, EWMAs, in flight) when a health result patches its server', () => {
     const fleet = new FakeFleet();
     fleet.put('a', ['llama3:latest']);

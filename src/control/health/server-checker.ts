@@ -14,6 +14,7 @@ import { applyExpectedHints, diffModels, missingExpectedModels, toDiscovered } f
 import type { ServerRegistry } from '../servers/server-registry.ts';
 import { classifyDetectionFailure, classifyFailure } from './classify-failure.ts';
 import { nextHealthState, type CheckOutcome, type HealthState } from './health-transition.ts';
+import { LoadHistory } from './load-history.ts';
 
 export interface CheckReport {
   id: string;
@@ -44,12 +45,17 @@ export class ServerChecker {
   readonly #log: FastifyBaseLogger;
   // Dimension probes cost a real embed call: one attempt per model per process.
   readonly #dimensionAttempts = new Set<string>();
+  // What consecutive probes tell (learned capacity, prefix-cache hit ratio); forgotten with the server or its old connection.
+  readonly #history = new LoadHistory();
 
   constructor(options: { registry: ServerRegistry; http: UpstreamHttp; settings: HealthSettings; log: FastifyBaseLogger }) {
     this.#registry = options.registry;
     this.#http = options.http;
     this.#settings = options.settings;
     this.#log = options.log;
+    this.#registry.onEvent((event) => {
+      if (event.type === 'server.deleted' || (event.type === 'server.updated' && event.connectionChanged)) this.#history.forget(event.server.id);
+    });
   }
 
   async check(serverId: string): Promise<CheckReport> {
@@ -94,7 +100,7 @@ export class ServerChecker {
       removedModelIds: diff.removedModelIds,
       modelEvents: diff.events,
       metrics: attempt.ok && attempt.result.load !== null ? metricsRow(serverId, now, attempt.result.load) : null,
-      load: attempt.ok ? attempt.result.load : null,
+      load: attempt.ok && attempt.result.load !== null ? this.#remember(serverId, revision, attempt.result.load) : null,
     });
     if (applied) this.#logTransition(server, state, diff.events.length);
     const report: CheckReport = {
@@ -106,6 +112,11 @@ export class ServerChecker {
     };
     if (state.statusMessage !== null && state.healthStatus !== 'online') report.error = state.statusMessage;
     return report;
+  }
+
+  /** The probe's load with what the probes before it add; a probe of a connection changed meanwhile teaches nothing. */
+  #remember(serverId: string, revision: number, load: LoadMetrics): LoadMetrics {
+    return this.#registry.revisionOf(serverId) === revision ? this.#history.record(serverId, load) : load;
   }
 
   /** Probes without changing the server's status; records only the time of the check. */

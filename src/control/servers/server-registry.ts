@@ -230,6 +230,8 @@ export class ServerRegistry {
     const audit = actor === undefined ? undefined : { actor, action: 'server.update', targetType: 'server' as const, targetId: id, before: serverAuditView(current), after: serverAuditView(next) };
     await this.#guardUnique(next.name, () => this.#options.store.updateServerSettings(this.#seal(next), connectionChanged, audit));
     this.#servers.set(id, next);
+    // The old connection's load (its queue, what was learned of its capacity) is not this one's.
+    if (connectionChanged) this.#loads.delete(id);
     this.#emit({ type: 'server.updated', server: next, connectionChanged });
     return next;
   }

@@ -42,6 +42,21 @@ export interface LoadMetrics {
    * the model's stored details: it changes on every probe.
    */
   running?: RunningModel[];
+  /**
+   * Requests the server holds back only because it already runs as many as
+   * it can (vLLM's waiting queue). Set only by kinds whose queue means that:
+   * while it is above 0, the running count is the server's capacity, and the
+   * health checker learns it (see LoadHistory).
+   */
+  waitingAtCapacity?: number | null;
+  /** The server's prefix-cache lookups and hits since it started (vLLM counts tokens); absent when it reports none. */
+  prefixCache?: { hits: number; queries: number } | null;
+  /** When the server process started, Unix seconds: a change means it restarted. Absent when it does not say. */
+  startedAtSeconds?: number | null;
+  /** Filled in by the health checker from consecutive probes: the capacity learned from waitingAtCapacity (null: not learned). */
+  learnedCapacity?: number | null;
+  /** Filled in by the health checker: the prefix-cache hit ratio (0..1) over the latest probe interval (null: nothing looked up yet). */
+  prefixCacheHitRatio?: number | null;
 }
 
 export interface RunningModel {

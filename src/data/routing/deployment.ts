@@ -61,9 +61,14 @@ export interface Deployment {
   state: DeploymentState;
   /** The server's own queue (vLLM waiting, llama.cpp busy slots) from its last probe. */
   reportedQueue: number;
-  /** Requests it can run at once: the server's stated max_concurrency, else what it reports (llama.cpp slots, TEI permits); null when unknown. */
+  /** Requests it can run at once: the server's stated max_concurrency, else what it reports (llama.cpp slots, TEI permits), else what the gateway learned (vLLM); null when unknown. */
   capacity: number | null;
+  /** Where `capacity` comes from; null when it is unknown (absent on a deployment built outside an index). */
+  capacitySource?: CapacitySource | null;
 }
+
+/** `stated`: the server's max_concurrency; `reported`: the server says (llama.cpp slots, TEI permits); `learned`: seen running while it queued (vLLM). */
+export type CapacitySource = 'stated' | 'reported' | 'learned';
 
 export function deploymentKey(serverId: string, modelId: string): string {
   return `${serverId}\u0000${modelId}`;

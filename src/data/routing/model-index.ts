@@ -3,7 +3,7 @@ import type { ModelCapability } from '../../domain/server-kind.ts';
 import type { LoadMetrics } from '../adapters/server-adapter.ts';
 import { findServerKind } from '../adapters/server-kinds.ts';
 import { CapabilityMap } from './capability-map.ts';
-import { deploymentKey, DeploymentState, ModelStats, type Deployment } from './deployment.ts';
+import { deploymentKey, DeploymentState, ModelStats, type CapacitySource, type Deployment } from './deployment.ts';
 import { NameSuggester, type SuggestOptions } from './name-suggester.ts';
 
 /** What the index reads of the fleet (the server registry; a fake in tests). */
@@ -167,14 +167,14 @@ export class ModelIndex {
     const models = this.#fleet.modelsOf(serverId);
     const load = this.#fleet.loadOf(serverId);
     const reportedQueue = queueOf(server, load);
-    const capacity = capacityOf(server, load);
+    const { capacity, source } = capacityOf(server, load);
     const before = current.values().next().value?.server;
     if (before !== undefined && !sameRoutability(before, server)) this.#version++;
     let kept = 0;
     for (const model of models) {
       const existing = current.get(model.modelId);
       if (existing === undefined) {
-        const deployment = this.#create(server, model, reportedQueue, capacity);
+        const deployment = this.#create(server, model, reportedQueue, capacity, source);
         current.set(model.modelId, deployment);
         this.#add(deployment);
         continue;
@@ -189,6 +189,7 @@ export class ModelIndex {
       existing.server = server;
       existing.reportedQueue = reportedQueue;
       existing.capacity = capacity;
+      existing.capacitySource = source;
     }
     if (kept < current.size - (models.length - kept)) {
       const live = new Set(models.map((model) => model.modelId));
@@ -201,7 +202,7 @@ export class ModelIndex {
     this.#byServer.set(serverId, current);
   }
 
-  #create(server: ModelServer, model: ServerModel, reportedQueue: number, capacity: number | null): Deployment {
+  #create(server: ModelServer, model: ServerModel, reportedQueue: number, capacity: number | null, source: CapacitySource | null): Deployment {
     const key = deploymentKey(server.id, model.modelId);
     let shared = this.#modelStats.get(model.modelId);
     if (shared === undefined) {
@@ -210,7 +211,8 @@ export class ModelIndex {
     }
     // The callback reads the deployment when the circuit opens, so a renamed server is reported by its new name.
     const state = new DeploymentState(this.#breakerThreshold, this.#breakerCooldownMs, () => this.#onCircuitOpen({ id: deployment.server.id, name: deployment.server.name }, deployment.model.modelId), shared.stats);
-    const deployment: Deployment = { key, server, model, state, reportedQueue, capacity };
+    // Every field set here, in one order: deployments share one shape on the routing path.
+    const deployment: Deployment = { key, server, model, state, reportedQueue, capacity, capacitySource: source };
     return deployment;
   }
 
@@ -262,12 +264,17 @@ function sameRoutability(before: ModelServer, after: ModelServer): boolean {
   return before.isActive === after.isActive && before.healthStatus === after.healthStatus && before.statusReason === after.statusReason;
 }
 
-/** Each kind says what its load figures mean for the queue (llama.cpp: busy slots count). */
-/** A stated max_concurrency wins over what the server reports. */
-function capacityOf(server: ModelServer, load: LoadMetrics | undefined): number | null {
-  return server.maxConcurrency ?? findServerKind(server.serverType)?.capacity(load).max ?? null;
+/** A stated max_concurrency wins over what the server reports, which wins over what the health checker learned. */
+function capacityOf(server: ModelServer, load: LoadMetrics | undefined): { capacity: number | null; source: CapacitySource | null } {
+  const stated = server.maxConcurrency ?? null;
+  if (stated !== null) return { capacity: stated, source: 'stated' };
+  const reported = findServerKind(server.serverType)?.capacity(load).max ?? null;
+  if (reported !== null) return { capacity: reported, source: 'reported' };
+  const learned = load?.learnedCapacity ?? null;
+  return learned === null ? { capacity: null, source: null } : { capacity: learned, source: 'learned' };
 }
 
+/** Each kind says what its load figures mean for the queue (llama.cpp: busy slots count). */
 function queueOf(server: ModelServer, load: LoadMetrics | undefined): number {
   return findServerKind(server.serverType)?.capacity(load).queue ?? (load?.waitingRequests ?? 0);
 }

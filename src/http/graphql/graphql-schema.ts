@@ -170,8 +170,10 @@ type ModelDeployment {
   routable: Boolean!
   circuit: String!
   inFlight: Int!
-  "Requests it can run at once: the server's max_concurrency, else what the server reports; null when unknown."
+  "Requests it can run at once: the server's max_concurrency, else what the server reports, else what the gateway learned (vLLM); null when unknown."
   capacity: Int
+  "Where capacity comes from: stated (max_concurrency), reported (by the server) or learned (seen running while the server queued); null when unknown."
+  capacitySource: String
   ttfbEwmaMs: Float
   tokensPerSecond: Float
   lastHour: Window!

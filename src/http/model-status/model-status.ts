@@ -33,6 +33,7 @@ export function modelStatus(deployments: readonly Deployment[], recent: readonly
         circuit: deployment.state.breaker.state,
         in_flight: deployment.state.inflight,
         capacity: deployment.capacity,
+        capacity_source: deployment.capacitySource ?? null,
         ttfb_ewma_ms: deployment.state.ttfbEwmaMs,
         tokens_per_second: deployment.state.tokensPerSecondEwma,
         last_hour: { requests: serverStats.requests, error_rate: serverStats.success_rate === null ? null : 1 - serverStats.success_rate, p50_latency_ms: serverStats.p50_latency_ms, p95_latency_ms: serverStats.p95_latency_ms },

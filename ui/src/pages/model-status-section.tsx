@@ -6,9 +6,17 @@ interface ModelStatus {
   status: 'available' | 'unavailable';
   loaded: boolean;
   recent_latency_ms: number | null;
-  deployments: Array<{ server: string; health_status: string; model_status: string; routable: boolean; circuit: string; in_flight: number; capacity: number | null; last_hour: { requests: number; error_rate: number | null; p50_latency_ms: number | null } }>;
+  deployments: Array<{ server: string; health_status: string; model_status: string; routable: boolean; circuit: string; in_flight: number; capacity: number | null; capacity_source?: CapacitySource | null; last_hour: { requests: number; error_rate: number | null; p50_latency_ms: number | null } }>;
   last_hour: { requests: number; error_rate: number | null; p50_latency_ms: number | null; p95_latency_ms: number | null };
 }
+
+type CapacitySource = 'stated' | 'reported' | 'learned';
+
+const capacityOrigins: Record<CapacitySource, string> = {
+  stated: "the server's max_concurrency",
+  reported: 'what the server reports (llama.cpp slots, TEI permits)',
+  learned: 'the most it was seen running while it queued requests',
+};
 
 const ms = (value: number | null) => (value === null ? '—' : `${Math.round(value)} ms`);
 const rate = (value: number | null) => (value === null ? '—' : `${Math.round(value * 1000) / 10}%`);
@@ -41,7 +49,7 @@ export function ModelStatusSection(props: { model: string }) {
             <th>Health</th>
             <th>Model</th>
             <th>Circuit</th>
-            <th title="Requests in flight, of what the server can run at once (its max_concurrency, else what it reports)">In flight / capacity</th>
+            <th title="Requests in flight, of what the server can run at once (its max_concurrency, else what it reports, else what the gateway learned)">In flight / capacity</th>
             <th>Requests (hour)</th>
             <th>p50</th>
             <th>Errors</th>
@@ -58,6 +66,12 @@ export function ModelStatusSection(props: { model: string }) {
               <td>{deployment.circuit}</td>
               <td data-testid={`in-flight-${deployment.server}`}>
                 {deployment.in_flight} / {deployment.capacity ?? '?'}
+                {deployment.capacity_source != null && (
+                  <span className="muted small" data-testid={`capacity-source-${deployment.server}`} title={`Capacity: ${capacityOrigins[deployment.capacity_source]}`}>
+                    {' '}
+                    {deployment.capacity_source}
+                  </span>
+                )}
               </td>
               <td>{deployment.last_hour.requests}</td>
               <td>{ms(deployment.last_hour.p50_latency_ms)}</td>
