@@ -39,6 +39,7 @@ import { ResponseStore } from './storage/response-store.ts';
 import { showFromOllama } from './data/adapters/ollama/ollama-show.ts';
 import { CacheMetrics } from './observability/cache-metrics.ts';
 import { lifecycleMetrics } from './observability/lifecycle-metrics.ts';
+import { prefixCacheMetrics } from './observability/prefix-cache-metrics.ts';
 import { ModelBenchmarker } from './control/analytics/model-benchmark.ts';
 import { OpenTelemetryTracer } from './observability/tracing.ts';
 import { SessionStore } from './auth/session-store.ts';
@@ -215,6 +216,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     });
     const cacheMetrics = new CacheMetrics(metricsRegistry);
     const modelLoads = lifecycleMetrics(registry, metricsRegistry);
+    // An offline server's last figures describe a server that no longer answers.
+    prefixCacheMetrics(metricsRegistry, () => registry.list().filter((server) => server.healthStatus !== 'offline').map((server) => ({ name: server.name, hitRatio: registry.loadOf(server.id)?.prefixCacheHitRatio ?? null })));
     registry.onEvent(modelLoads.listener);
     const serverMetrics = serverMetricsListener(metrics);
     registry.onEvent(serverMetrics);

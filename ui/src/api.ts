@@ -45,6 +45,8 @@ export interface ServerLoad {
   kv_cache_usage: number | null;
   loaded_models: string[];
   memory_bytes: number | null;
+  /** 0..1 over the latest probe interval (vLLM); null or absent when the server reports none. */
+  prefix_cache_hit_ratio?: number | null;
 }
 
 export interface ServerRecord {

@@ -92,6 +92,7 @@ export const ServerRecordSchema = Type.Object({
       kv_cache_usage: nullable(Type.Number()),
       loaded_models: Type.Array(Type.String()),
       memory_bytes: nullable(Type.Number()),
+      prefix_cache_hit_ratio: nullable(Type.Number({ description: 'Share (0..1) of looked-up prompt tokens found in the prefix cache over the latest probe interval (vLLM); null when the server reports none.' })),
     }),
   ),
   created_at: Type.String(),

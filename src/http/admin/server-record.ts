@@ -32,7 +32,15 @@ export function toServerRecord(server: ModelServer, modelsCount: number, load: L
     load:
       load === null
         ? null
-        : { running_requests: load.runningRequests, waiting_requests: load.waitingRequests, kv_cache_usage: load.kvCacheUsage, loaded_models: load.loadedModels, memory_bytes: load.memoryBytes },
+        : {
+            running_requests: load.runningRequests,
+            waiting_requests: load.waitingRequests,
+            kv_cache_usage: load.kvCacheUsage,
+            loaded_models: load.loadedModels,
+            memory_bytes: load.memoryBytes,
+            // Over the latest probe interval (vLLM prefix-cache hits / lookups); null when the server reports none.
+            prefix_cache_hit_ratio: load.prefixCacheHitRatio ?? null,
+          },
     created_at: server.createdAt,
     updated_at: server.updatedAt,
   };

@@ -113,6 +113,8 @@ type ServerLoad {
   kvCacheUsage: Float
   loadedModels: JSON
   memoryBytes: Float
+  "Share (0..1) of looked-up prompt tokens found in the prefix cache over the latest probe interval (vLLM); null when the server reports none."
+  prefixCacheHitRatio: Float
 }
 
 input ServerInput {

@@ -86,6 +86,7 @@ export function ServerDetail(props: { id: string; session: Session; back: () => 
             {server.base_url} · {server.health_status}
             {server.status_message !== null ? ` · ${server.status_message}` : ''} · last probe <span data-testid="probe-latency">{probeLatency(server)}</span>
           </p>
+          <PrefixCache server={server} />
           {managed && <p className="muted small">The fleet file declares this server: change it there; the gateway applies the file at start.</p>}
           {tested !== null && (
             <p className={tested.ok ? 'notice' : 'notice error'} role="status" data-testid="test-result">
@@ -168,6 +169,27 @@ export function ServerDetail(props: { id: string; session: Session; back: () => 
         />
       )}
     </section>
+  );
+}
+
+/**
+ * How much of the prompts the server found in its prefix cache over its last
+ * probe interval (vLLM): whether sending a conversation back to the same
+ * server pays. Not shown for servers that report none, nor for an offline
+ * one, whose last figures no longer hold.
+ */
+function PrefixCache({ server }: { server: ServerRecord }) {
+  const ratio = server.health_status === 'offline' ? null : (server.load?.prefix_cache_hit_ratio ?? null);
+  if (ratio === null) return null;
+  return (
+    <dl className="figures">
+      <div>
+        <dt>Prefix cache hit rate</dt>
+        <dd data-testid="prefix-cache-hit-rate" title="Prompt tokens the server found in its prefix cache, of those it looked up, between its last two probes">
+          {Math.round(ratio * 1000) / 10}%
+        </dd>
+      </div>
+    </dl>
   );
 }
 
