@@ -17,7 +17,11 @@ interface KeyRow {
   status?: string;
   revoked_at: string | null;
   last_used_at: string | null;
+  /** Its class in the admission queues (absent from a gateway older than the field). */
+  priority?: string;
 }
+
+const priorities = ['interactive', 'standard', 'batch'] as const;
 
 const limits = [
   ['rpm', 'rpm'],
@@ -42,6 +46,13 @@ export const keysCommand: CommandSpec = {
         { name: 'budget', type: 'string', value: 'TOKENS', description: 'tokens in all, then it is refused', default: 'no budget' },
         { name: 'budget-cost', type: 'string', value: 'AMOUNT', description: "what it may spend in all at the models' prices (SWITCHYARD_CURRENCY), then it is refused", default: 'no budget' },
         { name: 'expires', type: 'string', value: 'ISO_TIME', description: 'when it stops working, e.g. 2027-01-31T00:00:00Z', default: 'never' },
+        {
+          name: 'priority',
+          type: 'string',
+          value: priorities.join('|'),
+          description: "its class when a model's servers are full and requests wait: interactive keys get the most turns, batch keys the fewest (the gateway's SWITCHYARD_QUEUE_WEIGHTS)",
+          default: 'standard',
+        },
         ...connectionOptions,
       ],
       async run({ options, client, write }) {
@@ -61,8 +72,14 @@ export const keysCommand: CommandSpec = {
         }
         const expires = options.string('expires');
         if (expires !== undefined) body['expires_at'] = expires;
+        const priority = options.string('priority');
+        if (priority !== undefined) {
+          if (!(priorities as readonly string[]).includes(priority)) throw new CliError(`--priority must be one of ${priorities.join(', ')}.`);
+          body['priority'] = priority;
+        }
         const created = (await client().request('POST', '/api/v1/keys', body)) as KeyRow & { key: string };
-        write(`Created key ${created.name} (${created.id}) with scopes ${created.scopes.join(', ')}.`);
+        const priorityNote = created.priority === undefined || created.priority === 'standard' ? '' : ` and priority ${created.priority}`;
+        write(`Created key ${created.name} (${created.id}) with scopes ${created.scopes.join(', ')}${priorityNote}.`);
         write('Its secret is shown ONCE; store it now:');
         write('');
         write(`    ${created.key}`);

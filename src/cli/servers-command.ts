@@ -58,6 +58,7 @@ export const serversCommand: CommandSpec = {
         { name: 'interval', type: 'string', value: 'SECONDS', description: 'seconds between health probes', default: "the gateway's SWITCHYARD_HEALTH_INTERVAL_S, 30" },
         { name: 'model', type: 'string', value: 'NAME', multiple: true, description: 'a model it should serve (a missing one is reported)', default: 'none' },
         { name: 'inactive', type: 'boolean', description: 'register it switched off: not probed, not routed to', default: 'off' },
+        { name: 'max-concurrency', type: 'string', value: 'N', description: 'requests it runs at once; more wait in the gateway', default: 'what the server reports (llama.cpp slots, TEI permits), or what the gateway learns (vLLM)' },
         ...connectionOptions,
       ],
       async run({ options, client, write }) {
@@ -71,8 +72,37 @@ export const serversCommand: CommandSpec = {
         const models = options.strings('model');
         if (models !== undefined) body['expected_models'] = models;
         if (options.isSet('inactive')) body['is_active'] = false;
+        const maxConcurrency = options.string('max-concurrency');
+        if (maxConcurrency !== undefined) body['max_concurrency'] = positiveInteger('max-concurrency', maxConcurrency);
         const created = (await client().request('POST', '/api/v1/model-servers', body)) as ServerRow;
         write(`Added ${created.name} (${created.server_type}) with id ${created.id}`);
+      },
+    },
+    {
+      name: 'update',
+      summary: "change a model server's settings (only those given)",
+      description: "Change a model server's settings through the admin API; what is not given stays as it is. A server the fleet file declares is changed in the file.",
+      argument: server,
+      options: [
+        { name: 'max-concurrency', type: 'string', value: 'N|none', description: 'requests it runs at once (more wait in the gateway); none: what the server reports or the gateway learns', default: 'unchanged' },
+        { name: 'base-url', type: 'string', value: 'URL', description: 'where the server answers now', default: 'unchanged' },
+        { name: 'interval', type: 'string', value: 'SECONDS', description: 'seconds between health probes', default: 'unchanged' },
+        ...connectionOptions,
+      ],
+      async run({ argument, options, client, write }) {
+        const body: Record<string, unknown> = {};
+        const maxConcurrency = options.string('max-concurrency');
+        if (maxConcurrency !== undefined) body['max_concurrency'] = maxConcurrency === 'none' ? null : positiveInteger('max-concurrency', maxConcurrency);
+        const baseUrl = options.string('base-url');
+        if (baseUrl !== undefined) body['base_url'] = baseUrl;
+        const interval = options.string('interval');
+        if (interval !== undefined) body['health_check_interval_s'] = positiveInteger('interval', interval);
+        if (Object.keys(body).length === 0) throw new CliError('Nothing to change: give --max-concurrency, --base-url or --interval.');
+        const api = client();
+        const found = await resolve(api, argument);
+        const updated = (await api.request('PUT', `/api/v1/model-servers/${found.id}`, body)) as ServerRow & { max_concurrency: number | null };
+        const capacity = updated.max_concurrency === null ? 'capacity: learned from the server' : `max concurrency ${updated.max_concurrency}`;
+        write(`Updated ${updated.name} (${capacity})`);
       },
     },
     {
@@ -119,6 +149,11 @@ export const serversCommand: CommandSpec = {
 /** "degraded" alone hides what to do: a rejected key reads "degraded (misconfigured)". */
 function statusOf(row: ServerRow): string {
   return row.status_reason === null ? row.health_status : `${row.health_status} (${row.status_reason})`;
+}
+
+function positiveInteger(flag: string, text: string): number {
+  if (!/^[1-9]\d*$/.test(text)) throw new CliError(`--${flag} must be a whole number of at least 1.`);
+  return Number(text);
 }
 
 function parseKindConfig(text: string): unknown {

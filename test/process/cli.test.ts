@@ -45,6 +45,19 @@ describe('switchyard servers (CLI)', () => {
     expect((await cli('list')).stdout).toMatch(/No model servers yet/);
   });
 
+  it('states a max concurrency when adding a server, changes it with update, and clears it with none', async () => {
+    const added = await cli('add', '--name', 'bounded', '--type', 'ollama', '--base-url', ollama.url, '--max-concurrency', '3');
+    const id = /with id ([0-9a-f-]{36})/.exec(added.stdout)?.[1] as string;
+    expect((await gateway.api('GET', `/api/v1/model-servers/${id}`)).body).toMatchObject({ name: 'bounded', max_concurrency: 3 });
+    expect((await cli('update', 'bounded', '--max-concurrency', '5', '--interval', '45')).stdout).toBe('Updated bounded (max concurrency 5)\n');
+    expect((await gateway.api('GET', `/api/v1/model-servers/${id}`)).body).toMatchObject({ max_concurrency: 5, health_check_interval_s: 45 });
+    expect((await cli('update', id, '--max-concurrency', 'none')).stdout).toBe('Updated bounded (capacity: learned from the server)\n');
+    expect((await gateway.api('GET', `/api/v1/model-servers/${id}`)).body.max_concurrency).toBeNull();
+    const missing = await cli('update', 'nowhere', '--max-concurrency', '2').catch((error: { code: number; stderr: string }) => error);
+    expect((missing as { stderr: string }).stderr).toMatch(/No model server with id or name "nowhere"/);
+    await cli('rm', 'bounded');
+  });
+
   it('reports a failed connection test with a non-zero exit, and the list says why the server is not online', async () => {
     await cli('add', '--name', 'gone', '--type', 'ollama', '--base-url', 'http://127.0.0.1:9');
     const result = await cli('test', 'gone').catch((error: { code: number; stdout: string }) => error);
@@ -80,6 +93,15 @@ describe('switchyard keys (CLI)', () => {
     expect((await keys('revoke', 'cli-app')).stdout).toMatch(/Revoked cli-app/);
     expect((await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
     expect((await keys('list')).stdout).toMatch(/cli-app.*revoked/);
+  });
+
+  it('creates a key with a priority class for the admission queues', async () => {
+    const keys = (...args: string[]) =>
+      run(process.execPath, [binPath, 'keys', ...args], { env: { PATH: process.env['PATH'] ?? '', SWITCHYARD_URL: gateway.url, SWITCHYARD_ADMIN_KEY: adminKey } });
+    expect((await keys('create', '--name', 'cli-nightly', '--priority', 'batch')).stdout).toMatch(/^Created key cli-nightly \(\S+\) with scopes inference and priority batch\.$/m);
+    expect((await keys('create', '--name', 'cli-default')).stdout).toMatch(/^Created key cli-default \(\S+\) with scopes inference\.$/m);
+    const listed = (await gateway.api('GET', '/api/v1/keys')).body.data as Array<{ name: string; priority: string }>;
+    expect(Object.fromEntries(listed.filter((key) => key.name === 'cli-nightly' || key.name === 'cli-default').map((key) => [key.name, key.priority]))).toEqual({ 'cli-nightly': 'batch', 'cli-default': 'standard' });
   });
 
   it("lists a key's status as the API computes it, not only active or revoked", async () => {

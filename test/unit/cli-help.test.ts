@@ -118,6 +118,19 @@ describe('a command line the CLI cannot read', () => {
     expect(await refused('keys', 'revoke', 'a', 'b')).toBe('switchyard: unexpected argument "b".');
     expect(await refused('keys', 'list', '--json=yes')).toBe('switchyard: --json takes no value.');
   });
+
+  it('refuses a priority class or a concurrency it cannot send, before connecting', async () => {
+    const refused = async (...argv: string[]) => {
+      const run = await cli(...argv);
+      expect(run).toMatchObject({ stdout: '', connected: false });
+      expect(run.code).toBeGreaterThan(0);
+      return run.stderr.split('\n')[0];
+    };
+    expect(await refused('keys', 'create', '--name', 'app', '--priority', 'urgent')).toBe('switchyard: --priority must be one of interactive, standard, batch.');
+    expect(await refused('servers', 'add', '--name', 'gpu-1', '--base-url', 'http://x', '--max-concurrency', '0')).toBe('switchyard: --max-concurrency must be a whole number of at least 1.');
+    expect(await refused('servers', 'update', 'gpu-1', '--max-concurrency', 'lots')).toBe('switchyard: --max-concurrency must be a whole number of at least 1.');
+    expect(await refused('servers', 'update', 'gpu-1')).toBe('switchyard: Nothing to change: give --max-concurrency, --base-url or --interval.');
+  });
 });
 
 function escape(text: string): string {
