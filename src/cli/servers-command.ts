@@ -101,7 +101,7 @@ export const serversCommand: CommandSpec = {
         const api = client();
         const found = await resolve(api, argument);
         const updated = (await api.request('PUT', `/api/v1/model-servers/${found.id}`, body)) as ServerRow & { max_concurrency: number | null };
-        const capacity = updated.max_concurrency === null ? 'capacity: learned from the server' : `max concurrency ${updated.max_concurrency}`;
+        const capacity = updated.max_concurrency === null ? 'no max concurrency: what the server reports or the gateway learns' : `max concurrency ${updated.max_concurrency}`;
         write(`Updated ${updated.name} (${capacity})`);
       },
     },

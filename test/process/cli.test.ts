@@ -51,7 +51,7 @@ describe('switchyard servers (CLI)', () => {
     expect((await gateway.api('GET', `/api/v1/model-servers/${id}`)).body).toMatchObject({ name: 'bounded', max_concurrency: 3 });
     expect((await cli('update', 'bounded', '--max-concurrency', '5', '--interval', '45')).stdout).toBe('Updated bounded (max concurrency 5)\n');
     expect((await gateway.api('GET', `/api/v1/model-servers/${id}`)).body).toMatchObject({ max_concurrency: 5, health_check_interval_s: 45 });
-    expect((await cli('update', id, '--max-concurrency', 'none')).stdout).toBe('Updated bounded (capacity: learned from the server)\n');
+    expect((await cli('update', id, '--max-concurrency', 'none')).stdout).toBe('Updated bounded (no max concurrency: what the server reports or the gateway learns)\n');
     expect((await gateway.api('GET', `/api/v1/model-servers/${id}`)).body.max_concurrency).toBeNull();
     const missing = await cli('update', 'nowhere', '--max-concurrency', '2').catch((error: { code: number; stderr: string }) => error);
     expect((missing as { stderr: string }).stderr).toMatch(/No model server with id or name "nowhere"/);

@@ -61,7 +61,7 @@ export interface ServerRecord {
   status_message: string | null;
   models_count: number;
   health_check_interval_s: number;
-  /** Requests it generates at once, as stated; null: learned from the server. */
+  /** Requests it generates at once, as stated; null: what the server reports, or what the gateway learns. */
   max_concurrency: number | null;
   has_api_key: boolean;
   /** Set for servers the fleet file declares: change them there, not here. */

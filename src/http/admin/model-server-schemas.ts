@@ -26,7 +26,7 @@ const settingsFields = {
   is_active: Type.Boolean(),
   metadata: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown(), { maxProperties: 100 }),
   health_check_interval_s: Type.Integer({ minimum: 1, maximum: 86_400 }),
-  max_concurrency: Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Null()], { description: 'Requests the server generates at once; null (default) learns it from what the server reports.' }),
+  max_concurrency: Type.Union([Type.Integer({ minimum: 1, maximum: 100_000 }), Type.Null()], { description: 'Requests the server generates at once; null (default): what the server reports (llama.cpp slots, TEI permits), else what the gateway learns (vLLM). Ollama reports nothing: state its OLLAMA_NUM_PARALLEL here.' }),
   expected_models: Type.Array(ExpectedModelSchema, { maxItems: 1000 }),
 };
 

@@ -131,7 +131,7 @@ export function ServerForm(props: { server: ServerRecord | null; onClose: () => 
           {fieldError('health_check_interval_s')}
         </label>
         <label>
-          Max concurrency <span className="muted">(requests at once; empty: learned from the server)</span>
+          Max concurrency <span className="muted">(requests at once; empty: what the server reports or the gateway learns — Ollama says neither: give its OLLAMA_NUM_PARALLEL)</span>
           <input name="max_concurrency" type="number" min={1} step={1} value={concurrency} onChange={(event) => setConcurrency(event.target.value)} />
           {fieldError('max_concurrency')}
         </label>
