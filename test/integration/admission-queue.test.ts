@@ -175,6 +175,29 @@ describe('admission when every deployment is at capacity', () => {
     }
   });
 
+  it('keeps each server within its own slots when a small and a big one serve a model (least-inflight by raw counts would not)', async () => {
+    const [small, big] = await Promise.all([
+      startOpenAIFake({ flavor: 'vllm', models: [{ id: 'mixed-model' }], behaviour: { tokenIntervalMs: 40, capacity: { slots: 1 } } }),
+      startOpenAIFake({ flavor: 'vllm', models: [{ id: 'mixed-model' }], behaviour: { tokenIntervalMs: 40, capacity: { slots: 4 } } }),
+    ]);
+    try {
+      expect((await roomy.api('POST', '/api/v1/model-servers', { name: 'mixed-small', server_type: 'vllm', base_url: small.url, max_concurrency: 1 })).status).toBe(201);
+      expect((await roomy.api('POST', '/api/v1/model-servers', { name: 'mixed-big', server_type: 'vllm', base_url: big.url, max_concurrency: 4 })).status).toBe(201);
+      expect((await roomy.api('POST', '/api/v1/routes', { name: 'mixed-model', strategy: 'least-inflight', targets: [{ model: 'mixed-model' }] })).status).toBe(201);
+      await roomy.api('POST', '/api/v1/model-servers/health-check-all');
+      // Three waves of five, each filling the five slots there are.
+      for (let wave = 0; wave < 3; wave++) {
+        const results = await Promise.all(Array.from({ length: 5 }, () => chat(roomy, 'mixed-model').then(async (response) => ({ status: response.status, text: await response.text() }))));
+        expect(results.every((result) => result.status === 200 && result.text.includes('[DONE]'))).toBe(true);
+      }
+      expect(small.capacityReadings()).toMatchObject({ maxRunning: 1, maxWaiting: 0 });
+      expect(big.capacityReadings().maxWaiting).toBe(0);
+      expect(big.capacityReadings().maxRunning).toBeLessThanOrEqual(4);
+    } finally {
+      await Promise.all([small.stop(), big.stop()]);
+    }
+  });
+
   it('keeps a retried request\'s admission: it fails over without queueing again or taking a second share', async () => {
     const [broken, sound] = await Promise.all([
       startOpenAIFake({ flavor: 'vllm', models: [{ id: 'pair-model' }], behaviour: { tokenIntervalMs: 50, capacity: { slots: 1 }, fault: { kind: 'status', status: 503 }, faultPaths: ['/v1/chat/completions'] } }),

@@ -163,3 +163,23 @@ describe('closeNames', () => {
     expect(closeNames('zzzzzzzzzz', ['phi3'])).toEqual([]);
   });
 });
+
+describe('deployments at their capacity', () => {
+  const sized = (name: string, capacity: number, inflight: number) => {
+    const made = deployment(name);
+    made.capacity = capacity;
+    made.state.inflight = inflight;
+    return made;
+  };
+
+  it('are passed over while another has room, even one with more requests in flight', () => {
+    // least-inflight by raw counts would fill the small server past its 2 slots.
+    expect(pick([sized('small', 2, 2), sized('big', 8, 5)])).toBe('big');
+    // When every one is full, the least loaded still takes it (admission decides whether it may run at all).
+    expect(pick([sized('small', 2, 2), sized('big', 8, 8)])).toBe('small');
+    // An unknown capacity is never full.
+    const unknown = deployment('unknown');
+    unknown.state.inflight = 9;
+    expect(pick([sized('small', 2, 2), unknown])).toBe('unknown');
+  });
+});

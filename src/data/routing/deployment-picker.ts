@@ -6,6 +6,11 @@ import type { RequestAffinity } from './prefix-affinity.ts';
 // A model that is not loaded (Ollama would load it first, seconds) counts as this many queued requests.
 const coldLoadPenalty = 4;
 
+/** Is it below its capacity (always, when the capacity is unknown)? */
+export function hasRoom(deployment: Deployment): boolean {
+  return deployment.capacity === null || deployment.state.inflight < deployment.capacity;
+}
+
 /** Can this deployment take traffic at all? */
 export function isRoutable(deployment: Deployment, now: number): boolean {
   const server = deployment.server;
@@ -73,7 +78,7 @@ function choose(pool: readonly Deployment[], options: PickOptions, random: () =>
     if (deployment.state.breaker.canPass(options.now)) admitted.push(deployment);
   }
   if (onlyAdmitted && admitted.length === 0) return null;
-  let usable = admitted.length > 0 ? admitted : routable;
+  let usable = withRoomFirst(admitted.length > 0 ? admitted : routable);
   if (usable.length === 0) return null;
   const weights = options.weights ?? null;
   if (options.strategy === 'priority' && weights !== null) {
@@ -96,6 +101,18 @@ function choose(pool: readonly Deployment[], options: PickOptions, random: () =>
     case 'least-inflight':
       return lowest(usable, loadScore, random);
   }
+}
+
+/**
+ * Those below their capacity, when some are and some are not: admission keeps
+ * a model's requests within the sum of its deployments' capacities, and this
+ * keeps each deployment within its own (a small server beside a big one would
+ * otherwise be filled past its slots by least-inflight's raw counts).
+ */
+function withRoomFirst(usable: Deployment[]): Deployment[] {
+  let full = 0;
+  for (const deployment of usable) if (!hasRoom(deployment)) full++;
+  return full === 0 || full === usable.length ? usable : usable.filter(hasRoom);
 }
 
 function weightedChoice(deployments: readonly Deployment[], weightOf: (deployment: Deployment) => number, random: () => number): Deployment {
