@@ -20,7 +20,7 @@ export const serveCommand: CommandSpec = {
 /** Every setting with its variable and default, read from the config schema so the list cannot go stale. */
 async function settingsHelp(): Promise<string> {
   const [{ environmentVariables }, { ConfigSchema }] = await Promise.all([import('../config/env-variables.ts'), import('../config/config-schema.ts')]);
-  const rows = environmentVariables.map(({ names, path }) => [names.join(', '), path.join('.'), showDefault(defaultAt(ConfigSchema, path))]);
+  const rows = environmentVariables.map(({ names, path, scale }) => [names.join(', '), path.join('.'), scaled(defaultAt(ConfigSchema, path), scale)]);
   const widths = [0, 1].map((column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
   return [
     "Settings: defaults, then the fleet file's gateway: section (the keys below), then these environment variables.",
@@ -34,6 +34,11 @@ function defaultAt(schema: unknown, path: readonly string[]): unknown {
   let node = schema;
   for (const key of path) node = (node as { properties?: Record<string, unknown> } | undefined)?.properties?.[key];
   return (node as { default?: unknown } | undefined)?.default;
+}
+
+/** A default in the variable's own units (seconds for SWITCHYARD_SHUTDOWN_GRACE_S). */
+function scaled(value: unknown, scale: number | undefined): string {
+  return scale === undefined || typeof value !== 'number' ? showDefault(value) : `${value / scale} (in ${scale === 1000 ? 'seconds' : `units of ${scale}`})`;
 }
 
 function showDefault(value: unknown): string {

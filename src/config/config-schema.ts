@@ -218,8 +218,8 @@ export const ConfigSchema = Type.Object(
     hf_cache: Type.Optional(Type.String({ minLength: 1 })),
     /** Memory the response cache may hold when it is not in Redis (LRU beyond it). */
     response_cache_mb: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 64 }),
-    /** On SIGTERM: how long in-flight requests and streams may take to finish before they are cut. */
-    shutdown_grace_ms: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 25_000 }),
+    /** On SIGTERM: how long in-flight requests and streams may take to finish before they are cut (deploy files give the process more). */
+    shutdown_grace_ms: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
     /** On SIGTERM: how long to keep serving (with /ready at 503) before refusing connections, for load balancers to notice. */
     shutdown_delay_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 0 }),
     webhook_retry_base_ms: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000 }),

@@ -1,8 +1,10 @@
 /**
  * Environment variables and the setting each one sets. The first name listed
- * for a setting wins when several are set (SWITCHYARD_PORT over PORT).
+ * for a setting wins when several are set (SWITCHYARD_PORT over PORT); a
+ * variable with a `scale` is in other units (seconds for a setting in ms),
+ * and a later entry for the same setting wins over it.
  */
-export const environmentVariables: ReadonlyArray<{ names: string[]; path: string[] }> = [
+export const environmentVariables: ReadonlyArray<{ names: string[]; path: string[]; scale?: number }> = [
   { names: ['SWITCHYARD_PORT', 'PORT'], path: ['port'] },
   { names: ['SWITCHYARD_HOST', 'HOST'], path: ['host'] },
   { names: ['SWITCHYARD_GRPC_PORT'], path: ['grpc_port'] },
@@ -34,6 +36,9 @@ export const environmentVariables: ReadonlyArray<{ names: string[]; path: string
   { names: ['HF_TOKEN', 'SWITCHYARD_HF_TOKEN'], path: ['hf_token'] },
   { names: ['SWITCHYARD_HF_CACHE'], path: ['hf_cache'] },
   { names: ['SWITCHYARD_RESPONSE_CACHE_MB'], path: ['response_cache_mb'] },
+  // In seconds, as Kubernetes' terminationGracePeriodSeconds and the deploy files have them.
+  { names: ['SWITCHYARD_SHUTDOWN_GRACE_S'], path: ['shutdown_grace_ms'], scale: 1000 },
+  { names: ['SWITCHYARD_SHUTDOWN_DELAY_S'], path: ['shutdown_delay_ms'], scale: 1000 },
   { names: ['SWITCHYARD_SHUTDOWN_GRACE_MS'], path: ['shutdown_grace_ms'] },
   { names: ['SWITCHYARD_SHUTDOWN_DELAY_MS'], path: ['shutdown_delay_ms'] },
   { names: ['SWITCHYARD_WEBHOOK_RETRY_BASE_MS'], path: ['webhook_retry_base_ms'] },

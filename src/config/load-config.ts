@@ -29,10 +29,12 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const fromEnv: Record<string, unknown> = {};
   const sourceOfPath = new Map<string, string>();
-  for (const { names, path } of environmentVariables) {
+  for (const { names, path, scale } of environmentVariables) {
     const name = names.find((candidate) => env[candidate] !== undefined && env[candidate] !== '');
     if (name === undefined) continue;
-    setPath(fromEnv, path, env[name]);
+    const value = env[name] as string;
+    // Not a number: left as it is, for the schema to name the variable and say what it wants.
+    setPath(fromEnv, path, scale === undefined || !Number.isFinite(Number(value)) ? value : Math.round(Number(value) * scale));
     sourceOfPath.set(path.join('.'), name);
   }
 

@@ -191,8 +191,8 @@ describe('admission when every deployment is at capacity', () => {
         expect(results.every((result) => result.status === 200 && result.text.includes('[DONE]'))).toBe(true);
       }
       expect(small.capacityReadings()).toMatchObject({ maxRunning: 1, maxWaiting: 0 });
-      expect(big.capacityReadings().maxWaiting).toBe(0);
-      expect(big.capacityReadings().maxRunning).toBeLessThanOrEqual(4);
+      expect(big.capacityReadings()?.maxWaiting).toBe(0);
+      expect(big.capacityReadings()?.maxRunning).toBeLessThanOrEqual(4);
     } finally {
       await Promise.all([small.stop(), big.stop()]);
     }

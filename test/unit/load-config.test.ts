@@ -39,6 +39,14 @@ describe('loadConfig', () => {
     expect(config.health.interval_s).toBe(5);
   });
 
+  it('drains for 30 s by default, and takes the shutdown times in seconds (_S) or milliseconds (_MS, which wins)', () => {
+    expect(loadConfig({ env: {} }).config).toMatchObject({ shutdown_grace_ms: 30_000, shutdown_delay_ms: 0 });
+    expect(loadConfig({ env: { SWITCHYARD_SHUTDOWN_GRACE_S: '45', SWITCHYARD_SHUTDOWN_DELAY_S: '2.5' } }).config).toMatchObject({ shutdown_grace_ms: 45_000, shutdown_delay_ms: 2_500 });
+    expect(loadConfig({ env: { SWITCHYARD_SHUTDOWN_GRACE_S: '45', SWITCHYARD_SHUTDOWN_GRACE_MS: '1200' } }).config.shutdown_grace_ms).toBe(1_200);
+    expect(() => loadConfig({ env: { SWITCHYARD_SHUTDOWN_GRACE_S: 'soon' } })).toThrow(/SWITCHYARD_SHUTDOWN_GRACE_S/);
+    expect(() => loadConfig({ env: { SWITCHYARD_SHUTDOWN_GRACE_S: '-1' } })).toThrow(/SWITCHYARD_SHUTDOWN_GRACE_S/);
+  });
+
   it('fails fast and names the variable that is wrong', () => {
     expect(() => loadConfig({ env: { SWITCHYARD_PORT: 'eighty' } })).toThrow(/SWITCHYARD_PORT/);
     expect(() => loadConfig({ env: { PORT: '70000' } })).toThrow(/PORT/);
