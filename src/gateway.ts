@@ -140,6 +140,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     databaseUrl: config.database_url,
     ...(options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema }),
     onConnectionError: (error) => log.warn({ err: error.message }, 'a database connection failed; storage writes wait until it is back'),
+    onLaterSchema: (migrations) => log.warn({ migrations }, 'the database was migrated by a later release of Switchyard: running on its schema without migrating (migrations only add, so this release still works on it)'),
   });
   try {
     const { key, ...masterKey } = loadMasterKey(config.secret_key, config.data_dir);

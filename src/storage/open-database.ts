@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { DatabaseSchema } from './database-schema.ts';
 import { guardedPostgresPool, guardedSqlite } from './guarded-drivers.ts';
 import { migrationProvider } from './migrations/migration-list.ts';
+import { migrationsFromLaterRelease } from './later-schema.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -29,6 +30,8 @@ export interface OpenDatabaseOptions {
   postgresSchema?: string;
   /** Told when a pooled PostgreSQL connection fails outside a query (logged, never a crash). */
   onConnectionError?: (error: Error) => void;
+  /** Told when a later release has migrated the database: this code then runs on it without migrating. */
+  onLaterSchema?: (migrations: string[]) => void;
 }
 
 /** The dialect seam: SQLite under the data dir by default, PostgreSQL when a URL is given. */
@@ -37,7 +40,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     options.databaseUrl === undefined
       ? openSqlite(options.dataDir)
       : await openPostgres(options.databaseUrl, options.postgresSchema, options.onConnectionError ?? (() => undefined));
-  await migrateToLatest(database.db, database.dialect === 'postgres' ? await currentSchema(database.db) : undefined);
+  await migrateToLatest(database.db, database.dialect === 'postgres' ? await currentSchema(database.db) : undefined, options.onLaterSchema ?? (() => undefined));
   return database;
 }
 
@@ -103,7 +106,12 @@ async function openPostgres(url: string, schema: string | undefined, onConnectio
  * The migrator must be told the schema: otherwise it takes Kysely's tables in
  * any other schema of the same database (another app, another test) for ours.
  */
-async function migrateToLatest(db: Kysely<DatabaseSchema>, schema: string | undefined): Promise<void> {
+async function migrateToLatest(db: Kysely<DatabaseSchema>, schema: string | undefined, onLaterSchema: (migrations: string[]) => void): Promise<void> {
+  const later = await migrationsFromLaterRelease(db, Object.keys(await migrationProvider.getMigrations()), schema);
+  if (later.length > 0) {
+    onLaterSchema(later);
+    return;
+  }
   const migrator = new Migrator({ db, provider: migrationProvider, ...(schema === undefined ? {} : { migrationTableSchema: schema }) });
   const { error } = await migrator.migrateToLatest();
   if (error !== undefined) throw new Error(`Database migration failed: ${(error as Error).message ?? String(error)}`);

@@ -16,9 +16,9 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** Runs `switchyard serve` as a real process (the way `npm start` does) and waits for its banner. */
-export async function spawnGateway(env: Record<string, string>, args: string[] = []): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [binPath, 'serve', ...args], {
+/** Runs `switchyard serve` as a real process (the way `npm start` does; another checkout's with `bin`) and waits for its banner. */
+export async function spawnGateway(env: Record<string, string>, args: string[] = [], options: { bin?: string } = {}): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [options.bin ?? binPath, 'serve', ...args], {
     env: { PATH: process.env['PATH'] ?? '', SWITCHYARD_PORT: '0', SWITCHYARD_HOST: '127.0.0.1', SWITCHYARD_DISCOVER_LOCAL_OLLAMA: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
