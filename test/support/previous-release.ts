@@ -34,7 +34,13 @@ export async function previousSchemaRelease(): Promise<PreviousRelease | null> {
     return null;
   }
   if (added === '') return null;
-  const commit = await git('rev-parse', `${added}^`);
+  let commit: string;
+  try {
+    commit = await git('rev-parse', '--verify', '--quiet', `${added}^`);
+  } catch {
+    // A shallow clone: the commit before it is not here.
+    return null;
+  }
   const names = async (at: string) => [...(await git('show', `${at}:src/storage/migrations/migration-list.ts`)).matchAll(/'(\d{4}-[a-z0-9-]+)':/g)].map((match) => match[1] as string);
   const before = await names(commit);
   const newerMigration = (await names(added)).find((name) => !before.includes(name)) ?? '';
