@@ -31,8 +31,7 @@ FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends tini \
  && rm -rf /var/lib/apt/lists/*
-ENV NODE_ENV=production \
-    SWITCHYARD_DATA_DIR=/var/lib/switchyard \
+ENV SWITCHYARD_DATA_DIR=/var/lib/switchyard \
     SWITCHYARD_DISCOVER_LOCAL_OLLAMA=false \
     SWITCHYARD_LOG_FORMAT=json
 WORKDIR /app
