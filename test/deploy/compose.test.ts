@@ -98,6 +98,14 @@ describe('deploy/compose.yaml', () => {
     expect(services['grafana'].environment.GF_SECURITY_ADMIN_PASSWORD__FILE).toBe('/run/switchyard-secrets/grafana-admin-password');
   });
 
+  it('deploy/.env.example names only variables compose.yaml reads, and holds no key', () => {
+    const example = Object.fromEntries(readRepoFile('deploy/.env.example').split('\n').filter((line) => /^[A-Z_]+=/.test(line)).map((line) => line.split('=', 2) as [string, string]));
+    const interpolatedNames = new Set([...readRepoFile(composeFile).matchAll(/\$\{([A-Z_][A-Z0-9_]*)/g)].map((match) => match[1]));
+    expect(Object.keys(example).length).toBeGreaterThan(0);
+    for (const name of Object.keys(example)) expect(interpolatedNames.has(name), name).toBe(true);
+    expect(example['SWITCHYARD_ADMIN_KEY']).toBe('');
+  });
+
   it('gives a replica longer to stop than its shutdown delay and grace period', () => {
     for (const name of gatewayNames) {
       const service = services[name];
