@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The Switchyard gateway. Build from the repository root:  docker build -t switchyard .
 # The gateway runs its TypeScript directly on Node 24 (no compile step). The build
 # stage installs the production dependencies (better-sqlite3 is a native addon,
