@@ -15,6 +15,15 @@ const withValues = (change: (copy: any) => void) => {
 };
 
 describe('deploy/helm/switchyard', () => {
+  it('Chart.yaml is a v2 chart named as its folder, versioned in SemVer, for the version package.json gives (the plain manifests use that tag too)', () => {
+    const chart = readYaml(`${chartDirectory}/Chart.yaml`);
+    const version = JSON.parse(readRepoFile('package.json')).version as string;
+    expect(chart).toMatchObject({ apiVersion: 'v2', name: 'switchyard', type: 'application', appVersion: version });
+    expect(chart.version).toMatch(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/);
+    const deployment = readYamlDocuments('deploy/kubernetes/deployment.yaml')[0];
+    expect(deployment.spec.template.spec.containers[0].image).toBe(`switchyard:${version}`);
+  });
+
   it('values.yaml is valid against values.schema.json', () => {
     const valid = validateValues(values);
     expect(validateValues.errors ?? [], JSON.stringify(validateValues.errors, null, 2)).toEqual([]);
