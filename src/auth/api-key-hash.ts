@@ -12,7 +12,12 @@ export function generateApiKey(): string {
  * does not allow offline guessing; keys are random, so no slow hash is needed.
  */
 export function hashApiKey(hashKey: Buffer | KeyObject, apiKey: string): string {
-  return createHmac('sha256', hashKey).update(apiKey, 'utf8').digest('hex');
+  return hmacApiKey(hashKey, apiKey).toString('hex');
+}
+
+/** The same keyed hash as bytes (authentication compares these without a hex round trip). */
+export function hmacApiKey(hashKey: Buffer | KeyObject, apiKey: string): Buffer {
+  return createHmac('sha256', hashKey).update(apiKey, 'utf8').digest();
 }
 
 /** Imported once: handing createHmac a raw Buffer re-imports the key on every call. */

@@ -1,7 +1,7 @@
 import type { PriorityClass } from '../data/admission/fair-queue.ts';
 import { timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { hashApiKey, hashKeyObject } from './api-key-hash.ts';
+import { hashApiKey, hashKeyObject, hmacApiKey } from './api-key-hash.ts';
 
 /** `vectors:write`: store and delete vectors, create, delete and re-embed collections (admin may too). */
 export const scopes = ['admin', 'inference', 'read', 'vectors:write'] as const;
@@ -77,12 +77,13 @@ export class KeyRing {
 
   authenticate(apiKey: string): Principal | null {
     if (apiKey.length === 0 || apiKey.length > maxKeyLength) return null;
-    const hash = this.hash(apiKey);
-    const entry = this.#entries.get(hash);
+    // One digest, used as bytes for the constant-time compare and as hex for the lookup.
+    const digest = hmacApiKey(this.#hashKey, apiKey);
+    const entry = this.#entries.get(digest.toString('hex'));
     if (entry === undefined) return null;
     const expiresAt = entry.principal.expiresAt;
     if (expiresAt !== null && expiresAt <= Date.now()) return null;
-    return timingSafeEqual(entry.hash, Buffer.from(hash, 'hex')) ? entry.principal : null;
+    return timingSafeEqual(entry.hash, digest) ? entry.principal : null;
   }
 
   /** The principal of a key still known (not revoked); expired keys count as unknown. */
