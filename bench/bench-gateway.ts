@@ -12,9 +12,9 @@ export const benchKey = 'sk-sy-benchmark-admin-key-000000000';
 export const benchAuth = { authorization: `Bearer ${benchKey}` };
 const thisCheckout = fileURLToPath(new URL('..', import.meta.url));
 
-/** Starts `bin/switchyard.js serve` from `root` (this checkout by default); `env` adds or overrides settings. */
-export async function startBenchGateway(options: { root?: string; env?: Record<string, string> } = {}): Promise<{ child: ChildProcess; url: string }> {
-  const gateway = await startProcess([join(options.root ?? thisCheckout, 'bin/switchyard.js'), 'serve'], {
+/** Starts `bin/switchyard.js serve` from `root` (this checkout by default); `env` adds or overrides settings, `nodeFlags` go to node (`--cpu-prof`). */
+export async function startBenchGateway(options: { root?: string; env?: Record<string, string>; nodeFlags?: string[] } = {}): Promise<{ child: ChildProcess; url: string }> {
+  const gateway = await startProcess([...(options.nodeFlags ?? []), join(options.root ?? thisCheckout, 'bin/switchyard.js'), 'serve'], {
     SWITCHYARD_PORT: '0',
     SWITCHYARD_HOST: '127.0.0.1',
     SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchyard-bench-')),

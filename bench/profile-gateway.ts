@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startProcess } from './bench-process.ts';
-import { benchAuth, benchKey, registerUpstream } from './bench-gateway.ts';
+import { benchAuth, registerUpstream, startBenchGateway } from './bench-gateway.ts';
 import { timedPost } from './bench-timing.ts';
 import { printSummary } from './cpuprofile-summary.ts';
 
@@ -20,17 +20,10 @@ const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', c
 const headers = { 'content-type': 'application/json', ...benchAuth };
 
 const upstream = await startProcess([join(root, 'bench/bench-upstream.ts')], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
-const gateway = await startProcess(['--cpu-prof', '--cpu-prof-dir', profileDir, join(root, 'bin/switchyard.js'), 'serve'], {
-  SWITCHYARD_PORT: '0',
-  SWITCHYARD_HOST: '127.0.0.1',
-  SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'switchyard-bench-')),
-  SWITCHYARD_ADMIN_KEY: benchKey,
-  SWITCHYARD_DISCOVER_LOCAL_OLLAMA: 'false',
-  SWITCHYARD_LOG_LEVEL: 'warn',
-}, /listening on [^\s:]+:(\d+)/);
-const url = `http://127.0.0.1:${gateway.match[1]}/v1/chat/completions`;
+const gateway = await startBenchGateway({ nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profileDir] });
+const url = `${gateway.url}/v1/chat/completions`;
 try {
-  await registerUpstream(`http://127.0.0.1:${gateway.match[1]}`, upstream.match[1] as string);
+  await registerUpstream(gateway.url, upstream.match[1] as string);
   if (mode !== 'load') for (let index = 0; index < 5_000; index++) await timedPost(url, body, headers, false);
   if (mode !== 'sequential') {
     const result = await autocannon({ url, method: 'POST', body, headers, connections: 50, duration: seconds });
