@@ -139,6 +139,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     dataDir: config.data_dir,
     databaseUrl: config.database_url,
     ...(options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema }),
+    holdStartupLock: true,
     onConnectionError: (error) => log.warn({ err: error.message }, 'a database connection failed; storage writes wait until it is back'),
     onLaterSchema: (migrations) => log.warn({ migrations }, 'the database was migrated by a later release of Switchyard: running on its schema without migrating (migrations only add, so this release still works on it)'),
   });
@@ -313,6 +314,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     });
     const embeddings = createEmbeddingPipeline({ config, proxy, index, routes, registry, metrics: metricsRegistry, cacheMetrics, log });
     const collections = await createCollections({ config, fleet: loaded.fleet, db: database.db, embedder: embeddings.embedder, index, routes, registry, metrics: metricsRegistry, log, quota });
+    // Migrations, the fleet file and everything loaded from storage above are done: the next replica may start.
+    await database.releaseStartupLock();
     let selfUrl = '';
     let draining = false;
     // Our own loopback: not subject to the network policy meant for model servers.

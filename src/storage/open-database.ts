@@ -21,6 +21,11 @@ export interface Database {
   close(): Promise<void>;
   /** The raw SQLite connection, for the one bulk path that must not pay for query building (usage records). */
   sqlite: BetterSqlite3.Database | null;
+  /**
+   * Ends the start-up section: on PostgreSQL, migrations and the fleet file's writes run under one
+   * advisory lock, so replicas started together apply them one after another (decision 0030). Idempotent.
+   */
+  releaseStartupLock(): Promise<void>;
 }
 
 export interface OpenDatabaseOptions {
@@ -32,6 +37,8 @@ export interface OpenDatabaseOptions {
   onConnectionError?: (error: Error) => void;
   /** Told when a later release has migrated the database: this code then runs on it without migrating. */
   onLaterSchema?: (migrations: string[]) => void;
+  /** Keep the start-up lock after migrating, until releaseStartupLock (the gateway, for its fleet apply); otherwise it is released on return. */
+  holdStartupLock?: boolean;
 }
 
 /** The dialect seam: SQLite under the data dir by default, PostgreSQL when a URL is given. */
@@ -40,7 +47,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     options.databaseUrl === undefined
       ? openSqlite(options.dataDir)
       : await openPostgres(options.databaseUrl, options.postgresSchema, options.onConnectionError ?? (() => undefined));
-  await migrateToLatest(database.db, database.dialect === 'postgres' ? await currentSchema(database.db) : undefined, options.onLaterSchema ?? (() => undefined));
+  try {
+    await migrateToLatest(database.db, database.dialect === 'postgres' ? await currentSchema(database.db) : undefined, options.onLaterSchema ?? (() => undefined));
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  if (options.holdStartupLock !== true) await database.releaseStartupLock();
   return database;
 }
 
@@ -67,6 +80,8 @@ function openSqlite(dataDir: string): Database {
     isReachable: () => probe(db),
     close: () => db.destroy(),
     sqlite: connection,
+    // One process owns a SQLite file: nothing to serialise with.
+    releaseStartupLock: async () => undefined,
   };
 }
 
@@ -86,9 +101,18 @@ async function openPostgres(url: string, schema: string | undefined, onConnectio
   pool.on('error', onConnectionError);
   pool.on('connect', (client) => client.on('error', onConnectionError));
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool: guardedPostgresPool(pool) }) });
+  let startupLock: StartupLock;
+  try {
+    // Taken before anything is created: even `create schema if not exists` races with itself.
+    startupLock = await takeStartupLock(url, schema, onConnectionError);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
   try {
     if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
   } catch (error) {
+    await startupLock.release();
     await db.destroy();
     throw error;
   }
@@ -97,8 +121,45 @@ async function openPostgres(url: string, schema: string | undefined, onConnectio
     dialect: 'postgres',
     location: describePostgresUrl(url),
     isReachable: () => probe(db),
-    close: () => db.destroy(),
+    close: async () => {
+      await startupLock.release();
+      await db.destroy();
+    },
     sqlite: null,
+    releaseStartupLock: () => startupLock.release(),
+  };
+}
+
+interface StartupLock {
+  release(): Promise<void>;
+}
+
+/**
+ * A session advisory lock on a connection of its own (outside the pool, whose
+ * connections come and go), keyed by the schema: replicas of one database and
+ * schema start one at a time through migrations and the fleet apply. Kysely's
+ * migrator locks too, but only around the migrations; the fleet file's inserts
+ * raced ("already exists") and a replica that loaded its registry before another
+ * had written the servers never listed them. Ending the connection frees the
+ * lock, so a replica killed mid-start cannot hold the others up.
+ */
+async function takeStartupLock(url: string, schema: string | undefined, onConnectionError: (error: Error) => void): Promise<StartupLock> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  client.on('error', onConnectionError);
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock(hashtext($1))', [`switchyard.startup.${schema ?? 'current'}`]);
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  let released: Promise<void> | null = null;
+  return {
+    release: () => {
+      // Closing the session releases the lock even when the unlock itself fails.
+      released ??= client.end().catch(() => undefined);
+      return released;
+    },
   };
 }
 
