@@ -1,3 +1,4 @@
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
@@ -35,6 +36,7 @@ import { announceFleetEvent } from './control/webhooks/announce-fleet-event.ts';
 import { WebhookStore } from './storage/webhook-store.ts';
 import { GatewayMetrics, serverMetricsListener } from './observability/gateway-metrics.ts';
 import { UsageRecorder } from './observability/usage-recorder.ts';
+import { UsageSpool } from './observability/usage-spool.ts';
 import { ResponseStore } from './storage/response-store.ts';
 import { showFromOllama } from './data/adapters/ollama/ollama-show.ts';
 import { CacheMetrics } from './observability/cache-metrics.ts';
@@ -245,8 +247,9 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       retentionDays: config.usage_retention_days,
       maxQueued: config.usage_queue_max,
       onDropped: (count) => usageMetrics.dropped.inc(count),
+      spool: new UsageSpool({ directory: resolve(config.usage_spool_dir ?? join(config.data_dir, 'usage-spool')), log, maxBytes: config.usage_spool_max_mb * 1024 * 1024 }),
     });
-    const usageMetrics = usageQueueMetrics(metricsRegistry, () => usage.queued);
+    const usageMetrics = usageQueueMetrics(metricsRegistry, () => usage.queued, () => usage.spooled);
     const redisQuota = config.redis_url === undefined ? null : new RedisQuota(config.redis_url);
     const quota = new QuotaService({
       backend: redisQuota ?? new MemoryQuota(),

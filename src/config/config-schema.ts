@@ -206,6 +206,10 @@ export const ConfigSchema = Type.Object(
     responses_ttl_hours: Type.Number({ minimum: 0.01, maximum: 87_600, default: 72 }),
     /** Usage records held while storage is away; past it the oldest are dropped (and counted). */
     usage_queue_max: Type.Integer({ minimum: 100, maximum: 10_000_000, default: 100_000 }),
+    /** Where usage batches wait on local disk while the database is unreachable; default `<data_dir>/usage-spool` (decision 0029). */
+    usage_spool_dir: Type.Optional(Type.String({ minLength: 1 })),
+    /** Disk the usage spool may take; past it batches wait in the in-memory queue (and its bound). */
+    usage_spool_max_mb: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 1_024 }),
     /** The currency prices and costs are in (ISO 4217, e.g. USD, EUR): a label, nothing is converted. */
     currency: Type.String({ pattern: '^[A-Z]{3}$', default: 'USD' }),
     /** Servers one operation (a pull, a delete…) acts on at once; the rest wait their turn. */

@@ -30,6 +30,8 @@ export const environmentVariables: ReadonlyArray<{ names: string[]; path: string
   { names: ['SWITCHYARD_USAGE_RETENTION_DAYS'], path: ['usage_retention_days'] },
   { names: ['SWITCHYARD_RESPONSES_TTL_H'], path: ['responses_ttl_hours'] },
   { names: ['SWITCHYARD_USAGE_QUEUE_MAX'], path: ['usage_queue_max'] },
+  { names: ['SWITCHYARD_USAGE_SPOOL_DIR'], path: ['usage_spool_dir'] },
+  { names: ['SWITCHYARD_USAGE_SPOOL_MAX_MB'], path: ['usage_spool_max_mb'] },
   { names: ['SWITCHYARD_OPERATION_CONCURRENCY'], path: ['operation_concurrency'] },
   { names: ['SWITCHYARD_CURRENCY'], path: ['currency'] },
   { names: ['HF_ENDPOINT', 'SWITCHYARD_HF_ENDPOINT'], path: ['hf_endpoint'] },

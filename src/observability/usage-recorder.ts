@@ -4,14 +4,20 @@ import type { Kysely } from 'kysely';
 import { sortableId } from '../lib/sortable-id.ts';
 import type { RequestOutcome } from '../data/proxy/request-outcome.ts';
 import type { DatabaseSchema, UsageRecordsTable } from '../storage/database-schema.ts';
+import { isStorageUnavailable } from '../storage/storage-failure.ts';
+import type { UsageSpool } from './usage-spool.ts';
 
 /**
  * One usage record per /v1 request, queued on the request path (a push) and
  * written in batches off it. A crash loses at most one flush interval; a clean
  * stop writes everything queued.
  *
- * Storage may be away (PostgreSQL restarting, SQLite busy): records then wait
- * in the queue, retried with backoff, and are written once it is back. The
+ * Storage may be away (PostgreSQL restarting, SQLite busy). With a spool
+ * (decision 0029), a batch storage is unreachable for goes to local disk,
+ * fsynced, and the queue stays small; the spool is replayed, oldest first,
+ * before anything newer is written once storage answers again (and at
+ * start-up, for what an earlier run left). Without one, or when the spool is
+ * full or its disk fails, records wait in the queue, retried with backoff. The
  * queue is bounded: past `maxQueued` the oldest records are dropped (and
  * counted), because the newest are the ones an operator looks at first and a
  * bound must never push back on inference.
@@ -31,6 +37,11 @@ export class UsageRecorder {
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
   #lastPrune = 0;
+  readonly #spool: UsageSpool | null;
+  /** Whether this outage has sent records to the spool yet (one loud log per outage). */
+  #spooling = false;
+  /** Whether the last failure meant storage is unreachable (not a refused statement): only then does the queue go to the spool. */
+  #unavailable = false;
 
   readonly #sqliteInsert: ((rows: UsageRecordsTable[]) => void) | null;
 
@@ -44,7 +55,10 @@ export class UsageRecorder {
     onDropped?: (count: number) => void;
     /** What the request cost, from the model's price (none: no cost recorded). */
     costOf?: (outcome: RequestOutcome) => number | null;
+    /** Where batches go while storage is unreachable; null keeps them in memory only. */
+    spool?: UsageSpool | null;
   }) {
+    this.#spool = options.spool ?? null;
     this.#costOf = options.costOf ?? (() => null);
     this.#db = options.db;
     this.#sqliteInsert = options.sqlite === null ? null : preparedInsert(options.sqlite);
@@ -58,6 +72,10 @@ export class UsageRecorder {
   start(): void {
     this.#timer ??= setInterval(() => void this.flush(), this.#flushMs);
     this.#timer.unref();
+    if (this.#spool !== null && !this.#spool.isEmpty) {
+      this.#log.warn({ spooled: this.#spool.records, directory: this.#spool.directory }, 'usage records spooled by an earlier run: replaying them once storage answers');
+      void this.flush();
+    }
   }
 
   record(outcome: RequestOutcome): void {
@@ -87,9 +105,13 @@ export class UsageRecorder {
     if (this.#queue.length > this.#maxQueued) this.#drop(this.#queue.length - this.#maxQueued);
   }
 
-  /** Writes what is queued, one transaction per batch; flushes never overlap. */
+  /**
+   * Replays the spool, then writes what is queued, one transaction per batch;
+   * flushes never overlap. While backing off after a failure, storage is not
+   * tried (unless forced) but the queue still moves to the spool.
+   */
   flush(options: { force?: boolean } = {}): Promise<void> {
-    this.#flushing = this.#flushing.then(() => (options.force === true || Date.now() >= this.#retryAt ? this.#write() : undefined));
+    this.#flushing = this.#flushing.then(() => (options.force === true || Date.now() >= this.#retryAt ? this.#write() : this.#spoolQueue()));
     return this.#flushing;
   }
 
@@ -98,7 +120,8 @@ export class UsageRecorder {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
     await this.flush({ force: true });
-    // The queue lives in memory: what storage would not take now is gone with the process.
+    await this.#spool?.close();
+    // The queue lives in memory: what neither storage nor the spool would take now is gone with the process.
     if (this.#queue.length > 0) this.#log.error({ lost: this.#queue.length }, 'usage records could not be written before stopping (storage unavailable)');
   }
 
@@ -106,45 +129,90 @@ export class UsageRecorder {
     return this.#queue.length;
   }
 
+  /** Records in the spool, waiting for storage. */
+  get spooled(): number {
+    return this.#spool?.records ?? 0;
+  }
+
   async #write(): Promise<void> {
+    if (this.#spool !== null && !this.#spool.isEmpty) {
+      // What was spooled is older than what is queued: it goes first, and nothing newer is written before it.
+      try {
+        const replayed = await this.#spool.replay((rows) => this.#insert(rows), isStorageUnavailable);
+        this.#log.info({ replayed, directory: this.#spool.directory }, 'usage spool replayed: every spooled record is in storage');
+        this.#spooling = false;
+      } catch (error) {
+        this.#failed(error, this.#queue.length);
+        await this.#spoolQueue();
+        return;
+      }
+    }
     if (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];
       try {
-        if (this.#sqliteInsert !== null) {
-          // SQLite writes block the event loop: a prepared statement in one transaction
-          // costs microseconds a row, where building the SQL would cost far more.
-          this.#sqliteInsert(batch);
-        } else {
-          await this.#db.transaction().execute(async (transaction) => {
-            // Chunks keep each statement under PostgreSQL's parameter limit.
-            // A commit whose answer was lost with the connection is retried: ids make that harmless.
-            for (let index = 0; index < batch.length; index += 500) {
-              await transaction
-                .insertInto('usage_records')
-                .values(batch.slice(index, index + 500))
-                .onConflict((conflict) => conflict.column('id').doNothing())
-                .execute();
-            }
-          });
-        }
+        await this.#insert(batch);
         if (this.#backoffMs > 0) this.#log.info({ written: batch.length }, 'usage records written again after a storage failure');
-        this.#backoffMs = 0;
-        this.#retryAt = 0;
       } catch (error) {
         this.#queue = batch.concat(this.#queue);
+        this.#failed(error, this.#queue.length);
+        await this.#spoolQueue();
         if (this.#queue.length > this.#maxQueued) this.#drop(this.#queue.length - this.#maxQueued);
-        // One warning per outage, not one per flush interval.
-        if (this.#backoffMs === 0) this.#log.warn({ err: error instanceof Error ? error.message : 'unknown', queued: this.#queue.length }, 'could not write usage records; will retry');
-        this.#backoffMs = Math.min(Math.max(this.#flushMs, this.#backoffMs * 2), maxBackoffMs);
-        this.#retryAt = Date.now() + this.#backoffMs;
         return;
       }
     }
+    this.#backoffMs = 0;
+    this.#retryAt = 0;
+    this.#unavailable = false;
     if (Date.now() - this.#lastPrune > 3_600_000) {
       this.#lastPrune = Date.now();
       const before = new Date(Date.now() - this.#retentionDays * 86_400_000).toISOString();
       await this.#db.deleteFrom('usage_records').where('occurred_at', '<', before).execute().catch(() => undefined);
+    }
+  }
+
+  /** One transaction per call; a record already there (a replay after a crash) is left as it is. */
+  async #insert(batch: UsageRecordsTable[]): Promise<void> {
+    if (this.#sqliteInsert !== null) {
+      // SQLite writes block the event loop: a prepared statement in one transaction
+      // costs microseconds a row, where building the SQL would cost far more.
+      this.#sqliteInsert(batch);
+      return;
+    }
+    await this.#db.transaction().execute(async (transaction) => {
+      // Chunks keep each statement under PostgreSQL's parameter limit.
+      // A commit whose answer was lost with the connection is retried: ids make that harmless.
+      for (let index = 0; index < batch.length; index += 500) {
+        await transaction
+          .insertInto('usage_records')
+          .values(batch.slice(index, index + 500))
+          .onConflict((conflict) => conflict.column('id').doNothing())
+          .execute();
+      }
+    });
+  }
+
+  /** Backs off before storage is tried again; one warning per outage, not one per flush interval. */
+  #failed(error: unknown, queued: number): void {
+    this.#unavailable = isStorageUnavailable(error);
+    if (this.#backoffMs === 0) this.#log.warn({ err: error instanceof Error ? error.message : 'unknown', queued, spooled: this.spooled }, 'could not write usage records; will retry');
+    this.#backoffMs = Math.min(Math.max(this.#flushMs, this.#backoffMs * 2), maxBackoffMs);
+    this.#retryAt = Date.now() + this.#backoffMs;
+  }
+
+  /** While storage is unreachable: the queue to the spool (if there is one and it takes them). */
+  async #spoolQueue(): Promise<void> {
+    if (this.#spool === null || this.#queue.length === 0 || !this.#unavailable) return;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (!(await this.#spool.append(batch))) {
+      this.#queue = batch.concat(this.#queue);
+      if (this.#queue.length > this.#maxQueued) this.#drop(this.#queue.length - this.#maxQueued);
+      return;
+    }
+    if (!this.#spooling) {
+      this.#spooling = true;
+      this.#log.warn({ spooled: this.#spool.records, directory: this.#spool.directory }, 'storage is unavailable: usage records are being spooled to disk (fsynced) and will be replayed when it is back');
     }
   }
 
@@ -162,7 +230,8 @@ const columns = [
 ] as const satisfies ReadonlyArray<keyof UsageRecordsTable>;
 
 function preparedInsert(connection: BetterSqlite3.Database): (rows: UsageRecordsTable[]) => void {
-  const statement = connection.prepare(`insert into usage_records (${columns.join(', ')}) values (${columns.map((column) => `@${column}`).join(', ')})`);
+  // A record already there (a spool replayed again after a crash before its segment was removed) is left as it is.
+  const statement = connection.prepare(`insert into usage_records (${columns.join(', ')}) values (${columns.map((column) => `@${column}`).join(', ')}) on conflict (id) do nothing`);
   return connection.transaction((rows: UsageRecordsTable[]) => {
     for (const row of rows) statement.run(row);
   });

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { AppError } from '../errors/app-error.ts';
 
 /**
  * Whether an error from a database driver means storage is unreachable or
@@ -31,4 +32,14 @@ export function isSqliteFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && unavailableSqliteCodes.some((prefix) => code === prefix || code.startsWith(`${prefix}_`));
+}
+
+/**
+ * Whether an error means storage is unreachable or unusable right now: the
+ * guarded drivers' SY_STORAGE_UNAVAILABLE, or a raw SQLite failure from the
+ * connection the usage recorder writes through directly.
+ */
+export function isStorageUnavailable(error: unknown): boolean {
+  if (error instanceof AppError) return error.code === 'SY_STORAGE_UNAVAILABLE';
+  return isSqliteFailure(error);
 }
