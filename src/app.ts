@@ -73,6 +73,9 @@ import { websocketRoutes } from './http/websocket/websocket-routes.ts';
 import { protoFileRoute } from './grpc/proto-file-route.ts';
 import { liveMetricsRoute } from './http/admin/live-metrics-route.ts';
 import { queuesRoute, type QueuesDependencies } from './http/admin/queues-route.ts';
+import { clusterRoute } from './http/admin/cluster-route.ts';
+import type { ClusterLink } from './cluster/cluster-link.ts';
+import { adminWriteTopic } from './cluster/admin-write-topic.ts';
 import type { LiveMetrics } from './observability/live-metrics.ts';
 import type { HubService } from './control/hub/hub-service.ts';
 
@@ -125,6 +128,8 @@ export interface AppServices {
   live: LiveMetrics;
   /** The admission queues (absent: none, every model unlimited). */
   queues?: QueuesDependencies;
+  /** The other replicas: told of every admin write, and shown at /api/v1/cluster (absent: a lone gateway, as in unit tests). */
+  cluster?: ClusterLink;
   /** What /api/v1/integration/health and /integrations/status report; absent in apps built without them. */
   integrations?: IntegrationSources;
 }
@@ -183,6 +188,15 @@ export function buildApp(services: AppServices): FastifyInstance {
   registerRequestLog(app);
   registerJsonBodyParser(app);
   app.register(fastifyCookie);
+  const cluster = services.cluster;
+  if (cluster !== undefined) {
+    // After the answer: the change is committed by then, and the caller does not wait for the others.
+    app.addHook('onResponse', async (request, reply) => {
+      if (reply.statusCode >= 400) return;
+      const changed = adminWriteTopic(request.method, request.routeOptions.url ?? '', request.params);
+      if (changed !== null) cluster.announce(changed.topic, changed.id);
+    });
+  }
 
   app.register(apiDocsRoutes);
   app.register(protoFileRoute);
@@ -206,6 +220,7 @@ export function buildApp(services: AppServices): FastifyInstance {
       await admin.register(eventsRoute, { registry: services.registry, ownership });
       await admin.register(liveMetricsRoute, { live: services.live });
       if (services.queues !== undefined) await admin.register(queuesRoute, services.queues);
+      if (cluster !== undefined) await admin.register(clusterRoute, { status: () => cluster.status() });
       const activation = services.modelRegistry?.activation;
       await admin.register(inventoryRoutes, { registry: services.registry, ...(activation === undefined ? {} : { isInactive: (id: string) => activation.isInactive(id) }) });
       if (services.prices !== undefined) await admin.register(pricesRoutes, { prices: services.prices, currency: services.config.currency, ownership });

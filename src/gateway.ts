@@ -79,6 +79,8 @@ import { queueMetrics } from './observability/queue-metrics.ts';
 import { affinityMetrics } from './observability/affinity-metrics.ts';
 import { PrefixAffinity } from './data/routing/prefix-affinity.ts';
 import { startGrpcGateway, type GrpcGateway } from './grpc/grpc-server.ts';
+import { ClusterLink } from './cluster/cluster-link.ts';
+import { packageVersion } from './cli/package-version.ts';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -111,6 +113,8 @@ export interface Gateway {
   keys: BootstrapResult;
   masterKey: Omit<MasterKeySource, 'key'>;
   fleetReport: FleetApplyReport | null;
+  /** The other replicas on the same PostgreSQL (decision 0032); a single replica on SQLite. */
+  cluster: ClusterLink;
   /** Where it listens, e.g. http://127.0.0.1:8000 */
   url: string;
   /** True from the moment a shutdown starts: /ready answers 503. */
@@ -146,6 +150,9 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     onLaterSchema: (migrations) => log.warn({ migrations }, 'the database was migrated by a later release of Switchyard: running on its schema without migrating (migrations only add, so this release still works on it)'),
   });
   try {
+    const metricsRegistry = createMetricsRegistry();
+    // Replicas on one PostgreSQL: shared changes, one health checker, shared circuits (decision 0032).
+    const cluster = new ClusterLink({ postgres: database.postgres, db: database.db, log, version: packageVersion(), metrics: metricsRegistry });
     const { key, ...masterKey } = loadMasterKey(config.secret_key, config.data_dir);
     const secretBox = new SecretBox(key);
     const keyRing = new KeyRing(secretBox.hashKey);
@@ -183,7 +190,10 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     });
     await webhookDispatcher.load();
     await webhookDispatcher.resume();
-    registry.onEvent((event) => announceFleetEvent(event, webhookDispatcher));
+    // Once per change, by the replica that made it (or ran the probe): the others catch up silently.
+    registry.onEvent((event) => {
+      if (event.remote !== true) announceFleetEvent(event, webhookDispatcher);
+    });
     const webhooks = new WebhookService({
       store: webhookStore,
       secretBox,
@@ -194,16 +204,15 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     await routes.load();
     const history = new HistoryStore(database.db);
     const checker = new ServerChecker({ registry, http, settings: config.health, log });
-    const scheduler = new HealthScheduler({ registry, checker, history, settings: config.health, log });
+    const scheduler = new HealthScheduler({ registry, checker, history, settings: config.health, log, isChecker: () => cluster.isChecker() });
 
-    const models = await createFleetModels({ config, fleet: loaded.fleet, db: database.db, registry, routes, scheduler, http, webhooks: webhookDispatcher, log });
+    const models = await createFleetModels({ config, fleet: loaded.fleet, db: database.db, registry, routes, scheduler, http, webhooks: webhookDispatcher, log, isChecker: () => cluster.isChecker() });
     const { operations: operationService, lifecycle, modelNeeds, hub, placements, reconciler, activation, versions, figures, thresholds, usageStore } = models;
 
     const cachePolicies = await loadCachePolicies(database.db);
     const fleetReport = loaded.fleet === null ? null : await applyFleet(loaded.fleet, registry, routes, log, cachePolicies);
     if (config.discover_local_ollama) await discoverLocalOllama(config.local_ollama_url, registry, http, log);
 
-    const metricsRegistry = createMetricsRegistry();
     const metrics = new GatewayMetrics(metricsRegistry, {
       deployments: () => index.allDeployments(),
       budgets: async () => {
@@ -266,6 +275,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const index = new ModelIndex(registry, { threshold: config.upstream.breaker_failure_threshold, cooldownMs: config.upstream.breaker_cooldown_ms }, (server, modelId) => {
       log.warn({ server: server.name, model: modelId }, 'circuit opened');
       webhookDispatcher.emit('circuit.opened', { server_id: server.id, server: server.name, model: modelId });
+      cluster.share('circuit', server.id, modelId, config.upstream.breaker_cooldown_ms);
     });
     // Subscribed after the index, so the index has seen a check before this reads it.
     const stopRouteWarning = loaded.fleet === null ? () => undefined : warnUnresolvedRoutes({ fleet: loaded.fleet, registry, routes, isKnown: (model) => index.isKnown(model), log });
@@ -305,6 +315,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         usage.record(outcome);
         if (outcome.serverId !== null && outcome.servedModel !== null && outcome.status < 400) noteColdStart(outcome.serverId, outcome.servedModel);
       },
+      onCooldown: (serverId, modelId, ms) => cluster.share('cooldown', serverId, modelId, ms),
       onRejectedKey: (serverId, status) => {
         const message = `The server rejected the stored API key (HTTP ${status}) on a live request. Check the server's api_key.`;
         registry.markMisconfigured(serverId, message).then((marked) => {
@@ -317,8 +328,35 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     });
     const embeddings = createEmbeddingPipeline({ config, proxy, index, routes, registry, metrics: metricsRegistry, cacheMetrics, log });
     const collections = await createCollections({ config, fleet: loaded.fleet, db: database.db, embedder: embeddings.embedder, index, routes, registry, metrics: metricsRegistry, log, quota });
+    cluster.attach({
+      registry,
+      reload: {
+        keys: (id) => keyService.reload(id),
+        routes: () => routes.load(),
+        webhooks: () => webhookDispatcher.load(),
+        placements: async () => {
+          await placements.load();
+          reconciler.schedule();
+        },
+        'cache-policies': () => cachePolicies.load(),
+        prices: () => prices.load(),
+        'model-registry': async () => {
+          await activation.load();
+          await thresholds.load();
+        },
+        collections: () => collections.service.refresh(),
+      },
+      circuit: (serverId, modelId, ms) => void index.openCircuit(serverId, modelId, ms),
+      cooldown: (serverId, modelId, ms) => void index.coolDown(serverId, modelId, ms),
+      onCheckerChange: (isChecker) => {
+        if (isChecker) reconciler.schedule();
+      },
+    });
     // Migrations, the fleet file and everything loaded from storage above are done: the next replica may start.
     await database.releaseStartupLock();
+    await cluster.start();
+    // The fleet file may have changed what the running replicas hold.
+    if (loaded.fleet !== null) cluster.announce('*');
     let selfUrl = '';
     let draining = false;
     // Our own loopback: not subject to the network policy meant for model servers.
@@ -335,7 +373,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       otlp: tracer === null ? null : () => tracer.exportStatus(),
       webhooks: () => webhookDispatcher.deliveryStatus(),
       servers: () => registry.list(),
-    } });
+    }, cluster });
     // Before listening: the first connection on the shared port may already be gRPC.
     const grpc = await startGrpcGateway({ app, httpServer: app.server, host: config.host, port: config.grpc_port, firstBytesTimeoutMs: Math.min(config.client.headers_timeout_ms, config.client.request_timeout_ms), sharePort: config.grpc_shared_port, log });
     const address = await app.listen({ port: config.port, host: config.host }).catch(async (error: unknown) => {
@@ -363,6 +401,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       closing ??= (async () => {
         draining = true;
         stopRouteWarning();
+        // Another replica takes the health checks over now, not when this one has drained.
+        void cluster.close();
         models.stop();
         log.info({ graceMs: config.shutdown_grace_ms, delayMs: config.shutdown_delay_ms }, 'draining: /ready answers 503, in-flight requests may finish');
         if (config.shutdown_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.shutdown_delay_ms));
@@ -385,11 +425,12 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
           [webhookAgent, dataPlane, selfAgent].map((agent) => step('upstream connections', () => withinTime(agent.close(), 2_000).then((closed) => (closed ? undefined : agent.destroy())), 3_000)),
         );
         await step('upstream connections', () => http.close(), 3_000);
+        await step('cluster', () => cluster.close(), 3_000);
         await step('database', () => database.close(), 3_000);
       })();
       return closing;
     };
-    return { app, grpc, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, hub, placements: { registry: placements, reconciler }, models: { versions, figures, thresholds, activation }, keys, masterKey, fleetReport, url: address, isDraining: () => draining, close };
+    return { app, grpc, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, hub, placements: { registry: placements, reconciler }, models: { versions, figures, thresholds, activation }, keys, masterKey, fleetReport, cluster, url: address, isDraining: () => draining, close };
   } catch (error) {
     await database.close();
     throw error;

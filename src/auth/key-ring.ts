@@ -61,6 +61,17 @@ export class KeyRing {
     this.#entries = next;
   }
 
+  /**
+   * Replaces every stored key (`storedIds`) with the `active` ones, keeping
+   * the keys that live in memory only (SWITCHYARD_ADMIN_KEY's, a benchmark's).
+   */
+  replaceStored(storedIds: ReadonlySet<string>, active: Array<{ hash: string; principal: Principal }>): void {
+    const next = new Map<string, KeyEntry>();
+    for (const [hash, entry] of this.#entries) if (!storedIds.has(entry.principal.keyId)) next.set(hash, entry);
+    for (const key of active) next.set(key.hash, { hash: Buffer.from(key.hash, 'hex'), principal: key.principal });
+    this.#entries = next;
+  }
+
   add(hash: string, principal: Principal): void {
     this.#entries.set(hash, { hash: Buffer.from(hash, 'hex'), principal });
   }

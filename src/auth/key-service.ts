@@ -115,6 +115,23 @@ export class KeyService {
     return { record: toKeyRecord(next), key };
   }
 
+  /**
+   * Reads keys afresh from storage: another replica created, changed, rotated
+   * or revoked one (`id`), or this one may have missed such changes (all).
+   */
+  async reload(id?: string): Promise<void> {
+    const now = Date.now();
+    const usable = (row: ApiKeysTable) => row.revoked_at === null && (row.expires_at === null || Date.parse(row.expires_at) > now);
+    if (id === undefined) {
+      const rows = await this.#store.listAll();
+      this.#ring.replaceStored(new Set(rows.map((row) => row.id)), rows.filter(usable).map((row) => ({ hash: row.key_hash, principal: principalOf(row) })));
+      return;
+    }
+    const row = await this.#store.get(id);
+    this.#ring.removeKey(id);
+    if (row !== undefined && usable(row)) this.#ring.add(row.key_hash, principalOf(row));
+  }
+
   /** Storage lags the quota backend by a flush; the backend may have restarted empty: the larger is right. */
   async #usedTokens(row: ApiKeysTable): Promise<number> {
     return Math.max(Number(row.used_tokens), (await this.#quota.usedTokens(row.id)) ?? 0);

@@ -71,6 +71,11 @@ export class CollectionService {
     this.#clock = options.clock ?? (() => new Date());
   }
 
+  /** Reads the collections afresh (another replica changed one), without load's repairs: those are for a start. */
+  async refresh(): Promise<void> {
+    this.#byName = new Map((await this.#store.list()).map((collection) => [collection.name, collection]));
+  }
+
   async load(): Promise<void> {
     this.#byName = new Map((await this.#store.list()).map((collection) => [collection.name, collection]));
     // A re-embed cut short by a stop: its half-filled collection goes, the old one still serves.

@@ -26,6 +26,8 @@ export interface Database {
    * advisory lock, so replicas started together apply them one after another (decision 0030). Idempotent.
    */
   releaseStartupLock(): Promise<void>;
+  /** PostgreSQL only: where replicas meet (the cluster channel opens a connection of its own there). */
+  postgres: { url: string; schema: string } | null;
 }
 
 export interface OpenDatabaseOptions {
@@ -82,6 +84,7 @@ function openSqlite(dataDir: string): Database {
     sqlite: connection,
     // One process owns a SQLite file: nothing to serialise with.
     releaseStartupLock: async () => undefined,
+    postgres: null,
   };
 }
 
@@ -109,8 +112,10 @@ async function openPostgres(url: string, schema: string | undefined, onConnectio
     await db.destroy();
     throw error;
   }
+  let resolvedSchema: string;
   try {
     if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+    resolvedSchema = schema ?? (await currentSchema(db));
   } catch (error) {
     await startupLock.release();
     await db.destroy();
@@ -127,6 +132,7 @@ async function openPostgres(url: string, schema: string | undefined, onConnectio
     },
     sqlite: null,
     releaseStartupLock: () => startupLock.release(),
+    postgres: { url, schema: resolvedSchema },
   };
 }
 

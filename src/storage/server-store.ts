@@ -34,6 +34,11 @@ export class ServerStore {
     return rows.map(serverFromRow);
   }
 
+  async getServer(id: string): Promise<StoredServer | undefined> {
+    const row = await this.#db.selectFrom('model_servers').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : serverFromRow(row);
+  }
+
   async insertServer(server: StoredServer, audit?: AuditEntry): Promise<void> {
     await withAudit(this.#db, audit, (executor) => executor.insertInto('model_servers').values(serverToRow(server)).execute());
   }
@@ -72,6 +77,11 @@ export class ServerStore {
 
   async listModels(): Promise<ServerModel[]> {
     const rows = await this.#db.selectFrom('server_models').selectAll().orderBy('server_id').orderBy('model_id').execute();
+    return rows.map(modelFromRow);
+  }
+
+  async listModelsOf(serverId: string): Promise<ServerModel[]> {
+    const rows = await this.#db.selectFrom('server_models').selectAll().where('server_id', '=', serverId).orderBy('model_id').execute();
     return rows.map(modelFromRow);
   }
 

@@ -25,6 +25,7 @@ export class HealthScheduler {
   #timer: NodeJS.Timeout | null = null;
   #lastPrune = 0;
   #unsubscribe: (() => void) | null = null;
+  readonly #isChecker: () => boolean;
 
   constructor(options: {
     registry: ServerRegistry;
@@ -32,6 +33,8 @@ export class HealthScheduler {
     history: HistoryStore;
     settings: HealthSettings;
     log: FastifyBaseLogger;
+    /** With replicas, only the one holding the checker lock probes on schedule; the others read its results (decision 0032). */
+    isChecker?: () => boolean;
   }) {
     this.#registry = options.registry;
     this.#checker = options.checker;
@@ -39,6 +42,7 @@ export class HealthScheduler {
     this.#settings = options.settings;
     this.#log = options.log;
     this.#semaphore = new Semaphore(options.settings.concurrency);
+    this.#isChecker = options.isChecker ?? (() => true);
   }
 
   start(): void {
@@ -85,6 +89,7 @@ export class HealthScheduler {
   }
 
   #tick(): void {
+    if (!this.#isChecker()) return;
     const now = Date.now();
     for (const server of this.#registry.list()) {
       if (!server.isActive || this.#inFlight.has(server.id)) continue;

@@ -40,6 +40,8 @@ export interface FleetModelsOptions {
   http: UpstreamHttp;
   webhooks: WebhookDispatcher;
   log: FastifyBaseLogger;
+  /** With replicas: is this one the health checker, which alone acts on placements and announces threshold breaches (decision 0032)? */
+  isChecker?: () => boolean;
 }
 
 /**
@@ -51,6 +53,7 @@ export interface FleetModelsOptions {
  */
 export async function createFleetModels(options: FleetModelsOptions) {
   const { config, fleet, db, registry, routes, scheduler, http, webhooks, log } = options;
+  const isChecker = options.isChecker ?? (() => true);
   const operationService = new OperationService({
     store: new OperationStore(db),
     log,
@@ -94,6 +97,7 @@ export async function createFleetModels(options: FleetModelsOptions) {
   if (fleet !== null) await applyFleetPlacements(fleet, placements, config.config_file ?? 'fleet file', log);
   modelNeeds.register((model) => placements.list().filter((placement) => modelMatches(placement.model, model)).map((placement) => `placement ${placement.model}`));
   const reconciler = new PlacementReconciler({
+    mayAct: isChecker,
     placements,
     registry,
     lifecycle,
@@ -113,7 +117,9 @@ export async function createFleetModels(options: FleetModelsOptions) {
     else if (event.type === 'server.deleted') versions.forget(event.server.id);
   });
   const figures = new VersionFigures({ store: modelStore, usage: usageStore, versions, log });
-  const thresholds = new ModelThresholds({ store: modelStore, usage: usageStore, db: db, log, emit: (event, data) => webhooks.emit(event, data) });
+  const thresholds = new ModelThresholds({ store: modelStore, usage: usageStore, db: db, log, emit: (event, data) => {
+    if (isChecker()) webhooks.emit(event, data);
+  } });
   await thresholds.load();
   if (fleet !== null) await applyFleetThresholds(fleet, thresholds, config.config_file ?? 'fleet file');
 

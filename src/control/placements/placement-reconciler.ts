@@ -31,6 +31,8 @@ export interface ReconcilerOptions {
   /** Waits this long after a fleet event for more before acting (a health round is many events). */
   debounceMs?: number;
   now?: () => number;
+  /** With replicas, only the health checker starts pulls and loads and announces failures; the others plan, to show the state (decision 0032). */
+  mayAct?: () => boolean;
 }
 
 const actor = systemActor('gateway');
@@ -126,12 +128,13 @@ export class PlacementReconciler {
       failures: new Map([...failures].map(([id, failure]) => [id, failure.message])),
       now: new Date(now),
     });
-    if (plan.pullOn.length > 0) await this.#act('pull', placement, plan.pullOn, inFlight, failures);
-    if (plan.loadOn.length > 0) await this.#act('load', placement, plan.loadOn, inFlight, failures);
+    const mayAct = this.#options.mayAct?.() ?? true;
+    if (mayAct && plan.pullOn.length > 0) await this.#act('pull', placement, plan.pullOn, inFlight, failures);
+    if (mayAct && plan.loadOn.length > 0) await this.#act('load', placement, plan.loadOn, inFlight, failures);
     const previous = this.#states.get(placement.model);
     const state: PlacementState = { status: plan.status, reason: plan.reason, holders: plan.holders, warm: plan.warm, operations: [...new Set(inFlight.values())], checked_at: new Date(now).toISOString() };
     this.#states.set(placement.model, state);
-    if (state.status === 'failed' && previous?.status !== 'failed') {
+    if (mayAct && state.status === 'failed' && previous?.status !== 'failed') {
       this.#options.log.warn({ model: placement.model, reason: state.reason }, 'a placement cannot be met');
       this.#options.onUnsatisfied(placement, state.reason ?? 'unknown');
     }

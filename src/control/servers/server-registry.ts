@@ -299,6 +299,75 @@ export class ServerRegistry {
   }
 
   /**
+   * Catches up with another replica's change to one server (its settings, a
+   * probe's outcome, its removal): reads it from storage and announces the
+   * difference as `remote` events, the same ones a local change gives. `load`
+   * is what the probing replica read of the server's queue (not stored).
+   */
+  async refresh(id: string, load: LoadMetrics | null = null): Promise<void> {
+    const revision = this.revisionOf(id);
+    const [stored, models] = await Promise.all([this.#options.store.getServer(id), this.#options.store.listModelsOf(id)]);
+    // A change made here while reading is newer than what was read.
+    if (this.revisionOf(id) !== revision) return;
+    this.#catchUp(id, stored, models, load);
+  }
+
+  /** Catches up with every server at once (this replica may have missed messages). */
+  async refreshAll(): Promise<void> {
+    const revisions = new Map(this.#revisions);
+    const [servers, models] = await Promise.all([this.#options.store.listServers(), this.#options.store.listModels()]);
+    const modelsByServer = new Map<string, ServerModel[]>();
+    for (const model of models) {
+      const list = modelsByServer.get(model.serverId);
+      if (list === undefined) modelsByServer.set(model.serverId, [model]);
+      else list.push(model);
+    }
+    const stored = new Map(servers.map((server) => [server.id, server]));
+    for (const id of new Set([...this.#servers.keys(), ...stored.keys()])) {
+      if ((revisions.get(id) ?? 0) !== this.revisionOf(id)) continue;
+      this.#catchUp(id, stored.get(id), modelsByServer.get(id) ?? [], null);
+    }
+  }
+
+  #catchUp(id: string, stored: StoredServer | undefined, models: ServerModel[], load: LoadMetrics | null): void {
+    const current = this.#servers.get(id);
+    if (stored === undefined) {
+      if (current === undefined) return;
+      this.#servers.delete(id);
+      this.#models.delete(id);
+      this.#loads.delete(id);
+      this.#revisions.set(id, this.revisionOf(id) + 1);
+      this.#emit({ type: 'server.deleted', server: current, remote: true });
+      return;
+    }
+    const server = this.#unseal(stored);
+    const before = this.#models.get(id) ?? new Map<string, ServerModel>();
+    const after = new Map(models.map((model) => [model.modelId, model]));
+    this.#servers.set(id, server);
+    this.#models.set(id, after);
+    if (current === undefined) {
+      if (load !== null) this.#loads.set(id, load);
+      this.#emit({ type: 'server.created', server, remote: true });
+      return;
+    }
+    const settingsChanged = current.updatedAt !== server.updatedAt;
+    const connectionChanged =
+      server.baseUrl !== current.baseUrl ||
+      server.apiKey?.reveal() !== current.apiKey?.reveal() ||
+      server.serverType !== current.serverType ||
+      JSON.stringify(server.kindConfig) !== JSON.stringify(current.kindConfig);
+    // A check this replica has under way describes the old settings.
+    if (settingsChanged) this.#revisions.set(id, this.revisionOf(id) + 1);
+    if (load !== null) this.#loads.set(id, load);
+    else if (connectionChanged) this.#loads.delete(id);
+    if (settingsChanged) this.#emit({ type: 'server.updated', server, connectionChanged, remote: true });
+    if (current.healthStatus !== server.healthStatus) this.#emit({ type: 'server.status_changed', server, from: current.healthStatus, to: server.healthStatus, remote: true });
+    for (const model of after.values()) if (!before.has(model.modelId)) this.#emit({ type: 'model.added', server, model, remote: true });
+    for (const modelId of before.keys()) if (!after.has(modelId)) this.#emit({ type: 'model.removed', server, modelId, remote: true });
+    if (load !== null || current.lastHealthCheck !== server.lastHealthCheck) this.#emit({ type: 'server.checked', server, remote: true });
+  }
+
+  /**
    * Live traffic found the stored key rejected (401/403): show it on the
    * server now rather than at the next probe, and keep it out of routing.
    */

@@ -124,6 +124,7 @@ export class InferenceProxy {
   readonly #budget: RetryBudget;
 
   readonly #onRejectedKey: (serverId: string, status: number) => void;
+  readonly #onCooldown: (serverId: string, modelId: string, ms: number) => void;
   readonly #routes: RouteLookup | null;
   readonly #observer: RequestObserver;
   readonly #tracer: RequestTracer | null;
@@ -140,6 +141,8 @@ export class InferenceProxy {
     log: FastifyBaseLogger;
     /** Called when a server rejects its stored key (marks it misconfigured; off the request path). */
     onRejectedKey?: (serverId: string, status: number) => void;
+    /** A server asked for a pause (Retry-After on 429/503): other replicas are told (decision 0032). */
+    onCooldown?: (serverId: string, modelId: string, ms: number) => void;
     routes?: RouteLookup;
     /** Told about every finished request (metrics, usage records). */
     observer?: RequestObserver;
@@ -158,6 +161,7 @@ export class InferenceProxy {
     this.#observer = options.observer ?? (() => undefined);
     this.#tracer = options.tracer ?? null;
     this.#onRejectedKey = options.onRejectedKey ?? (() => undefined);
+    this.#onCooldown = options.onCooldown ?? (() => undefined);
     this.#routes = options.routes ?? null;
     this.#index = options.index;
     this.#settings = options.settings;
@@ -439,7 +443,10 @@ export class InferenceProxy {
       if (status >= 500 || status === 429) {
         body.dump().catch(() => undefined);
         const retryAfter = parseRetryAfter(headers['retry-after']);
-        if ((status === 429 || status === 503) && retryAfter !== null) state.cooldownUntil = Date.now() + retryAfter;
+        if ((status === 429 || status === 503) && retryAfter !== null) {
+          state.cooldownUntil = Date.now() + retryAfter;
+          this.#onCooldown(deployment.server.id, deployment.model.modelId, retryAfter);
+        }
         const error = busyOrFailed(status, retryAfter);
         // A busy server (429) is not a sick one: cooldown, but no strike against its circuit.
         return status === 429 ? { done: false, error, retryable: true } : this.#failed(call.log ?? this.#log, deployment, error);

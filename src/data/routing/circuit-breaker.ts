@@ -53,6 +53,16 @@ export class CircuitBreaker {
     }
   }
 
+  /**
+   * Another replica saw this deployment's circuit open: keep it open here for
+   * the `ms` it has left, without counting failures of our own or announcing it again.
+   */
+  openFor(ms: number, now: number): void {
+    this.#state = 'open';
+    this.#probeInFlight = false;
+    this.#openedAt = Math.max(this.#openedAt, now + ms - this.#cooldownMs);
+  }
+
   get state(): CircuitState {
     return this.#state;
   }

@@ -79,6 +79,22 @@ export class ModelIndex {
     }
   }
 
+  /** Another replica opened this deployment's circuit: open it here for the time it has left. */
+  openCircuit(serverId: string, modelId: string, ms: number, now = Date.now()): boolean {
+    this.flush();
+    const deployment = this.#byServer.get(serverId)?.get(modelId);
+    deployment?.state.breaker.openFor(ms, now);
+    return deployment !== undefined;
+  }
+
+  /** Another replica's server asked for a pause (Retry-After): send it nothing here either until then. */
+  coolDown(serverId: string, modelId: string, ms: number, now = Date.now()): boolean {
+    this.flush();
+    const deployment = this.#byServer.get(serverId)?.get(modelId);
+    if (deployment !== undefined) deployment.state.cooldownUntil = Math.max(deployment.state.cooldownUntil, now + ms);
+    return deployment !== undefined;
+  }
+
   /** Every deployment once (not once per alias). */
   allDeployments(): readonly Deployment[] {
     this.flush();
