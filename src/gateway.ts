@@ -113,7 +113,7 @@ export interface Gateway {
   keys: BootstrapResult;
   masterKey: Omit<MasterKeySource, 'key'>;
   fleetReport: FleetApplyReport | null;
-  /** The other replicas on the same PostgreSQL (decision 0032); a single replica on SQLite. */
+  /** The other replicas on the same PostgreSQL (decision 0033); a single replica on SQLite. */
   cluster: ClusterLink;
   /** Where it listens, e.g. http://127.0.0.1:8000 */
   url: string;
@@ -151,7 +151,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
   });
   try {
     const metricsRegistry = createMetricsRegistry();
-    // Replicas on one PostgreSQL: shared changes, one health checker, shared circuits (decision 0032).
+    // Replicas on one PostgreSQL: shared changes, one health checker, shared circuits (decision 0033).
     const cluster = new ClusterLink({ postgres: database.postgres, db: database.db, log, version: packageVersion(), metrics: metricsRegistry });
     const { key, ...masterKey } = loadMasterKey(config.secret_key, config.data_dir);
     const secretBox = new SecretBox(key);

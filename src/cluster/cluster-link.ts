@@ -32,7 +32,7 @@ const leadEveryMs = 1_000;
 
 /**
  * Replicas of one PostgreSQL database and schema acting as one gateway
- * (decision 0032): changes made through any replica reach the others through
+ * (decision 0033): changes made through any replica reach the others through
  * LISTEN/NOTIFY within milliseconds (each reads storage afresh), one replica
  * at a time holds the health checker's lock and probes the fleet, and circuit
  * openings and Retry-After pauses are shared. On SQLite (one process) this is

@@ -9,7 +9,7 @@ import { postgresAvailable, postgresUrl } from '../support/postgres.ts';
 import { redisAvailable, redisUrl } from '../support/redis.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
-// Issue 16's three-replica test (decision 0032): three `switchyard serve`
+// Issue 16's three-replica test (decision 0033): three `switchyard serve`
 // processes on one PostgreSQL database and one Redis act as one gateway.
 // Changes travel by LISTEN/NOTIFY, one replica (the holder of the health
 // checker lock) probes the fleet, circuit openings are shared, rate limits

@@ -30,6 +30,8 @@ export interface HarnessOptions {
   overrides?: Record<string, unknown>;
   configFile?: string;
   postgres?: boolean;
+  /** PostgreSQL in this schema, shared with other gateways (replicas); the caller drops it. */
+  postgresSchema?: string;
   startScheduler?: boolean;
   dataDir?: string;
   /** The clock rate-limit windows follow (epoch ms). */
@@ -39,7 +41,7 @@ export interface HarnessOptions {
 /** The real gateway on an ephemeral loopback port, with its logs captured. */
 export async function startTestGateway(options: HarnessOptions = {}): Promise<TestGateway> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'switchyard-test-'));
-  const schema = options.postgres === true ? uniqueSchema('sy_gateway') : undefined;
+  const schema = options.postgresSchema ?? (options.postgres === true ? uniqueSchema('sy_gateway') : undefined);
   const env: Record<string, string> = {
     SWITCHYARD_ADMIN_KEY: adminKey,
     SWITCHYARD_DATA_DIR: dataDir,
@@ -92,7 +94,7 @@ export async function startTestGateway(options: HarnessOptions = {}): Promise<Te
     api,
     stop: async () => {
       await gateway.close();
-      if (schema !== undefined) await dropSchema(schema);
+      if (schema !== undefined && options.postgresSchema === undefined) await dropSchema(schema);
       if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };

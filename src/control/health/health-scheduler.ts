@@ -33,7 +33,7 @@ export class HealthScheduler {
     history: HistoryStore;
     settings: HealthSettings;
     log: FastifyBaseLogger;
-    /** With replicas, only the one holding the checker lock probes on schedule; the others read its results (decision 0032). */
+    /** With replicas, only the one holding the checker lock probes on schedule; the others read its results (decision 0033). */
     isChecker?: () => boolean;
   }) {
     this.#registry = options.registry;

@@ -40,7 +40,7 @@ export interface FleetModelsOptions {
   http: UpstreamHttp;
   webhooks: WebhookDispatcher;
   log: FastifyBaseLogger;
-  /** With replicas: is this one the health checker, which alone acts on placements and announces threshold breaches (decision 0032)? */
+  /** With replicas: is this one the health checker, which alone acts on placements and announces threshold breaches (decision 0033)? */
   isChecker?: () => boolean;
 }
 

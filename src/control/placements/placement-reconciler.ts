@@ -31,7 +31,7 @@ export interface ReconcilerOptions {
   /** Waits this long after a fleet event for more before acting (a health round is many events). */
   debounceMs?: number;
   now?: () => number;
-  /** With replicas, only the health checker starts pulls and loads and announces failures; the others plan, to show the state (decision 0032). */
+  /** With replicas, only the health checker starts pulls and loads and announces failures; the others plan, to show the state (decision 0033). */
   mayAct?: () => boolean;
 }
 

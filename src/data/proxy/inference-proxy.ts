@@ -141,7 +141,7 @@ export class InferenceProxy {
     log: FastifyBaseLogger;
     /** Called when a server rejects its stored key (marks it misconfigured; off the request path). */
     onRejectedKey?: (serverId: string, status: number) => void;
-    /** A server asked for a pause (Retry-After on 429/503): other replicas are told (decision 0032). */
+    /** A server asked for a pause (Retry-After on 429/503): other replicas are told (decision 0033). */
     onCooldown?: (serverId: string, modelId: string, ms: number) => void;
     routes?: RouteLookup;
     /** Told about every finished request (metrics, usage records). */

@@ -1,4 +1,5 @@
 import { IntegrationsPanel } from '../components/integrations-panel.tsx';
+import { ClusterPanel } from '../components/cluster-panel.tsx';
 import { useEffect, useState } from 'react';
 import { api, canChange, isManagedByFleetFile, type ServerRecord, type Session } from '../api.ts';
 import { Sparkline } from '../components/charts.tsx';
@@ -86,6 +87,7 @@ export function ServersPage(props: { session: Session; open: (id: string) => voi
         </div>
       )}
       <IntegrationsPanel />
+      <ClusterPanel />
       <div className="cards">
         {servers?.map((server) => (
           <ServerCard key={server.id} server={server} latencies={latencies[server.id] ?? []} writable={writable} onOpen={() => props.open(server.id)} onEdit={() => setEditing(server)} onNotice={setNotice} />
