@@ -53,6 +53,7 @@ import { errors } from './errors/error-catalogue.ts';
 import { createLogger } from './observability/logger.ts';
 import { loadMasterKey, type MasterKeySource } from './security/master-key.ts';
 import { SecretBox } from './security/secret-box.ts';
+import { assertSameSecretKey } from './security/secret-key-check.ts';
 import { ApiKeyStore } from './storage/api-key-store.ts';
 import { HistoryStore } from './storage/history-store.ts';
 import { openDatabase, type Database } from './storage/open-database.ts';
@@ -155,6 +156,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const cluster = new ClusterLink({ postgres: database.postgres, db: database.db, log, version: packageVersion(), metrics: metricsRegistry });
     const { key, ...masterKey } = loadMasterKey(config.secret_key, config.data_dir);
     const secretBox = new SecretBox(key);
+    await assertSameSecretKey(database.db, secretBox.hashKey);
     const keyRing = new KeyRing(secretBox.hashKey);
     const keyStore = new ApiKeyStore(database.db);
     const keys = await bootstrapKeys(keyStore, keyRing, config.admin_key);
