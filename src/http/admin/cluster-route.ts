@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ClusterStatus } from '../../cluster/cluster-link.ts';
 
-const tags = ['Fleet'];
+const tags = ['Health'];
 
 /**
  * `GET /api/v1/cluster`: the replicas of this gateway (on one PostgreSQL

@@ -31,7 +31,7 @@ export const apiTags: ReadonlyArray<{ name: string; description: string }> = [
   { name: 'WebSocket', description: 'Chat, model status and live figures over WebSocket at /ws, with the same keys and scopes as REST.' },
   { name: 'gRPC', description: 'gateway.ModelService is served over HTTP/2 on this same port (with server reflection); its definition is here.' },
   { name: 'Model REST API', description: 'Simple per-model status and generation, for scripts and curl.' },
-  { name: 'Health', description: 'Liveness, readiness, metrics and the state of each integration.' },
+  { name: 'Health', description: 'Liveness, readiness, metrics, the state of each integration and the replicas of this gateway.' },
   { name: 'Console session', description: 'Signing in to the console with a key.' },
   { name: 'Model servers', description: 'The fleet: servers, their kinds, health, load and events.' },
   { name: 'Routes', description: 'Model aliases and how requests are spread over deployments.' },
