@@ -61,11 +61,11 @@ describe('shipped Prometheus alert rules', () => {
     const document = parseYaml(readFileSync(rulesFile, 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string; for: string }> }> };
     const rules = document.groups.flatMap((group) => group.rules);
     const byName = Object.fromEntries(rules.map((rule) => [rule.alert, rule]));
-    expect(byName['SwitchyardModelServerDown']?.expr).toMatch(/model_server_up == 0/);
-    expect(byName['SwitchyardModelServerUnusable']?.expr).toMatch(/model_server_up == 1 and on \(server\) model_server_usable == 0/);
+    expect(byName['SwitchyardModelServerDown']?.expr).toMatch(/max by \(server\) \(model_server_up\) == 0/);
+    expect(byName['SwitchyardModelServerUnusable']?.expr).toMatch(/max by \(server\) \(model_server_up\) == 1 and on \(server\) max by \(server\) \(model_server_usable\) == 0/);
     expect(byName['SwitchyardHighErrorRate']).toMatchObject({ for: '5m', expr: expect.stringMatching(/> 0\.10/) });
     expect(byName['SwitchyardHighP95Latency']).toMatchObject({ for: '5m', expr: expect.stringMatching(/histogram_quantile\(0\.95[\s\S]*> 10/) });
-    expect(byName['SwitchyardKeyBudgetNearlyExhausted']?.expr).toMatch(/llm_key_budget_used_ratio > 0\.9/);
+    expect(byName['SwitchyardKeyBudgetNearlyExhausted']?.expr).toMatch(/max by \(key_id\) \(llm_key_budget_used_ratio\) > 0\.9/);
     for (const rule of rules) for (const name of metricNames(rule.expr)) expect(exposed.has(name), `${rule.alert}: ${name}`).toBe(true);
   });
 });
