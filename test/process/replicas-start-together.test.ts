@@ -10,6 +10,8 @@ import { postgresAvailable, postgresUrl } from '../support/postgres.ts';
 // fleet file: migrations and the fleet apply run under one lock (decision 0030),
 // so none fails with "already exists" and each lists every server of the file.
 const adminKey = 'sk-sy-replicas-start-together-admin-0';
+// Replicas of one database share their secret key (a replica with another is refused: secret-key-check.ts).
+const secretKey = 'replicas-start-together-secret-0123456789ab';
 const available = await postgresAvailable();
 const started: GatewayProcess[] = [];
 const databases: string[] = [];
@@ -49,7 +51,7 @@ describe.skipIf(!available)('replicas started together on one database', () => {
     );
     const replicas = await Promise.allSettled(
       [0, 1, 2].map((index) =>
-        spawnGateway({ DATABASE_URL: databaseUrl, SWITCHYARD_CONFIG: fleet, SWITCHYARD_ADMIN_KEY: adminKey, SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), `sy-replica-${index}-`)), SWITCHYARD_LOG_FORMAT: 'json' }).then((gateway) => {
+        spawnGateway({ DATABASE_URL: databaseUrl, SWITCHYARD_CONFIG: fleet, SWITCHYARD_ADMIN_KEY: adminKey, SWITCHYARD_SECRET_KEY: secretKey, SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), `sy-replica-${index}-`)), SWITCHYARD_LOG_FORMAT: 'json' }).then((gateway) => {
           started.push(gateway);
           return gateway;
         }),
