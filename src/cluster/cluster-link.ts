@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -29,6 +30,8 @@ export interface ClusterStatus {
 
 const helloEveryMs = 5_000;
 const leadEveryMs = 1_000;
+// A replica that lost the lock (its session was cut) lets the others try first: the checks move rather than flap back.
+const standBackMs = 3 * leadEveryMs;
 
 /**
  * Replicas of one PostgreSQL database and schema acting as one gateway
@@ -43,16 +46,18 @@ export class ClusterLink {
   readonly #channel: PgClusterChannel | null;
   readonly #db: Kysely<DatabaseSchema>;
   readonly #info: ReplicaInfo;
+  readonly #replicaId = randomUUID();
   #cluster: Cluster | null = null;
   #parts: ClusterParts | null = null;
   #timers: NodeJS.Timeout[] = [];
   #pendingServers = new Map<string, 'changed' | 'checked'>();
   #metrics: { sent: Counter; received: Counter } | null = null;
+  #lostCheckerAt = -Infinity;
 
   constructor(options: { postgres: { url: string; schema: string } | null; db: Kysely<DatabaseSchema>; log: Logger; version: string; metrics: Registry; replicaName?: string }) {
     this.#log = options.log;
     this.#db = options.db;
-    this.#info = { id: '', name: options.replicaName ?? `${hostname()}:${process.pid}`, version: options.version, startedAt: new Date().toISOString(), checker: options.postgres === null };
+    this.#info = { id: this.#replicaId, name: options.replicaName ?? `${hostname()}:${process.pid}`, version: options.version, startedAt: new Date().toISOString(), checker: options.postgres === null };
     this.#channel =
       options.postgres === null
         ? null
@@ -65,6 +70,7 @@ export class ClusterLink {
             },
             onLeadershipLost: () => this.#setChecker(false),
             onWarning: (message, error) => this.#log.warn({ err: error instanceof Error ? error.message : 'unknown' }, message),
+            applicationName: `switchyard cluster ${this.#replicaId}`,
           });
     const registers = [options.metrics];
     const replicas: Gauge = new Gauge({ name: 'switchyard_cluster_replicas', help: 'Replicas of this gateway seen in the last 15 s, this one included.', registers, collect: () => replicas.set(this.status().replicas.length) });
@@ -74,6 +80,11 @@ export class ClusterLink {
       sent: new Counter({ name: 'switchyard_cluster_messages_sent_total', help: 'Messages this replica sent the others, by type.', labelNames: ['type'], registers }),
       received: new Counter({ name: 'switchyard_cluster_messages_received_total', help: 'Messages this replica received from the others, by type.', labelNames: ['type'], registers }),
     };
+  }
+
+  /** This replica's id (in /api/v1/cluster, and its PostgreSQL session's application_name). */
+  get replicaId(): string {
+    return this.#replicaId;
   }
 
   /** True when this replica probes the fleet and acts on placements (always, without a cluster). */
@@ -88,6 +99,7 @@ export class ClusterLink {
     const channel = this.#channel;
     const metrics = this.#metrics as { sent: Counter; received: Counter };
     this.#cluster = new Cluster({
+      replicaId: this.#replicaId,
       transport: {
         publish: async (payload) => {
           await sql`select pg_notify(${channel.channel}, ${payload})`.execute(this.#db);
@@ -105,7 +117,6 @@ export class ClusterLink {
       counters: { sent: (type) => metrics.sent.inc({ type }), received: (type) => metrics.received.inc({ type }) },
       onError: (what, error) => this.#log.warn({ err: error instanceof Error ? error.message : 'unknown' }, what),
     });
-    this.#info.id = this.#cluster.replicaId;
     // Our own server changes and probes, told once per server per tick (a probe emits several events).
     parts.registry.onEvent((event) => {
       if (event.remote === true || event.type === 'model.held') return;
@@ -164,10 +175,12 @@ export class ClusterLink {
 
   async #lead(): Promise<void> {
     if (this.#channel === null || this.#channel.isLeader) return;
+    if (Date.now() - this.#lostCheckerAt < standBackMs) return;
     if (await this.#channel.tryLead()) this.#setChecker(true);
   }
 
   #setChecker(checker: boolean): void {
+    if (!checker) this.#lostCheckerAt = Date.now();
     this.#log.info({ replica: this.#info.name }, checker ? 'this replica now probes the fleet and acts on placements (it holds the health checker lock)' : 'this replica no longer probes the fleet (it lost the health checker lock)');
     this.#parts?.onCheckerChange(checker);
     this.#hello();

@@ -54,7 +54,7 @@ const replicaExpiryMs = 15_000;
  * alive. Messages for one topic and id are applied in order, one at a time.
  */
 export class Cluster {
-  readonly replicaId = randomUUID();
+  readonly replicaId: string;
   readonly #transport: ClusterTransport;
   readonly #handlers: ClusterHandlers;
   readonly #counters: ClusterCounters;
@@ -64,7 +64,8 @@ export class Cluster {
   readonly #replicas = new Map<string, { info: ReplicaInfo; lastSeen: number }>();
   #lastMessageAt: number | null = null;
 
-  constructor(options: { transport: ClusterTransport; handlers: ClusterHandlers; counters: ClusterCounters; onError: (what: string, error: unknown) => void; clock?: () => number }) {
+  constructor(options: { replicaId?: string; transport: ClusterTransport; handlers: ClusterHandlers; counters: ClusterCounters; onError: (what: string, error: unknown) => void; clock?: () => number }) {
+    this.replicaId = options.replicaId ?? randomUUID();
     this.#transport = options.transport;
     this.#handlers = options.handlers;
     this.#counters = options.counters;

@@ -11,6 +11,8 @@ export interface ChannelOptions {
   /** The health checker's lock was lost with the session. */
   onLeadershipLost: () => void;
   onWarning: (message: string, error: unknown) => void;
+  /** Shown in pg_stat_activity, so an operator (or a test) can tell which replica a session is. */
+  applicationName?: string;
   /** Backoff between reconnection attempts. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -85,7 +87,7 @@ export class PgClusterChannel {
 
   async #connect(): Promise<void> {
     if (this.#closed) return;
-    const client = new pg.Client({ connectionString: this.#options.url, connectionTimeoutMillis: 5_000, keepAlive: true });
+    const client = new pg.Client({ connectionString: this.#options.url, connectionTimeoutMillis: 5_000, keepAlive: true, ...(this.#options.applicationName === undefined ? {} : { application_name: this.#options.applicationName }) });
     client.on('error', (error) => this.#lost(client, error));
     client.on('end', () => this.#lost(client, new Error('the connection ended')));
     client.on('notification', (message) => {
