@@ -375,6 +375,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       otlp: tracer === null ? null : () => tracer.exportStatus(),
       webhooks: () => webhookDispatcher.deliveryStatus(),
       servers: () => registry.list(),
+      usage: () => ({ queued: usage.queued, spooled: usage.spooled }),
     }, cluster });
     // Before listening: the first connection on the shared port may already be gRPC.
     const grpc = await startGrpcGateway({ app, httpServer: app.server, host: config.host, port: config.grpc_port, firstBytesTimeoutMs: Math.min(config.client.headers_timeout_ms, config.client.request_timeout_ms), sharePort: config.grpc_shared_port, log });

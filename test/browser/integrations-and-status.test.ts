@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
@@ -58,5 +60,27 @@ describe.skipIf(!hasChromium)('integrations and model status in the console', ()
     expect(await page.getByTestId('in-flight-gpu-1').textContent()).toBe('0 / 12 stated');
     expect(await page.getByTestId('capacity-source-gpu-1').getAttribute('title')).toBe("Capacity: the server's max_concurrency");
     await shot('model-status');
+  });
+
+  it('shows the usage records spooled to disk while storage is locked, and none once they are replayed', async () => {
+    // Last in this file: the requests it sends would change the figures the tests above read.
+    await page.goto(`${gateway.url}/ui/#/servers`);
+    const backlog = page.getByTestId('usage-backlog');
+    await backlog.waitFor(settles);
+    expect(await backlog.textContent()).toContain('0 spooled to disk');
+    // Another process holding SQLite's write lock: usage flushes fail with SQLITE_BUSY and go to the spool.
+    const blocker = new BetterSqlite3(join(gateway.dataDir, 'switchyard.db'));
+    try {
+      blocker.exec('begin exclusive');
+      for (let round = 0; round < 4; round++) expect((await gateway.api('POST', '/v1/chat/completions', { model: 'yi34b', messages: [{ role: 'user', content: 'hi' }] })).status).toBe(200);
+      // The panel refreshes every 10 s. (Reads still work under WAL, so storage itself stays ok.)
+      await page.locator('[data-testid=usage-backlog][data-spooled="4"]').waitFor({ timeout: 30_000 });
+      expect(await backlog.textContent()).toContain('4 spooled to disk');
+      await shot('usage-spooled');
+    } finally {
+      if (blocker.inTransaction) blocker.exec('commit');
+      blocker.close();
+    }
+    await page.locator('[data-testid=usage-backlog][data-spooled="0"]').waitFor({ timeout: 30_000 });
   });
 });

@@ -97,6 +97,10 @@ describe.skipIf(!hasInitdb)('usage records through a database outage and kill -9
       sent.push(...(await chatRequests(40)));
       await waitUntil(async () => (await metric('switchyard_usage_records_spooled')) === 40, { what: `the outage ${cycle} records in the spool` });
       expect(await metric('switchyard_usage_records_queued')).toBe(0);
+      // What the console's integrations panel reads: a 503 (storage down) that still says what waits on disk.
+      const health = await fetch(`${gateway.url}/api/v1/integration/health`, { headers: { authorization: headers.authorization } });
+      expect(health.status).toBe(503);
+      expect(((await health.json()) as { usage?: unknown }).usage).toEqual({ queued: 0, spooled: 40 });
       expect(gateway.output()).toMatch(/usage records are being spooled to disk/);
       await gateway.kill('SIGKILL');
       expect(spooledLines()).toBe(40);

@@ -22,6 +22,13 @@ export interface IntegrationSources {
   otlp: (() => IntegrationStatus) | null;
   webhooks: () => IntegrationStatus;
   servers: () => readonly ModelServer[];
+  /** Usage records not yet in storage: in the in-memory queue, and in the spool on disk (decision 0029). */
+  usage?: () => UsageBacklog;
+}
+
+export interface UsageBacklog {
+  queued: number;
+  spooled: number;
 }
 
 export interface IntegrationHealth {
@@ -29,6 +36,8 @@ export interface IntegrationHealth {
   status: 'ok' | 'degraded' | 'down';
   checked_at: string;
   integrations: IntegrationEntry[];
+  /** Usage records waiting for storage (absent in apps built without a recorder). */
+  usage?: UsageBacklog;
 }
 
 /**
@@ -62,7 +71,7 @@ export async function integrationHealth(sources: IntegrationSources): Promise<In
     });
   }
   const overall = !storageUp ? 'down' : integrations.every((entry) => entry.status === 'ok' || entry.status === 'disabled') ? 'ok' : 'degraded';
-  return { status: overall, checked_at: new Date().toISOString(), integrations };
+  return { status: overall, checked_at: new Date().toISOString(), integrations, ...(sources.usage === undefined ? {} : { usage: sources.usage() }) };
 }
 
 function serverStatus(server: ModelServer): IntegrationEntry['status'] {

@@ -1,5 +1,4 @@
 import { useEffect, useState } from 'react';
-import { api } from '../api.ts';
 
 interface IntegrationEntry {
   name: string;
@@ -14,6 +13,15 @@ interface IntegrationHealth {
   status: 'ok' | 'degraded' | 'down';
   checked_at: string;
   integrations: IntegrationEntry[];
+  /** Usage records not yet in storage: in memory, and spooled to local disk while storage is unreachable. */
+  usage?: { queued: number; spooled: number };
+}
+
+/** The health answer, also when it is a 503: storage down is exactly when the answer matters most. */
+async function loadHealth(): Promise<IntegrationHealth> {
+  const response = await fetch('/api/v1/integration/health', { credentials: 'same-origin' });
+  if (response.status !== 200 && response.status !== 503) throw new Error(`The server answered HTTP ${response.status}.`);
+  return (await response.json()) as IntegrationHealth;
 }
 
 const kindLabels: Record<IntegrationEntry['kind'], string> = { storage: 'Storage', redis: 'Redis', otlp: 'Tracing (OTLP)', webhooks: 'Webhooks', model_server: 'Model server' };
@@ -21,7 +29,8 @@ const kindLabels: Record<IntegrationEntry['kind'], string> = { storage: 'Storage
 /**
  * What the gateway depends on besides its model servers (those have their
  * own cards below): storage, Redis, the OTLP exporter and webhook delivery,
- * each with its status and last error, from /api/v1/integration/health.
+ * each with its status and last error, and the usage records still waiting
+ * for storage, from /api/v1/integration/health.
  */
 export function IntegrationsPanel() {
   const [health, setHealth] = useState<IntegrationHealth | null>(null);
@@ -29,9 +38,8 @@ export function IntegrationsPanel() {
   useEffect(() => {
     let live = true;
     const load = () =>
-      api<IntegrationHealth>('GET', '/api/v1/integration/health').then(
+      loadHealth().then(
         (answer) => live && (setHealth(answer), setFailed(false)),
-        // 503 (storage down) still carries the answer, but api() throws on it: say so plainly.
         () => live && setFailed(true),
       );
     void load();
@@ -71,6 +79,12 @@ export function IntegrationsPanel() {
           ))}
         </tbody>
       </table>
+      {health.usage === undefined ? null : (
+        <p className={health.usage.spooled > 0 ? 'warning' : 'muted'} data-testid="usage-backlog" data-spooled={health.usage.spooled}>
+          Usage records waiting for storage: {health.usage.queued} in memory, {health.usage.spooled} spooled to disk
+          {health.usage.spooled > 0 ? ' (written to the database, oldest first, once it answers again)' : ''}
+        </p>
+      )}
     </section>
   );
 }
