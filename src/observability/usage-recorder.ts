@@ -119,6 +119,9 @@ export class UsageRecorder {
   async stop(): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
+    // In an outage, the queue goes to disk first: a last try at a database that does not answer
+    // may outlast the time shutdown gives this step.
+    this.#flushing = this.#flushing.then(() => this.#spoolQueue());
     await this.flush({ force: true });
     await this.#spool?.close();
     // The queue lives in memory: what neither storage nor the spool would take now is gone with the process.

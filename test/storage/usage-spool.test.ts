@@ -1,4 +1,5 @@
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -14,6 +15,7 @@ import { guardedPostgresPool } from '../../src/storage/guarded-drivers.ts';
 import { openDatabase, type Database } from '../../src/storage/open-database.ts';
 import { freePort } from '../support/own-postgres.ts';
 import { dropSchema, postgresAvailable, postgresUrl, uniqueSchema } from '../support/postgres.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 const hasPostgres = await postgresAvailable();
 const silent = pino({ level: 'silent' });
@@ -259,5 +261,37 @@ describe.skipIf(!hasPostgres)('the usage recorder with a spool on PostgreSQL', (
     expect(await requestIds(database)).toEqual(expectedIds(40));
     expect(restarted.spooled).toBe(0);
     expect(segmentLines(directory)).toEqual([]);
+  });
+});
+
+describe('the usage recorder stopping during an outage', () => {
+  it('spools the queue before its last try at a database that does not answer, so shutdown cannot lose it to a timeout', async () => {
+    // A "PostgreSQL" that first drops every connection (an outage the recorder notices), then holds them unanswered (a black hole).
+    const held: Socket[] = [];
+    let mode: 'drop' | 'hold' = 'drop';
+    const server = createServer((socket) => (mode === 'drop' ? socket.destroy() : held.push(socket)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool: guardedPostgresPool(new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${port}/test`, connectionTimeoutMillis: 120_000 })) }) });
+    opened.push(async () => {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await db.destroy();
+    });
+    const recorder = new UsageRecorder({ db, sqlite: null, log: silent, flushMs: 10, retentionDays: 30, spool: new UsageSpool({ directory: spoolDir(), log: silent, maxBytes: 1024 * 1024 }) });
+    record(recorder, 0, 10);
+    await recorder.flush({ force: true });
+    expect(recorder.spooled).toBe(10);
+
+    mode = 'hold';
+    record(recorder, 10, 5);
+    let stopped = false;
+    const stopping = recorder.stop().then(() => (stopped = true));
+    await waitUntil(() => recorder.spooled === 15, { what: 'the queue in the spool while the last try hangs' });
+    expect(recorder.queued).toBe(0);
+    expect(stopped).toBe(false);
+    for (const socket of held) socket.destroy();
+    await stopping;
+    expect(recorder.spooled).toBe(15);
   });
 });
