@@ -36,6 +36,7 @@ import { announceFleetEvent } from './control/webhooks/announce-fleet-event.ts';
 import { WebhookStore } from './storage/webhook-store.ts';
 import { GatewayMetrics, serverMetricsListener } from './observability/gateway-metrics.ts';
 import { UsageRecorder } from './observability/usage-recorder.ts';
+import { UsageMaintenance } from './observability/usage-maintenance.ts';
 import { UsageSpool } from './observability/usage-spool.ts';
 import { ResponseStore } from './storage/response-store.ts';
 import { showFromOllama } from './data/adapters/ollama/ollama-show.ts';
@@ -89,6 +90,8 @@ export interface Gateway {
   scheduler: HealthScheduler;
   database: Database;
   usage: UsageRecorder;
+  /** Rollup backfill and usage retention (decision 0029). */
+  usageMaintenance: UsageMaintenance;
   /** The data plane (internal calls: the vector store, caches, tests). */
   proxy: InferenceProxy;
   /** Texts to vectors through the data plane, with the embedding cache (the vector store's and semantic cache's Embedder). */
@@ -255,11 +258,13 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       sqlite: database.sqlite,
       log,
       flushMs: config.usage_flush_ms,
-      retentionDays: config.usage_retention_days,
       maxQueued: config.usage_queue_max,
       onDropped: (count) => usageMetrics.dropped.inc(count),
       spool: new UsageSpool({ directory: resolve(config.usage_spool_dir ?? join(config.data_dir, 'usage-spool')), log, maxBytes: config.usage_spool_max_mb * 1024 * 1024 }),
     });
+    // Rollup backfill and retention, in small batches off the flush path; the health checker runs them (decisions 0029, 0033).
+    const usageMaintenance = new UsageMaintenance({ db: database.db, dialect: database.dialect, log, retentionDays: config.usage_retention_days, rollupRetentionDays: config.rollup_retention_days, mayRun: () => cluster.isChecker() });
+    usageStore.setRollupsComplete(() => usageMaintenance.rollupsComplete);
     const usageMetrics = usageQueueMetrics(metricsRegistry, () => usage.queued, () => usage.spooled);
     const redisQuota = config.redis_url === undefined ? null : new RedisQuota(config.redis_url);
     const quota = new QuotaService({
@@ -390,6 +395,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     models.start();
     quota.start();
     usage.start();
+    usageMaintenance.start();
     storedResponses.start(config.usage_flush_ms);
     void scheduler.pruneHistory();
 
@@ -414,6 +420,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         // Storage and Redis may already be gone: every step is bounded, none can hold the exit.
         await Promise.all([
           step('usage', () => usage.stop(), 5_000),
+          step('usage maintenance', () => usageMaintenance.stop(), 3_000),
           step('stored responses', () => storedResponses.stop(), 3_000),
           step('tracing', async () => tracer?.shutdown(), 3_000),
           step('health checks', () => scheduler.stop(), 3_000),
@@ -433,7 +440,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       })();
       return closing;
     };
-    return { app, grpc, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, hub, placements: { registry: placements, reconciler }, models: { versions, figures, thresholds, activation }, keys, masterKey, fleetReport, cluster, url: address, isDraining: () => draining, close };
+    return { app, grpc, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, hub, placements: { registry: placements, reconciler }, models: { versions, figures, thresholds, activation }, keys, masterKey, fleetReport, cluster, url: address, isDraining: () => draining, close, usageMaintenance };
   } catch (error) {
     await database.close();
     throw error;

@@ -202,6 +202,10 @@ export const ConfigSchema = Type.Object(
     otel_batch_delay_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 2_000 }),
     usage_flush_ms: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
     usage_retention_days: Type.Number({ minimum: 0.01, maximum: 3_650, default: 30 }),
+    /** Hour rollups of usage (minute rollups go with the raw records). */
+    rollup_retention_days: Type.Number({ minimum: 1, maximum: 3_650, default: 400 }),
+    /** Analytics over windows of more requests than this read the rollups; below it, the raw records (exact quantiles). */
+    analytics_raw_rows_max: Type.Integer({ minimum: 0, maximum: 500_000, default: 20_000 }),
     /** How long a stored Responses API response (`store: true`) can be read and continued (`previous_response_id`). */
     responses_ttl_hours: Type.Number({ minimum: 0.01, maximum: 87_600, default: 72 }),
     /** Usage records held while storage is away; past it the oldest are dropped (and counted). */

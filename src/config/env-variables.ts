@@ -28,6 +28,8 @@ export const environmentVariables: ReadonlyArray<{ names: string[]; path: string
   { names: ['SWITCHYARD_OTEL_BATCH_DELAY_MS'], path: ['otel_batch_delay_ms'] },
   { names: ['SWITCHYARD_USAGE_FLUSH_MS'], path: ['usage_flush_ms'] },
   { names: ['SWITCHYARD_USAGE_RETENTION_DAYS'], path: ['usage_retention_days'] },
+  { names: ['SWITCHYARD_ROLLUP_RETENTION_DAYS'], path: ['rollup_retention_days'] },
+  { names: ['SWITCHYARD_ANALYTICS_RAW_ROWS_MAX'], path: ['analytics_raw_rows_max'] },
   { names: ['SWITCHYARD_RESPONSES_TTL_H'], path: ['responses_ttl_hours'] },
   { names: ['SWITCHYARD_USAGE_QUEUE_MAX'], path: ['usage_queue_max'] },
   { names: ['SWITCHYARD_USAGE_SPOOL_DIR'], path: ['usage_spool_dir'] },

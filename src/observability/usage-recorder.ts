@@ -5,6 +5,7 @@ import { sortableId } from '../lib/sortable-id.ts';
 import type { RequestOutcome } from '../data/proxy/request-outcome.ts';
 import type { DatabaseSchema, UsageRecordsTable } from '../storage/database-schema.ts';
 import { isStorageUnavailable } from '../storage/storage-failure.ts';
+import { rollupRowsOf, sqliteRollupUpsert, upsertRollups } from '../storage/rollups/usage-rollups.ts';
 import type { UsageSpool } from './usage-spool.ts';
 
 /**
@@ -26,7 +27,6 @@ export class UsageRecorder {
   readonly #db: Kysely<DatabaseSchema>;
   readonly #log: FastifyBaseLogger;
   readonly #flushMs: number;
-  readonly #retentionDays: number;
   readonly #maxQueued: number;
   readonly #onDropped: (count: number) => void;
   readonly #costOf: (outcome: RequestOutcome) => number | null;
@@ -36,7 +36,6 @@ export class UsageRecorder {
   #backoffMs = 0;
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> = Promise.resolve();
-  #lastPrune = 0;
   readonly #spool: UsageSpool | null;
   /** Whether this outage has sent records to the spool yet (one loud log per outage). */
   #spooling = false;
@@ -50,7 +49,8 @@ export class UsageRecorder {
     sqlite: BetterSqlite3.Database | null;
     log: FastifyBaseLogger;
     flushMs: number;
-    retentionDays: number;
+    /** Unused: retention runs in UsageMaintenance, in small batches (decision 0029). */
+    retentionDays?: number;
     maxQueued?: number;
     onDropped?: (count: number) => void;
     /** What the request cost, from the model's price (none: no cost recorded). */
@@ -64,7 +64,6 @@ export class UsageRecorder {
     this.#sqliteInsert = options.sqlite === null ? null : preparedInsert(options.sqlite);
     this.#log = options.log;
     this.#flushMs = options.flushMs;
-    this.#retentionDays = options.retentionDays;
     this.#maxQueued = options.maxQueued ?? 100_000;
     this.#onDropped = options.onDropped ?? (() => undefined);
   }
@@ -167,11 +166,6 @@ export class UsageRecorder {
     this.#backoffMs = 0;
     this.#retryAt = 0;
     this.#unavailable = false;
-    if (Date.now() - this.#lastPrune > 3_600_000) {
-      this.#lastPrune = Date.now();
-      const before = new Date(Date.now() - this.#retentionDays * 86_400_000).toISOString();
-      await this.#db.deleteFrom('usage_records').where('occurred_at', '<', before).execute().catch(() => undefined);
-    }
   }
 
   /** One transaction per call; a record already there (a replay after a crash) is left as it is. */
@@ -185,13 +179,18 @@ export class UsageRecorder {
     await this.#db.transaction().execute(async (transaction) => {
       // Chunks keep each statement under PostgreSQL's parameter limit.
       // A commit whose answer was lost with the connection is retried: ids make that harmless.
+      const inserted = new Set<string>();
       for (let index = 0; index < batch.length; index += 500) {
-        await transaction
+        const rows = await transaction
           .insertInto('usage_records')
-          .values(batch.slice(index, index + 500))
+          .values(batch.slice(index, index + 500).map((row) => ({ ...row, rolled_up: 1 })))
           .onConflict((conflict) => conflict.column('id').doNothing())
+          .returning('id')
           .execute();
+        for (const row of rows) inserted.add(row.id);
       }
+      // Rollups count what this transaction stored, so a replayed batch is not counted twice (decision 0029).
+      await upsertRollups(transaction, rollupRowsOf(inserted.size === batch.length ? batch : batch.filter((row) => inserted.has(row.id))));
     });
   }
 
@@ -234,8 +233,12 @@ const columns = [
 
 function preparedInsert(connection: BetterSqlite3.Database): (rows: UsageRecordsTable[]) => void {
   // A record already there (a spool replayed again after a crash before its segment was removed) is left as it is.
-  const statement = connection.prepare(`insert into usage_records (${columns.join(', ')}) values (${columns.map((column) => `@${column}`).join(', ')}) on conflict (id) do nothing`);
+  const statement = connection.prepare(`insert into usage_records (${columns.join(', ')}, rolled_up) values (${columns.map((column) => `@${column}`).join(', ')}, 1) on conflict (id) do nothing`);
+  const upsertRollups = sqliteRollupUpsert(connection);
   return connection.transaction((rows: UsageRecordsTable[]) => {
-    for (const row of rows) statement.run(row);
+    const inserted: UsageRecordsTable[] = [];
+    for (const row of rows) if (statement.run(row).changes === 1) inserted.push(row);
+    // Rollups count what this transaction stored, so a replayed batch is not counted twice (decision 0029).
+    upsertRollups(rollupRowsOf(inserted));
   });
 }

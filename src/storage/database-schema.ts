@@ -136,6 +136,8 @@ export interface UsageRecordsTable {
   api: string;
   /** Time it waited in the admission queue for capacity, ms (0: admitted at once). */
   queue_wait_ms: number;
+  /** 1 once counted in usage_rollups (written with them); 0 for the backfill (decision 0029). */
+  rolled_up?: number;
 }
 
 export interface StoredResponsesTable {

@@ -110,7 +110,7 @@ describe.each(dialects)('storage on $name', ({ name, enabled }) => {
     const tables = (await database.db.introspection.getTables()).filter((table) => name === 'sqlite' || table.schema === schema);
     const names = tables.map((table) => table.name).filter((table) => !table.startsWith('kysely_'));
     expect(names.sort()).toEqual(
-      ['api_keys', 'audit_log', 'health_checks', 'model_events', 'model_servers', 'routes', 'server_metrics', 'server_models', 'settings', 'usage_records', 'webhook_deliveries', 'webhooks', 'model_benchmarks', 'cache_policies', 'vector_collections', 'operations', 'placements', 'model_versions', 'model_version_daily', 'model_thresholds', 'model_states', 'model_prices', 'stored_responses'].sort(),
+      ['api_keys', 'audit_log', 'health_checks', 'model_events', 'model_servers', 'routes', 'server_metrics', 'server_models', 'settings', 'usage_records', 'webhook_deliveries', 'webhooks', 'model_benchmarks', 'cache_policies', 'vector_collections', 'operations', 'placements', 'model_versions', 'model_version_daily', 'model_thresholds', 'model_states', 'model_prices', 'stored_responses', 'usage_rollups'].sort(),
     );
     expect(database.dialect).toBe(name);
     expect(await database.isReachable()).toBe(true);

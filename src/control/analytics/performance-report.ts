@@ -28,10 +28,20 @@ export function performanceReport(rows: readonly UsageRow[], serverName: (id: st
   return [...byModel.entries()]
     .map(([model, modelRows]) => {
       const servers = [...groupBy(modelRows, (row) => row.server_id ?? 'unknown').entries()].map(([id, serverRows]) => ({ server: serverName(id), statistics: summarize(serverRows) }));
-      const statistics = summarize(modelRows);
-      return { model, rating: rate(statistics), statistics, servers, suggestions: suggest(model, statistics, servers) };
+      return modelPerformance(model, summarize(modelRows), servers);
     })
     .sort((a, b) => b.statistics.requests - a.statistics.requests);
+}
+
+/** The same report from figures already summed (rollups, decision 0029). */
+export function performanceFromFigures(models: Iterable<{ model: string; statistics: UsageStatistics; servers: Map<string, UsageStatistics> }>, serverName: (id: string) => string): ModelPerformance[] {
+  return [...models]
+    .map(({ model, statistics, servers }) => modelPerformance(model, statistics, [...servers].map(([id, figures]) => ({ server: serverName(id === '' ? 'unknown' : id), statistics: figures }))))
+    .sort((a, b) => b.statistics.requests - a.statistics.requests);
+}
+
+function modelPerformance(model: string, statistics: UsageStatistics, servers: Array<{ server: string; statistics: UsageStatistics }>): ModelPerformance {
+  return { model, rating: rate(statistics), statistics, servers, suggestions: suggest(model, statistics, servers) };
 }
 
 function suggest(model: string, overall: UsageStatistics, servers: Array<{ server: string; statistics: UsageStatistics }>): string[] {

@@ -1,4 +1,6 @@
 import type { UsageRecordsTable } from '../../storage/database-schema.ts';
+import type { Measures } from '../../storage/rollups/usage-rollups.ts';
+import { quantileOf } from './histogram-buckets.ts';
 
 /** Figures for a set of requests; latencies in ms. */
 export interface UsageStatistics {
@@ -58,6 +60,28 @@ export function summarize(rows: readonly UsageRow[]): UsageStatistics {
     cost: totalCost(rows),
     queued: waits.length,
     p95_queue_wait_ms: percentile(waits, 0.95),
+  };
+}
+
+/** The same figures from rollup sums: counts and sums exact, quantiles from histogram buckets (decision 0029). */
+export function statisticsOf(measures: Measures): UsageStatistics {
+  const { requests, successes } = measures;
+  const generationSeconds = measures.generation_ms / 1000;
+  return {
+    requests,
+    successes,
+    success_rate: requests === 0 ? null : round(successes / requests, 4),
+    p50_latency_ms: quantileOf(measures.latency, 0.5),
+    p95_latency_ms: quantileOf(measures.latency, 0.95),
+    p50_ttft_ms: quantileOf(measures.ttft, 0.5),
+    prompt_tokens: measures.prompt_tokens,
+    completion_tokens: measures.completion_tokens,
+    tokens_per_second: generationSeconds > 0 && measures.success_completion_tokens > 0 ? round(measures.success_completion_tokens / generationSeconds, 1) : null,
+    cache_hits: measures.cache_hits,
+    cache_hit_ratio: requests === 0 ? null : round(measures.cache_hits / requests, 4),
+    cost: measures.costed === 0 ? null : round(measures.cost, 9),
+    queued: measures.queued,
+    p95_queue_wait_ms: quantileOf(measures.wait, 0.95),
   };
 }
 

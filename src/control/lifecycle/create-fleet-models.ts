@@ -107,7 +107,7 @@ export async function createFleetModels(options: FleetModelsOptions) {
   });
 
   const modelStore = new ModelRegistryStore(db);
-  const usageStore = new UsageStore(db);
+  const usageStore = new UsageStore(db, { rawRowsMax: config.analytics_raw_rows_max });
   const activation = new ModelActivation(modelStore);
   await activation.load();
   const versions = new VersionTracker({ store: modelStore, registry, log });

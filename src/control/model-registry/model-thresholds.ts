@@ -10,7 +10,8 @@ import type { ModelRegistryStore } from '../../storage/model-registry-store.ts';
 import type { UsageStore } from '../../storage/usage-store.ts';
 import type { Kysely } from 'kysely';
 import type { DatabaseSchema } from '../../storage/database-schema.ts';
-import { figuresOf } from './version-figures.ts';
+import { figuresOf, figuresOfMeasures } from './version-figures.ts';
+import { emptyMeasures, mergeMeasures } from '../../storage/rollups/usage-rollups.ts';
 
 export interface ThresholdInput {
   p95_latency_ms?: number;
@@ -122,7 +123,20 @@ export class ModelThresholds {
     if (this.#byModel.size === 0) return;
     const now = (this.#options.now ?? Date.now)();
     try {
-      const rows = await this.#options.usage.between(new Date(now - (this.#options.windowMs ?? 15 * 60_000)).toISOString(), new Date(now).toISOString());
+      const from = new Date(now - (this.#options.windowMs ?? 15 * 60_000)).toISOString();
+      const to = new Date(now).toISOString();
+      if (await this.#options.usage.prefersRollups(from, to)) {
+        // At volume: the rollups per model (quantiles from histogram buckets).
+        const byModel = await this.#options.usage.rollupSums({ dimension: 'model', from, to });
+        for (const entry of this.#byModel.values()) {
+          const own = emptyMeasures();
+          for (const sum of byModel) if (!sum.value.startsWith('unserved: ') && modelMatches(sum.value, entry.model)) mergeMeasures(own, sum.measures);
+          if (own.requests < (this.#options.minRequests ?? 10)) continue;
+          await this.#judge(entry, breaches(entry.limits, figuresOfMeasures(own)), now);
+        }
+        return;
+      }
+      const rows = await this.#options.usage.between(from, to);
       for (const entry of this.#byModel.values()) {
         const own = rows.filter((row) => row.served_model !== null && modelMatches(row.served_model, entry.model));
         if (own.length < (this.#options.minRequests ?? 10)) continue;

@@ -4,6 +4,8 @@ import type { ModelRegistryStore } from '../../storage/model-registry-store.ts';
 import type { UsageStore } from '../../storage/usage-store.ts';
 import { groupBy, isSuccess, percentile, type UsageRow } from '../analytics/usage-statistics.ts';
 import type { VersionTracker } from './version-tracker.ts';
+import { emptyMeasures, mergeMeasures, type Measures } from '../../storage/rollups/usage-rollups.ts';
+import { quantileOf } from '../analytics/histogram-buckets.ts';
 
 const dayMs = 86_400_000;
 const everyMs = 10 * 60_000;
@@ -38,6 +40,22 @@ export function figuresOf(rows: readonly UsageRow[]): Omit<DailyFigures, 'day'> 
     p50_ttft_ms: percentile(ttfts, 0.5),
     p95_ttft_ms: percentile(ttfts, 0.95),
     tokens_per_s: seconds > 0 && completion > 0 ? Math.round((completion / seconds) * 10) / 10 : null,
+  };
+}
+
+/** The same figures from rollup sums (quantiles from histogram buckets). */
+export function figuresOfMeasures(measures: Measures): Omit<DailyFigures, 'day'> {
+  const { requests, server_errors: errors } = measures;
+  const seconds = measures.generation_ms / 1000;
+  return {
+    requests,
+    errors,
+    error_rate: requests === 0 ? null : Math.round((errors / requests) * 10_000) / 10_000,
+    p50_latency_ms: quantileOf(measures.latency, 0.5),
+    p95_latency_ms: quantileOf(measures.latency, 0.95),
+    p50_ttft_ms: quantileOf(measures.ttft, 0.5),
+    p95_ttft_ms: quantileOf(measures.ttft, 0.95),
+    tokens_per_s: seconds > 0 && measures.success_completion_tokens > 0 ? Math.round((measures.success_completion_tokens / seconds) * 10) / 10 : null,
   };
 }
 
@@ -77,8 +95,28 @@ export class VersionFigures {
   async rollup(day: string, model?: string): Promise<void> {
     const from = `${day}T00:00:00.000Z`;
     const to = new Date(Date.parse(from) + dayMs).toISOString();
-    const rows = await this.#usage.between(from, to, model);
     const daily: ModelVersionDailyTable[] = [];
+    if (await this.#usage.prefersRollups(from, to)) {
+      // At volume: per minute and server from the rollups, each minute to the version its server held then.
+      const byVersion = new Map<string, Measures>();
+      for (const entry of await this.#usage.rollupSums({ dimension: 'model_server', from, to, by: 'minute' })) {
+        const [served, serverId] = entry.value.split('\n') as [string, string];
+        if (model !== undefined && served !== model) continue;
+        const key = `${served}\n${this.#versions.versionAt(served, serverId === '' ? null : serverId, entry.bucket as string) ?? 'unknown'}`;
+        const sum = byVersion.get(key) ?? emptyMeasures();
+        mergeMeasures(sum, entry.measures);
+        byVersion.set(key, sum);
+      }
+      for (const [key, measures] of byVersion) {
+        const [served, version] = key.split('\n') as [string, string];
+        const { error_rate: _rate, ...figures } = figuresOfMeasures(measures);
+        daily.push({ model: served, version, day, ...figures });
+      }
+      const models = model === undefined ? [...new Set(daily.map((row) => row.model))] : [model];
+      await this.#store.replaceDay(day, models, daily);
+      return;
+    }
+    const rows = await this.#usage.between(from, to, model);
     for (const [served, modelRows] of groupBy(rows.filter((row) => row.served_model !== null), (row) => row.served_model as string)) {
       const byVersion = groupBy(modelRows, (row) => this.#versions.versionAt(served, row.server_id, row.occurred_at) ?? 'unknown');
       for (const [version, versionRows] of byVersion) {

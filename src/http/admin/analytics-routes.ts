@@ -8,8 +8,10 @@ import type { KeyRing } from '../../auth/key-ring.ts';
 import { adminScopeFor, requireScope, type SessionLookup } from '../plugins/authenticate.ts';
 import type { ModelBenchmarker } from '../../control/analytics/model-benchmark.ts';
 import { categorize, parameterBillions } from '../../control/analytics/model-category.ts';
-import { performanceReport, rate } from '../../control/analytics/performance-report.ts';
-import { errorBreakdown, groupBy, summarize, type UsageRow } from '../../control/analytics/usage-statistics.ts';
+import { performanceFromFigures, performanceReport, rate } from '../../control/analytics/performance-report.ts';
+import { errorBreakdown, groupBy, statisticsOf, summarize, type UsageRow, type UsageStatistics } from '../../control/analytics/usage-statistics.ts';
+import { figuresByModel } from '../../control/analytics/rollup-reports.ts';
+import { emptyMeasures } from '../../storage/rollups/usage-rollups.ts';
 import { keyGroup, keyGroupId } from '../../control/analytics/key-group.ts';
 import type { ServerRegistry } from '../../control/servers/server-registry.ts';
 import { modelAliases } from '../../domain/model-server.ts';
@@ -61,6 +63,7 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
     const from = timeParam(request.query.from, 'from') ?? new Date(to.getTime() - 86_400_000);
     if (from >= to) throw errors.invalidRequest('from must be before to.', 'from');
     const groupByField = request.query.group_by ?? 'model';
+    if (await usage.prefersRollups(from.toISOString(), to.toISOString())) return usageFromRollups(dependencies, from, to, groupByField);
     const rows = await usage.between(from.toISOString(), to.toISOString());
     const names = groupByField === 'key' ? await keyNames() : new Map<string, string>();
     const key = (row: UsageRow): string => {
@@ -85,7 +88,7 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
         errors: errorBreakdown(groupRows),
       }))
       .sort((a, b) => (groupByField === 'hour' ? a.group.localeCompare(b.group) : b.requests - a.requests));
-    return { from: from.toISOString(), to: to.toISOString(), group_by: groupByField, truncated: rows.length >= usageRowLimit, total: { ...summarize(rows), errors: errorBreakdown(rows) }, data };
+    return { from: from.toISOString(), to: to.toISOString(), group_by: groupByField, source: 'records', truncated: rows.length >= usageRowLimit, total: { ...summarize(rows), errors: errorBreakdown(rows) }, data };
   });
 
   const reports = modelReports(dependencies);
@@ -93,6 +96,55 @@ export async function analyticsRoutes(instance: FastifyInstance, dependencies: A
   app.get('/models/registry', { schema: { tags, summary: 'The model registry: every model, its servers, figures and benchmark' } }, async () => reports.registry());
   app.post('/models/:model/benchmark', { schema: { tags, summary: 'Benchmark a model with real requests', params: ModelParams, body: Type.Optional(BenchmarkBody) } }, async (request) => reports.benchmark(request.params.model, request.body ?? {}));
 }
+
+type GroupBy = 'model' | 'server' | 'key' | 'hour' | 'api';
+
+/**
+ * /analytics/usage from the rollups (decision 0029): the same groups and
+ * figures, counts and sums exact, quantiles from histogram buckets, to the
+ * minute. What a window of more requests than raw reads keep answers with.
+ */
+async function usageFromRollups(dependencies: AnalyticsDependencies, fromTime: Date, toTime: Date, groupByField: GroupBy) {
+  const { usage, registry, keyNames } = dependencies;
+  const from = fromTime.toISOString();
+  const to = toTime.toISOString();
+  const dimension = groupByField === 'hour' ? 'all' : groupByField;
+  const [sums, [total], errorsByValue, totalErrors, names] = await Promise.all([
+    usage.rollupSums({ dimension, from, to, ...(groupByField === 'hour' ? { by: 'hour' as const } : {}) }),
+    usage.rollupSums({ dimension: 'all', from, to }),
+    groupByField === 'hour' ? hourlyErrors(usage, from, to) : usage.rollupErrors(dimension, from, to),
+    usage.rollupErrors('all', from, to),
+    groupByField === 'key' ? keyNames() : Promise.resolve(new Map<string, string>()),
+  ]);
+  const serverName = (id: string) => registry.get(id)?.name ?? `deleted server ${id.slice(0, 8)}`;
+  const data = sums
+    .map((sum) => {
+      const errorKey = groupByField === 'hour' ? (sum.bucket as string) : sum.value;
+      const label =
+        groupByField === 'key'
+          ? keyGroup(sum.value === 'none' ? null : sum.value === 'benchmark' ? benchmarkKeyOfGroup : sum.value, names)
+          : { group: groupByField === 'hour' ? (sum.bucket as string) : groupByField === 'server' && sum.value !== 'none' ? serverName(sum.value) : sum.value };
+      return { ...label, ...statisticsOf(sum.measures), errors: errorsByValue.get(errorKey) ?? {} };
+    })
+    .sort((a, b) => (groupByField === 'hour' ? a.group.localeCompare(b.group) : b.requests - a.requests));
+  const totals = total === undefined ? statisticsOf(emptyMeasures()) : statisticsOf(total.measures);
+  return { from, to, group_by: groupByField, source: 'rollups', truncated: false, total: { ...totals, errors: totalErrors.get('') ?? {} }, data };
+}
+
+/** Error codes per hour (the `all` dimension's error rows, by hour). */
+async function hourlyErrors(usage: UsageStore, from: string, to: string): Promise<Map<string, Record<string, number>>> {
+  const byHour = new Map<string, Record<string, number>>();
+  for (const entry of await usage.rollupSums({ dimension: 'all#error', from, to, by: 'hour' })) {
+    const code = entry.value.slice(entry.value.lastIndexOf('\n') + 1);
+    const counts = byHour.get(entry.bucket as string) ?? {};
+    counts[code] = (counts[code] ?? 0) + entry.measures.requests;
+    byHour.set(entry.bucket as string, counts);
+  }
+  return byHour;
+}
+
+// Benchmark keys are folded into one group; any id of theirs names it.
+const benchmarkKeyOfGroup = 'benchmark-rollup';
 
 const BenchmarkAliasBody = Type.Object({ model: Type.String({ minLength: 1, maxLength: 256 }), ...BenchmarkBody.properties }, { additionalProperties: false });
 
@@ -123,8 +175,12 @@ function modelReports(dependencies: AnalyticsDependencies) {
     async performance(hoursText: string | undefined) {
       const hours = hoursParam(hoursText);
       const to = new Date();
-      const rows = await usage.between(new Date(to.getTime() - hours * 3_600_000).toISOString(), to.toISOString());
-      const report = performanceReport(rows, serverName).map((entry) => {
+      const from = new Date(to.getTime() - hours * 3_600_000).toISOString();
+      const fromRollups = await usage.prefersRollups(from, to.toISOString());
+      const computed = fromRollups
+        ? performanceFromFigures(figuresByModel(await usage.rollupSums({ dimension: 'model_server', from, to: to.toISOString() })).values(), serverName)
+        : performanceReport(await usage.between(from, to.toISOString()), serverName);
+      const report = computed.map((entry) => {
         const breach = thresholds?.forModel(entry.model)?.violation ?? null;
         return { ...entry, violation: breach, suggestions: breach === null ? entry.suggestions : [violationAdvice(entry.model, breach), ...entry.suggestions] };
       });
@@ -133,8 +189,13 @@ function modelReports(dependencies: AnalyticsDependencies) {
     },
     async registry() {
       const to = new Date();
-      const rows = await usage.between(new Date(to.getTime() - 86_400_000).toISOString(), to.toISOString());
-      const rowsByModel = groupBy(rows, (row) => row.served_model ?? '');
+      const from = new Date(to.getTime() - 86_400_000).toISOString();
+      const statisticsByModel = new Map<string, UsageStatistics>();
+      if (await usage.prefersRollups(from, to.toISOString())) {
+        for (const [model, figures] of figuresByModel(await usage.rollupSums({ dimension: 'model_server', from, to: to.toISOString() }))) statisticsByModel.set(model, figures.statistics);
+      } else {
+        for (const [model, modelRows] of groupBy(await usage.between(from, to.toISOString()), (row) => row.served_model ?? '')) statisticsByModel.set(model, summarize(modelRows));
+      }
       const benchmarks = await benchmarker.latest();
       const models = new Map<string, { capabilities: Set<ModelCapability>; servers: Array<Record<string, unknown>>; embedding_dimension: number | null; context_length: number | null; parameters_b: number | null }>();
       for (const server of registry.list()) {
@@ -147,7 +208,7 @@ function modelReports(dependencies: AnalyticsDependencies) {
       }
       const data = [...models.entries()].map(([id, entry]) => {
         const capabilities = [...entry.capabilities];
-        const statistics = summarize(rowsByModel.get(id) ?? []);
+        const statistics = statisticsByModel.get(id) ?? summarize([]);
         const live = index.deploymentsOf(id).filter((deployment) => deployment.model.modelId === id);
         const ttfbs = live.map((deployment) => deployment.state.ttfbEwmaMs).filter((value): value is number => value !== null);
         const speeds = live.map((deployment) => deployment.state.tokensPerSecondEwma).filter((value): value is number => value !== null);

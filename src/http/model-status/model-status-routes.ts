@@ -5,7 +5,8 @@ import { Type } from 'typebox';
 import type {} from '@fastify/swagger';
 import type { KeyRing, Principal } from '../../auth/key-ring.ts';
 import { isModelAllowed } from '../../auth/model-allow-list.ts';
-import { groupBy } from '../../control/analytics/usage-statistics.ts';
+import { groupBy, type UsageRow } from '../../control/analytics/usage-statistics.ts';
+import { figuresByModel, type ModelFigures } from '../../control/analytics/rollup-reports.ts';
 import type { ModelIndex } from '../../data/routing/model-index.ts';
 import { errors } from '../../errors/error-catalogue.ts';
 import { acceptJsonUnderAnyContentType } from '../plugins/json-body-parser.ts';
@@ -73,14 +74,14 @@ export async function modelStatusRoutes(instance: FastifyInstance, dependencies:
   app.get('/models/status', { schema: { summary: 'Every model\'s status', description: `Each model the key may use: whether a server can take it now, where it is loaded, each server's health, and its last hour's latency and errors. ${statusAuth}`, tags } }, async (request) => {
     const isAllowed = allowedFor(request);
     const window = lastHour();
-    const rows = groupBy(await usage.between(window.from, window.to), (row) => row.served_model ?? '');
+    const recentOf = await recentUsage(usage, window);
     const now = Date.now();
     const data = index
       .names()
       .filter((name) => isAllowed(name))
       .map((name) => index.deploymentsOf(name).filter((deployment) => deployment.model.modelId === name))
       .filter((deployments) => deployments.length > 0)
-      .map((deployments) => modelStatus(deployments, rows.get(deployments[0]?.model.modelId ?? '') ?? [], now));
+      .map((deployments) => modelStatus(deployments, recentOf(deployments[0]?.model.modelId ?? ''), now));
     return { data };
   });
 
@@ -131,7 +132,9 @@ export async function modelStatusRoutes(instance: FastifyInstance, dependencies:
     const deployments = allowedFor(request)(model) ? index.deploymentsOf(model) : [];
     if (deployments.length === 0) throw errors.notFound(`Model ${model}`);
     const window = lastHour();
-    return modelStatus(deployments, await usage.between(window.from, window.to, deployments[0]?.model.modelId), Date.now());
+    const modelId = deployments[0]?.model.modelId ?? model;
+    const figures = (await usage.prefersRollups(window.from, window.to)) ? (await recentUsage(usage, window))(modelId) : await usage.between(window.from, window.to, modelId);
+    return modelStatus(deployments, figures, Date.now());
   };
   app.get('/models/:model/status', { schema: { params: ModelParams, summary: 'One model\'s status', description: statusAuth, tags } }, oneModel);
   app.post('/models/:model/status', { schema: { params: ModelParams, body: AnyBody, summary: 'One model\'s status (POST, as the integration scripts send it)', description: `The same answer as GET. ${statusAuth}`, tags } }, oneModel);
@@ -148,4 +151,14 @@ export async function modelStatusRoutes(instance: FastifyInstance, dependencies:
     if (stream) Object.assign(chat, { stream: true, stream_options: { include_usage: true } });
     return frontDoor.serve(request, reply, { operation: 'chat', api: 'rest', body: chat, stream, errorShape: 'admin', dialect: restGenerateDialect(startedAt, request.id, costOf) });
   });
+}
+
+/** The last hour's usage per model: raw records, or the rollups when there are more than raw reads keep (decision 0029). */
+async function recentUsage(usage: UsageStore, window: { from: string; to: string }): Promise<(model: string) => readonly UsageRow[] | ModelFigures | undefined> {
+  if (await usage.prefersRollups(window.from, window.to)) {
+    const figures = figuresByModel(await usage.rollupSums({ dimension: 'model_server', from: window.from, to: window.to }));
+    return (model) => figures.get(model);
+  }
+  const rows = groupBy(await usage.between(window.from, window.to), (row) => row.served_model ?? '');
+  return (model) => rows.get(model) ?? [];
 }

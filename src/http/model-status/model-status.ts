@@ -1,4 +1,5 @@
-import { summarize, type UsageRow } from '../../control/analytics/usage-statistics.ts';
+import { summarize, type UsageRow, type UsageStatistics } from '../../control/analytics/usage-statistics.ts';
+import type { ModelFigures } from '../../control/analytics/rollup-reports.ts';
 import type { Deployment } from '../../data/routing/deployment.ts';
 import { isRoutable } from '../../data/routing/deployment-picker.ts';
 
@@ -7,8 +8,12 @@ import { isRoutable } from '../../data/routing/deployment-picker.ts';
  * server can take it now, where it is loaded, each server's health, circuit
  * and load, and its last hour of requests (latency, errors).
  */
-export function modelStatus(deployments: readonly Deployment[], recent: readonly UsageRow[], now: number): Record<string, unknown> {
-  const statistics = summarize(recent);
+export function modelStatus(deployments: readonly Deployment[], recent: readonly UsageRow[] | ModelFigures | undefined, now: number): Record<string, unknown> {
+  // Raw records of the last hour, or (at volume) the model's rollup figures (decision 0029).
+  const rows = Array.isArray(recent) ? (recent as readonly UsageRow[]) : null;
+  const figures = rows === null ? (recent as ModelFigures | undefined) : undefined;
+  const statistics = rows === null ? (figures?.statistics ?? summarize([])) : summarize(rows);
+  const ofServer = (serverId: string): UsageStatistics => (rows === null ? (figures?.servers.get(serverId) ?? summarize([])) : summarize(rows.filter((row) => row.server_id === serverId)));
   const routable = deployments.filter((deployment) => isRoutable(deployment, now));
   return {
     model: deployments[0]?.model.modelId,
@@ -22,7 +27,7 @@ export function modelStatus(deployments: readonly Deployment[], recent: readonly
     context_length: firstKnown(deployments, (deployment) => deployment.model.contextLength),
     recent_latency_ms: statistics.p50_latency_ms,
     deployments: deployments.map((deployment) => {
-      const serverStats = summarize(recent.filter((row) => row.server_id === deployment.server.id));
+      const serverStats = ofServer(deployment.server.id);
       return {
         server: deployment.server.name,
         server_id: deployment.server.id,

@@ -17,6 +17,7 @@ import { storedResponses } from './0015-stored-responses.ts';
 import { serverMaxConcurrency } from './0016-server-max-concurrency.ts';
 import { keyPriority } from './0017-key-priority.ts';
 import { usageQueueWait } from './0018-usage-queue-wait.ts';
+import { usageRollups } from './0019-usage-rollups.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -38,6 +39,7 @@ const migrations: Record<string, Migration> = {
   '0016-server-max-concurrency': serverMaxConcurrency,
   '0017-key-priority': keyPriority,
   '0018-usage-queue-wait': usageQueueWait,
+  '0019-usage-rollups': usageRollups,
 };
 
 export const migrationProvider: MigrationProvider = {
