@@ -1,16 +1,17 @@
 /**
  * Upper bounds (ms) of the buckets usage rollups count latencies, times to
  * first token and queue waits in; the last bucket holds everything above.
- * Roughly logarithmic: a quantile read from them is within one bucket's width
- * of the exact one (within 25-50 % at worst, much closer where requests bunch).
+ * Roughly logarithmic (each about 1.5 times the last): a quantile read from
+ * them is within one bucket's width of the exact one. Few buckets keep the
+ * rollup rows small (decision 0029).
  */
-export const bucketBoundsMs = [1, 2, 5, 10, 20, 35, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1_000, 1_500, 2_000, 3_000, 4_000, 5_000, 7_500, 10_000, 15_000, 20_000, 30_000, 60_000, 120_000] as const;
+export const bucketBoundsMs = [5, 10, 20, 35, 50, 75, 100, 150, 250, 400, 600, 1_000, 1_500, 2_500, 4_000, 6_000, 10_000, 20_000, 45_000, 90_000] as const;
 
 /** Bucket count, the overflow bucket included. */
 export const bucketCount = bucketBoundsMs.length + 1;
 
 export function bucketOf(ms: number): number {
-  // 28 bounds: a linear scan is as fast as a search here, and obvious.
+  // 20 bounds: a linear scan is as fast as a search here, and obvious.
   for (let index = 0; index < bucketBoundsMs.length; index++) if (ms <= (bucketBoundsMs[index] as number)) return index;
   return bucketBoundsMs.length;
 }

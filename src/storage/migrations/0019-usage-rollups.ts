@@ -21,7 +21,8 @@ export const usageRollups: Migration = {
       .addColumn('period', 'text', (column) => column.notNull())
       .addColumn('bucket', 'text', (column) => column.notNull())
       .addColumn('value', 'text', (column) => column.notNull());
-    for (const name of counts) table = table.addColumn(name, 'bigint', (column) => column.notNull().defaultTo(0));
+    // 4-byte counts: a row is one minute or hour of one value, far below 2^31 requests.
+    for (const name of counts) table = table.addColumn(name, 'integer', (column) => column.notNull().defaultTo(0));
     for (const name of sums) table = table.addColumn(name, 'double precision', (column) => column.notNull().defaultTo(0));
     await table.addPrimaryKeyConstraint('usage_rollups_pk', ['dimension', 'period', 'bucket', 'value']).execute();
     // Retention deletes by age.

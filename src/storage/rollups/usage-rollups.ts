@@ -38,6 +38,14 @@ const errorDimensions: readonly Dimension[] = ['all', 'model', 'server', 'key', 
 
 export type Period = 'm' | 'h';
 
+/**
+ * Dimensions with minute rows as well as hour rows: what short windows at
+ * volume read (model status, thresholds, per-version figures, analytics by
+ * model). The others (server, key, API, route) have hour rows only, which
+ * keeps the table a fraction of the raw records (decision 0029).
+ */
+export const minuteDimensions: ReadonlySet<string> = new Set(['all', 'model', 'model_server', 'all#error', 'model#error']);
+
 const scalarColumns = ['requests', 'successes', 'server_errors', 'prompt_tokens', 'completion_tokens', 'success_completion_tokens', 'generation_ms', 'cache_hits', 'cost', 'costed', 'queued'] as const;
 const histograms = [
   ['latency', 'l'],
@@ -148,11 +156,12 @@ export function rollupRowsOf(records: readonly UsageRecordsTable[]): RollupRow[]
     const minute = `${record.occurred_at.slice(0, 16)}:00.000Z`;
     const hour = `${record.occurred_at.slice(0, 13)}:00:00.000Z`;
     for (const [dimension, value] of dimensionValues(record)) {
-      add(dimension, 'm', minute, value, record);
+      if (minuteDimensions.has(dimension)) add(dimension, 'm', minute, value, record);
       add(dimension, 'h', hour, value, record);
       if (record.error_type !== null && errorDimensions.includes(dimension)) {
-        add(`${dimension}#error`, 'm', minute, `${value}\n${record.error_type}`, null);
-        add(`${dimension}#error`, 'h', hour, `${value}\n${record.error_type}`, null);
+        const errorDimension = `${dimension}#error`;
+        if (minuteDimensions.has(errorDimension)) add(errorDimension, 'm', minute, `${value}\n${record.error_type}`, null);
+        add(errorDimension, 'h', hour, `${value}\n${record.error_type}`, null);
       }
     }
   }
