@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { createRedis, type RedisClient } from '../storage/redis-connection.ts';
 import type { ByteCache } from './byte-cache.ts';
 
 export interface CacheLog {
@@ -17,7 +18,9 @@ const warnEveryMs = 60_000;
  */
 export class RedisByteCache implements ByteCache {
   readonly backend = 'redis' as const;
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
+  // A Cluster keeps keys of one request on many nodes: multi-key commands go one key at a time there.
+  readonly #clustered: boolean;
   readonly #prefix: string;
   readonly #log: CacheLog;
   readonly #name: string;
@@ -26,7 +29,8 @@ export class RedisByteCache implements ByteCache {
   #lastWarnAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: { url: string; prefix: string; log: CacheLog; name: string; timeoutMs?: number; clock?: () => number }) {
-    this.#redis = new Redis(options.url, { maxRetriesPerRequest: 0, commandTimeout: options.timeoutMs ?? 250, enableOfflineQueue: true, connectTimeout: 2_000 });
+    this.#redis = createRedis(options.url, { maxRetriesPerRequest: 0, commandTimeout: options.timeoutMs ?? 250, enableOfflineQueue: true, connectTimeout: 2_000 });
+    this.#clustered = this.#redis instanceof Cluster;
     // Failures surface on the commands that meet them; no unhandled 'error' events.
     this.#redis.on('error', () => undefined);
     this.#redis.on('ready', () => (this.#wasReady = true));
@@ -43,6 +47,7 @@ export class RedisByteCache implements ByteCache {
   async getMany(keys: readonly string[]): Promise<Array<Buffer | null>> {
     if (keys.length === 0) return [];
     const missing = keys.map(() => null);
+    if (this.#clustered) return this.#run('read', () => Promise.all(keys.map((key) => this.#redis.getBuffer(this.#prefix + key))), missing);
     return this.#run('read', () => this.#redis.mgetBuffer(...keys.map((key) => this.#prefix + key)), missing);
   }
 
@@ -52,6 +57,10 @@ export class RedisByteCache implements ByteCache {
 
   async setMany(entries: ReadonlyArray<{ key: string; value: Buffer }>, ttlMs: number | null): Promise<void> {
     if (entries.length === 0) return;
+    if (this.#clustered) {
+      await Promise.all(entries.map((entry) => this.set(entry.key, entry.value, ttlMs)));
+      return;
+    }
     await this.#run(
       'write',
       async () => {

@@ -180,7 +180,7 @@ export const ConfigSchema = Type.Object(
     grpc_shared_port: Type.Boolean({ default: true }),
     data_dir: Type.String({ minLength: 1, default: './data' }),
     database_url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
-    redis_url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    redis_url: Type.Optional(Type.String({ pattern: '^rediss?(\\+(sentinel|cluster))?://' })),
     config_file: Type.Optional(Type.String({ minLength: 1 })),
     discover_local_ollama: Type.Boolean({ default: true }),
     local_ollama_url: Type.String({ pattern: '^https?://', default: 'http://localhost:11434' }),

@@ -80,7 +80,8 @@ export const environmentVariables: ReadonlyArray<{ names: string[]; path: string
   { names: ['SWITCHYARD_WS_MAX_BUFFERED_BYTES'], path: ['websocket', 'max_buffered_bytes'] },
   { names: ['SWITCHYARD_WS_MAX_CONVERSATIONS'], path: ['websocket', 'max_conversations'] },
   { names: ['SWITCHYARD_DEFAULT_COMPLETION_TOKENS'], path: ['quota', 'default_completion_tokens'] },
-  { names: ['SWITCHYARD_QUOTA_ON_BACKEND_ERROR'], path: ['quota', 'on_backend_error'] },
+  // What limits do while Redis is unreachable; the older name still works (the first one set wins).
+  { names: ['SWITCHYARD_REDIS_FAILURE_MODE', 'SWITCHYARD_QUOTA_ON_BACKEND_ERROR'], path: ['quota', 'on_backend_error'] },
   { names: ['SWITCHYARD_EMBEDDING_CACHE'], path: ['embeddings', 'cache'] },
   { names: ['SWITCHYARD_EMBEDDING_CACHE_MB'], path: ['embeddings', 'cache_mb'] },
   { names: ['SWITCHYARD_EMBEDDING_CACHE_TTL_S'], path: ['embeddings', 'cache_ttl_s'] },

@@ -85,14 +85,14 @@ describe('key budgets in currency', () => {
       expect(refusal.status).toBe(429);
       const redis = new Redis(redisUrl);
       try {
-        expect(Number(await redis.get(`switchyard:spent:${id}`))).toBeGreaterThanOrEqual(40);
+        expect(Number(await redis.get(`switchyard:spent:{${id}}`))).toBeGreaterThanOrEqual(40);
         // A Redis that lost the counter is seeded again from storage: the key stays refused.
-        await redis.del(`switchyard:spent:${id}`);
+        await redis.del(`switchyard:spent:{${id}}`);
         await gateway.gateway.usage.flush({ force: true });
         const still = await gateway.api('POST', '/v1/chat/completions', { model: 'mixtral', messages: [{ role: 'user', content: 'after a Redis restart' }] }, { authorization: `Bearer ${key}` });
         expect(still.status).toBe(429);
       } finally {
-        await redis.del(`switchyard:spent:${id}`);
+        await redis.del(`switchyard:spent:{${id}}`);
         redis.disconnect();
       }
     } finally {

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { createRedis, type RedisClient } from '../../storage/redis-connection.ts';
 import { FailureMemory, type IntegrationStatus } from '../../observability/integration-status.ts';
 import { QuotaBackendError, windowMs, type Admission, type QuotaBackend, type QuotaLimits, type QuotaRefusal } from './quota-backend.ts';
 
@@ -71,7 +71,7 @@ return 1
 const firstConnectWaitMs = 2_000;
 
 export class RedisQuota implements QuotaBackend {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #firstReady: Promise<void>;
   #wasReady = false;
@@ -81,7 +81,7 @@ export class RedisQuota implements QuotaBackend {
     // them behind reconnects, and a hung Redis within 5 s (not less: under load an
     // event-loop stall would fire the timer before the reply is read); the service
     // then applies its fail-open or fail-closed policy instead of holding the request.
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 5_000, enableOfflineQueue: true, lazyConnect: false });
+    this.#redis = createRedis(url, { maxRetriesPerRequest: 1, commandTimeout: 5_000, enableOfflineQueue: true, lazyConnect: false });
     // Connection trouble is reported by the failing command; no unhandled 'error' events.
     this.#redis.on('error', (error: Error) => this.#connection.fail(`Redis: ${error.message}`));
     this.#redis.on('ready', () => this.#connection.succeed());
@@ -100,15 +100,16 @@ export class RedisQuota implements QuotaBackend {
   }
 
   #windowKey(keyId: string): string {
-    return `${this.#prefix}:rl:${keyId}`;
+    // {keyId}: a Redis Cluster keeps a key's counters in one slot, as its scripts need (decision 0032).
+    return `${this.#prefix}:rl:{${keyId}}`;
   }
 
   #usedKey(keyId: string): string {
-    return `${this.#prefix}:used:${keyId}`;
+    return `${this.#prefix}:used:{${keyId}}`;
   }
 
   #spentKey(keyId: string): string {
-    return `${this.#prefix}:spent:${keyId}`;
+    return `${this.#prefix}:spent:{${keyId}}`;
   }
 
   #isReady(): boolean {

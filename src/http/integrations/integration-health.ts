@@ -19,6 +19,8 @@ export interface IntegrationSources {
   storage: () => Promise<boolean>;
   storageDialect: 'sqlite' | 'postgres';
   redis: (() => IntegrationStatus) | null;
+  /** Where REDIS_URL points (no credentials) and what limits do while it is unreachable (decision 0032). */
+  redisDetail?: { target: string; mode: 'single' | 'sentinel' | 'cluster'; failure_mode: 'open' | 'closed' } | null;
   otlp: (() => IntegrationStatus) | null;
   webhooks: () => IntegrationStatus;
   servers: () => readonly ModelServer[];
@@ -56,6 +58,7 @@ export async function integrationHealth(sources: IntegrationSources): Promise<In
     integrations.push({ name, kind, required: false, status: state.status, last_error: state.lastError, last_error_at: state.lastErrorAt });
   };
   optional('Redis', 'redis', sources.redis);
+  if (sources.redisDetail !== undefined && sources.redisDetail !== null) (integrations.at(-1) as IntegrationEntry).detail = { ...sources.redisDetail };
   optional('OTLP exporter', 'otlp', sources.otlp);
   optional('Webhook delivery', 'webhooks', sources.webhooks);
   for (const server of sources.servers()) {

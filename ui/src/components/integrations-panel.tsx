@@ -7,6 +7,7 @@ interface IntegrationEntry {
   status: 'ok' | 'degraded' | 'down' | 'disabled' | 'unknown';
   last_error: string | null;
   last_error_at: string | null;
+  detail?: Record<string, unknown>;
 }
 
 interface IntegrationHealth {
@@ -70,6 +71,12 @@ export function IntegrationsPanel() {
             <tr key={entry.kind} data-testid={`integration-${entry.kind}`} data-status={entry.status}>
               <td>
                 {kindLabels[entry.kind]} {entry.kind === 'storage' ? <span className="muted">({entry.name})</span> : null}
+                {entry.kind === 'redis' && entry.detail !== undefined ? (
+                  <span className="muted" data-testid="redis-detail">
+                    {' '}
+                    ({String(entry.detail['target'])}; if unreachable, limits fail {String(entry.detail['failure_mode'])})
+                  </span>
+                ) : null}
               </td>
               <td>
                 <span className={`dot ${entry.status === 'ok' ? 'online' : entry.status === 'disabled' ? 'unknown' : entry.status === 'down' ? 'offline' : 'degraded'}`} aria-hidden="true" /> {entry.status === 'disabled' ? 'not configured' : entry.status}
