@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { KeyRing } from './auth/key-ring.ts';
 import type { ClientSettings, Config } from './config/config-schema.ts';
 import type { HealthScheduler } from './control/health/health-scheduler.ts';
@@ -189,14 +189,18 @@ export function buildApp(services: AppServices): FastifyInstance {
   registerJsonBodyParser(app);
   app.register(fastifyCookie);
   const cluster = services.cluster;
-  if (cluster !== undefined) {
-    // After the answer: the change is committed by then, and the caller does not wait for the others.
-    app.addHook('onResponse', async (request, reply) => {
-      if (reply.statusCode >= 400) return;
-      const changed = adminWriteTopic(request.method, request.routeOptions.url ?? '', request.params);
-      if (changed !== null) cluster.announce(changed.topic, changed.id);
-    });
-  }
+  // After an admin write's answer: the change is committed by then, and the caller does not wait for the
+  // other replicas. Only on the admin scopes: inference requests never run it.
+  const announceWrites =
+    cluster === undefined
+      ? null
+      : (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+          if (reply.statusCode < 400) {
+            const changed = adminWriteTopic(request.method, request.routeOptions.url ?? '', request.params);
+            if (changed !== null) cluster.announce(changed.topic, changed.id);
+          }
+          done();
+        };
 
   app.register(apiDocsRoutes);
   app.register(protoFileRoute);
@@ -209,6 +213,7 @@ export function buildApp(services: AppServices): FastifyInstance {
     async (admin) => {
       // onRequest: a caller without a valid key learns nothing, not even whether its body was valid.
       admin.addHook('onRequest', requireScope(services.keyRing, adminScopeFor, services.sessions));
+      if (announceWrites !== null) admin.addHook('onResponse', announceWrites);
       await admin.register(modelServersRoutes, { ...services, ownership });
       await admin.register(serverKindsRoute);
       await admin.register(routesRoutes, { routes: services.routes, index: services.index, ownership });
@@ -243,7 +248,12 @@ export function buildApp(services: AppServices): FastifyInstance {
     ...(services.embeddings === undefined ? {} : { embeddings: services.embeddings }),
   });
   const collections = services.collections;
-  if (collections !== undefined) app.register(collections, { prefix: '/api/v1', keyRing: services.keyRing, sessions: services.sessions, ownership });
+  if (collections !== undefined) {
+    app.register(async (scope) => {
+      if (announceWrites !== null) scope.addHook('onResponse', announceWrites);
+      await scope.register(collections, { prefix: '/api/v1', keyRing: services.keyRing, sessions: services.sessions, ownership });
+    });
+  }
   app.register(modelReportAliases, { prefix: '/v1', ...services.analytics, keyRing: services.keyRing, sessions: services.sessions });
   app.register(modelStatusRoutes, { prefix: '/api/v1', frontDoor, index: services.index, usage: services.analytics.usage, keyRing: services.keyRing, sessions: services.sessions, bodyLimit: services.config.inference_body_limit_bytes, fleet: services.registry, ...(services.prices === undefined ? {} : { costOf: (model: string | null, prompt: number, completion: number, latencyMs: number) => (services.prices as PriceBook).costOf(model, prompt, completion, latencyMs) }) });
   if (services.integrations !== undefined) app.register(integrationStatusRoute, { sources: services.integrations, keyRing: services.keyRing });
