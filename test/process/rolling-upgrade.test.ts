@@ -55,7 +55,8 @@ afterAll(async () => {
 });
 
 function replica(release: 'previous' | 'current'): Promise<GatewayProcess> {
-  const env = { DATABASE_URL: databaseUrl, SWITCHYARD_ADMIN_KEY: adminKey, SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'sy-upgrade-')), SWITCHYARD_USAGE_FLUSH_MS: '100', SWITCHYARD_LOG_FORMAT: 'json' };
+  // Replicas of one database share their secret key (a replica with another is refused).
+  const env = { DATABASE_URL: databaseUrl, SWITCHYARD_ADMIN_KEY: adminKey, SWITCHYARD_SECRET_KEY: 'rolling-upgrade-secret-key-0123456789abcdef', SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'sy-upgrade-')), SWITCHYARD_USAGE_FLUSH_MS: '100', SWITCHYARD_LOG_FORMAT: 'json' };
   return spawnGateway(env, [], release === 'previous' ? { bin: join((previous as PreviousRelease).root, 'bin/switchyard.js') } : {}).then((gateway) => {
     started.push(gateway);
     return gateway;

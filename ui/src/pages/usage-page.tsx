@@ -12,10 +12,12 @@ export function UsagePage(props: { session: Session }) {
   const [groups, setGroups] = useState<UsageGroup[]>([]);
   const [groupBy, setGroupBy] = useState('model');
   const [error, setError] = useState<string | null>(null);
+  const [source, setSource] = useState<'records' | 'rollups' | null>(null);
   useEffect(() => {
-    api<{ data: UsageGroup[]; total: UsageGroup }>('GET', '/api/v1/analytics/usage?group_by=hour').then((answer) => {
+    api<{ data: UsageGroup[]; total: UsageGroup; source?: 'records' | 'rollups' }>('GET', '/api/v1/analytics/usage?group_by=hour').then((answer) => {
       setHours(answer.data);
       setTotal(answer.total);
+      setSource(answer.source ?? null);
     }, (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load usage.'));
   }, []);
   useEffect(() => {
@@ -29,6 +31,11 @@ export function UsagePage(props: { session: Session }) {
       <h1>Usage (last 24 hours)</h1>
       <LiveFigures />
       <ErrorNote error={error} />
+      {source === 'rollups' && (
+        <p className="muted" data-testid="usage-source">
+          At this volume the figures come from per-minute rollups: counts, tokens and costs are exact; percentiles are read from latency buckets and may differ from the exact ones by up to one bucket.
+        </p>
+      )}
       {hours !== null && hours.length === 0 && <p className="empty">No requests yet. Send one from the Playground, or point an application at /v1 with a key.</p>}
       {total !== null && total.requests > 0 && (
         <p className="cache-ratio" data-testid="cache-hit-ratio">
