@@ -7,6 +7,7 @@
 //
 //   node bench/analytics-bench.ts          (DATABASE_URL, else the local test database)
 //   BENCH_RECORDS=1000000 node bench/analytics-bench.ts
+//   BENCH_KEEP=1 keeps the database; BENCH_DATABASE=<name> times the queries on a kept one without writing.
 //
 // Not part of `npm run bench`: writing ten million records takes minutes.
 import pg from 'pg';
@@ -19,7 +20,8 @@ import { benchAuth, startBenchGateway } from './bench-gateway.ts';
 
 const records = Number(process.env['BENCH_RECORDS'] ?? 10_000_000);
 const baseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const databaseName = `sy_analytics_bench_${process.pid}`;
+const reuse = process.env['BENCH_DATABASE'];
+const databaseName = reuse ?? `sy_analytics_bench_${process.pid}`;
 const dayMs = 86_400_000;
 // Both gateways open the same database: one secret key (a replica with another is refused).
 const secretKey = 'analytics-bench-secret-key-0123456789abcdef';
@@ -28,7 +30,7 @@ const start = now - 30 * dayMs;
 
 const admin = new pg.Client({ connectionString: baseUrl });
 await admin.connect();
-await admin.query(`create database ${databaseName}`);
+if (reuse === undefined) await admin.query(`create database ${databaseName}`);
 const url = new URL(baseUrl);
 url.pathname = `/${databaseName}`;
 const databaseUrl = url.toString();
@@ -65,20 +67,22 @@ function outcome(index: number): RequestOutcome {
 }
 
 const log = pino({ level: 'warn' });
-const database = await openDatabase({ dataDir: '/nonexistent', databaseUrl });
-const recorder = new UsageRecorder({ db: database.db, sqlite: null, log, flushMs: 3_600_000, maxQueued: 1_000_000 });
 const writeStarted = performance.now();
-const batch = 20_000;
-for (let index = 0; index < records; index++) {
-  recorder.record(outcome(index));
-  if ((index + 1) % batch === 0) {
-    await recorder.flush({ force: true });
-    if ((index + 1) % 1_000_000 === 0) console.log(`  ${(index + 1) / 1_000_000} M records written (${Math.round((index + 1) / ((performance.now() - writeStarted) / 1000))} records/s)`);
+if (reuse === undefined) {
+  const database = await openDatabase({ dataDir: '/nonexistent', databaseUrl });
+  const recorder = new UsageRecorder({ db: database.db, sqlite: null, log, flushMs: 3_600_000, maxQueued: 1_000_000 });
+  const batch = 20_000;
+  for (let index = 0; index < records; index++) {
+    recorder.record(outcome(index));
+    if ((index + 1) % batch === 0) {
+      await recorder.flush({ force: true });
+      if ((index + 1) % 1_000_000 === 0) console.log(`  ${(index + 1) / 1_000_000} M records written (${Math.round((index + 1) / ((performance.now() - writeStarted) / 1000))} records/s)`);
+    }
   }
+  await recorder.flush({ force: true });
+  await database.close();
 }
-await recorder.flush({ force: true });
 const writeSeconds = (performance.now() - writeStarted) / 1000;
-await database.close();
 const counts = new pg.Client({ connectionString: databaseUrl });
 await counts.connect();
 const rawRows = Number((await counts.query('select count(*) as n from usage_records')).rows[0].n);
@@ -127,15 +131,10 @@ for (const [name, path] of queries) {
 }
 rollupGateway.child.kill('SIGTERM');
 
-const rawGateway = await startBenchGateway({ env: { DATABASE_URL: databaseUrl, SWITCHYARD_SECRET_KEY: secretKey, SWITCHYARD_ANALYTICS_RAW_ROWS_MAX: '500000' } });
-const raw = await timed(rawGateway.url, queries[0][1], 3);
-rows.push(`| usage by model, 30 days | raw records (as before: capped at 500k rows) | ${raw.medianMs} ms | ${raw.body.total.requests} (truncated: ${String(raw.body.truncated)}) |`);
-rawGateway.child.kill('SIGTERM');
-
-console.log(`\n${rawRows.toLocaleString('en')} records over 30 days; medians of 7 runs (3 for raw) through a gateway process:\n`);
+console.log(`\n${rawRows.toLocaleString('en')} records over 30 days; medians of 7 runs through a gateway process:\n`);
 console.log('| query | read from | median | requests counted |');
 console.log('|---|---|---|---|');
 for (const row of rows) console.log(row);
 
-if (process.env['BENCH_KEEP'] !== '1') await admin.query(`drop database ${databaseName} with (force)`);
+if (process.env['BENCH_KEEP'] !== '1' && reuse === undefined) await admin.query(`drop database ${databaseName} with (force)`);
 await admin.end();

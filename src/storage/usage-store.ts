@@ -62,12 +62,13 @@ export class UsageStore {
   /** Rollup sums over a window, per value of one dimension (and per hour or minute when asked). */
   async rollupSums(options: { dimension: Dimension | `${Dimension}#error`; from: string; to: string; by?: 'hour' | 'minute' }): Promise<RollupSum[]> {
     const window = options.by === 'minute' ? { hours: null, minutes: [{ from: `${options.from.slice(0, 16)}:00.000Z`, to: options.to }] } : rollupWindow(options.from, options.to, !minuteDimensions.has(options.dimension));
+    // One index range (dimension, period, bucket) per part: an OR of them would scan every row of the dimension.
     const ranges = [
-      ...(window.hours === null ? [] : [sql`(period = 'h' and bucket >= ${window.hours.from} and bucket < ${window.hours.to})`]),
-      ...window.minutes.map((range) => sql`(period = 'm' and bucket >= ${range.from} and bucket < ${range.to})`),
-    ];
+      ...(window.hours === null ? [] : [{ period: 'h', ...window.hours }]),
+      ...window.minutes.map((range) => ({ period: 'm', ...range })),
+    ].map((range) => sql`select * from usage_rollups where dimension = ${options.dimension} and period = ${range.period} and bucket >= ${range.from} and bucket < ${range.to}`);
     const bucket = options.by === 'hour' ? sql`substr(bucket, 1, 13)` : options.by === 'minute' ? sql`bucket` : sql`''`;
-    const result = await sql<Record<string, unknown>>`select value, ${bucket} as slot, ${sumList} from usage_rollups where dimension = ${options.dimension} and (${sql.join(ranges, sql` or `)}) group by value${options.by === undefined ? sql`` : sql`, ${bucket}`}`.execute(this.#db);
+    const result = await sql<Record<string, unknown>>`select value, ${bucket} as slot, ${sumList} from (${sql.join(ranges, sql` union all `)}) as picked group by value${options.by === undefined ? sql`` : sql`, ${bucket}`}`.execute(this.#db);
     return result.rows.map((row) => ({
       value: String(row['value']),
       bucket: options.by === 'hour' ? `${String(row['slot'])}:00:00Z` : options.by === 'minute' ? String(row['slot']) : null,

@@ -255,6 +255,8 @@ type UsageReport {
   from: String!
   to: String!
   groupBy: String!
+  "Where the figures come from: records (exact), or rollups at volume (counts exact, percentiles from latency buckets)."
+  source: String!
   truncated: Boolean!
   total: UsageFigures!
   data: [UsageFigures!]!
