@@ -56,7 +56,8 @@ export async function startOwnRedisServer(): Promise<OwnRedisServer> {
   };
 }
 
-async function waitForPing(url: string): Promise<void> {
+/** Waits until a redis-server (or Sentinel) at `url` answers PING. */
+export async function waitForPing(url: string): Promise<void> {
   await waitFor(async () => {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on('error', () => undefined);

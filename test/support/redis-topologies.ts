@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { freePort } from './own-postgres.ts';
+import { waitForPing } from './own-redis-server.ts';
 import { waitFor } from './wait-for.ts';
 
 const run = promisify(execFile);
@@ -21,19 +21,8 @@ function startServer(dir: string, args: string[]): ChildProcess {
   return spawn('redis-server', ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], { stdio: 'ignore' });
 }
 
-async function ping(port: number): Promise<void> {
-  await waitFor(async () => {
-    const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      return (await client.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
-  }, `redis on ${port}`);
+function ping(port: number): Promise<void> {
+  return waitForPing(`redis://127.0.0.1:${port}`);
 }
 
 async function stopAll(children: Map<string, ChildProcess>, dir: string): Promise<void> {
