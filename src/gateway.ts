@@ -55,7 +55,7 @@ import { createLogger } from './observability/logger.ts';
 import { loadMasterKey, type MasterKeySource } from './security/master-key.ts';
 import { SecretBox } from './security/secret-box.ts';
 import { assertSameSecretKey } from './security/secret-key-check.ts';
-import { describeRedisTarget, parseRedisUrl } from './storage/redis-connection.ts';
+import { describeRedisTarget, parseRedisUrl, type RedisTarget } from './storage/redis-connection.ts';
 import { ApiKeyStore } from './storage/api-key-store.ts';
 import { HistoryStore } from './storage/history-store.ts';
 import { openDatabase, type Database } from './storage/open-database.ts';
@@ -378,7 +378,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       storage: database.isReachable,
       storageDialect: database.dialect,
       redis: redisQuota === null ? null : () => redisQuota.connectionStatus(),
-      redisDetail: config.redis_url === undefined ? null : { target: describeRedisTarget(parseRedisUrl(config.redis_url)), mode: parseRedisUrl(config.redis_url).mode, failure_mode: config.quota.on_backend_error },
+      redisDetail: config.redis_url === undefined ? null : redisDetail(parseRedisUrl(config.redis_url), config.quota.on_backend_error),
       otlp: tracer === null ? null : () => tracer.exportStatus(),
       webhooks: () => webhookDispatcher.deliveryStatus(),
       servers: () => registry.list(),
@@ -454,4 +454,9 @@ function inFlightOf(index: ModelIndex): number {
   let total = 0;
   for (const deployment of index.allDeployments()) total += deployment.state.inflight;
   return total;
+}
+
+/** Where Redis is (no credentials) and what limits do without it, for the integrations panel. */
+function redisDetail(target: RedisTarget, failureMode: 'open' | 'closed') {
+  return { target: describeRedisTarget(target), mode: target.mode, failure_mode: failureMode };
 }

@@ -1,3 +1,4 @@
+import { parseRedisUrl } from '../storage/redis-connection.ts';
 import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
 import { ConfigSchema, type Config } from './config-schema.ts';
@@ -57,7 +58,16 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const source = sourceOfPath.get(key) ?? key;
     throw new ConfigError(`Invalid setting ${source}: ${describeError(firstError.message, firstError.params, key)}`);
   }
-  return { config: withDefaults as Config, fleet };
+  const config = withDefaults as Config;
+  // The pattern admits the three forms; the rest of a REDIS_URL (hosts, primary name) is read here, so a bad one stops the start cleanly.
+  if (config.redis_url !== undefined) {
+    try {
+      parseRedisUrl(config.redis_url);
+    } catch (error) {
+      throw new ConfigError(`Invalid setting ${sourceOfPath.get('redis_url') ?? 'redis_url'}: ${error instanceof Error ? error.message : 'unreadable'}`);
+    }
+  }
+  return { config, fleet };
 }
 
 function readConfigFile(path: string): string {

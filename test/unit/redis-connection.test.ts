@@ -45,5 +45,7 @@ describe('REDIS_URL forms', () => {
     expect(loadConfig({ env: { SWITCHYARD_QUOTA_ON_BACKEND_ERROR: 'closed' } }).config.quota.on_backend_error).toBe('closed');
     expect(loadConfig({ env: { SWITCHYARD_REDIS_FAILURE_MODE: 'open', SWITCHYARD_QUOTA_ON_BACKEND_ERROR: 'closed' } }).config.quota.on_backend_error).toBe('open');
     expect(loadConfig({ env: {} }).config.quota.on_backend_error).toBe('open');
+    // A Sentinel URL without the primary's name stops the start with the setting's name, not later with a stack.
+    expect(() => loadConfig({ env: { REDIS_URL: 'redis+sentinel://:pw@s1:26379' } })).toThrow(/Invalid setting REDIS_URL: .*must name the primary/);
   });
 });
