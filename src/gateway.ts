@@ -58,7 +58,9 @@ import { assertSameSecretKey } from './security/secret-key-check.ts';
 import { describeRedisTarget, parseRedisUrl, type RedisTarget } from './storage/redis-connection.ts';
 import { ApiKeyStore } from './storage/api-key-store.ts';
 import { HistoryStore } from './storage/history-store.ts';
-import { openDatabase, type Database } from './storage/open-database.ts';
+import { describePostgresUrl, type Database } from './storage/open-database.ts';
+import { openDatabaseWhenReachable, type StorageWait } from './storage/open-database-when-reachable.ts';
+import { listenWhileStarting, type StartingListener } from './http/starting/starting-listener.ts';
 import { ServerStore } from './storage/server-store.ts';
 import { createCollections, type Collections } from './collections/create-collections.ts';
 import { createFleetModels } from './control/lifecycle/create-fleet-models.ts';
@@ -137,6 +139,8 @@ export interface StartOptions {
   startScheduler?: boolean;
   /** The clock rate-limit windows follow (epoch ms); tests inject one. */
   clock?: () => number;
+  /** How the wait for an unreachable database paces itself (tests shorten it). */
+  storageWait?: Pick<StorageWait, 'firstDelayMs' | 'maxDelayMs'>;
 }
 
 /** Opens storage, loads the fleet, starts health checks and listens. */
@@ -146,13 +150,31 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
   await assertPortFree(config.host, config.port);
   if (config.grpc_port !== undefined) await assertPortFree(config.host, config.grpc_port, 'grpc_port');
   const log: Logger = createLogger({ level: config.log_level, format: config.log_format }, options.logDestination);
-  const database = await openDatabase({
-    dataDir: config.data_dir,
-    databaseUrl: config.database_url,
-    ...(options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema }),
-    holdStartupLock: true,
-    onConnectionError: (error) => log.warn({ err: error.message }, 'a database connection failed; storage writes wait until it is back'),
-    onLaterSchema: (migrations) => log.warn({ migrations }, 'the database was migrated by a later release of Switchyard: running on its schema without migrating (migrations only add, so this release still works on it)'),
+  // A PostgreSQL that cannot be reached yet is waited for, with the port answering "starting" (decision 0034).
+  const starting: { listener: StartingListener | null } = { listener: null };
+  const database = await openDatabaseWhenReachable(
+    {
+      dataDir: config.data_dir,
+      databaseUrl: config.database_url,
+      ...(options.postgresSchema === undefined ? {} : { postgresSchema: options.postgresSchema }),
+      holdStartupLock: true,
+      onConnectionError: (error) => log.warn({ err: error.message }, 'a database connection failed; storage writes wait until it is back'),
+      onLaterSchema: (migrations) => log.warn({ migrations }, 'the database was migrated by a later release of Switchyard: running on its schema without migrating (migrations only add, so this release still works on it)'),
+    },
+    {
+      onUnreachable: async () => {
+        starting.listener = await listenWhileStarting(config.host, config.port, 'unreachable');
+      },
+      onRetry: (error, attempt, delayMs) =>
+        log.warn(
+          { database: describePostgresUrl(config.database_url ?? ''), err: error.message, attempt, retryInMs: delayMs, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${starting.listener?.port ?? config.port}` },
+          'waiting for the database before starting: /health answers 200 and /ready 503 until it is reachable',
+        ),
+      ...options.storageWait,
+    },
+  ).catch(async (error: unknown) => {
+    await starting.listener?.close();
+    throw error;
   });
   try {
     const metricsRegistry = createMetricsRegistry();
@@ -386,9 +408,10 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     }, cluster });
     // Before listening: the first connection on the shared port may already be gRPC.
     const grpc = await startGrpcGateway({ app, httpServer: app.server, host: config.host, port: config.grpc_port, firstBytesTimeoutMs: Math.min(config.client.headers_timeout_ms, config.client.request_timeout_ms), sharePort: config.grpc_shared_port, log });
-    const address = await app.listen({ port: config.port, host: config.host }).catch(async (error: unknown) => {
+    const listenPort = await freePortOf(starting.listener, config.port);
+    const address = await app.listen({ port: listenPort, host: config.host }).catch(async (error: unknown) => {
       await grpc.close(0);
-      throw toPortError(error, config.host, config.port);
+      throw toPortError(error, config.host, listenPort);
     });
     // The benchmark calls our own /v1 on loopback, whatever address we listen on.
     const selfHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -444,9 +467,20 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     };
     return { app, grpc, registry, scheduler, database, usage, proxy, embedder: embeddings.embedder, cacheMetrics, collections, operations: operationService, lifecycle, modelNeeds, hub, placements: { registry: placements, reconciler }, models: { versions, figures, thresholds, activation }, keys, masterKey, fleetReport, cluster, url: address, isDraining: () => draining, close, usageMaintenance };
   } catch (error) {
+    await starting.listener?.close();
     await database.close();
     throw error;
   }
+}
+
+/**
+ * The port the gateway listens on: the one the starting listener held, freed
+ * for it (so a gateway asked for port 0 keeps the port it has been answering on).
+ */
+async function freePortOf(starting: StartingListener | null, configured: number): Promise<number> {
+  if (starting === null) return configured;
+  await starting.close();
+  return starting.port;
 }
 
 /** Requests on their way to a model server now, across the fleet. */

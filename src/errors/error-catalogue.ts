@@ -122,6 +122,7 @@ export const errors = {
   clientDisconnected: () => new AppError('SY_CLIENT_DISCONNECTED'),
   shuttingDown: () => new AppError('SY_SHUTTING_DOWN'),
   consoleNotBuilt: () => new AppError('SY_CONSOLE_NOT_BUILT'),
+  starting: (retryAfterMs: number) => new AppError('SY_STARTING', { retryAfterMs }),
   storageUnavailable: (cause: unknown) => new AppError('SY_STORAGE_UNAVAILABLE', { cause }),
   internal: (cause: unknown) => new AppError('SY_INTERNAL', { cause }),
 } as const;

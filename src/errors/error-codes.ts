@@ -91,6 +91,7 @@ export const errorCodes = {
     retryable: true,
     message: "Rate limits and budgets cannot be checked right now (their store is unreachable), so this key's request is refused. Try again shortly.",
   },
+  SY_STARTING: { status: 503, type: 'server_error', retryable: true, message: 'Switchyard is starting and waits for its database, which is not reachable yet; nothing was done. Try again shortly.' },
   SY_STORAGE_UNAVAILABLE: { status: 503, type: 'server_error', retryable: true, message: 'Storage is unavailable right now, so this request could not be completed (nothing was saved). Inference keeps working; try again shortly.' },
   SY_CONSOLE_NOT_BUILT: { status: 503, type: 'server_error', retryable: false, message: 'The console is not built; run npm run build:ui to build it.' },
 

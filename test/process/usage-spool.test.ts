@@ -105,22 +105,29 @@ describe.skipIf(!hasInitdb)('usage records through a database outage and kill -9
       await gateway.kill('SIGKILL');
       expect(spooledLines()).toBe(40);
 
-      // The database is still down: the gateway cannot start (it needs storage to migrate and load its keys)
-      // and must leave the spool as it found it.
+      // Started again while the database is still down, the gateway waits for it (decision 0034): live, not
+      // ready, every other request a clear 503, and the spool left as it is until the database answers.
       if (cycle === 1) {
-        const refused = await spawnGateway(environment()).then(
-          (started) => started,
-          (error: unknown) => error as Error,
-        );
-        if (!(refused instanceof Error)) await refused.kill('SIGKILL');
-        expect(refused).toBeInstanceOf(Error);
+        const waiting = await spawnGateway(environment(), [], { until: 'waiting-for-database' });
+        gateway = waiting;
+        expect((await fetch(`${waiting.url}/health`)).status).toBe(200);
+        const ready = await fetch(`${waiting.url}/ready`);
+        expect([ready.status, await ready.json()]).toEqual([503, { status: 'starting', checks: { storage: 'unreachable' } }]);
+        const refused = await fetch(`${waiting.url}/v1/chat/completions`, { method: 'POST', headers, body: chat });
+        expect([refused.status, refused.headers.get('retry-after')]).toEqual([503, '5']);
+        expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('SY_STARTING');
+        // The same in Anthropic's terms: its SDKs back off on 529 overloaded_error.
+        const anthropic = await fetch(`${waiting.url}/v1/messages`, { method: 'POST', headers, body: chat });
+        expect([anthropic.status, ((await anthropic.json()) as { error: { type: string } }).error.type]).toEqual([529, 'overloaded_error']);
         expect(spooledLines()).toBe(40);
-        // Started again later, with the database back: the spool is replayed, then traffic flows again.
+        expect(await usageRows().catch(() => null)).toBeNull();
+
+        // The database comes back: the same process finishes starting on the port it held, replays the spool, serves.
         await database.start();
-        gateway = await spawnGateway(environment());
+        await waitUntil(async () => (await fetch(`${waiting.url}/ready`).catch(() => null))?.status === 200, { what: 'the waiting gateway to become ready' });
         await waitUntil(async () => (await usageRows()).total === 50, { what: 'the 40 spooled records replayed at start-up' });
-        expect(gateway.output()).toMatch(/usage records spooled by an earlier run/);
-        expect(gateway.output()).toMatch(/usage spool replayed/);
+        expect(waiting.output()).toMatch(/usage records spooled by an earlier run/);
+        expect(waiting.output()).toMatch(/usage spool replayed/);
         expect(await metric('switchyard_usage_records_spooled')).toBe(0);
         expect(spooledLines()).toBe(0);
       }

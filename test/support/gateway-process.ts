@@ -16,8 +16,14 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** What spawnGateway waits for: the banner, or the log line of a gateway waiting for its database (with the port it answers on). */
+const awaited = {
+  banner: /Switchyard is listening on [^\s:]+:(\d+)/,
+  'waiting-for-database': /"url":"http:\/\/[^"]*:(\d+)"[^\n]*waiting for the database before starting/,
+} as const;
+
 /** Runs `switchyard serve` as a real process (the way `npm start` does; another checkout's with `bin`) and waits for its banner. */
-export async function spawnGateway(env: Record<string, string>, args: string[] = [], options: { bin?: string } = {}): Promise<GatewayProcess> {
+export async function spawnGateway(env: Record<string, string>, args: string[] = [], options: { bin?: string; until?: keyof typeof awaited } = {}): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [options.bin ?? binPath, 'serve', ...args], {
     env: { PATH: process.env['PATH'] ?? '', SWITCHYARD_PORT: '0', SWITCHYARD_HOST: '127.0.0.1', SWITCHYARD_DISCOVER_LOCAL_OLLAMA: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,7 +39,7 @@ export async function spawnGateway(env: Record<string, string>, args: string[] =
   // the test worker exits (a failed or timed-out test) is killed by the exit hook below.
   const port = await new Promise<string>((resolve, reject) => {
     const onData = () => {
-      const match = /Switchyard is listening on [^\s:]+:(\d+)/.exec(output);
+      const match = awaited[options.until ?? 'banner'].exec(output);
       if (match !== null) resolve(match[1] as string);
     };
     child.stdout?.on('data', onData);
