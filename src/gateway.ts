@@ -66,7 +66,7 @@ import { createCollections, type Collections } from './collections/create-collec
 import { createFleetModels } from './control/lifecycle/create-fleet-models.ts';
 import { ModelNeeds } from './control/operations/model-needs.ts';
 import { HubService } from './control/hub/hub-service.ts';
-import type { OperationRunner } from './control/operations/operation.ts';
+import type { OperationService } from './control/operations/operation-service.ts';
 import type { ModelLifecycleActions } from './control/operations/model-lifecycle.ts';
 import { PlacementRegistry } from './control/placements/placement-registry.ts';
 import { PlacementReconciler } from './control/placements/placement-reconciler.ts';
@@ -104,7 +104,7 @@ export interface Gateway {
   /** Vector collections and per-model vectors. */
   collections: Collections;
   /** Long-running fleet work (pulls, deletes, loads, Hub downloads), watched and kept 7 days. */
-  operations: OperationRunner;
+  operations: OperationService;
   /** Pull/delete/copy/load/unload on many servers at once, each an operation. */
   lifecycle: ModelLifecycleActions;
   /** What still needs a model (routes, placements) before its last copy is deleted. */
@@ -234,7 +234,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const checker = new ServerChecker({ registry, http, settings: config.health, log });
     const scheduler = new HealthScheduler({ registry, checker, history, settings: config.health, log, isChecker: () => cluster.isChecker() });
 
-    const models = await createFleetModels({ config, fleet: loaded.fleet, db: database.db, registry, routes, scheduler, http, webhooks: webhookDispatcher, log, isChecker: () => cluster.isChecker() });
+    const models = await createFleetModels({ config, fleet: loaded.fleet, db: database.db, registry, routes, scheduler, http, webhooks: webhookDispatcher, log, isChecker: () => cluster.isChecker(), replicas: { id: cluster.replicaId, liveIds: () => cluster.liveReplicaIds(), announce: (topic, id) => cluster.announce(topic, id), isChecker: () => cluster.isChecker() } });
     const { operations: operationService, lifecycle, modelNeeds, hub, placements, reconciler, activation, versions, figures, thresholds, usageStore } = models;
 
     const cachePolicies = await loadCachePolicies(database.db);
@@ -375,6 +375,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
           await thresholds.load();
         },
         collections: () => collections.service.refresh(),
+        operation: (id) => models.operations.onRemote('operation', id),
+        'operation-cancel': (id) => models.operations.onRemote('operation-cancel', id),
       },
       circuit: (serverId, modelId, ms) => void index.openCircuit(serverId, modelId, ms),
       cooldown: (serverId, modelId, ms) => void index.coolDown(serverId, modelId, ms),

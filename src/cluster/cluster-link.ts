@@ -87,6 +87,17 @@ export class ClusterLink {
     return this.#replicaId;
   }
 
+  /**
+   * The replicas alive now: those whose channel session is open (PostgreSQL
+   * ends a killed replica's session at once). Without a cluster, only this one.
+   */
+  async liveReplicaIds(): Promise<ReadonlySet<string>> {
+    if (this.#channel === null) return new Set([this.#replicaId]);
+    const prefix = 'switchyard cluster ';
+    const { rows } = await sql<{ name: string }>`select application_name as name from pg_stat_activity where application_name like ${`${prefix}%`}`.execute(this.#db);
+    return new Set([this.#replicaId, ...rows.map((row) => row.name.slice(prefix.length))]);
+  }
+
   /** True when this replica probes the fleet and acts on placements (always, without a cluster). */
   isChecker(): boolean {
     return this.#channel === null || this.#channel.isLeader;

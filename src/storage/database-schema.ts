@@ -247,6 +247,8 @@ export interface OperationsTable {
   created_at: string;
   updated_at: string;
   finished_at: string | null;
+  /** The replica running it (its cluster id); null on rows written before migration 0020. */
+  owner?: string | null;
 }
 
 export interface PlacementsTable {

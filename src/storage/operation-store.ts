@@ -11,8 +11,9 @@ export class OperationStore {
     this.#db = db;
   }
 
-  async insert(view: OperationView): Promise<void> {
-    await this.#db.insertInto('operations').values(toRow(view)).execute();
+  /** `owner` is the replica that runs it (decision 0033). */
+  async insert(view: OperationView, owner: string): Promise<void> {
+    await this.#db.insertInto('operations').values({ ...toRow(view), owner }).execute();
   }
 
   async update(view: OperationView): Promise<void> {
@@ -33,9 +34,15 @@ export class OperationStore {
     return rows.map(fromRow);
   }
 
-  /** Operations a previous process left running: they can never finish now. */
-  async running(): Promise<OperationView[]> {
-    return (await this.#db.selectFrom('operations').selectAll().where('status', '=', 'running').execute()).map(fromRow);
+  /** Operations stored as running, with the replica running each (null when written before owners were stored). */
+  async running(): Promise<Array<{ view: OperationView; owner: string | null }>> {
+    return (await this.#db.selectFrom('operations').selectAll().where('status', '=', 'running').execute()).map((row) => ({ view: fromRow(row), owner: row.owner ?? null }));
+  }
+
+  /** The stored operation and the replica running it. */
+  async getWithOwner(id: string): Promise<{ view: OperationView; owner: string | null } | null> {
+    const row = await this.#db.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? null : { view: fromRow(row), owner: row.owner ?? null };
   }
 
   /** Deletes operations that ended before `before` (ISO); answers how many. */

@@ -238,7 +238,7 @@ describe('restarts', () => {
       await new OperationStore(database.db).insert({
         id: 'op-left-running', kind: 'pull', status: 'running', model: 'mixtral', params: {}, actor_key_id: null, created_at: stamp, updated_at: stamp, finished_at: null, error: null,
         servers: [{ server_id: 's1', name: 'gpu-1', status: 'running', completed: 10, total: 100, digest: null, message: 'pulling' }],
-      });
+      }, 'a-replica-that-is-gone');
       await database.close();
 
       const first = await startTestGateway({ dataDir });

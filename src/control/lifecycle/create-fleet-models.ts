@@ -22,7 +22,7 @@ import { VersionFigures } from '../model-registry/version-figures.ts';
 import { VersionTracker } from '../model-registry/version-tracker.ts';
 import { LifecycleService } from '../operations/lifecycle-service.ts';
 import { ModelNeeds } from '../operations/model-needs.ts';
-import { OperationService } from '../operations/operation-service.ts';
+import { OperationService, type OperationReplicas } from '../operations/operation-service.ts';
 import { applyFleetPlacements } from '../placements/apply-fleet-placements.ts';
 import { PlacementReconciler } from '../placements/placement-reconciler.ts';
 import { PlacementRegistry } from '../placements/placement-registry.ts';
@@ -42,6 +42,8 @@ export interface FleetModelsOptions {
   log: FastifyBaseLogger;
   /** With replicas: is this one the health checker, which alone acts on placements and announces threshold breaches (decision 0033)? */
   isChecker?: () => boolean;
+  /** The other replicas, for operations run on one and watched, cancelled or orphaned through another. */
+  replicas?: OperationReplicas;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function createFleetModels(options: FleetModelsOptions) {
   const isChecker = options.isChecker ?? (() => true);
   const operationService = new OperationService({
     store: new OperationStore(db),
+    ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
     log,
     concurrency: config.operation_concurrency,
     audit: (entry) => insertAudit(db, entry),

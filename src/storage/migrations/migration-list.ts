@@ -18,6 +18,7 @@ import { serverMaxConcurrency } from './0016-server-max-concurrency.ts';
 import { keyPriority } from './0017-key-priority.ts';
 import { usageQueueWait } from './0018-usage-queue-wait.ts';
 import { usageRollups } from './0019-usage-rollups.ts';
+import { operationOwner } from './0020-operation-owner.ts';
 
 /** Every migration, in order. Both dialects run exactly these. */
 const migrations: Record<string, Migration> = {
@@ -40,6 +41,7 @@ const migrations: Record<string, Migration> = {
   '0017-key-priority': keyPriority,
   '0018-usage-queue-wait': usageQueueWait,
   '0019-usage-rollups': usageRollups,
+  '0020-operation-owner': operationOwner,
 };
 
 export const migrationProvider: MigrationProvider = {
