@@ -234,7 +234,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const checker = new ServerChecker({ registry, http, settings: config.health, log });
     const scheduler = new HealthScheduler({ registry, checker, history, settings: config.health, log, isChecker: () => cluster.isChecker() });
 
-    const models = await createFleetModels({ config, fleet: loaded.fleet, db: database.db, registry, routes, scheduler, http, webhooks: webhookDispatcher, log, isChecker: () => cluster.isChecker(), replicas: { id: cluster.replicaId, liveIds: () => cluster.liveReplicaIds(), announce: (topic, id) => cluster.announce(topic, id), isChecker: () => cluster.isChecker() } });
+    const models = await createFleetModels({ config, fleet: loaded.fleet, db: database.db, registry, routes, scheduler, http, webhooks: webhookDispatcher, log, isChecker: () => cluster.isChecker(), replicas: { id: cluster.replicaId, liveIds: () => cluster.liveReplicaIds(), announce: (topic, id) => cluster.announce(topic, id), isChecker: () => cluster.isChecker() }, announce: (topic) => cluster.announce(topic) });
     const { operations: operationService, lifecycle, modelNeeds, hub, placements, reconciler, activation, versions, figures, thresholds, usageStore } = models;
 
     const cachePolicies = await loadCachePolicies(database.db);

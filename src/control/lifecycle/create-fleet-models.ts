@@ -44,6 +44,8 @@ export interface FleetModelsOptions {
   isChecker?: () => boolean;
   /** The other replicas, for operations run on one and watched, cancelled or orphaned through another. */
   replicas?: OperationReplicas;
+  /** Tells the other replicas to re-read a topic from storage. */
+  announce?: (topic: string) => void;
 }
 
 /**
@@ -120,8 +122,8 @@ export async function createFleetModels(options: FleetModelsOptions) {
     else if (event.type === 'server.deleted') versions.forget(event.server.id);
   });
   const figures = new VersionFigures({ store: modelStore, usage: usageStore, versions, log });
-  const thresholds = new ModelThresholds({ store: modelStore, usage: usageStore, db: db, log, emit: (event, data) => {
-    if (isChecker()) webhooks.emit(event, data);
+  const thresholds = new ModelThresholds({ store: modelStore, usage: usageStore, db: db, log, mayCheck: isChecker, onJudged: () => options.announce?.('model-registry'), emit: (event, data) => {
+    webhooks.emit(event, data);
   } });
   await thresholds.load();
   if (fleet !== null) await applyFleetThresholds(fleet, thresholds, config.config_file ?? 'fleet file');

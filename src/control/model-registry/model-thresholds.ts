@@ -50,6 +50,13 @@ export interface ThresholdOptions {
   /** Fewer requests than this in the window decide nothing (one slow request must not fire an alert). */
   minRequests?: number;
   now?: () => number;
+  /**
+   * With replicas, only the health checker judges (decision 0033): one audit
+   * row and one webhook per crossing. It then tells the others, which re-read
+   * the stored flags.
+   */
+  mayCheck?: () => boolean;
+  onJudged?: () => void;
 }
 
 /**
@@ -120,7 +127,7 @@ export class ModelThresholds {
 
   /** Compares every model's live figures with its thresholds (the minute timer calls this; tests call it directly). */
   async checkNow(): Promise<void> {
-    if (this.#byModel.size === 0) return;
+    if (this.#byModel.size === 0 || this.#options.mayCheck?.() === false) return;
     const now = (this.#options.now ?? Date.now)();
     try {
       const from = new Date(now - (this.#options.windowMs ?? 15 * 60_000)).toISOString();
@@ -155,6 +162,7 @@ export class ModelThresholds {
     entry.violation = violated ? found : null;
     entry.violatedSince = violated ? (entry.violatedSince ?? stamp) : null;
     await this.#options.store.saveThresholds(toRow(entry), false);
+    this.#options.onJudged?.();
     if (violated === wasViolated) return;
     const event = violated ? 'model.threshold_violated' : 'model.threshold_recovered';
     this.#options.log.warn({ model: entry.model, violation: found }, violated ? 'a model is over its thresholds' : 'a model is back within its thresholds');

@@ -10,7 +10,8 @@ import { waitUntil } from '../support/wait-until.ts';
 // 0033): an operation belongs to the replica that runs it; another replica
 // shows its progress live, cancels it through the one running it, and a
 // replica that starts meanwhile leaves it alone. Only an operation whose
-// replica is gone is failed as interrupted.
+// replica is gone is failed as interrupted. Threshold crossings are judged by
+// the health checker alone: one audit row, one webhook, the flag on every replica.
 const available = await postgresAvailable();
 if (!available && process.env['CI'] === 'true') throw new Error('PostgreSQL must be reachable in CI');
 const schema = uniqueSchema('sy_cluster_ops');
@@ -18,6 +19,7 @@ const env = { SWITCHYARD_SECRET_KEY: 'cluster-operations-secret-key-0123456789ab
 let first: TestGateway;
 let second: TestGateway;
 let gpu: OllamaFake;
+let phi: OllamaFake;
 let serverId: string;
 
 const operation = async (gateway: TestGateway, id: string) => (await gateway.api('GET', `/api/v1/operations/${id}`)).body as OperationView;
@@ -32,6 +34,7 @@ async function watch(gateway: TestGateway, id: string): Promise<OperationView[]>
 describe.skipIf(!available)('operations across replicas', () => {
   beforeAll(async () => {
     gpu = await startOllamaFake();
+    phi = await startOllamaFake({ models: [{ id: 'judged-model', capabilities: ['completion'] }] });
     first = await startTestGateway({ postgresSchema: schema, env });
     second = await startTestGateway({ postgresSchema: schema, env });
     const created = await first.api('POST', '/api/v1/model-servers', { name: 'gpu-1', server_type: 'ollama', base_url: gpu.url });
@@ -43,6 +46,7 @@ describe.skipIf(!available)('operations across replicas', () => {
   afterAll(async () => {
     await Promise.all([first?.stop(), second?.stop()]);
     await gpu?.stop();
+    await phi?.stop();
     await dropSchema(schema);
   });
 
@@ -105,5 +109,24 @@ describe.skipIf(!available)('operations across replicas', () => {
     expect(await other.gateway.operations.sweepOrphans()).toBe(0);
     expect((await operation(first, 'op-of-another-dead-replica')).status).toBe('running');
 
+  });
+
+  it('judges a threshold crossing once, on the checker, and shows it on every replica', async () => {
+    const created = await first.api('POST', '/api/v1/model-servers', { name: 'phi-box', server_type: 'ollama', base_url: phi.url });
+    expect(created.status, created.text).toBe(201);
+    await first.api('POST', '/api/v1/model-servers/health-check-all');
+    expect((await first.api('PUT', '/api/v1/models/judged-model/thresholds', { max_error_rate: 0.3 })).status).toBe(201);
+    await phi.setFault({ kind: 'status', status: 500 }, ['/v1/chat/completions']);
+    for (let index = 0; index < 10; index++) expect((await first.api('POST', '/v1/chat/completions', { model: 'judged-model', messages: [{ role: 'user', content: `hi ${index}` }] })).status).toBe(502);
+    await phi.clearFault();
+    await first.gateway.usage.flush({ force: true });
+
+    await Promise.all([first.gateway.models.thresholds.checkNow(), second.gateway.models.thresholds.checkNow()]);
+    await Promise.all([first.gateway.models.thresholds.checkNow(), second.gateway.models.thresholds.checkNow()]);
+    const audit = (await first.api('GET', '/api/v1/audit?action=model.threshold_violated')).body as { data: Array<{ target_id: string }> };
+    expect(audit.data.filter((entry) => entry.target_id === 'judged-model')).toHaveLength(1);
+    const checker = first.gateway.cluster.isChecker() ? first : second;
+    const other = checker === first ? second : first;
+    await waitUntil(async () => ((await other.api('GET', '/api/v1/models/judged-model/thresholds')).body as { violation: unknown }).violation !== null, { what: 'the violation flag on the replica that did not judge' });
   });
 });
