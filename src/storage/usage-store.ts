@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { UsageRow } from '../control/analytics/usage-statistics.ts';
 import type { DatabaseSchema } from './database-schema.ts';
-import { measureColumns, measuresFromRow, minuteDimensions, type Dimension, type Measures } from './rollups/usage-rollups.ts';
+import { measureColumns, measuresFromRow, type Dimension, type Measures } from './rollups/usage-rollups.ts';
 import { rollupWindow } from './rollups/rollup-window.ts';
 
 // Analytics read at most this many rows per query; the answer says when it was cut.
@@ -61,7 +61,7 @@ export class UsageStore {
 
   /** Rollup sums over a window, per value of one dimension (and per hour or minute when asked). */
   async rollupSums(options: { dimension: Dimension | `${Dimension}#error`; from: string; to: string; by?: 'hour' | 'minute' }): Promise<RollupSum[]> {
-    const window = options.by === 'minute' ? { hours: null, minutes: [{ from: `${options.from.slice(0, 16)}:00.000Z`, to: options.to }] } : rollupWindow(options.from, options.to, !minuteDimensions.has(options.dimension));
+    const window = options.by === 'minute' ? { hours: null, minutes: [{ from: `${options.from.slice(0, 16)}:00.000Z`, to: options.to }] } : rollupWindow(options.from, options.to);
     // One index range (dimension, period, bucket) per part: an OR of them would scan every row of the dimension.
     const ranges = [
       ...(window.hours === null ? [] : [{ period: 'h', ...window.hours }]),

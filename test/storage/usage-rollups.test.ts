@@ -107,6 +107,12 @@ describe.each(dialects)('usage rollups on $name', ({ name, open }) => {
     for (const sum of modelSums) expectMatches(statisticsOf(sum.measures), summarize(byModel.get(sum.value) ?? []));
     const byKey = groupBy(rows, (row) => row.key_id ?? 'none');
     for (const sum of await store.rollupSums({ dimension: 'key', from, to })) expect(sum.measures.requests).toBe(byKey.get(sum.value)?.length);
+    // Edges inside hours: keys have minute rows too, so a key's window counts to the minute, not to whole hours.
+    const minuteOf = (time: number) => `${new Date(time).toISOString().slice(0, 16)}:00.000Z`;
+    const [edgeFrom, edgeTo] = [minuteOf(now - 6_800_000), minuteOf(now - 400_000)];
+    const inWindow = groupBy(rows.filter((row) => row.occurred_at >= edgeFrom && row.occurred_at < edgeTo), (row) => row.key_id ?? 'none');
+    const keySums = await store.rollupSums({ dimension: 'key', from: edgeFrom, to: edgeTo });
+    expect(Object.fromEntries(keySums.map((sum) => [sum.value, sum.measures.requests]))).toEqual(Object.fromEntries([...inWindow].map(([key, keyRows]) => [key, keyRows.length])));
     const byServer = groupBy(rows, (row) => row.server_id ?? 'none');
     for (const sum of await store.rollupSums({ dimension: 'server', from, to })) expectMatches(statisticsOf(sum.measures), summarize(byServer.get(sum.value) ?? []));
     const errors = await store.rollupErrors('model', from, to);

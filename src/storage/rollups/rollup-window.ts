@@ -12,11 +12,9 @@ export interface RollupWindow {
  * that whole minute. Whole hours inside the window come from hour rows (60
  * times fewer to read), the rest from minute rows.
  */
-export function rollupWindow(from: string, to: string, hoursOnly = false): RollupWindow {
+export function rollupWindow(from: string, to: string): RollupWindow {
   const start = Math.floor(Date.parse(from) / minuteMs) * minuteMs;
   const end = Date.parse(to);
-  // A dimension with hour rows only resolves to the hour: the hours the window touches.
-  if (hoursOnly) return { hours: { from: new Date(Math.floor(start / hourMs) * hourMs).toISOString(), to: new Date(Math.ceil(end / hourMs) * hourMs).toISOString() }, minutes: [] };
   const firstHour = Math.ceil(start / hourMs) * hourMs;
   const lastHour = Math.floor(end / hourMs) * hourMs;
   const iso = (time: number) => new Date(time).toISOString();

@@ -38,13 +38,6 @@ const errorDimensions: readonly Dimension[] = ['all', 'model', 'server', 'key', 
 
 export type Period = 'm' | 'h';
 
-/**
- * Dimensions with minute rows as well as hour rows. Keys have hour rows only:
- * with many keys, a row per key per minute would be nearly a row per request
- * at moderate traffic, and the table would stop being small (decision 0029).
- */
-export const minuteDimensions: ReadonlySet<string> = new Set(['all', 'model', 'server', 'api', 'route', 'model_server', 'all#error', 'model#error', 'server#error', 'api#error']);
-
 const scalarColumns = ['requests', 'successes', 'server_errors', 'prompt_tokens', 'completion_tokens', 'success_completion_tokens', 'generation_ms', 'cache_hits', 'cost', 'costed', 'queued'] as const;
 const histograms = [
   ['latency', 'l'],
@@ -155,11 +148,11 @@ export function rollupRowsOf(records: readonly UsageRecordsTable[]): RollupRow[]
     const minute = `${record.occurred_at.slice(0, 16)}:00.000Z`;
     const hour = `${record.occurred_at.slice(0, 13)}:00:00.000Z`;
     for (const [dimension, value] of dimensionValues(record)) {
-      if (minuteDimensions.has(dimension)) add(dimension, 'm', minute, value, record);
+      add(dimension, 'm', minute, value, record);
       add(dimension, 'h', hour, value, record);
       if (record.error_type !== null && errorDimensions.includes(dimension)) {
         const errorDimension = `${dimension}#error`;
-        if (minuteDimensions.has(errorDimension)) add(errorDimension, 'm', minute, `${value}\n${record.error_type}`, null);
+        add(errorDimension, 'm', minute, `${value}\n${record.error_type}`, null);
         add(errorDimension, 'h', hour, `${value}\n${record.error_type}`, null);
       }
     }
