@@ -15,9 +15,18 @@ export async function serve(configFile: string | undefined): Promise<void> {
     }
     throw error;
   }
+  // Stopped before it serves (while it waits for its database, say): nothing to drain.
+  const stopWhileStarting = (signal: string) => {
+    process.stderr.write(`switchyard: ${signal} while starting; stopped\n`);
+    process.exit(0);
+  };
+  process.once('SIGTERM', stopWhileStarting);
+  process.once('SIGINT', stopWhileStarting);
   let gateway;
   try {
     gateway = await startGateway(loaded);
+    process.off('SIGTERM', stopWhileStarting);
+    process.off('SIGINT', stopWhileStarting);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`switchyard: ${error.message}\n`);

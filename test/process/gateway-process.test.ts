@@ -78,6 +78,19 @@ describe('the gateway as a process', () => {
     }
   });
 
+  it('waits for a database it cannot reach, answering as starting, and stops cleanly on SIGTERM meanwhile', async () => {
+    // Nothing listens on port 1: the database is "down" for the whole test.
+    const waiting = await spawnGateway({ DATABASE_URL: 'postgres://switchyard:sekrit-password@127.0.0.1:1/switchyard', SWITCHYARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'sy-waiting-')) }, [], { until: 'waiting-for-database' });
+    expect((await fetch(`${waiting.url}/health`)).status).toBe(200);
+    expect((await fetch(`${waiting.url}/ready`)).status).toBe(503);
+    // Ollama's clients read {"error": "..."}.
+    const ollama = await fetch(`${waiting.url}/api/chat`, { method: 'POST', body: '{}' });
+    expect([ollama.status, ((await ollama.json()) as { error: string }).error]).toEqual([503, expect.stringMatching(/waits for its database/)]);
+    expect(await waiting.kill('SIGTERM')).toBe(0);
+    expect(waiting.output()).toMatch(/ECONNREFUSED/);
+    expect(waiting.output()).not.toContain('sekrit-password');
+  });
+
   it('fails fast naming a bad setting', async () => {
     const result = await run(process.execPath, [binPath, 'serve'], { env: { PATH: process.env['PATH'] ?? '', SWITCHYARD_PORT: 'abc' } }).catch((error: { code: number; stderr: string }) => error);
     expect(result).toMatchObject({ code: 2 });
