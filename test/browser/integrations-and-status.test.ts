@@ -6,6 +6,7 @@ import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
 import { hasChromium, openBrowser, signIn } from '../support/browser.ts';
 import { adminKey, startTestGateway, type TestGateway } from '../support/gateway-harness.ts';
 import { freePort } from '../support/own-postgres.ts';
+import { waitUntil } from '../support/wait-until.ts';
 
 const settles = { timeout: 15_000 };
 
@@ -40,8 +41,10 @@ describe.skipIf(!hasChromium)('integrations and model status in the console', ()
     await panel.waitFor(settles);
     expect(await page.getByTestId('integration-storage').getAttribute('data-status')).toBe('ok');
     expect(await page.getByTestId('integration-redis').textContent()).toContain('not configured');
-    // The exporter retries before it gives up; the panel refreshes until it shows the failure.
-    await page.locator('[data-testid=integration-otlp][data-status=down]').waitFor({ timeout: 60_000 });
+    // The exporter retries before it gives up. Once the gateway knows, a reload shows it (rather than waiting out the panel's 10 s refresh).
+    await waitUntil(async () => ((await gateway.api('GET', '/api/v1/integration/health')).body as { integrations: Array<{ kind: string; status: string }> }).integrations.some((entry) => entry.kind === 'otlp' && entry.status === 'down'), { what: 'the OTLP exporter to fail' });
+    await page.reload();
+    await page.locator('[data-testid=integration-otlp][data-status=down]').waitFor(settles);
     expect(await page.getByTestId('integration-otlp').textContent()).toContain('export failed');
     expect(await panel.getAttribute('data-status')).toBe('degraded');
     await shot('integrations-panel');
@@ -74,7 +77,9 @@ describe.skipIf(!hasChromium)('integrations and model status in the console', ()
     try {
       blocker.exec('begin exclusive');
       for (let round = 0; round < 4; round++) expect((await gateway.api('POST', '/v1/chat/completions', { model: 'yi34b', messages: [{ role: 'user', content: 'hi' }] })).status).toBe(200);
-      // The panel refreshes every 10 s. (Reads still work under WAL, so storage itself stays ok.)
+      // The panel refreshes every 10 s; a reload once the records are on disk shows them at once. (Reads still work under WAL, so storage itself stays ok.)
+      await waitUntil(() => gateway.gateway.usage.spooled === 4, { what: 'the 4 records in the spool' });
+      await page.reload();
       await page.locator('[data-testid=usage-backlog][data-spooled="4"]').waitFor({ timeout: 30_000 });
       expect(await backlog.textContent()).toContain('4 spooled to disk');
       await shot('usage-spooled');
@@ -82,6 +87,8 @@ describe.skipIf(!hasChromium)('integrations and model status in the console', ()
       if (blocker.inTransaction) blocker.exec('commit');
       blocker.close();
     }
+    await waitUntil(() => gateway.gateway.usage.spooled === 0, { what: 'the spool replayed' });
+    await page.reload();
     await page.locator('[data-testid=usage-backlog][data-spooled="0"]').waitFor({ timeout: 30_000 });
   }, 90_000);
 });
