@@ -108,6 +108,10 @@ describe.skipIf(!available)('operations across replicas', () => {
     expect(await other.gateway.operations.sweepOrphans()).toBe(0);
     expect(await other.gateway.operations.sweepOrphans()).toBe(0);
     expect((await operation(first, 'op-of-another-dead-replica')).status).toBe('running');
+    // Cancelled before any sweep: nothing runs it, so the replica asked ends it at once.
+    const cancelled = await other.api('DELETE', '/api/v1/operations/op-of-another-dead-replica');
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', servers: [{ status: 'cancelled' }] });
+    expect((await operation(checker, 'op-of-another-dead-replica')).status).toBe('cancelled');
 
   });
 

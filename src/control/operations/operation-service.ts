@@ -145,18 +145,25 @@ export class OperationService implements OperationRunner {
   }
 
   async #interrupt(view: OperationView): Promise<void> {
+    await this.#endStored(view, 'interrupted');
+    this.#log.warn({ operation: view.id, kind: view.kind, model: view.model }, 'an operation was running on a gateway that stopped; marked failed: interrupted');
+  }
+
+  /** Ends a stored operation no live process runs: its unfinished targets end as it does. */
+  async #endStored(view: OperationView, how: 'interrupted' | 'cancelled'): Promise<OperationView> {
     const stamp = this.#iso();
+    const unfinished = (target: OperationTargetView) => target.status === 'running' || target.status === 'pending';
     const ended: OperationView = {
       ...view,
-      status: 'failed',
-      error: 'interrupted',
+      status: how === 'cancelled' ? 'cancelled' : 'failed',
+      error: how === 'cancelled' ? null : 'interrupted',
       updated_at: stamp,
       finished_at: stamp,
-      servers: view.servers.map((target) => (target.status === 'running' || target.status === 'pending' ? { ...target, status: 'failed', error: 'interrupted' } : target)),
+      servers: view.servers.map((target) => (!unfinished(target) ? target : how === 'cancelled' ? { ...target, status: 'cancelled' } : { ...target, status: 'failed', error: 'interrupted' })),
     };
     await this.#store.update(ended);
     this.#replicas.announce('operation', view.id);
-    this.#log.warn({ operation: view.id, kind: view.kind, model: view.model }, 'an operation was running on a gateway that stopped; marked failed: interrupted');
+    return ended;
   }
 
   /** What another replica announced about an operation (decision 0033); `id` undefined: re-read every watched one. */
@@ -265,6 +272,11 @@ export class OperationService implements OperationRunner {
   async #cancelElsewhere(id: string, actor: Actor): Promise<OperationView | null> {
     const stored = await this.#store.getWithOwner(id);
     if (stored === null || stored.view.status !== 'running' || stored.owner === null) return stored?.view ?? null;
+    if (!(await this.#replicas.liveIds()).has(stored.owner)) {
+      // Its replica is gone (the checker has not swept it yet): nothing runs it, so it ends here.
+      await this.#auditCancel(id, stored.view, actor);
+      return this.#endStored(stored.view, 'cancelled');
+    }
     const ended = this.#remoteEnd(id, remoteCancelWaitMs);
     this.#replicas.announce('operation-cancel', id);
     await this.#auditCancel(id, stored.view, actor);
