@@ -29,6 +29,12 @@ export function InventoryMatrix(props: { session: Session }) {
   const [pulling, setPulling] = useState(false);
   const [live, setLive] = useState<string[]>([]);
   const [recent, setRecent] = useState<OperationView[]>([]);
+  // Opened when something runs; it stays as the person leaves it once that ends.
+  const [recentOpen, setRecentOpen] = useState(false);
+  const anyRunning = recent.some((view) => view.status === 'running');
+  useEffect(() => {
+    if (anyRunning) setRecentOpen(true);
+  }, [anyRunning]);
   const [refused, setRefused] = useState<{ model: string; serverId: string; message: string } | null>(null);
   const admin = canChange(props.session);
   const load = () => {
@@ -148,11 +154,10 @@ export function InventoryMatrix(props: { session: Session }) {
         </div>
       )}
       {recent.length > 0 && (
-        <details>
+        // Open while something runs: operations started elsewhere (the CLI, another replica) are followed live and can be cancelled here.
+        <details open={recentOpen} onToggle={(event) => setRecentOpen(event.currentTarget.open)} data-testid="recent-operations">
           <summary>Recent operations</summary>
-          {recent.map((view) => (
-            <OperationProgress key={view.id} view={view} />
-          ))}
+          {recent.map((view) => (view.status === 'running' ? <LiveOperation key={view.id} id={view.id} onEnded={() => load()} /> : <OperationProgress key={view.id} view={view} />))}
         </details>
       )}
       {pulling && <PullDialog servers={inventory.servers} onClose={() => setPulling(false)} onEnded={() => load()} />}
