@@ -286,7 +286,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       spool: new UsageSpool({ directory: resolve(config.usage_spool_dir ?? join(config.data_dir, 'usage-spool')), log, maxBytes: config.usage_spool_max_mb * 1024 * 1024 }),
     });
     // Rollup backfill and retention, in small batches off the flush path; the health checker runs them (decisions 0029, 0033).
-    const usageMaintenance = new UsageMaintenance({ db: database.db, dialect: database.dialect, log, retentionDays: config.usage_retention_days, rollupRetentionDays: config.rollup_retention_days, mayRun: () => cluster.isChecker() });
+    const usageMaintenance = new UsageMaintenance({ db: database.db, dialect: database.dialect, sqlite: database.sqlite, log, retentionDays: config.usage_retention_days, rollupRetentionDays: config.rollup_retention_days, mayRun: () => cluster.isChecker() });
     usageStore.setRollupsComplete(() => usageMaintenance.rollupsComplete);
     const usageMetrics = usageQueueMetrics(metricsRegistry, () => usage.queued, () => usage.spooled);
     const redisQuota = config.redis_url === undefined ? null : new RedisQuota(config.redis_url);

@@ -1,15 +1,22 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { DatabaseSchema, UsageRecordsTable } from '../storage/database-schema.ts';
-import { rollupRowsOf, upsertRollups } from '../storage/rollups/usage-rollups.ts';
+import type BetterSqlite3 from 'better-sqlite3';
+import { rollupRowsOf, sqliteRollupUpsert, upsertRollups } from '../storage/rollups/usage-rollups.ts';
 
-const chunkRows = 5_000;
+/**
+ * Rows a statement (or backfill transaction). SQLite runs on the event loop, so
+ * its chunks are small: a 5,000-record backfill chunk held it for over a second.
+ */
+const chunkRowsBy = { postgres: 5_000, sqlite: 500 } as const;
 const backfillEveryMs = 60_000;
 const retentionEveryMs = 3_600_000;
 
 export interface MaintenanceOptions {
   db: Kysely<DatabaseSchema>;
   dialect: 'sqlite' | 'postgres';
+  /** The raw SQLite connection: its backfill uses prepared statements (building the SQL cost more than running it). */
+  sqlite?: BetterSqlite3.Database | null;
   log: FastifyBaseLogger;
   /** Raw records (and minute rollups) keep this many days; hour rollups keep `rollupRetentionDays`. */
   retentionDays: number;
@@ -33,8 +40,13 @@ export class UsageMaintenance {
   #running: Promise<void> | null = null;
   #stopped = false;
 
+  readonly #chunkRows: number;
+  readonly #sqliteBackfill: ((limit: number) => number) | null;
+
   constructor(options: MaintenanceOptions) {
     this.#options = options;
+    this.#chunkRows = chunkRowsBy[options.dialect];
+    this.#sqliteBackfill = options.sqlite === undefined || options.sqlite === null ? null : preparedBackfill(options.sqlite);
   }
 
   /** True once no stored record is missing from the rollups (as of the last look). */
@@ -64,7 +76,7 @@ export class UsageMaintenance {
       if (!(this.#options.mayRun?.() ?? true)) break;
       const done = await this.#backfillChunk();
       total += done;
-      if (done < chunkRows || this.#stopped) break;
+      if (done < this.#chunkRows || this.#stopped) break;
       await yieldToRequests();
     }
     if (total > 0) this.#options.log.info({ records: total }, 'usage records added to the rollups (backfill)');
@@ -79,19 +91,20 @@ export class UsageMaintenance {
     const rawBefore = new Date(now - this.#options.retentionDays * 86_400_000).toISOString();
     const hourBefore = new Date(now - this.#options.rollupRetentionDays * 86_400_000).toISOString();
     let deleted = 0;
-    deleted += await this.#deleteInChunks(() => sql`delete from usage_records where id in (select id from usage_records where occurred_at < ${rawBefore} limit ${chunkRows})`);
-    deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where period = 'm' and bucket < ${rawBefore} limit ${chunkRows})`);
-    deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where period = 'h' and bucket < ${hourBefore} limit ${chunkRows})`);
+    deleted += await this.#deleteInChunks(() => sql`delete from usage_records where id in (select id from usage_records where occurred_at < ${rawBefore} limit ${this.#chunkRows})`);
+    deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where period = 'm' and bucket < ${rawBefore} limit ${this.#chunkRows})`);
+    deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where period = 'h' and bucket < ${hourBefore} limit ${this.#chunkRows})`);
     if (deleted > 0) this.#options.log.info({ deleted }, 'usage past retention deleted');
     return deleted;
   }
 
   async #backfillChunk(): Promise<number> {
     const { db, dialect } = this.#options;
+    if (this.#sqliteBackfill !== null) return this.#sqliteBackfill(this.#chunkRows);
     return db.transaction().execute(async (transaction) => {
       // Replicas backfilling at once take disjoint rows (PostgreSQL); SQLite has one writer.
       const lock = dialect === 'postgres' ? sql` for update skip locked` : sql``;
-      const rows = (await sql<UsageRecordsTable>`select * from usage_records where rolled_up = 0 order by id limit ${chunkRows}${lock}`.execute(transaction)).rows;
+      const rows = (await sql<UsageRecordsTable>`select * from usage_records where rolled_up = 0 order by id limit ${this.#chunkRows}${lock}`.execute(transaction)).rows;
       if (rows.length === 0) return 0;
       await upsertRollups(transaction, rollupRowsOf(rows));
       const ids = rows.map((row) => row.id);
@@ -106,7 +119,7 @@ export class UsageMaintenance {
       const result = await statement().execute(this.#options.db);
       const deleted = Number(result.numAffectedRows ?? 0);
       total += deleted;
-      if (deleted < chunkRows || this.#stopped) return total;
+      if (deleted < this.#chunkRows || this.#stopped) return total;
       await yieldToRequests();
     }
   }
@@ -122,6 +135,19 @@ export class UsageMaintenance {
       });
     return this.#running;
   }
+}
+
+/** One SQLite backfill chunk in one transaction: the records, their rollups, and their mark. */
+function preparedBackfill(connection: BetterSqlite3.Database): (limit: number) => number {
+  const select = connection.prepare('select * from usage_records where rolled_up = 0 order by id limit ?');
+  const mark = connection.prepare('update usage_records set rolled_up = 1 where id = ?');
+  const upsert = sqliteRollupUpsert(connection);
+  return connection.transaction((limit: number) => {
+    const rows = select.all(limit) as UsageRecordsTable[];
+    upsert(rollupRowsOf(rows));
+    for (const row of rows) mark.run(row.id);
+    return rows.length;
+  });
 }
 
 /** Lets requests through between chunks. */

@@ -139,7 +139,7 @@ describe.each(dialects)('usage rollups on $name', ({ name, open }) => {
 
   it('backfill records stored without rollups once, and know when none is left', async () => {
     const store = new UsageStore(database.db);
-    const maintenance = new UsageMaintenance({ db: database.db, dialect: database.dialect, log: silent, retentionDays: 30, rollupRetentionDays: 400 });
+    const maintenance = new UsageMaintenance({ db: database.db, dialect: database.dialect, sqlite: database.sqlite, log: silent, retentionDays: 30, rollupRetentionDays: 400 });
     expect(await maintenance.backfill()).toBe(0);
     expect(maintenance.rollupsComplete).toBe(true);
     // As a release before the rollups wrote them: rolled_up stays 0. 12,000 rows: three chunks.
@@ -182,7 +182,7 @@ describe.each(dialects)('usage rollups on $name', ({ name, open }) => {
   it('delete raw records and minute rollups past retention in chunks, hour rollups past theirs', async () => {
     const store = new UsageStore(database.db);
     // Retention of 2 days: the 12,000 backfilled records (5 days old) go; the 600 recent ones stay.
-    const maintenance = new UsageMaintenance({ db: database.db, dialect: database.dialect, log: silent, retentionDays: 2, rollupRetentionDays: 4 });
+    const maintenance = new UsageMaintenance({ db: database.db, dialect: database.dialect, sqlite: database.sqlite, log: silent, retentionDays: 2, rollupRetentionDays: 4 });
     const deleted = await maintenance.applyRetention();
     expect(deleted).toBeGreaterThan(12_000);
     expect(await store.between(new Date(now - 10 * 86_400_000).toISOString(), to)).toHaveLength(600);
