@@ -38,6 +38,7 @@ import { GatewayMetrics, serverMetricsListener } from './observability/gateway-m
 import { UsageRecorder } from './observability/usage-recorder.ts';
 import { UsageMaintenance } from './observability/usage-maintenance.ts';
 import { UsageSpool } from './observability/usage-spool.ts';
+import { SqliteUsageWriter } from './storage/sqlite-usage/usage-writer.ts';
 import { ResponseStore } from './storage/response-store.ts';
 import { showFromOllama } from './data/adapters/ollama/ollama-show.ts';
 import { CacheMetrics } from './observability/cache-metrics.ts';
@@ -268,6 +269,8 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     await prices.load();
     if (loaded.fleet !== null) await applyFleetPrices(loaded.fleet, prices, config.config_file ?? 'fleet file');
     const costTotal = new Counter({ name: 'llm_cost_total', help: `What requests cost at the models' prices, in ${config.currency}.`, labelNames: ['model'], registers: [metricsRegistry] });
+    // SQLite usage writes run on a thread of their own: a flush never holds the event loop (decision 0035).
+    const usageWriter = database.sqlite === null ? null : new SqliteUsageWriter({ file: database.sqlite.name });
     const usage: UsageRecorder = new UsageRecorder({
       costOf: (outcome) => {
         const cost = prices.costOf(outcome.servedModel, outcome.promptTokens, outcome.completionTokens, outcome.latencyMs);
@@ -279,6 +282,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
       },
       db: database.db,
       sqlite: database.sqlite,
+      writer: usageWriter === null ? null : (rows) => usageWriter.write(rows),
       log,
       flushMs: config.usage_flush_ms,
       maxQueued: config.usage_queue_max,
@@ -446,7 +450,10 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
         await Promise.all([grpc.close(config.shutdown_grace_ms), closeGracefully(app, { graceMs: config.shutdown_grace_ms, log })]);
         // Storage and Redis may already be gone: every step is bounded, none can hold the exit.
         await Promise.all([
-          step('usage', () => usage.stop(), 5_000),
+          step('usage', async () => {
+            await usage.stop();
+            await usageWriter?.close();
+          }, 5_000),
           step('usage maintenance', () => usageMaintenance.stop(), 3_000),
           step('stored responses', () => storedResponses.stop(), 3_000),
           step('tracing', async () => tracer?.shutdown(), 3_000),

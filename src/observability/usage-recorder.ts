@@ -5,7 +5,8 @@ import { sortableId } from '../lib/sortable-id.ts';
 import type { RequestOutcome } from '../data/proxy/request-outcome.ts';
 import type { DatabaseSchema, UsageRecordsTable } from '../storage/database-schema.ts';
 import { isStorageUnavailable } from '../storage/storage-failure.ts';
-import { rollupRowsOf, sqliteRollupUpsert, upsertRollups } from '../storage/rollups/usage-rollups.ts';
+import { rollupRowsOf, upsertRollups } from '../storage/rollups/usage-rollups.ts';
+import { preparedUsageInsert } from '../storage/sqlite-usage/usage-insert.ts';
 import type { UsageSpool } from './usage-spool.ts';
 
 /**
@@ -43,6 +44,7 @@ export class UsageRecorder {
   #unavailable = false;
 
   readonly #sqliteInsert: ((rows: UsageRecordsTable[]) => void) | null;
+  readonly #writer: ((rows: UsageRecordsTable[]) => Promise<void>) | null;
 
   constructor(options: {
     db: Kysely<DatabaseSchema>;
@@ -57,11 +59,14 @@ export class UsageRecorder {
     costOf?: (outcome: RequestOutcome) => number | null;
     /** Where batches go while storage is unreachable; null keeps them in memory only. */
     spool?: UsageSpool | null;
+    /** SQLite: writes a batch off the event loop (the gateway's SqliteUsageWriter); without it, `sqlite` is written in this thread. */
+    writer?: ((rows: UsageRecordsTable[]) => Promise<void>) | null;
   }) {
     this.#spool = options.spool ?? null;
     this.#costOf = options.costOf ?? (() => null);
     this.#db = options.db;
-    this.#sqliteInsert = options.sqlite === null ? null : preparedInsert(options.sqlite);
+    this.#writer = options.writer ?? null;
+    this.#sqliteInsert = options.sqlite === null || this.#writer !== null ? null : preparedUsageInsert(options.sqlite);
     this.#log = options.log;
     this.#flushMs = options.flushMs;
     this.#maxQueued = options.maxQueued ?? 100_000;
@@ -170,6 +175,7 @@ export class UsageRecorder {
 
   /** One transaction per call; a record already there (a replay after a crash) is left as it is. */
   async #insert(batch: UsageRecordsTable[]): Promise<void> {
+    if (this.#writer !== null) return this.#writer(batch);
     if (this.#sqliteInsert !== null) {
       // SQLite writes block the event loop: a prepared statement in one transaction
       // costs microseconds a row, where building the SQL would cost far more.
@@ -226,19 +232,3 @@ export class UsageRecorder {
 
 const maxBackoffMs = 5_000;
 
-const columns = [
-  'id', 'occurred_at', 'request_id', 'key_id', 'requested_model', 'served_model', 'server_id', 'route', 'strategy', 'attempts',
-  'status', 'error_type', 'prompt_tokens', 'completion_tokens', 'latency_ms', 'ttft_ms', 'streamed', 'cache_hit', 'cost', 'api', 'queue_wait_ms',
-] as const satisfies ReadonlyArray<keyof UsageRecordsTable>;
-
-function preparedInsert(connection: BetterSqlite3.Database): (rows: UsageRecordsTable[]) => void {
-  // A record already there (a spool replayed again after a crash before its segment was removed) is left as it is.
-  const statement = connection.prepare(`insert into usage_records (${columns.join(', ')}, rolled_up) values (${columns.map((column) => `@${column}`).join(', ')}, 1) on conflict (id) do nothing`);
-  const upsertRollups = sqliteRollupUpsert(connection);
-  return connection.transaction((rows: UsageRecordsTable[]) => {
-    const inserted: UsageRecordsTable[] = [];
-    for (const row of rows) if (statement.run(row).changes === 1) inserted.push(row);
-    // Rollups count what this transaction stored, so a replayed batch is not counted twice (decision 0029).
-    upsertRollups(rollupRowsOf(inserted));
-  });
-}
