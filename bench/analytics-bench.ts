@@ -15,6 +15,7 @@ import pino from 'pino';
 import { request } from 'undici';
 import { newOutcome, type RequestOutcome } from '../src/data/proxy/request-outcome.ts';
 import { UsageRecorder } from '../src/observability/usage-recorder.ts';
+import { UsageMaintenance } from '../src/observability/usage-maintenance.ts';
 import { openDatabase } from '../src/storage/open-database.ts';
 import { benchAuth, startBenchGateway } from './bench-gateway.ts';
 
@@ -71,11 +72,19 @@ const writeStarted = performance.now();
 if (reuse === undefined) {
   const database = await openDatabase({ dataDir: '/nonexistent', databaseUrl });
   const recorder = new UsageRecorder({ db: database.db, sqlite: null, log, flushMs: 3_600_000, maxQueued: 1_000_000 });
+  // Retention as a running gateway applies it (hourly), at the records' own time: per-key minute rows go after 48 h.
+  let recordsNow = start;
+  const maintenance = new UsageMaintenance({ db: database.db, dialect: 'postgres', log, retentionDays: 30, rollupRetentionDays: 400, now: () => recordsNow });
   const batch = 20_000;
   for (let index = 0; index < records; index++) {
     recorder.record(outcome(index));
     if ((index + 1) % batch === 0) {
       await recorder.flush({ force: true });
+      const reached = start + Math.floor(((index + 1) / records) * 30 * dayMs);
+      if (reached - recordsNow >= 3_600_000) {
+        recordsNow = reached;
+        await maintenance.applyRetention();
+      }
       if ((index + 1) % 1_000_000 === 0) console.log(`  ${(index + 1) / 1_000_000} M records written (${Math.round((index + 1) / ((performance.now() - writeStarted) / 1000))} records/s)`);
     }
   }

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import type { DatabaseSchema, UsageRecordsTable } from '../storage/database-schema.ts';
 import type BetterSqlite3 from 'better-sqlite3';
-import { rollupRowsOf, sqliteRollupUpsert, upsertRollups } from '../storage/rollups/usage-rollups.ts';
+import { keyMinuteRetentionMs, rollupRowsOf, shortMinuteDimensions, sqliteRollupUpsert, upsertRollups } from '../storage/rollups/usage-rollups.ts';
 
 /**
  * Rows a statement (or backfill transaction). SQLite runs on the event loop, so
@@ -93,6 +93,11 @@ export class UsageMaintenance {
     let deleted = 0;
     deleted += await this.#deleteInChunks(() => sql`delete from usage_records where id in (select id from usage_records where occurred_at < ${rawBefore} limit ${this.#chunkRows})`);
     deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where period = 'm' and bucket < ${rawBefore} limit ${this.#chunkRows})`);
+    // Per-key minute rows go after 48 h; the hour rows hold those keys from then on.
+    const keyMinutesBefore = new Date(now - keyMinuteRetentionMs).toISOString();
+    for (const dimension of shortMinuteDimensions) {
+      deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where dimension = ${dimension} and period = 'm' and bucket < ${keyMinutesBefore} limit ${this.#chunkRows})`);
+    }
     deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where period = 'h' and bucket < ${hourBefore} limit ${this.#chunkRows})`);
     if (deleted > 0) this.#options.log.info({ deleted }, 'usage past retention deleted');
     return deleted;

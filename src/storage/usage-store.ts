@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { UsageRow } from '../control/analytics/usage-statistics.ts';
 import type { DatabaseSchema } from './database-schema.ts';
-import { measureColumns, measuresFromRow, type Dimension, type Measures } from './rollups/usage-rollups.ts';
+import { keyMinuteRetentionMs, measureColumns, measuresFromRow, shortMinuteDimensions, type Dimension, type Measures } from './rollups/usage-rollups.ts';
 import { rollupWindow } from './rollups/rollup-window.ts';
 
 // Analytics read at most this many rows per query; the answer says when it was cut.
@@ -27,9 +27,11 @@ export class UsageStore {
   readonly #db: Kysely<DatabaseSchema>;
   readonly rawRowsMax: number;
   #rollupsComplete: () => boolean;
+  readonly #now: () => number;
 
-  constructor(db: Kysely<DatabaseSchema>, options: { rawRowsMax?: number; rollupsComplete?: () => boolean } = {}) {
+  constructor(db: Kysely<DatabaseSchema>, options: { rawRowsMax?: number; rollupsComplete?: () => boolean; now?: () => number } = {}) {
     this.#db = db;
+    this.#now = options.now ?? Date.now;
     this.rawRowsMax = options.rawRowsMax ?? defaultRawRowsMax;
     this.#rollupsComplete = options.rollupsComplete ?? (() => true);
   }
@@ -61,7 +63,7 @@ export class UsageStore {
 
   /** Rollup sums over a window, per value of one dimension (and per hour or minute when asked). */
   async rollupSums(options: { dimension: Dimension | `${Dimension}#error`; from: string; to: string; by?: 'hour' | 'minute' }): Promise<RollupSum[]> {
-    const window = options.by === 'minute' ? { hours: null, minutes: [{ from: `${options.from.slice(0, 16)}:00.000Z`, to: options.to }] } : rollupWindow(options.from, options.to);
+    const window = options.by === 'minute' ? { hours: null, minutes: [{ from: `${options.from.slice(0, 16)}:00.000Z`, to: options.to }] } : rollupWindow(options.from, options.to, shortMinuteDimensions.includes(options.dimension) ? this.#now() - keyMinuteRetentionMs : undefined);
     // One index range (dimension, period, bucket) per part: an OR of them would scan every row of the dimension.
     const ranges = [
       ...(window.hours === null ? [] : [{ period: 'h', ...window.hours }]),

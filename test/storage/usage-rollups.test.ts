@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bucketBoundsMs, bucketOf } from '../../src/control/analytics/histogram-buckets.ts';
 import { errorBreakdown, groupBy, statisticsOf, summarize, type UsageStatistics } from '../../src/control/analytics/usage-statistics.ts';
@@ -177,6 +178,22 @@ describe.each(dialects)('usage rollups on $name', ({ name, open }) => {
     expect(await maintenance.backfill()).toBe(0);
     const [still] = await store.rollupSums({ dimension: 'model', ...window });
     expect(still?.measures.requests).toBe(12_000);
+
+    // By key, five days back: per-key minute rows are kept 48 h, so an edge inside an hour counts that whole hour.
+    const hour = 3_600_000;
+    const inner = { from: older + 1_800_000, to: older + 9_000_000 };
+    const [byKey] = await store.rollupSums({ dimension: 'key', from: new Date(inner.from).toISOString(), to: new Date(inner.to).toISOString() });
+    const wholeHours = await store.between(new Date(Math.floor(inner.from / hour) * hour).toISOString(), new Date(Math.ceil(inner.to / hour) * hour).toISOString());
+    expect(byKey?.measures.requests).toBe(wholeHours.length);
+    // Retention removes those per-key minute rows (and keeps every other dimension's for the raw records' 30 days).
+    const minuteRows = async (dimension: string) =>
+      Number((await sql<{ n: number }>`select count(*) as n from usage_rollups where dimension = ${dimension} and period = 'm' and bucket < ${new Date(Date.now() - 2 * 86_400_000).toISOString()}`.execute(database.db)).rows[0]?.n);
+    expect(await minuteRows('key')).toBeGreaterThan(0);
+    await maintenance.applyRetention();
+    expect(await minuteRows('key')).toBe(0);
+    expect(await minuteRows('model')).toBeGreaterThan(0);
+    const [afterRetention] = await store.rollupSums({ dimension: 'key', from: new Date(inner.from).toISOString(), to: new Date(inner.to).toISOString() });
+    expect(afterRetention?.measures.requests).toBe(wholeHours.length);
   });
 
   it('delete raw records and minute rollups past retention in chunks, hour rollups past theirs', async () => {

@@ -12,9 +12,12 @@ export interface RollupWindow {
  * that whole minute. Whole hours inside the window come from hour rows (60
  * times fewer to read), the rest from minute rows.
  */
-export function rollupWindow(from: string, to: string): RollupWindow {
-  const start = Math.floor(Date.parse(from) / minuteMs) * minuteMs;
-  const end = Date.parse(to);
+export function rollupWindow(from: string, to: string, minuteRowsFrom = Number.NEGATIVE_INFINITY): RollupWindow {
+  let start = Math.floor(Date.parse(from) / minuteMs) * minuteMs;
+  let end = Date.parse(to);
+  // Before `minuteRowsFrom` there are hour rows only (per-key minute rows are kept 48 h): an edge there counts its whole hour.
+  if (start < minuteRowsFrom) start = Math.floor(start / hourMs) * hourMs;
+  if (end < minuteRowsFrom) end = Math.ceil(end / hourMs) * hourMs;
   const firstHour = Math.ceil(start / hourMs) * hourMs;
   const lastHour = Math.floor(end / hourMs) * hourMs;
   const iso = (time: number) => new Date(time).toISOString();

@@ -38,6 +38,15 @@ const errorDimensions: readonly Dimension[] = ['all', 'model', 'server', 'key', 
 
 export type Period = 'm' | 'h';
 
+/**
+ * Per-key minute rows are kept this long, not with the raw records: a row per
+ * key per minute is nearly a row per request at moderate traffic, and kept 30
+ * days it doubled the table and slowed the 30-day per-key query past 500 ms
+ * (docs/benchmarks.md). Older windows by key resolve to the hour (decision 0029).
+ */
+export const keyMinuteRetentionMs = 48 * 3_600_000;
+export const shortMinuteDimensions: readonly string[] = ['key', 'key#error'];
+
 const scalarColumns = ['requests', 'successes', 'server_errors', 'prompt_tokens', 'completion_tokens', 'success_completion_tokens', 'generation_ms', 'cache_hits', 'cost', 'costed', 'queued'] as const;
 const histograms = [
   ['latency', 'l'],
