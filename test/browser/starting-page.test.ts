@@ -1,13 +1,14 @@
 import { mkdtempSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium, openBrowser } from '../support/browser.ts';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { postgresAvailable, postgresUrl } from '../support/postgres.ts';
+import { freePort } from '../support/own-postgres.ts';
+import { adminQuery, postgresAvailable, postgresUrl } from '../support/postgres.ts';
+import { relayPostgres } from '../support/postgres-relay.ts';
 
 // A gateway started while its PostgreSQL is unreachable (decision 0034): whoever
 // opens the console is told it is waiting for its database, and the same page
@@ -17,41 +18,11 @@ if (hasChromium && !available && process.env['CI'] === 'true') throw new Error('
 
 const adminKey = 'sk-sy-starting-page-admin-key-00000';
 const databaseName = `sy_starting_page_${process.pid}`;
-const target = new URL(postgresUrl);
 let relay: Server | null = null;
 let gateway: GatewayProcess | null = null;
 let browser: Browser;
 let page: Page;
 let shot: (name: string) => Promise<Buffer>;
-
-async function adminQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-/** The database "comes back": a TCP relay on the port the gateway was told, to the machine's PostgreSQL. */
-async function relayPostgres(port: number): Promise<void> {
-  relay = createServer((socket) => {
-    const upstream = createConnection(Number(target.port || 5432), target.hostname);
-    socket.pipe(upstream).pipe(socket);
-    socket.on('error', () => upstream.destroy());
-    upstream.on('error', () => socket.destroy());
-  });
-  await new Promise<void>((resolve) => (relay as Server).listen(port, '127.0.0.1', resolve));
-}
 
 let databasePort = 0;
 
@@ -87,7 +58,7 @@ describe.skipIf(!available)('the console while the gateway waits for its databas
     expect(await page.getByTestId('starting-storage').textContent()).toBe('unreachable');
     await shot('starting-page');
 
-    await relayPostgres(databasePort);
+    relay = await relayPostgres(databasePort);
     // The page reloads itself every few seconds: the sign-in form appears without anyone touching it.
     await page.locator('input[name=key]').waitFor({ timeout: 30_000 });
     await page.fill('input[name=key]', adminKey);

@@ -1,11 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIFake, type OpenAIFake } from '../fakes/index.ts';
 import { spawnGateway, type GatewayProcess } from '../support/gateway-process.ts';
-import { postgresAvailable, postgresUrl } from '../support/postgres.ts';
+import { adminQuery, postgresAvailable, postgresUrl } from '../support/postgres.ts';
 import { redisAvailable, redisUrl } from '../support/redis.ts';
 import { waitUntil } from '../support/wait-until.ts';
 
@@ -26,16 +25,6 @@ let databaseUrl = '';
 let databaseName = '';
 const replicas: GatewayProcess[] = [];
 const fakes: OpenAIFake[] = [];
-
-async function adminQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 async function call(replica: GatewayProcess, method: string, path: string, key = adminKey, body?: unknown): Promise<{ status: number; json: any }> {
   const response = await fetch(`${replica.url}${path}`, {

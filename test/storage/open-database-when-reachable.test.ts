@@ -1,37 +1,18 @@
 import { mkdtempSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabaseWhenReachable } from '../../src/storage/open-database-when-reachable.ts';
+import { freePort } from '../support/own-postgres.ts';
 import { dropSchema, postgresAvailable, postgresUrl, uniqueSchema } from '../support/postgres.ts';
+import { relayPostgres } from '../support/postgres-relay.ts';
 
 const available = await postgresAvailable();
 const dataDir = mkdtempSync(join(tmpdir(), 'sy-wait-for-db-'));
 const schema = uniqueSchema('wait_for_db');
 let relay: Server | null = null;
-
-/** A free port on loopback with nothing listening on it (yet). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-/** PostgreSQL appearing on `port`: a TCP relay to the machine's server. */
-async function relayPostgres(port: number): Promise<void> {
-  const target = new URL(postgresUrl);
-  relay = createServer((socket) => {
-    const upstream = createConnection(Number(target.port || 5432), target.hostname);
-    socket.pipe(upstream).pipe(socket);
-    socket.on('error', () => upstream.destroy());
-    upstream.on('error', () => socket.destroy());
-  });
-  await new Promise<void>((resolve) => (relay as Server).listen(port, '127.0.0.1', resolve));
-}
 
 afterAll(async () => {
   relay?.close();
@@ -54,7 +35,7 @@ describe.skipIf(!available)('opening storage that is not reachable yet (decision
         maxDelayMs: 40,
         // Each pause is a moment to change the world: the database appears after the fourth attempt.
         sleep: async () => {
-          if (delays.length === 4) await relayPostgres(port);
+          if (delays.length === 4) relay = await relayPostgres(port);
         },
       },
     );

@@ -44,3 +44,14 @@ export async function dropSchema(schema: string): Promise<void> {
     await client.end();
   }
 }
+
+/** One statement on the machine's PostgreSQL (create or drop a database of a test's own). */
+export async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
