@@ -1,8 +1,13 @@
 // Compares two checkouts of the gateway in one run, request by request, so
 // the machine's drift (noisy neighbours, thermal) hits both alike:
 //   COMPARE_ROOTS=/path/to/base,/path/to/change node bench/compare-builds.ts
-// One-at-a-time latency (interleaved) and throughput under load (alternated halves).
+// One-at-a-time latency (interleaved) and throughput under load (alternated halves), and each
+// gateway process's CPU time per request in both (from /proc; COMPARE_ROUNDS sets the one-at-a-time
+// rounds, 4,000 by default, the first 500 of them warm-up). CPU per request under load is noisy too
+// on a shared machine (two copies of one build differed by up to 15 % in one run): repeat, and list
+// a copy of the base twice to see the noise.
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startProcess as start } from './bench-process.ts';
@@ -14,33 +19,51 @@ const headers = { 'content-type': 'application/json', ...benchAuth };
 const roots = (process.env['COMPARE_ROOTS'] ?? '').split(',').filter((root) => root !== '');
 if (roots.length < 2) throw new Error('Set COMPARE_ROOTS to two or more checkouts, comma-separated.');
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 6);
+const rounds = Number(process.env['COMPARE_ROUNDS'] ?? 4_000);
 
 const upstream = await start([join(roots[0] as string, 'bench/bench-upstream.ts')], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
 const upstreamUrl = upstream.match[1] as string;
-const builds: Array<{ root: string; child: ChildProcess; url: string; samples: number[]; rps: number }> = [];
+const builds: Array<{ root: string; child: ChildProcess; url: string; samples: number[]; rps: number; sequentialCpuMs: number; loadCpuMs: number; loadRequests: number }> = [];
 try {
   for (const root of roots) {
     const gateway = await startBenchGateway({ root });
-    builds.push({ root, child: gateway.child, url: `${gateway.url}/v1/chat/completions`, samples: [], rps: 0 });
+    builds.push({ root, child: gateway.child, url: `${gateway.url}/v1/chat/completions`, samples: [], rps: 0, sequentialCpuMs: 0, loadCpuMs: 0, loadRequests: 0 });
     await registerUpstream(gateway.url, upstreamUrl);
   }
-  for (let round = 0; round < 4_000; round++) {
+  for (let round = 0; round < rounds; round++) {
+    // The first 500 rounds warm each build; CPU is counted from there on.
+    if (round === 500) for (const build of builds) build.sequentialCpuMs = -cpuMsOf(build.child);
     for (const build of builds) {
       const { ms } = await timedPost(build.url, body, headers, false);
-      // The first 500 rounds warm each build.
       if (round >= 500) build.samples.push(ms);
     }
   }
+  for (const build of builds) build.sequentialCpuMs += cpuMsOf(build.child);
   for (const order of [builds, [...builds].reverse()]) {
-    for (const build of order) build.rps += (await autocannon({ url: build.url, method: 'POST', body, headers, connections: 50, duration: seconds })).requests.average / 2;
+    for (const build of order) {
+      const before = cpuMsOf(build.child);
+      const result = await autocannon({ url: build.url, method: 'POST', body, headers, connections: 50, duration: seconds });
+      build.loadCpuMs += cpuMsOf(build.child) - before;
+      build.loadRequests += result.requests.total;
+      build.rps += result.requests.average / 2;
+    }
   }
-  const lines = ['| build | one at a time p50 | p99 | under load, requests/s |', '|---|---|---|---|'];
+  const lines = ['| build | one at a time p50 | p99 | CPU per request | under load, requests/s | CPU per request |', '|---|---|---|---|---|---|'];
   for (const build of builds) {
     const { p50, p99 } = percentiles(build.samples);
-    lines.push(`| ${build.root} | ${p50.toFixed(3)} ms | ${p99.toFixed(3)} ms | ${build.rps.toFixed(0)} |`);
+    const sequentialCpu = (1000 * build.sequentialCpuMs) / (rounds - 500);
+    const loadCpu = (1000 * build.loadCpuMs) / build.loadRequests;
+    lines.push(`| ${build.root} | ${p50.toFixed(3)} ms | ${p99.toFixed(3)} ms | ${sequentialCpu.toFixed(0)} µs | ${build.rps.toFixed(0)} | ${loadCpu.toFixed(0)} µs |`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
   for (const build of builds) build.child.kill('SIGTERM');
   upstream.child.kill('SIGTERM');
+}
+
+/** A process's user + system CPU time so far, in ms (Linux: /proc/<pid>/stat, in clock ticks of 10 ms). */
+function cpuMsOf(child: ChildProcess): number {
+  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // After the command name: utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
