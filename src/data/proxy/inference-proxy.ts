@@ -42,7 +42,7 @@ import {
   withAutoField,
 } from './answer-bytes.ts';
 import { writeSynthesizedStream } from './synthesized-stream.ts';
-import { sendAttempt } from './upstream-attempt.ts';
+import { sendAttempt, type AnswerBody } from './upstream-attempt.ts';
 import { relayStream } from './stream-relay.ts';
 import { readCapped } from '../upstream/read-capped.ts';
 
@@ -432,6 +432,8 @@ export class InferenceProxy {
         firstByteTimeoutMs: Math.max(1, Math.min(call.stream && plan.synthesizeStream !== true ? this.#settings.first_byte_timeout_ms : this.#settings.non_stream_timeout_ms, deadlineAt - now)),
         settings: this.#settings,
         isCallerGone: () => client.signal.aborted,
+        // A caller that asked for no stream gets a whole answer: read whole, without a stream object in between.
+        ...(call.stream ? {} : { readWhole: { limit: this.#settings.max_response_bytes, what: `${plan.method ?? 'POST'} ${plan.path}` } }),
       });
       if (outcome.kind === 'error') {
         if (client.signal.aborted) return clientGone(usage);
@@ -441,7 +443,7 @@ export class InferenceProxy {
       usage.ttftMs = performance.now() - usage.startedPerf;
       const { status, headers, body } = outcome;
       if (status >= 500 || status === 429) {
-        body.dump().catch(() => undefined);
+        discard(body);
         const retryAfter = parseRetryAfter(headers['retry-after']);
         if ((status === 429 || status === 503) && retryAfter !== null) {
           state.cooldownUntil = Date.now() + retryAfter;
@@ -453,20 +455,20 @@ export class InferenceProxy {
       }
       if (status >= 300 && status < 400) {
         // Redirects are never followed: a server cannot send us (or its key) elsewhere.
-        body.dump().catch(() => undefined);
+        discard(body);
         return this.#failed(call.log ?? this.#log, deployment, new UpstreamError(`The model server answered a redirect (HTTP ${status}), which Switchyard does not follow.`, { failure: 'protocol', upstreamStatus: status }));
       }
       if (status === 401 || status === 403) {
-        body.dump().catch(() => undefined);
+        discard(body);
         (call.log ?? this.#log).warn({ server: deployment.server.name, status }, 'model server rejected its stored API key');
         this.#onRejectedKey(deployment.server.id, status);
         return { done: false, error: errors.upstreamRejectedKey(), retryable: true };
       }
       const isNdjson = plan.framing === 'ndjson';
-      if (call.stream && status < 300 && (isNdjson ? isNdjsonType(headers['content-type']) : isEventStream(headers['content-type']))) {
+      if (body.kind === 'stream' && call.stream && status < 300 && (isNdjson ? isNdjsonType(headers['content-type']) : isEventStream(headers['content-type']))) {
         const failure = await relayStream({
           deployment,
-          body,
+          body: body.stream,
           response: call.response,
           route,
           attempt,
@@ -487,7 +489,7 @@ export class InferenceProxy {
         });
         return failure === null ? done : this.#failed(call.log ?? this.#log, deployment, failure);
       }
-      const bytes = await readCapped(body, this.#settings.max_response_bytes, `${plan.method ?? 'POST'} ${plan.path}`);
+      const bytes = body.kind === 'whole' ? await body.bytes : await readCapped(body.stream, this.#settings.max_response_bytes, `${plan.method ?? 'POST'} ${plan.path}`);
       if (status >= 400) {
         // The caller's mistake (bad field, context too long): its answer, and no strike against the server.
         this.#fail(call, usage, upstreamRefusal(bytes, status), route);
@@ -602,6 +604,12 @@ class CapturedReply extends EventEmitter {
   detach(): void {
     this.#signal?.removeEventListener('abort', this.#onAbort);
   }
+}
+
+/** An answer's body that is not wanted (an error status): read and dropped, so the connection stays reusable. */
+function discard(body: AnswerBody): void {
+  if (body.kind === 'whole') body.discard();
+  else body.stream.dump().catch(() => undefined);
 }
 
 /** Only an answer that reached the caller whole is told (the cache keeps nothing half-sent). */

@@ -2,9 +2,15 @@ import { request, type Dispatcher } from 'undici';
 import type { UpstreamSettings } from '../../config/config-schema.ts';
 import { toUpstreamError } from '../upstream/transport-error.ts';
 import { UpstreamError } from '../upstream/upstream-error.ts';
+import { requestWhole } from './whole-answer.ts';
+
+/** An answer's body: a stream to relay or read, or (`readWhole`) bytes collected as they arrive. */
+export type AnswerBody =
+  | { kind: 'stream'; stream: Dispatcher.ResponseData['body'] }
+  | { kind: 'whole'; bytes: Promise<Buffer>; discard: () => void };
 
 export type AttemptOutcome =
-  | { kind: 'response'; status: number; headers: Record<string, string | string[] | undefined>; body: Dispatcher.ResponseData['body'] }
+  | { kind: 'response'; status: number; headers: Record<string, string | string[] | undefined>; body: AnswerBody }
   | { kind: 'error'; error: UpstreamError };
 
 /**
@@ -27,6 +33,8 @@ export async function sendAttempt(options: {
   firstByteTimeoutMs: number;
   settings: UpstreamSettings;
   isCallerGone: () => boolean;
+  /** Read the answer whole, capped at `limit` bytes (`what` names the call in the refusal); absent: a stream. */
+  readWhole?: { limit: number; what: string };
 }): Promise<AttemptOutcome> {
   const headers: Record<string, string> = {
     ...options.headers,
@@ -42,6 +50,12 @@ export async function sendAttempt(options: {
     options.controller.abort(new DOMException('first byte timeout', 'TimeoutError'));
   }, options.firstByteTimeoutMs);
   try {
+    if (options.readWhole !== undefined) {
+      const url = new URL(options.url);
+      const dispatch = { origin: url.origin, path: `${url.pathname}${url.search}`, method: options.method, headers, body: options.body, headersTimeout: options.firstByteTimeoutMs + 1_000, bodyTimeout: options.settings.idle_timeout_ms };
+      const answer = await requestWhole(options.dispatcher, dispatch, options.controller.signal, options.readWhole.limit, options.readWhole.what);
+      return { kind: 'response', status: answer.status, headers: answer.headers, body: { kind: 'whole', bytes: answer.bytes, discard: answer.discard } };
+    }
     const response = await request(options.url, {
       method: options.method,
       headers,
@@ -51,7 +65,7 @@ export async function sendAttempt(options: {
       headersTimeout: options.firstByteTimeoutMs + 1_000,
       bodyTimeout: options.settings.idle_timeout_ms,
     });
-    return { kind: 'response', status: response.statusCode, headers: response.headers, body: response.body };
+    return { kind: 'response', status: response.statusCode, headers: response.headers, body: { kind: 'stream', stream: response.body } };
   } catch (error) {
     const isTimeout = timedOut || (options.controller.signal.aborted && !options.isCallerGone());
     return {
