@@ -7,7 +7,7 @@
 // on a shared machine (two copies of one build differed by up to 15 % in one run): repeat, and list
 // a copy of the base twice to see the noise.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { startProcess as start } from './bench-process.ts';
@@ -20,14 +20,15 @@ const roots = (process.env['COMPARE_ROOTS'] ?? '').split(',').filter((root) => r
 if (roots.length < 2) throw new Error('Set COMPARE_ROOTS to two or more checkouts, comma-separated.');
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 6);
 const rounds = Number(process.env['COMPARE_ROUNDS'] ?? 4_000);
+const blocks = Number(process.env['COMPARE_BLOCKS'] ?? 8);
 
 const upstream = await start([join(roots[0] as string, 'bench/bench-upstream.ts')], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
 const upstreamUrl = upstream.match[1] as string;
-const builds: Array<{ root: string; child: ChildProcess; url: string; samples: number[]; rps: number; sequentialCpuMs: number; loadCpuMs: number; loadRequests: number }> = [];
+const builds: Array<{ root: string; child: ChildProcess; url: string; samples: number[]; rps: number; sequentialCpuMs: number; loadCpuMs: number; loadRequests: number; blockCpuUs: number[] }> = [];
 try {
   for (const root of roots) {
     const gateway = await startBenchGateway({ root });
-    builds.push({ root, child: gateway.child, url: `${gateway.url}/v1/chat/completions`, samples: [], rps: 0, sequentialCpuMs: 0, loadCpuMs: 0, loadRequests: 0 });
+    builds.push({ root, child: gateway.child, url: `${gateway.url}/v1/chat/completions`, samples: [], rps: 0, sequentialCpuMs: 0, loadCpuMs: 0, loadRequests: 0, blockCpuUs: [] });
     await registerUpstream(gateway.url, upstreamUrl);
   }
   for (let round = 0; round < rounds; round++) {
@@ -39,6 +40,16 @@ try {
     }
   }
   for (const build of builds) build.sequentialCpuMs += cpuMsOf(build.child);
+  // CPU per request one at a time, in blocks of 500 requests to one build (builds in turn, the order
+  // reversed every round): request by request, every build's caches are cold and its CPU per request
+  // doubles; in blocks, it reads like a build serving alone. The median block is reported.
+  for (let block = 0; block < blocks; block++) {
+    for (const build of block % 2 === 0 ? builds : [...builds].reverse()) {
+      const before = cpuMsOf(build.child);
+      for (let index = 0; index < 500; index++) await timedPost(build.url, body, headers, false);
+      build.blockCpuUs.push(((cpuMsOf(build.child) - before) * 1000) / 500);
+    }
+  }
   for (const order of [builds, [...builds].reverse()]) {
     for (const build of order) {
       const before = cpuMsOf(build.child);
@@ -48,12 +59,14 @@ try {
       build.rps += result.requests.average / 2;
     }
   }
-  const lines = ['| build | one at a time p50 | p99 | CPU per request | under load, requests/s | CPU per request |', '|---|---|---|---|---|---|'];
+  const lines = ['| build | one at a time p50 | p99 | CPU per request (interleaved) | CPU per request (blocks: median, range) | under load, requests/s | CPU per request |', '|---|---|---|---|---|---|---|'];
   for (const build of builds) {
     const { p50, p99 } = percentiles(build.samples);
     const sequentialCpu = (1000 * build.sequentialCpuMs) / (rounds - 500);
     const loadCpu = (1000 * build.loadCpuMs) / build.loadRequests;
-    lines.push(`| ${build.root} | ${p50.toFixed(3)} ms | ${p99.toFixed(3)} ms | ${sequentialCpu.toFixed(0)} µs | ${build.rps.toFixed(0)} | ${loadCpu.toFixed(0)} µs |`);
+    const sorted = [...build.blockCpuUs].sort((a, b) => a - b);
+    const blockCpu = `${(sorted[Math.floor(sorted.length / 2)] ?? Number.NaN).toFixed(0)} µs (${(sorted[0] ?? Number.NaN).toFixed(0)}-${(sorted[sorted.length - 1] ?? Number.NaN).toFixed(0)})`;
+    lines.push(`| ${build.root} | ${p50.toFixed(3)} ms | ${p99.toFixed(3)} ms | ${sequentialCpu.toFixed(0)} µs | ${blockCpu} | ${build.rps.toFixed(0)} | ${loadCpu.toFixed(0)} µs |`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {
@@ -61,9 +74,19 @@ try {
   upstream.child.kill('SIGTERM');
 }
 
-/** A process's user + system CPU time so far, in ms (Linux: /proc/<pid>/stat, in clock ticks of 10 ms). */
+/**
+ * A process's CPU time so far, in ms: the scheduler's run time of each of its threads (Linux:
+ * /proc/<pid>/task/<tid>/schedstat, in ns). Exact, unlike utime/stime in /proc/<pid>/stat, which
+ * are sampled at the 10 ms clock tick.
+ */
 function cpuMsOf(child: ChildProcess): number {
-  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // After the command name: utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  let ns = 0;
+  for (const thread of readdirSync(`/proc/${child.pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${child.pid}/task/${thread}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // A thread that ended between the listing and the read: its time is gone from the sum either way.
+    }
+  }
+  return ns / 1e6;
 }
