@@ -271,6 +271,7 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
     const costTotal = new Counter({ name: 'llm_cost_total', help: `What requests cost at the models' prices, in ${config.currency}.`, labelNames: ['model'], registers: [metricsRegistry] });
     // SQLite usage writes run on a thread of their own: a flush never holds the event loop (decision 0035).
     const usageWriter = database.sqlite === null ? null : new SqliteUsageWriter({ file: database.sqlite.name });
+    usageWriter?.start();
     const usage: UsageRecorder = new UsageRecorder({
       costOf: (outcome) => {
         const cost = prices.costOf(outcome.servedModel, outcome.promptTokens, outcome.completionTokens, outcome.latencyMs);

@@ -50,6 +50,8 @@ describe.skipIf(!hasChromium)('the console for GraphQL, WebSocket and gRPC clien
   });
 
   it('shows GraphQL traffic by API on the usage page', async () => {
+    // The page reads what is stored: the mutation's usage record first.
+    await gateway.gateway.usage.flush();
     await page.goto(`${gateway.url}/ui/#/usage`);
     await page.selectOption('select[name=group-by]', 'api');
     const table = page.getByRole('table', { name: 'Usage by group' });

@@ -6,8 +6,8 @@ type Reply = { id: number; error?: { message: string; code: string | null } };
 /**
  * Writes usage batches to SQLite on a thread of their own (decision 0035), so
  * a flush never holds the event loop: at 2,000 requests a second, a batch and
- * its rollups took some 70 ms of it each second. The thread starts on the
- * first batch and again after it dies; a write it could not do rejects with
+ * its rollups took some 70 ms of it each second. The thread starts with the
+ * gateway and again on the next batch after it dies; a write it could not do rejects with
  * the SQLite code, as the in-thread writer's did.
  */
 export class SqliteUsageWriter {
@@ -21,6 +21,11 @@ export class SqliteUsageWriter {
     this.#file = options.file;
     // Waiting for another writer costs the thread, not requests: ride over the gateway's own short writes.
     this.#busyTimeoutMs = options.busyTimeoutMs ?? 2_000;
+  }
+
+  /** Starts the thread now, so the first flush does not wait for it to load. */
+  start(): void {
+    this.#thread();
   }
 
   write(rows: UsageRecordsTable[]): Promise<void> {
