@@ -88,13 +88,17 @@ export class UsageMaintenance {
   async applyRetention(): Promise<number> {
     if (!(this.#options.mayRun?.() ?? true)) return 0;
     const now = (this.#options.now ?? Date.now)();
-    const rawBefore = new Date(now - this.#options.retentionDays * 86_400_000).toISOString();
-    const hourBefore = new Date(now - this.#options.rollupRetentionDays * 86_400_000).toISOString();
+    const rawCut = now - this.#options.retentionDays * 86_400_000;
+    const rawBefore = new Date(rawCut).toISOString();
+    // A rollup row goes once all of its minute (hour) is past retention: the one the cut falls in still
+    // counts records that are kept, and a window starting at the cut reads it.
+    const minutesBefore = new Date(Math.floor(rawCut / 60_000) * 60_000).toISOString();
+    const hourBefore = new Date(Math.floor((now - this.#options.rollupRetentionDays * 86_400_000) / 3_600_000) * 3_600_000).toISOString();
     let deleted = 0;
     deleted += await this.#deleteInChunks(() => sql`delete from usage_records where id in (select id from usage_records where occurred_at < ${rawBefore} limit ${this.#chunkRows})`);
-    deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where period = 'm' and bucket < ${rawBefore} limit ${this.#chunkRows})`);
+    deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where period = 'm' and bucket < ${minutesBefore} limit ${this.#chunkRows})`);
     // Per-key minute rows go after 48 h; the hour rows hold those keys from then on.
-    const keyMinutesBefore = new Date(now - keyMinuteRetentionMs).toISOString();
+    const keyMinutesBefore = new Date(Math.floor((now - keyMinuteRetentionMs) / 60_000) * 60_000).toISOString();
     for (const dimension of shortMinuteDimensions) {
       deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where dimension = ${dimension} and period = 'm' and bucket < ${keyMinutesBefore} limit ${this.#chunkRows})`);
     }

@@ -208,4 +208,23 @@ describe.each(dialects)('usage rollups on $name', ({ name, open }) => {
     const [recent] = await store.rollupSums({ dimension: 'all', from, to });
     expect(recent?.measures.requests).toBe(600);
   });
+
+  it('keep the rollup rows of the minute and hour the retention cut falls in, so a window starting at the cut counts what is kept', async () => {
+    const store = new UsageStore(database.db);
+    // The cut falls 10 s into a minute; a record 20 s later is kept, and so must its minute's rollups be.
+    const cut = Math.floor((now - 3 * 86_400_000) / 60_000) * 60_000 + 10_000;
+    const outcome = newOutcome('at-the-cut', 'chat', 'edge-model', null, false, 'openai');
+    outcome.startedAt = cut + 20_000;
+    outcome.status = 200;
+    outcome.servedModel = 'edge-model';
+    const recorder = new UsageRecorder({ db: database.db, sqlite: database.sqlite, log: silent, flushMs: 60_000 });
+    recorder.record(outcome);
+    await recorder.flush();
+    const maintenance = new UsageMaintenance({ db: database.db, dialect: database.dialect, sqlite: database.sqlite, log: silent, retentionDays: 3, rollupRetentionDays: 3, now: () => cut + 3 * 86_400_000 });
+    await maintenance.applyRetention();
+    const window = { from: new Date(cut).toISOString(), to: new Date(cut + 3_600_000).toISOString() };
+    expect(await store.between(window.from, window.to)).toHaveLength(1);
+    const [edge] = await store.rollupSums({ dimension: 'model', ...window });
+    expect(edge).toMatchObject({ value: 'edge-model', measures: expect.objectContaining({ requests: 1 }) });
+  });
 });
