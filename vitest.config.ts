@@ -8,6 +8,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time. Most of the suite waits on sockets, processes and browsers rather than
+    // computing, and vitest's default on 2 cores is one worker: 575 s against 800-1,000 s serially.
+    // Tests share only the machine's PostgreSQL and Redis, each in schemas, databases and keys of its own.
+    maxWorkers: 2,
     reporters: ['default'],
   },
 });
