@@ -60,7 +60,7 @@ import { describeRedisTarget, parseRedisUrl, type RedisTarget } from './storage/
 import { ApiKeyStore } from './storage/api-key-store.ts';
 import { HistoryStore } from './storage/history-store.ts';
 import { describePostgresUrl, type Database } from './storage/open-database.ts';
-import { openDatabaseWhenReachable, type StorageWait } from './storage/open-database-when-reachable.ts';
+import { openDatabaseWhenReachable } from './storage/open-database-when-reachable.ts';
 import { listenWhileStarting, type StartingListener } from './http/starting/starting-listener.ts';
 import { ServerStore } from './storage/server-store.ts';
 import { createCollections, type Collections } from './collections/create-collections.ts';
@@ -140,8 +140,6 @@ export interface StartOptions {
   startScheduler?: boolean;
   /** The clock rate-limit windows follow (epoch ms); tests inject one. */
   clock?: () => number;
-  /** How the wait for an unreachable database paces itself (tests shorten it). */
-  storageWait?: Pick<StorageWait, 'firstDelayMs' | 'maxDelayMs'>;
 }
 
 /** Opens storage, loads the fleet, starts health checks and listens. */
@@ -171,7 +169,6 @@ export async function startGateway(loaded: LoadedConfig, options: StartOptions =
           { database: describePostgresUrl(config.database_url ?? ''), err: error.message, attempt, retryInMs: delayMs, url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${starting.listener?.port ?? config.port}` },
           'waiting for the database before starting: /health answers 200 and /ready 503 until it is reachable',
         ),
-      ...options.storageWait,
     },
   ).catch(async (error: unknown) => {
     await starting.listener?.close();

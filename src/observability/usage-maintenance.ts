@@ -99,9 +99,7 @@ export class UsageMaintenance {
     deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where period = 'm' and bucket < ${minutesBefore} limit ${this.#chunkRows})`);
     // Per-key minute rows go after 48 h; the hour rows hold those keys from then on.
     const keyMinutesBefore = new Date(Math.floor((now - keyMinuteRetentionMs) / 60_000) * 60_000).toISOString();
-    for (const dimension of shortMinuteDimensions) {
-      deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where dimension = ${dimension} and period = 'm' and bucket < ${keyMinutesBefore} limit ${this.#chunkRows})`);
-    }
+    deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where dimension in (${sql.join(shortMinuteDimensions)}) and period = 'm' and bucket < ${keyMinutesBefore} limit ${this.#chunkRows})`);
     deleted += await this.#deleteInChunks(() => sql`delete from usage_rollups where (dimension, period, bucket, value) in (select dimension, period, bucket, value from usage_rollups where period = 'h' and bucket < ${hourBefore} limit ${this.#chunkRows})`);
     if (deleted > 0) this.#options.log.info({ deleted }, 'usage past retention deleted');
     return deleted;
