@@ -5,7 +5,8 @@
 // gateway process's CPU time per request in both (from /proc; COMPARE_ROUNDS sets the one-at-a-time
 // rounds, 4,000 by default, the first 500 of them warm-up). CPU per request under load is noisy too
 // on a shared machine (two copies of one build differed by up to 15 % in one run): repeat, and list
-// a copy of the base twice to see the noise.
+// a copy of the base twice to see the noise. Then streaming time to first byte, interleaved
+// (COMPARE_STREAM_ROUNDS, 600 by default).
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,20 +16,24 @@ import { benchAuth, registerUpstream, startBenchGateway } from './bench-gateway.
 import { percentiles, timedPost } from './bench-timing.ts';
 
 const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }] });
+const streamBody = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }], stream: true });
 const headers = { 'content-type': 'application/json', ...benchAuth };
 const roots = (process.env['COMPARE_ROOTS'] ?? '').split(',').filter((root) => root !== '');
 if (roots.length < 2) throw new Error('Set COMPARE_ROOTS to two or more checkouts, comma-separated.');
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 6);
 const rounds = Number(process.env['COMPARE_ROUNDS'] ?? 4_000);
 const blocks = Number(process.env['COMPARE_BLOCKS'] ?? 8);
+// Streams, interleaved: each waits ~25 ms for the fast upstream's last token, so between requests
+// every process idles as it does between real requests (COMPARE_STREAM_ROUNDS, the first 100 warm-up).
+const streamRounds = Number(process.env['COMPARE_STREAM_ROUNDS'] ?? 600);
 
 const upstream = await start([join(roots[0] as string, 'bench/bench-upstream.ts')], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
 const upstreamUrl = upstream.match[1] as string;
-const builds: Array<{ root: string; child: ChildProcess; url: string; samples: number[]; rps: number; sequentialCpuMs: number; loadCpuMs: number; loadRequests: number; blockCpuUs: number[] }> = [];
+const builds: Array<{ root: string; child: ChildProcess; url: string; samples: number[]; rps: number; sequentialCpuMs: number; loadCpuMs: number; loadRequests: number; blockCpuUs: number[]; ttfb: number[] }> = [];
 try {
   for (const root of roots) {
     const gateway = await startBenchGateway({ root });
-    builds.push({ root, child: gateway.child, url: `${gateway.url}/v1/chat/completions`, samples: [], rps: 0, sequentialCpuMs: 0, loadCpuMs: 0, loadRequests: 0, blockCpuUs: [] });
+    builds.push({ root, child: gateway.child, url: `${gateway.url}/v1/chat/completions`, samples: [], rps: 0, sequentialCpuMs: 0, loadCpuMs: 0, loadRequests: 0, blockCpuUs: [], ttfb: [] });
     await registerUpstream(gateway.url, upstreamUrl);
   }
   for (let round = 0; round < rounds; round++) {
@@ -50,6 +55,12 @@ try {
       build.blockCpuUs.push(((cpuMsOf(build.child) - before) * 1000) / 500);
     }
   }
+  for (let round = 0; round < streamRounds; round++) {
+    for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
+      const { ms } = await timedPost(build.url, streamBody, headers, true);
+      if (round >= 100) build.ttfb.push(ms);
+    }
+  }
   for (const order of [builds, [...builds].reverse()]) {
     for (const build of order) {
       const before = cpuMsOf(build.child);
@@ -59,14 +70,15 @@ try {
       build.rps += result.requests.average / 2;
     }
   }
-  const lines = ['| build | one at a time p50 | p99 | CPU per request (interleaved) | CPU per request (blocks: median, range) | under load, requests/s | CPU per request |', '|---|---|---|---|---|---|---|'];
+  const lines = ['| build | one at a time p50 | p99 | CPU per request (interleaved) | CPU per request (blocks: median, range) | streaming TTFB p50 | p99 | under load, requests/s | CPU per request |', '|---|---|---|---|---|---|---|---|---|'];
   for (const build of builds) {
     const { p50, p99 } = percentiles(build.samples);
     const sequentialCpu = (1000 * build.sequentialCpuMs) / (rounds - 500);
     const loadCpu = (1000 * build.loadCpuMs) / build.loadRequests;
     const sorted = [...build.blockCpuUs].sort((a, b) => a - b);
     const blockCpu = `${(sorted[Math.floor(sorted.length / 2)] ?? Number.NaN).toFixed(0)} µs (${(sorted[0] ?? Number.NaN).toFixed(0)}-${(sorted[sorted.length - 1] ?? Number.NaN).toFixed(0)})`;
-    lines.push(`| ${build.root} | ${p50.toFixed(3)} ms | ${p99.toFixed(3)} ms | ${sequentialCpu.toFixed(0)} µs | ${blockCpu} | ${build.rps.toFixed(0)} | ${loadCpu.toFixed(0)} µs |`);
+    const ttfb = percentiles(build.ttfb);
+    lines.push(`| ${build.root} | ${p50.toFixed(3)} ms | ${p99.toFixed(3)} ms | ${sequentialCpu.toFixed(0)} µs | ${blockCpu} | ${ttfb.p50.toFixed(3)} ms | ${ttfb.p99.toFixed(3)} ms | ${build.rps.toFixed(0)} | ${loadCpu.toFixed(0)} µs |`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 } finally {

@@ -16,7 +16,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const profileDir = process.argv[2] ?? mkdtempSync(join(tmpdir(), 'switchyard-profile-'));
 const seconds = Number(process.env['PROFILE_SECONDS'] ?? 8);
 const mode = process.env['PROFILE_MODE'] ?? 'both';
-const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }] });
+// PROFILE_STREAM=1 profiles streamed answers (one at a time only: each takes the upstream's ~25 ms).
+const isStream = process.env['PROFILE_STREAM'] === '1';
+const body = JSON.stringify({ model: 'bench-model', messages: [{ role: 'user', content: 'hi' }], ...(isStream ? { stream: true } : {}) });
 const headers = { 'content-type': 'application/json', ...benchAuth };
 
 const upstream = await startProcess([join(root, 'bench/bench-upstream.ts')], {}, /(http:\/\/127\.0\.0\.1:\d+)/);
@@ -24,8 +26,8 @@ const gateway = await startBenchGateway({ nodeFlags: ['--cpu-prof', '--cpu-prof-
 const url = `${gateway.url}/v1/chat/completions`;
 try {
   await registerUpstream(gateway.url, upstream.match[1] as string);
-  if (mode !== 'load') for (let index = 0; index < 5_000; index++) await timedPost(url, body, headers, false);
-  if (mode !== 'sequential') {
+  if (mode !== 'load') for (let index = 0; index < 5_000; index++) await timedPost(url, body, headers, isStream);
+  if (mode !== 'sequential' && !isStream) {
     const result = await autocannon({ url, method: 'POST', body, headers, connections: 50, duration: seconds });
     process.stderr.write(`load: ${result.requests.average} req/s, ${result.non2xx} non-2xx\n`);
   }

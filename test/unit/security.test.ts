@@ -66,6 +66,44 @@ describe('KeyRing', () => {
     expect(ring.authenticate("' OR 1=1 --")).toBeNull();
   });
 
+  it('remembers a key that authenticated, and forgets it when the keys change (decision 0036)', () => {
+    const ring = new KeyRing(randomBytes(32));
+    const key = generateApiKey();
+    const hash = ring.hash(key);
+    ring.add(hash, { ...unlimited('k1', 'test', ['inference']), expiresAt: Date.now() + 60_000 });
+    expect(ring.authenticate(key)?.keyId).toBe('k1');
+    // A change of scopes or limits in place shows on the next request.
+    ring.updatePrincipal({ ...unlimited('k1', 'renamed', ['read']), expiresAt: Date.now() + 60_000 });
+    expect(ring.authenticate(key)?.name).toBe('renamed');
+    // Expiry is checked on every request, remembered or not.
+    ring.updatePrincipal({ ...unlimited('k1', 'renamed', ['read']), expiresAt: Date.now() - 1 });
+    expect(ring.authenticate(key)).toBeNull();
+    ring.updatePrincipal(unlimited('k1', 'renamed', ['read']));
+    expect(ring.authenticate(key)?.keyId).toBe('k1');
+    // Revoked, rotated or replaced: the next request gets 401.
+    ring.removeKey('k1');
+    expect(ring.authenticate(key)).toBeNull();
+    ring.add(hash, unlimited('k1', 'test', ['inference']));
+    expect(ring.authenticate(key)?.keyId).toBe('k1');
+    ring.replace([]);
+    expect(ring.authenticate(key)).toBeNull();
+    ring.replace([{ hash, principal: unlimited('k1', 'test', ['inference']) }]);
+    expect(ring.authenticate(key)?.keyId).toBe('k1');
+    ring.replaceStored(new Set(['k1']), []);
+    expect(ring.authenticate(key)).toBeNull();
+  });
+
+  it('remembers no key that failed, so guesses cannot fill memory or skip the HMAC', () => {
+    const ring = new KeyRing(randomBytes(32));
+    const key = generateApiKey();
+    ring.add(ring.hash(key), unlimited('k1', 'test', ['admin']));
+    for (let index = 0; index < 1_000; index++) expect(ring.authenticate(`${key.slice(0, -1)}${index}`)).toBeNull();
+    // A guess that differs only in its last character is still refused after the real key was remembered.
+    expect(ring.authenticate(key)?.keyId).toBe('k1');
+    expect(ring.authenticate(`${key.slice(0, -1)}!`)).toBeNull();
+    expect(ring.rememberedCount).toBe(1);
+  });
+
   it('issues keys with the sk-sy- prefix and enough randomness', () => {
     const key = generateApiKey();
     expect(key).toMatch(/^sk-sy-[A-Za-z0-9_-]{43}$/);
