@@ -91,6 +91,8 @@ describe.skipIf(!available)('three replicas on one PostgreSQL and Redis', () => 
     expect(created.status).toBe(201);
     const key = created.json.key as string;
     const seenMs = await timeUntil(async () => (await call(c, 'GET', '/v1/models', key)).status === 200);
+    // Used on A first, so A remembers it (decision 0036): the revocation on B must reach that too.
+    expect((await call(a, 'GET', '/v1/models', key)).status).toBe(200);
     const revoked = await call(b, 'DELETE', `/api/v1/keys/${created.json.id as string}`);
     expect(revoked.status).toBeLessThan(300);
     const goneMs = await timeUntil(async () => (await call(a, 'GET', '/v1/models', key)).status === 401);
