@@ -36,7 +36,8 @@ describe('the custom kind’s request template', () => {
 describe('llama.cpp native completions', () => {
   it('maps OpenAI fields to native ones and passes llama.cpp’s own through', () => {
     const plan = planNativeCompletion({ model: 'x', prompt: 'p', max_tokens: 4, grammar: 'root ::= "a"', stream_options: { include_usage: true } }, 'x', {});
-    expect(plan?.body).toEqual({ prompt: 'p', n_predict: 4, grammar: 'root ::= "a"', stream: false });
+    // `model` stays: a llama.cpp router sends the request to the model it names and refuses one without.
+    expect(plan?.body).toEqual({ model: 'x', prompt: 'p', n_predict: 4, grammar: 'root ::= "a"', stream: false });
     expect(planNativeCompletion({ prompt: 'p', logprobs: 2 }, 'x', {})).toBeNull();
     expect(planNativeCompletion({ prompt: ['a', 'b'] }, 'x', {})).toBeNull();
   });

@@ -21,6 +21,8 @@ export function planNativeCompletion(body: Record<string, unknown>, modelId: str
   if (openAIOnlyFields.some((field) => body[field] !== undefined && body[field] !== null && body[field] !== false)) return null;
   const native: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(body)) if (!renamedFields.has(field)) native[field] = value;
+  // A single-model llama-server ignores it; a router (several models) sends the request to the model it names and refuses one without.
+  native['model'] = modelId;
   native['prompt'] = prompt;
   const maxTokens = body['max_tokens'] ?? body['max_completion_tokens'];
   if (typeof maxTokens === 'number') native['n_predict'] = maxTokens;
