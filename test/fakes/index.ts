@@ -10,3 +10,4 @@ export * from './wire-readers.ts';
 export { openAIError } from './openai-compat.ts';
 export * from './inhouse-fake.ts';
 export * from './hf-hub-fake.ts';
+export * from './llamacpp-router.ts';

@@ -1,7 +1,7 @@
 import type { ModelServer, ServerModel } from '../../domain/model-server.ts';
+import { lifecycleOf } from '../operations/server-lifecycle.ts';
 import type { ServerRegistry } from '../servers/server-registry.ts';
 import type { RunningModel } from '../../data/adapters/server-adapter.ts';
-import { findServerKind } from '../../data/adapters/server-kinds.ts';
 
 export interface InventoryCell {
   server_id: string;
@@ -70,7 +70,7 @@ export function buildInventory(registry: ServerRegistry, isInactive: (modelId: s
         is_active: server.isActive,
         loaded_models: registry.modelsOf(server.id).filter((model) => model.status === 'loaded').length,
         vram_bytes: load?.memoryBytes ?? null,
-        actions: lifecycleActions.filter((action) => findServerKind(server.serverType)?.lifecycle?.[action] !== undefined),
+        actions: lifecycleActions.filter((action) => lifecycleOf(server, registry.modelsOf(server.id))?.[action] !== undefined),
       };
     }),
     models: [...models.entries()]

@@ -11,6 +11,7 @@ import type { ServerRegistry } from '../servers/server-registry.ts';
 import { isKeepAlive } from './keep-alive.ts';
 import type { LifecycleRequest, ModelLifecycleActions, ServerSelection } from './model-lifecycle.ts';
 import type { ModelNeeds } from './model-needs.ts';
+import { lifecycleOf } from './server-lifecycle.ts';
 import type { OperationKind, OperationRunner, OperationView } from './operation.ts';
 
 type Action = 'pull' | 'remove' | 'copy' | 'load' | 'unload';
@@ -92,7 +93,7 @@ export class LifecycleService implements ModelLifecycleActions {
    */
   #select(action: Action, selection: ServerSelection, relevant: (server: ModelServer) => boolean): ModelServer[] {
     if (selection === 'all') {
-      const chosen = this.#options.registry.list().filter((server) => server.isActive && lifecycleOf(server)?.[action] !== undefined && relevant(server));
+      const chosen = this.#options.registry.list().filter((server) => server.isActive && this.#lifecycleOf(server)?.[action] !== undefined && relevant(server));
       if (chosen.length === 0) {
         throw errors.invalidRequest(action === 'pull' ? 'No active server can pull models (only Ollama servers can).' : `No active server that can do it has this model.`, 'servers');
       }
@@ -103,7 +104,11 @@ export class LifecycleService implements ModelLifecycleActions {
     for (const id of new Set(selection)) {
       const server = this.#options.registry.get(id) ?? this.#options.registry.getByName(id);
       if (server === undefined) throw errors.invalidRequest(`servers: no server has the id ${JSON.stringify(id)}.`, 'servers');
-      const lifecycle = lifecycleOf(server);
+      const lifecycle = this.#lifecycleOf(server);
+      const kindLifecycle = findServerKind(server.serverType)?.lifecycle;
+      if (lifecycle === undefined && kindLifecycle?.[action] !== undefined && kindLifecycle.unmanaged !== undefined) {
+        throw errors.invalidRequest(`servers: ${server.name} cannot do that: ${kindLifecycle.unmanaged}.`, 'servers');
+      }
       if (lifecycle?.[action] === undefined) {
         const what = lifecycle?.loadsWhat === undefined || (action !== 'load' && action !== 'unload') ? '' : ` (it loads ${lifecycle.loadsWhat} only)`;
         throw errors.invalidRequest(`servers: ${server.name} is a ${findServerKind(server.serverType)?.label ?? server.serverType} server; ${verbs[action]} models is not supported by this server kind${what}.`, 'servers');
@@ -111,6 +116,10 @@ export class LifecycleService implements ModelLifecycleActions {
       chosen.push(server);
     }
     return chosen;
+  }
+
+  #lifecycleOf(server: ModelServer): KindLifecycle | undefined {
+    return lifecycleOf(server, this.#options.registry.modelsOf(server.id));
   }
 
   #holds(server: ModelServer, model: string): boolean {
@@ -139,8 +148,8 @@ export class LifecycleService implements ModelLifecycleActions {
       run: async (target, progress, signal) => {
         const server = registry.get(target.server_id ?? '');
         if (server === undefined) throw new Error('the server was removed while the operation ran');
-        const lifecycle = lifecycleOf(server);
-        if (lifecycle === undefined) throw new Error('this server kind manages no models');
+        const lifecycle = this.#lifecycleOf(server);
+        if (lifecycle === undefined) throw new Error('this server manages no models');
         progress({ message: verbs[action] });
         await work(lifecycle, { adapter: adapterContextFor(server, this.#options.http, this.#options.timeoutMs, signal), progress });
         progress({ message: 'checking the server' });
@@ -152,10 +161,6 @@ export class LifecycleService implements ModelLifecycleActions {
       },
     });
   }
-}
-
-function lifecycleOf(server: ModelServer): KindLifecycle | undefined {
-  return findServerKind(server.serverType)?.lifecycle;
 }
 
 function checkedName(name: string, field: string): string {

@@ -1,10 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { findServerKind } from '../../data/adapters/server-kinds.ts';
 import { systemActor } from '../../domain/audit.ts';
 import { modelMatches, type ModelServer } from '../../domain/model-server.ts';
 import type { Placement } from '../../domain/placement.ts';
 import type { ModelLifecycleActions } from '../operations/model-lifecycle.ts';
 import type { OperationRunner } from '../operations/operation.ts';
+import { lifecycleOf } from '../operations/server-lifecycle.ts';
 import type { ServerRegistry } from '../servers/server-registry.ts';
 import { planPlacement, type PlacementStatus, type PlanServer } from './placement-plan.ts';
 import type { PlacementRegistry } from './placement-registry.ts';
@@ -166,7 +166,7 @@ export class PlacementReconciler {
   }
 
   #view(server: ModelServer, model: string): PlanServer {
-    const lifecycle = findServerKind(server.serverType)?.lifecycle;
+    const lifecycle = lifecycleOf(server, this.#options.registry.modelsOf(server.id));
     const held = this.#options.registry.modelsOf(server.id);
     const copy = held.find((entry) => modelMatches(entry.modelId, model));
     const free = server.metadata['disk_free_bytes'];

@@ -147,6 +147,14 @@ export interface KindLifecycle {
   unload?(context: AdapterContext, model: string): Promise<void>;
   /** What `load`/`unload` act on, for messages ("LoRA adapters"); absent: models. */
   readonly loadsWhat?: string;
+  /**
+   * Whether this one server manages its models, judged by what it lists (a
+   * llama.cpp router does, a single-model llama-server does not); absent:
+   * every server of the kind does.
+   */
+  manages?(models: readonly Pick<ServerModel, 'details'>[]): boolean;
+  /** Why a server that `manages` nothing cannot, and what would change that; shown when an action names it. */
+  readonly unmanaged?: string;
 }
 
 /** The probing half of a kind, which kinds built on the same API share. */

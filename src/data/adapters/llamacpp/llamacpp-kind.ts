@@ -7,19 +7,17 @@ import { planRerank } from '../shared/rerank-plans.ts';
 import { modelOwners } from '../shared/model-list-signature.ts';
 import { isRecord, recordField, stringField } from '../shared/wire-values.ts';
 import { planNativeCompletion } from './llamacpp-completion.ts';
-import { readLlamaCppLoad } from './llamacpp-probe.ts';
+import { llamaCppRouterLifecycle } from './llamacpp-lifecycle.ts';
+import { probeLlamaCpp } from './llamacpp-probe.ts';
 
-const adapter = createOpenAICompatibleAdapter(async (context, models) => {
-  const { load, contextLength } = await readLlamaCppLoad(context);
-  if (contextLength !== null) for (const model of models) model.contextLength ??= contextLength;
-  load.loadedModels = models.map((model) => model.id);
-  return load;
-});
+// Embedding dimensions are probed as on any OpenAI-compatible server.
+const openAIProbe = createOpenAICompatibleAdapter();
 
 /**
  * llama.cpp's llama-server: models on /v1/models, context size on /props,
  * busy slots on /slots, deferred requests on /metrics. Chat, embeddings and
  * rerank go over its OpenAI API; plain completions over native /completion.
+ * In router mode it loads and unloads models on request (llamacpp-router.ts).
  */
 export const llamaCppKind: ServerKindModule = {
   id: 'llamacpp',
@@ -43,8 +41,9 @@ export const llamaCppKind: ServerKindModule = {
       recognise: (answers) => (modelOwners(answers.get('/v1/models')).has('llamacpp') ? { flavor: null, detectedBy: 'GET /v1/models', version: null } : null),
     },
   ],
-  probe: adapter.probe,
-  probeEmbeddingDimension: adapter.probeEmbeddingDimension,
+  lifecycle: llamaCppRouterLifecycle,
+  probe: probeLlamaCpp,
+  probeEmbeddingDimension: openAIProbe.probeEmbeddingDimension,
   // Anthropic's Messages or OpenAI's Responses, when the operator states the server serves them itself.
   config: nativeApisConfig,
   native(request, modelId, server) {

@@ -1,7 +1,33 @@
-import type { AdapterContext, LoadMetrics } from '../server-adapter.ts';
+import { parseModelList } from '../openai/openai-models.ts';
+import type { AdapterContext, LoadMetrics, ProbeResult } from '../server-adapter.ts';
 import { upstreamCall } from '../server-adapter.ts';
 import { parsePrometheusText, sumMetric } from '../shared/prometheus-text.ts';
 import { isRecord, positiveInteger, recordField } from '../shared/wire-values.ts';
+import { routerDetail, routerStates } from './llamacpp-router.ts';
+
+/**
+ * Models from /v1/models. A single-model llama-server has its one model
+ * loaded, and its slots, metrics and props describe it. A router says per
+ * model whether it is loaded; its own /slots and /metrics answer only for a
+ * named model, so its load is the list of loaded models (capacity unknown).
+ */
+export async function probeLlamaCpp(context: AdapterContext): Promise<ProbeResult> {
+  const body = await context.http.json(upstreamCall(context, '/v1/models', 'GET /v1/models'));
+  const models = parseModelList(body);
+  const states = routerStates(body);
+  if (states !== null) {
+    for (const model of models) {
+      model.status = states.get(model.id)?.value === 'loaded' ? 'loaded' : 'available';
+      model.details[routerDetail] = true;
+    }
+    const loadedModels = models.filter((model) => model.status === 'loaded').map((model) => model.id);
+    return { models, load: { runningRequests: null, waitingRequests: null, kvCacheUsage: null, loadedModels, memoryBytes: null, details: {} } };
+  }
+  const { load, contextLength } = await readLlamaCppLoad(context);
+  if (contextLength !== null) for (const model of models) model.contextLength ??= contextLength;
+  load.loadedModels = models.map((model) => model.id);
+  return { models, load };
+}
 
 /**
  * llama.cpp's server: `/slots` says which slots are busy (running requests),
