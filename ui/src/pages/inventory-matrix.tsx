@@ -23,7 +23,8 @@ function describe(cell: InventoryCell): string {
  * on disk (○) or absent (–); an admin pulls, loads, unloads and deletes from
  * here and watches each operation's progress per server.
  */
-export function InventoryMatrix(props: { session: Session }) {
+/** `onChanged`: models were loaded, unloaded, pulled or deleted, so whatever else the page shows of them is read again. */
+export function InventoryMatrix(props: { session: Session; onChanged?: () => void }) {
   const [inventory, setInventory] = useState<Inventory | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [pulling, setPulling] = useState(false);
@@ -45,12 +46,16 @@ export function InventoryMatrix(props: { session: Session }) {
     load();
     // Models appear and go as probes see them (a pull ends, a server comes back).
     const events = new EventSource('/api/v1/events');
-    events.addEventListener('server', () => load());
+    events.addEventListener('server', () => {
+      load();
+      props.onChanged?.();
+    });
     return () => events.close();
   }, []);
   const ended = (view: OperationView) => {
     setLive((ids) => ids.filter((id) => id !== view.id));
     load();
+    props.onChanged?.();
   };
   const start = async (method: string, path: string, body?: unknown) => {
     setError(null);

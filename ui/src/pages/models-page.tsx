@@ -39,7 +39,7 @@ export function ModelsPage(props: { session: Session }) {
   return (
     <section>
       <h1>Models</h1>
-      <InventoryMatrix session={props.session} />
+      <InventoryMatrix session={props.session} onChanged={() => void load()} />
       <PlacementsSection session={props.session} />
       <h2>Performance</h2>
       <ErrorNote error={error} />
@@ -59,7 +59,7 @@ export function ModelsPage(props: { session: Session }) {
           </thead>
           <tbody>
             {models.map((model) => (
-              <tr key={model.id}>
+              <tr key={model.id} data-testid={`performance-${model.id}`}>
                 <td>
                   {model.id}
                   {/* A policy may name the model by its id or a short name; the first that has one is shown. */}
