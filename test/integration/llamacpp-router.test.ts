@@ -17,6 +17,7 @@ const models = [
   { id: 'llama-3.2-3b', loaded: true },
   { id: 'phi-4-mini' },
   { id: 'broken-gguf' },
+  { id: 'nomic-embed-text-v1.5', capabilities: ['embedding'], embeddingDimension: 768 },
 ];
 
 async function settled(id: string): Promise<any> {
@@ -57,7 +58,13 @@ afterAll(async () => {
 describe('a llama.cpp router', () => {
   it('lists every model it manages, loaded or not, and offers load and unload only where the server manages its models', async () => {
     const listed = (await gateway.api('GET', `/api/v1/model-servers/${ids['router']}/models`)).body.data;
-    expect(Object.fromEntries(listed.map((model: any) => [model.id, model.status]))).toEqual({ 'qwen2.5-7b': 'loaded', 'llama-3.2-3b': 'loaded', 'phi-4-mini': 'available', 'broken-gguf': 'available' });
+    expect(Object.fromEntries(listed.map((model: any) => [model.id, model.status]))).toEqual({
+      'qwen2.5-7b': 'loaded',
+      'llama-3.2-3b': 'loaded',
+      'phi-4-mini': 'available',
+      'broken-gguf': 'available',
+      'nomic-embed-text-v1.5': 'available',
+    });
     const record = (await gateway.api('GET', `/api/v1/model-servers/${ids['router']}`)).body;
     expect([...record.load.loaded_models].sort()).toEqual(['llama-3.2-3b', 'qwen2.5-7b']);
     expect(await serverActions('router')).toEqual(expect.arrayContaining(['load', 'unload']));
@@ -109,6 +116,16 @@ describe('a llama.cpp router', () => {
     const view = await settled(started.body.operation_id);
     expect(view.status).toBe('failed');
     expect(view.servers[0].error).toMatch(/could not load broken-gguf.*exit code 1/);
+  });
+
+  it('never loads a model to learn its embedding size, and learns it once the model is loaded', async () => {
+    await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+    expect(router.statusOf('nomic-embed-text-v1.5')).toBe('unloaded');
+    expect(router.loads).not.toContain('nomic-embed-text-v1.5');
+    const started = await gateway.api('POST', '/api/v1/models/nomic-embed-text-v1.5/load', { servers: [ids['router']] });
+    expect((await settled(started.body.operation_id)).status).toBe('succeeded');
+    const embedder = (await gateway.api('GET', `/api/v1/model-servers/${ids['router']}/models`)).body.data.find((model: any) => model.id === 'nomic-embed-text-v1.5');
+    expect(embedder).toMatchObject({ status: 'loaded', embedding_dimension: 768 });
   });
 
   it('refuses to act on a single-model llama-server, saying how to start it so it can', async () => {

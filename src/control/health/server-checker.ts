@@ -173,6 +173,8 @@ export class ServerChecker {
   async #fillEmbeddingDimensions(server: ModelServer, models: DiscoveredModel[]): Promise<void> {
     for (const model of models) {
       if (!model.capabilities.includes('embedding') || model.embeddingDimension !== null) continue;
+      // Embedding a probe text would load the model (a llama.cpp router, Ollama): wait until something else has.
+      if (model.status !== 'loaded') continue;
       const attemptKey = `${server.id}\u0000${model.id}`;
       if (this.#dimensionAttempts.has(attemptKey)) continue;
       this.#dimensionAttempts.add(attemptKey);
