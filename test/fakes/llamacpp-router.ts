@@ -27,6 +27,8 @@ export interface LlamaCppRouterFakeOptions {
   /** Models whose child exits with code 1 while loading. */
   failToLoad?: string[];
   behaviour?: Partial<FakeBehaviour>;
+  /** Each child's behaviour (its slots as `capacity`, its pace), as each child is its own llama-server. */
+  childBehaviour?: Partial<FakeBehaviour>;
 }
 
 interface Entry {
@@ -53,6 +55,7 @@ export class LlamaCppRouterFake extends FakeServer {
   private readonly loadMs: number;
   private readonly unloadMs: number;
   private readonly failing: Set<string>;
+  private readonly childBehaviour: Partial<FakeBehaviour> | undefined;
   private clock = 0;
 
   constructor(options: LlamaCppRouterFakeOptions = {}) {
@@ -63,6 +66,7 @@ export class LlamaCppRouterFake extends FakeServer {
     this.loadMs = options.loadMs ?? 30;
     this.unloadMs = options.unloadMs ?? 30;
     this.failing = new Set(options.failToLoad ?? []);
+    this.childBehaviour = options.childBehaviour;
     for (const model of models) this.entries.set(model.id, { model: { ...model, loaded: true }, status: 'unloaded', failed: false, child: undefined, lastUsed: 0, loading: undefined });
   }
 
@@ -186,7 +190,7 @@ export class LlamaCppRouterFake extends FakeServer {
   }
 
   private async spawn(entry: Entry): Promise<void> {
-    entry.child = await startOpenAIFake({ flavor: 'llamacpp', models: [entry.model] });
+    entry.child = await startOpenAIFake({ flavor: 'llamacpp', models: [entry.model], ...(this.childBehaviour === undefined ? {} : { behaviour: this.childBehaviour }) });
     entry.status = 'loaded';
     entry.lastUsed = ++this.clock;
   }

@@ -134,3 +134,47 @@ describe('a llama.cpp router', () => {
     expect(refused.body.error.message).toMatch(/laptop cannot do that: it runs the one model it was started with; start llama-server without a model \(router mode/);
   });
 });
+
+describe('a llama.cpp router’s capacity', () => {
+  let gateway2: TestGateway;
+  let slotted: LlamaCppRouterFake;
+  const stream = (model: string) =>
+    fetch(`${gateway2.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model, stream: true, max_tokens: 8, messages: [{ role: 'user', content: 'hold a slot' }] }),
+    }).then(async (response) => ({ status: response.status, text: await response.text() }));
+  const metrics = async () => (await gateway2.api('GET', '/metrics')).text;
+
+  beforeAll(async () => {
+    // Each child is a llama-server with four slots (what its /slots lists), generating slowly enough to fill them.
+    [gateway2, slotted] = await Promise.all([
+      startTestGateway(),
+      startLlamaCppRouterFake({ models: [{ id: 'busy-gguf', loaded: true }, { id: 'idle-gguf', loaded: true }, { id: 'cold-gguf' }], childBehaviour: { tokenIntervalMs: 40, capacity: { slots: 4 } } }),
+    ]);
+    expect((await gateway2.api('POST', '/api/v1/model-servers', { name: 'router', base_url: slotted.url })).status).toBe(201);
+    await gateway2.api('POST', '/api/v1/model-servers/health-check-all');
+  });
+
+  afterAll(async () => {
+    await gateway2.stop();
+    await slotted.stop();
+  });
+
+  it('is each loaded model’s own slots, read through the router without loading anything', async () => {
+    const text = await metrics();
+    expect(text).toMatch(/^llm_deployment_capacity\{server="router",model="busy-gguf"\} 4$/m);
+    expect(text).toMatch(/^llm_deployment_capacity\{server="router",model="idle-gguf"\} 4$/m);
+    expect(text).not.toMatch(/llm_deployment_capacity\{server="router",model="cold-gguf"\}/);
+    expect(slotted.statusOf('cold-gguf')).toBe('unloaded');
+    expect(slotted.requests.map((request) => request.path)).toContain('/slots?model=busy-gguf&autoload=false');
+  });
+
+  it('holds requests past a model’s slots in the gateway instead of piling them into its process', async () => {
+    const answers = Array.from({ length: 8 }, () => stream('busy-gguf'));
+    await waitFor(async () => /^llm_queue_depth\{model="busy-gguf"\} 4$/m.test(await metrics()), 'four requests to wait in the gateway');
+    const results = await Promise.all(answers);
+    expect(results.every((result) => result.status === 200 && result.text.includes('[DONE]'))).toBe(true);
+    expect(slotted.child('busy-gguf')?.capacityReadings()).toMatchObject({ maxRunning: 4, maxWaiting: 0 });
+  });
+});

@@ -55,6 +55,12 @@ export interface LoadMetrics {
   startedAtSeconds?: number | null;
   /** Filled in by the health checker from consecutive probes: the capacity learned from waitingAtCapacity (null: not learned). */
   learnedCapacity?: number | null;
+  /**
+   * Per model, where each model runs on slots of its own (a llama.cpp
+   * router's child processes): requests running and slots, as the model's
+   * own /slots says. Kept in memory with the load, like `running`.
+   */
+  perModel?: Record<string, { running: number | null; slots: number | null }>;
   /** Filled in by the health checker: the prefix-cache hit ratio (0..1) over the latest probe interval (null: nothing looked up yet). */
   prefixCacheHitRatio?: number | null;
 }

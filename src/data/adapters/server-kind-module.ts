@@ -119,7 +119,8 @@ export interface ServerKindModule {
    * caller's request is translated to OpenAI's and planned as usual.
    */
   native?(request: NativeRequest, modelId: string, server: ModelServer): UpstreamPlan | null;
-  capacity(load: LoadMetrics | undefined): KindCapacity;
+  /** `modelId`: the figures of that model alone, where the server reports them per model (`LoadMetrics.perModel`). */
+  capacity(load: LoadMetrics | undefined, modelId?: string): KindCapacity;
   /** Pulling, deleting, copying, loading and unloading models; absent when the kind manages none. */
   readonly lifecycle?: KindLifecycle;
 }

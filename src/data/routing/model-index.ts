@@ -182,12 +182,16 @@ export class ModelIndex {
     }
     const models = this.#fleet.modelsOf(serverId);
     const load = this.#fleet.loadOf(serverId);
-    const reportedQueue = queueOf(server, load);
-    const { capacity, source } = capacityOf(server, load);
+    const serverQueue = queueOf(server, load);
+    const serverCapacity = capacityOf(server, load);
+    // Most servers share one capacity among their models; a llama.cpp router's models each have their own.
+    const perModel = load?.perModel !== undefined;
     const before = current.values().next().value?.server;
     if (before !== undefined && !sameRoutability(before, server)) this.#version++;
     let kept = 0;
     for (const model of models) {
+      const reportedQueue = perModel ? queueOf(server, load, model.modelId) : serverQueue;
+      const { capacity, source } = perModel ? capacityOf(server, load, model.modelId) : serverCapacity;
       const existing = current.get(model.modelId);
       if (existing === undefined) {
         const deployment = this.#create(server, model, reportedQueue, capacity, source);
@@ -281,16 +285,16 @@ function sameRoutability(before: ModelServer, after: ModelServer): boolean {
 }
 
 /** A stated max_concurrency wins over what the server reports, which wins over what the health checker learned. */
-function capacityOf(server: ModelServer, load: LoadMetrics | undefined): { capacity: number | null; source: CapacitySource | null } {
+function capacityOf(server: ModelServer, load: LoadMetrics | undefined, modelId?: string): { capacity: number | null; source: CapacitySource | null } {
   const stated = server.maxConcurrency ?? null;
   if (stated !== null) return { capacity: stated, source: 'stated' };
-  const reported = findServerKind(server.serverType)?.capacity(load).max ?? null;
+  const reported = findServerKind(server.serverType)?.capacity(load, modelId).max ?? null;
   if (reported !== null) return { capacity: reported, source: 'reported' };
   const learned = load?.learnedCapacity ?? null;
   return learned === null ? { capacity: null, source: null } : { capacity: learned, source: 'learned' };
 }
 
 /** Each kind says what its load figures mean for the queue (llama.cpp: busy slots count). */
-function queueOf(server: ModelServer, load: LoadMetrics | undefined): number {
-  return findServerKind(server.serverType)?.capacity(load).queue ?? (load?.waitingRequests ?? 0);
+function queueOf(server: ModelServer, load: LoadMetrics | undefined, modelId?: string): number {
+  return findServerKind(server.serverType)?.capacity(load, modelId).queue ?? (load?.waitingRequests ?? 0);
 }

@@ -55,7 +55,10 @@ export const llamaCppKind: ServerKindModule = {
     if (operation === 'rerank') return planRerank('cohere', body, modelId, headers);
     return openAIPlan(operation, body, modelId, headers);
   },
-  capacity(load) {
+  capacity(load, modelId) {
+    // A router's models each run in their own process, with their own slots.
+    const own = modelId === undefined ? undefined : load?.perModel?.[modelId];
+    if (own !== undefined) return { running: own.running, waiting: null, max: own.slots, queue: own.running ?? 0 };
     // Every busy slot is a request ahead of ours: a slot-limited server queues by slots.
     const running = load?.runningRequests ?? null;
     const waiting = load?.waitingRequests ?? null;

@@ -8,8 +8,8 @@ import { routerDetail, routerStates } from './llamacpp-router.ts';
 /**
  * Models from /v1/models. A single-model llama-server has its one model
  * loaded, and its slots, metrics and props describe it. A router says per
- * model whether it is loaded; its own /slots and /metrics answer only for a
- * named model, so its load is the list of loaded models (capacity unknown).
+ * model whether it is loaded, and answers /slots only for a named model: each
+ * loaded model's own slots are its capacity (`perModel`).
  */
 export async function probeLlamaCpp(context: AdapterContext): Promise<ProbeResult> {
   const body = await context.http.json(upstreamCall(context, '/v1/models', 'GET /v1/models'));
@@ -21,7 +21,7 @@ export async function probeLlamaCpp(context: AdapterContext): Promise<ProbeResul
       model.details[routerDetail] = true;
     }
     const loadedModels = models.filter((model) => model.status === 'loaded').map((model) => model.id);
-    return { models, load: { runningRequests: null, waitingRequests: null, kvCacheUsage: null, loadedModels, memoryBytes: null, details: {} } };
+    return { models, load: await readRouterLoad(context, loadedModels) };
   }
   const { load, contextLength } = await readLlamaCppLoad(context);
   if (contextLength !== null) for (const model of models) model.contextLength ??= contextLength;
@@ -44,7 +44,7 @@ export async function readLlamaCppLoad(context: AdapterContext): Promise<{ load:
   let totalSlots: number | null = null;
   if (Array.isArray(slots)) {
     totalSlots = slots.length;
-    running = slots.filter((slot) => isRecord(slot) && (slot['is_processing'] === true || slot['state'] === 1)).length;
+    running = slots.filter(isBusy).length;
   }
   let waiting: number | null = null;
   if (metrics !== null && metrics.status === 200) {
@@ -59,4 +59,25 @@ export async function readLlamaCppLoad(context: AdapterContext): Promise<{ load:
     load: { runningRequests: running, waitingRequests: waiting, kvCacheUsage: null, loadedModels: [], memoryBytes: null, details },
     contextLength: settings === null ? null : positiveInteger(settings['n_ctx']),
   };
+}
+
+/** Each loaded model's /slots through the router; `autoload=false` so a model unloaded meanwhile is not loaded by a probe. */
+async function readRouterLoad(context: AdapterContext, loadedModels: string[]): Promise<LoadMetrics> {
+  const perModel: NonNullable<LoadMetrics['perModel']> = {};
+  let running: number | null = null;
+  await Promise.all(
+    loadedModels.map(async (model) => {
+      const path = `/slots?model=${encodeURIComponent(model)}&autoload=false`;
+      const slots = await context.http.json(upstreamCall(context, path, 'GET /slots')).catch(() => null);
+      if (!Array.isArray(slots)) return;
+      const busy = slots.filter(isBusy).length;
+      perModel[model] = { running: busy, slots: slots.length };
+      running = (running ?? 0) + busy;
+    }),
+  );
+  return { runningRequests: running, waitingRequests: null, kvCacheUsage: null, loadedModels, memoryBytes: null, details: {}, perModel };
+}
+
+function isBusy(slot: unknown): boolean {
+  return isRecord(slot) && (slot['is_processing'] === true || slot['state'] === 1);
 }
