@@ -147,7 +147,8 @@ export class LlamaCppRouterFake extends FakeServer {
       if (!autoload) return void ctx.json(400, invalid('model is not loaded'));
       await this.ensureLoaded(entry);
       // The load may have failed meanwhile (TypeScript cannot see the await change it).
-      if ((entry.status as RouterModelStatus) !== 'loaded') return void ctx.json(503, { error: { code: 503, message: 'model failed to load', type: 'unavailable_error' } });
+      // llama.cpp throws here, and its handler turns that into a 500.
+      if ((entry.status as RouterModelStatus) !== 'loaded') return void ctx.json(500, { error: { code: 500, message: `model name=${name} failed to load`, type: 'server_error' } });
     }
     return entry;
   }

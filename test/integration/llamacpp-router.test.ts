@@ -128,6 +128,16 @@ describe('a llama.cpp router', () => {
     expect(embedder).toMatchObject({ status: 'loaded', embedding_dimension: 768 });
   });
 
+  it('answers at once, and only for that model, when a model the router loads on demand fails to start', async () => {
+    const failed = await client.chat.completions.create({ model: 'broken-gguf', messages: [{ role: 'user', content: 'hi' }] }).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(OpenAI.APIError);
+    // For a server's 5xx the gateway answers in its own words, with the server's status.
+    expect((failed as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect((failed as Error).message).toMatch(/The model server answered HTTP 500/);
+    const fine = await client.chat.completions.create({ model: 'llama-3.2-3b', messages: [{ role: 'user', content: 'still there?' }] });
+    expect(fine.choices[0]?.message.content).toContain('llama-3.2-3b');
+  });
+
   it('refuses to act on a single-model llama-server, saying how to start it so it can', async () => {
     const refused = await gateway.api('POST', '/api/v1/models/laptop-gguf/unload', { servers: [ids['laptop']] });
     expect(refused.status).toBe(400);
