@@ -44,6 +44,14 @@ describe('the llama.cpp router fake', () => {
     expect((await post(fake, '/completion', { model: 'nope', prompt: 'hi' })).body.error.message).toBe("model 'nope' not found");
   });
 
+  it('asks for its API key on everything but health and the model lists', async () => {
+    const fake = await start({ apiKey: 'sk-router' });
+    expect((await fetch(`${fake.url}/v1/models`)).status).toBe(200);
+    expect((await post(fake, '/models/load', { model: 'phi-4-mini' })).status).toBe(401);
+    const allowed = await fetch(`${fake.url}/slots?model=qwen2.5-7b`, { headers: { authorization: 'Bearer sk-router' } });
+    expect(allowed.status).toBe(200);
+  });
+
   it('takes a GET’s model from the query', async () => {
     const fake = await start();
     expect((await fetch(`${fake.url}/slots`)).status).toBe(400);

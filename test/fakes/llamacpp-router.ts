@@ -29,6 +29,8 @@ export interface LlamaCppRouterFakeOptions {
   behaviour?: Partial<FakeBehaviour>;
   /** Each child's behaviour (its slots as `capacity`, its pace), as each child is its own llama-server. */
   childBehaviour?: Partial<FakeBehaviour>;
+  /** --api-key: every path but health and the model lists needs `Authorization: Bearer <key>` (the children listen on loopback, keyless). */
+  apiKey?: string;
 }
 
 interface Entry {
@@ -43,6 +45,8 @@ interface Entry {
 
 const DEFAULT_MODELS: FakeModel[] = [{ id: 'qwen2.5-7b', loaded: true }, { id: 'llama-3.2-3b' }, { id: 'phi-4-mini' }];
 const PUBLIC_HEADERS = ['content-type', 'cache-control'];
+// What llama-server answers without its API key.
+const PUBLIC_PATHS = new Set(['/health', '/v1/health', '/models', '/v1/models']);
 
 const invalid = (message: string) => flavorError('llamacpp', 400, message);
 
@@ -56,6 +60,7 @@ export class LlamaCppRouterFake extends FakeServer {
   private readonly unloadMs: number;
   private readonly failing: Set<string>;
   private readonly childBehaviour: Partial<FakeBehaviour> | undefined;
+  private readonly apiKey: string | undefined;
   private clock = 0;
 
   constructor(options: LlamaCppRouterFakeOptions = {}) {
@@ -67,6 +72,7 @@ export class LlamaCppRouterFake extends FakeServer {
     this.unloadMs = options.unloadMs ?? 30;
     this.failing = new Set(options.failToLoad ?? []);
     this.childBehaviour = options.childBehaviour;
+    this.apiKey = options.apiKey;
     for (const model of models) this.entries.set(model.id, { model: { ...model, loaded: true }, status: 'unloaded', failed: false, child: undefined, lastUsed: 0, loading: undefined });
   }
 
@@ -96,6 +102,9 @@ export class LlamaCppRouterFake extends FakeServer {
 
   protected override async handle(ctx: RequestContext): Promise<void> {
     const route = `${ctx.method} ${ctx.path}`;
+    if (this.apiKey !== undefined && !PUBLIC_PATHS.has(ctx.path) && ctx.req.headers.authorization !== `Bearer ${this.apiKey}`) {
+      return ctx.json(401, flavorError('llamacpp', 401, 'Invalid API Key'));
+    }
     if (route === 'GET /health' || route === 'GET /v1/health') return ctx.json(200, { status: 'ok' });
     if (route === 'GET /models' || route === 'GET /v1/models') return ctx.json(200, this.list());
     if (route === 'GET /props' && !ctx.query.has('model')) return ctx.json(200, this.props());
@@ -219,8 +228,8 @@ export class LlamaCppRouterFake extends FakeServer {
     const child = entry.child;
     if (child === undefined) return ctx.json(503, { error: { code: 503, message: 'no healthy backend available for model', type: 'unavailable_error' } });
     const query = ctx.query.toString();
+    // The router strips its key from the children's arguments: they listen on loopback and take none.
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (typeof ctx.req.headers.authorization === 'string') headers['authorization'] = ctx.req.headers.authorization;
     const answer = await fetch(`${child.url}${ctx.path}${query === '' ? '' : `?${query}`}`, {
       method: ctx.method,
       headers,

@@ -160,9 +160,13 @@ describe('a llama.cpp router’s capacity', () => {
     // Each child is a llama-server with four slots (what its /slots lists), generating slowly enough to fill them.
     [gateway2, slotted] = await Promise.all([
       startTestGateway(),
-      startLlamaCppRouterFake({ models: [{ id: 'busy-gguf', loaded: true }, { id: 'idle-gguf', loaded: true }, { id: 'cold-gguf' }], childBehaviour: { tokenIntervalMs: 40, capacity: { slots: 4 } } }),
+      startLlamaCppRouterFake({
+        models: [{ id: 'busy-gguf', loaded: true }, { id: 'idle-gguf', loaded: true }, { id: 'cold-gguf' }],
+        childBehaviour: { tokenIntervalMs: 40, capacity: { slots: 4 } },
+        apiKey: 'sk-router',
+      }),
     ]);
-    expect((await gateway2.api('POST', '/api/v1/model-servers', { name: 'router', base_url: slotted.url })).status).toBe(201);
+    expect((await gateway2.api('POST', '/api/v1/model-servers', { name: 'router', base_url: slotted.url, api_key: 'sk-router' })).status).toBe(201);
     await gateway2.api('POST', '/api/v1/model-servers/health-check-all');
   });
 
@@ -178,6 +182,17 @@ describe('a llama.cpp router’s capacity', () => {
     expect(text).not.toMatch(/llm_deployment_capacity\{server="router",model="cold-gguf"\}/);
     expect(slotted.statusOf('cold-gguf')).toBe('unloaded');
     expect(slotted.requests.map((request) => request.path)).toContain('/slots?model=busy-gguf&autoload=false');
+    expect(slotted.requests.filter((request) => request.path.startsWith('/slots')).every((request) => request.headers.authorization === 'Bearer sk-router')).toBe(true);
+  });
+
+  it('loads and unloads with the server’s key', async () => {
+    const loaded = await gateway2.api('POST', '/api/v1/models/cold-gguf/load', { servers: 'all' });
+    expect((await waitFor(async () => {
+      const view = (await gateway2.api('GET', `/api/v1/operations/${loaded.body.operation_id}`)).body;
+      return view.status === 'running' ? null : view;
+    }, 'the load to end')).status).toBe('succeeded');
+    expect(slotted.statusOf('cold-gguf')).toBe('loaded');
+    expect(slotted.requests.find((request) => request.path === '/models/load')?.headers.authorization).toBe('Bearer sk-router');
   });
 
   it('holds requests past a model’s slots in the gateway instead of piling them into its process', async () => {
