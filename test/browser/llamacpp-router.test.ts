@@ -58,4 +58,16 @@ describe.skipIf(!hasChromium)('a llama.cpp router on the Models page', () => {
     await expect.poll(() => state('qwen2.5-7b', 'router'), settles).toBe('available');
     expect(router.statusOf('qwen2.5-7b')).toBe('unloaded');
   });
+
+  it('keeps the server’s page true while it is open: a model loaded elsewhere shows loaded at the next probe', async () => {
+    const id = (await gateway.api('GET', '/api/v1/model-servers')).body.data.find((server: { name: string }) => server.name === 'router').id;
+    await page.goto(`${gateway.url}/ui/#/servers/${id}`);
+    const row = page.getByRole('row').filter({ hasText: 'qwen2.5-7b' });
+    await expect.poll(() => row.getByTestId('model-state').textContent(), settles).toBe('available');
+    // Loaded behind the console's back (another client, the router's own autoload); the page learns it from the probe.
+    await fetch(`${router.url}/models/load`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'qwen2.5-7b' }) });
+    await expect.poll(() => router.statusOf('qwen2.5-7b'), settles).toBe('loaded');
+    await gateway.api('POST', '/api/v1/model-servers/health-check-all');
+    await expect.poll(() => row.getByTestId('model-state').textContent(), settles).toBe('loaded');
+  });
 });

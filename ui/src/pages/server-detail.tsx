@@ -28,20 +28,28 @@ export function ServerDetail(props: { id: string; session: Session; back: () => 
   const [testing, setTesting] = useState(false);
   const [tested, setTested] = useState<{ ok: boolean; text: string } | null>(null);
   useEffect(() => {
-    Promise.all([
-      api<ServerRecord>('GET', `/api/v1/model-servers/${props.id}`),
-      api<{ data: ServerModel[] }>('GET', `/api/v1/model-servers/${props.id}/models`),
-      api<Health>('GET', `/api/v1/model-servers/${props.id}/health?limit=100`),
-      api<Metrics>('GET', `/api/v1/model-servers/${props.id}/metrics?limit=100`),
-    ]).then(
-      ([record, list, healthAnswer, metricsAnswer]) => {
-        setServer(record);
-        setModels(list.data);
-        setHealth(healthAnswer);
-        setMetrics(metricsAnswer);
-      },
-      (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load this server.'),
-    );
+    const load = () =>
+      Promise.all([
+        api<ServerRecord>('GET', `/api/v1/model-servers/${props.id}`),
+        api<{ data: ServerModel[] }>('GET', `/api/v1/model-servers/${props.id}/models`),
+        api<Health>('GET', `/api/v1/model-servers/${props.id}/health?limit=100`),
+        api<Metrics>('GET', `/api/v1/model-servers/${props.id}/metrics?limit=100`),
+      ]).then(
+        ([record, list, healthAnswer, metricsAnswer]) => {
+          setServer(record);
+          setModels(list.data);
+          setHealth(healthAnswer);
+          setMetrics(metricsAnswer);
+        },
+        (caught: unknown) => setError(caught instanceof Error ? caught.message : 'Could not load this server.'),
+      );
+    void load();
+    // Every probe of this server (and every change to it) is an event: its models' state, health and load follow without a reload.
+    const events = new EventSource('/api/v1/events');
+    events.addEventListener('server', (event) => {
+      if ((JSON.parse((event as MessageEvent<string>).data) as { server: { id: string } }).server.id === props.id) void load();
+    });
+    return () => events.close();
   }, [props.id]);
   const test = async () => {
     if (server === null) return;
