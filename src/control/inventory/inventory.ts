@@ -62,15 +62,17 @@ export function buildInventory(registry: ServerRegistry, isInactive: (modelId: s
   return {
     servers: servers.map((server) => {
       const load = registry.loadOf(server.id);
+      const held = registry.modelsOf(server.id);
+      const lifecycle = lifecycleOf(server, held);
       return {
         id: server.id,
         name: server.name,
         server_type: server.serverType,
         health_status: server.healthStatus,
         is_active: server.isActive,
-        loaded_models: registry.modelsOf(server.id).filter((model) => model.status === 'loaded').length,
+        loaded_models: held.filter((model) => model.status === 'loaded').length,
         vram_bytes: load?.memoryBytes ?? null,
-        actions: lifecycleActions.filter((action) => lifecycleOf(server, registry.modelsOf(server.id))?.[action] !== undefined),
+        actions: lifecycleActions.filter((action) => lifecycle?.[action] !== undefined),
       };
     }),
     models: [...models.entries()]

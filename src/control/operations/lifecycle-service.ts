@@ -105,13 +105,13 @@ export class LifecycleService implements ModelLifecycleActions {
       const server = this.#options.registry.get(id) ?? this.#options.registry.getByName(id);
       if (server === undefined) throw errors.invalidRequest(`servers: no server has the id ${JSON.stringify(id)}.`, 'servers');
       const lifecycle = this.#lifecycleOf(server);
-      const kindLifecycle = findServerKind(server.serverType)?.lifecycle;
-      if (lifecycle === undefined && kindLifecycle?.[action] !== undefined && kindLifecycle.unmanaged !== undefined) {
-        throw errors.invalidRequest(`servers: ${server.name} cannot do that: ${kindLifecycle.unmanaged}.`, 'servers');
+      const kind = findServerKind(server.serverType);
+      if (lifecycle === undefined && kind?.lifecycle?.[action] !== undefined && kind.lifecycle.unmanaged !== undefined) {
+        throw errors.invalidRequest(`servers: ${server.name} cannot do that: ${kind.lifecycle.unmanaged}.`, 'servers');
       }
       if (lifecycle?.[action] === undefined) {
         const what = lifecycle?.loadsWhat === undefined || (action !== 'load' && action !== 'unload') ? '' : ` (it loads ${lifecycle.loadsWhat} only)`;
-        throw errors.invalidRequest(`servers: ${server.name} is a ${findServerKind(server.serverType)?.label ?? server.serverType} server; ${verbs[action]} models is not supported by this server kind${what}.`, 'servers');
+        throw errors.invalidRequest(`servers: ${server.name} is a ${kind?.label ?? server.serverType} server; ${verbs[action]} models is not supported by this server kind${what}.`, 'servers');
       }
       chosen.push(server);
     }

@@ -166,8 +166,8 @@ export class PlacementReconciler {
   }
 
   #view(server: ModelServer, model: string): PlanServer {
-    const lifecycle = lifecycleOf(server, this.#options.registry.modelsOf(server.id));
     const held = this.#options.registry.modelsOf(server.id);
+    const lifecycle = lifecycleOf(server, held);
     const copy = held.find((entry) => modelMatches(entry.modelId, model));
     const free = server.metadata['disk_free_bytes'];
     return {
